@@ -1,0 +1,36 @@
+# The two commands users and CI rely on: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= config.yaml
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-test lint bench contract-deep clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install -q -e ".[test]"
+
+run: install
+	$(BIN)/wfgateway serve --config $(CONFIG)
+
+test: install-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check src adapters tests bench
+
+bench: install-test
+	$(BIN)/python -m bench.run_all
+
+contract-deep: install-test
+	WFGATEWAY_FUZZ_PROFILE=deep $(BIN)/python -m pytest -q tests/contract
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

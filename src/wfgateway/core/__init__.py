@@ -1,0 +1,1 @@
+"""Canonical, vendor-neutral vocabulary shared by every layer: errors and statuses."""

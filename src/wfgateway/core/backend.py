@@ -1,0 +1,162 @@
+"""The operations every backend offers: the embedded engine, or an upstream vendor through an adapter's client half.
+
+Dialect handlers call these, never a concrete backend, so that config.yaml can route a call to the
+engine or to any vendor.  A backend that cannot express an operation (or one of its arguments)
+raises ``NotImplementedByBackend`` naming what cannot be translated; it never drops a field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+
+
+class Backend(Protocol):
+    name: str
+
+    # -- definitions -------------------------------------------------------------------------
+    async def put_definition(self, definition: WorkflowDefinition, *, overwrite: bool = True) -> WorkflowDefinition:
+        """Store a definition version.  Conflict if it exists and ``overwrite`` is False;
+        InvalidArgument for cycles, unknown refs, unknown kinds or templates that point nowhere."""
+
+    async def get_definition(self, tenant: str, name: str, version: int | str | None = None) -> WorkflowDefinition:
+        """The given version, or the latest when ``version`` is None.  NotFound otherwise."""
+
+    async def list_definitions(
+        self, tenant: str, name: str | None = None, *, cursor: str | None = None, limit: int = 1000
+    ) -> Page:
+        """Definitions (every version), oldest first, optionally of one name."""
+
+    async def delete_definition(self, tenant: str, name: str, version: int | str | None = None) -> None:
+        """Delete one version, or every version when ``version`` is None.  NotFound if none."""
+
+    # -- executions --------------------------------------------------------------------------
+    async def start(
+        self,
+        tenant: str,
+        name: str,
+        version: int | str | None,
+        input: dict[str, Any],
+        *,
+        correlation_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        execution_id: str | None = None,
+        idempotency_key: str | None = None,
+        idempotency_strategy: str = "fail",
+        priority: int = 0,
+        dialect: str = "",
+        definition: WorkflowDefinition | None = None,
+    ) -> Execution:
+        """Create and start an execution, committed before this returns.
+
+        ``execution_id`` lets the dialect choose the id format.  With ``idempotency_key`` a second
+        start with the same key and tenant never creates a second execution: strategy ``fail``
+        raises Conflict, ``return_existing`` returns the first execution.  ``definition`` runs an
+        inline definition that is not stored.
+        """
+
+    async def get(self, execution_id: str, *, tenant: str | None = None, include_history: bool = False) -> Execution:
+        """The execution with its visible task attempts (and superseded ones with
+        ``include_history``).  NotFound if unknown or of another tenant."""
+
+    async def search(
+        self,
+        tenant: str,
+        *,
+        name: str | None = None,
+        version: int | str | None = None,
+        statuses: list[ExecutionStatus] | None = None,
+        correlation_id: str | None = None,
+        created_from_ms: int | None = None,
+        created_to_ms: int | None = None,
+        parent_execution_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        newest_first: bool = True,
+    ) -> Page:
+        """Executions without their tasks, with a cursor; ``total`` counts all matches."""
+
+    async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
+        """Non-terminal tasks become CANCELED, the execution TERMINATED with ``reason`` kept.
+        Conflict for a COMPLETED execution."""
+
+    async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution: ...
+
+    async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution: ...
+
+    async def rerun(
+        self,
+        execution_id: str,
+        *,
+        tenant: str | None = None,
+        from_task_id: str | None = None,
+        task_input: dict[str, Any] | None = None,
+        workflow_input: dict[str, Any] | None = None,
+        correlation_id: str | None = None,
+    ) -> Execution:
+        """Rerun in place (same id).  From the start, or from ``from_task_id`` (an attempt id, also one
+        inside a sub-workflow child: the child reruns in place and the parent resumes).  The task
+        and everything downstream run again; upstream outputs are kept; superseded attempts stay in
+        history.  Conflict if not terminal; InvalidArgument ``Task <id> not found``."""
+
+    async def retry(self, execution_id: str, policy: RetryPolicy, *, tenant: str | None = None) -> Execution:
+        """Retry in place: a new attempt (``retried_from`` set) of every task whose latest attempt is
+        retryable under ``policy``; inside children and dynamic tasks only the failed nested tasks.
+        Conflict if not terminal, or if nothing is retryable."""
+
+    async def restart(
+        self, execution_id: str, *, tenant: str | None = None, use_latest_definition: bool = False
+    ) -> Execution:
+        """All tasks anew, same id and input; earlier attempts kept as history.  Conflict if not terminal."""
+
+    async def clone(
+        self,
+        execution_id: str,
+        *,
+        tenant: str | None = None,
+        resume_from_ref: str | None = None,
+        execution_id_new: str | None = None,
+        input: dict[str, Any] | None = None,
+    ) -> Execution:
+        """A new execution of the same definition snapshot and input.  With ``resume_from_ref`` (a
+        task that COMPLETED in the original) the tasks upstream of it and itself are copied as
+        COMPLETED with their outputs and only what follows runs."""
+
+    # -- tasks -------------------------------------------------------------------------------
+    async def poll(
+        self,
+        tenant: str,
+        task_name: str,
+        *,
+        worker_id: str | None = None,
+        count: int = 1,
+        timeout_ms: int = 0,
+        lease_ms: int | None = None,
+        domain: str | None = None,
+    ) -> list[TaskAttempt]:
+        """Lease up to ``count`` queued worker tasks of ``task_name``, waiting up to ``timeout_ms``
+        for one to appear.  Leased tasks become IN_PROGRESS; an expired lease re-queues them."""
+
+    async def complete_task(
+        self,
+        task_id: str,
+        status: TaskStatus,
+        *,
+        tenant: str | None = None,
+        execution_id: str | None = None,
+        output: dict[str, Any] | None = None,
+        reason: str | None = None,
+        worker_id: str | None = None,
+        extend_lease: bool = False,
+        callback_after_ms: int = 0,
+        logs: list[str] | None = None,
+    ) -> TaskAttempt:
+        """Report a task's result (worker, wait, or asynchronously completed tasks).  IN_PROGRESS
+        re-queues a worker task after ``callback_after_ms``; ``extend_lease`` only extends the lease.
+        An update of a terminal task or execution is ignored and returns the task as it is."""
+
+    async def get_task(self, task_id: str, *, tenant: str | None = None) -> TaskAttempt: ...
+
+    async def add_task_log(self, task_id: str, message: str, *, tenant: str | None = None) -> None: ...

@@ -1,0 +1,25 @@
+"""The objects a running gateway shares with its dialects: config, the engine, the backend router."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wfgateway.core.backend import Backend
+
+
+@dataclass
+class GatewayContext:
+    """Everything a dialect may reach at run time.
+
+    ``engine`` is the embedded engine (also a Backend); ``dialect_settings`` is the dialect's own
+    section of config.yaml (``dialects.<name>``); ``task_settings`` is config.yaml's ``tasks``
+    section (http allow-list, worker lease, timeouts); ``base_url`` is where clients reach us.
+    """
+
+    config: Any
+    engine: Backend
+    dialect_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    base_url: str = "http://127.0.0.1:8080"
+    state: dict[str, Any] = field(default_factory=dict)
