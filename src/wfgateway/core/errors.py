@@ -139,3 +139,9 @@ class ErrorContext:
     path: str = ""
     request_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class InternalError(GatewayError):
+    """A bug: logged with its traceback on the server, answered without one."""
+
+    status, code = 500, "internal_error"

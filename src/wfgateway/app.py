@@ -1,0 +1,204 @@
+"""Wiring: config.yaml -> engine, dialects, compiled routes and validators -> one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import ipaddress
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from wfgateway.config import Config, load_config
+from wfgateway.contract.spec import Spec, load_spec
+from wfgateway.contract.validators import RequestValidator, ResponseValidator
+from wfgateway.core.backend import Backend
+from wfgateway.dialect import Dialect
+from wfgateway.gateway import GatewayContext
+from wfgateway.pipeline import Pipeline, Target
+
+log = logging.getLogger("wfgateway")
+
+
+class StartupError(Exception):
+    """The gateway cannot start as configured (bad adapter, spec, or an open non-loopback bind)."""
+
+
+class GatewayApp:
+    """The ASGI application: lifespan starts the engine and the dialects; http goes to the pipeline."""
+
+    def __init__(self, config: Config, engine: Backend, dialects: list[Dialect], specs: dict[str, Spec],
+                 pipeline: Pipeline, context: GatewayContext) -> None:
+        self.config = config
+        self.engine = engine
+        self.dialects = dialects
+        self.specs = specs
+        self.pipeline = pipeline
+        self.context = context
+        self.ready = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self.pipeline(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def startup(self) -> None:
+        start = getattr(self.engine, "start", None)
+        if start is not None:
+            await start()
+        for d in self.dialects:
+            await d.startup()
+        self.ready = True
+
+    async def shutdown(self) -> None:
+        self.ready = False
+        for d in reversed(self.dialects):
+            with contextlib.suppress(Exception):
+                await d.shutdown()
+        stop = getattr(self.engine, "stop", None)
+        if stop is not None:
+            await stop()
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # report, do not crash the server with a traceback
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(config: Config | str | Path, *, engine: Backend | None = None) -> GatewayApp:
+    """Build the gateway for ``config``; ``engine`` replaces the embedded engine (tests, benchmarks)."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    if engine is None:
+        engine = build_engine(config)
+    context = GatewayContext(
+        config=config,
+        engine=engine,
+        dialect_settings=config.enabled_dialects(),
+        task_settings=config.tasks,
+        base_url=config.server.get("public_url") or f"http://{config.server['host']}:{config.server['port']}",
+    )
+    pipeline = Pipeline(
+        context,
+        max_body_bytes=config.server["max_body_bytes"],
+        response_validation=str(config.server.get("response_validation") or "off"),
+        access_log=bool(config.server.get("access_log", True)),
+    )
+    dialects: list[Dialect] = []
+    specs: dict[str, Spec] = {}
+    for name, settings in config.enabled_dialects().items():
+        dialect, spec = _load_dialect(name, settings, config, context)
+        pipeline.add_dialect(dialect, _targets(dialect, spec))
+        dialects.append(dialect)
+        specs[name] = spec
+    app = GatewayApp(config, engine, dialects, specs, pipeline, context)
+    context.state["app"] = app
+    _add_gateway_routes(app)
+    return app
+
+
+def build_engine(config: Config) -> Backend:
+    from wfgateway.engine import Engine, create_store
+
+    store = create_store(config.store, base_dir=config.base_dir)
+    http = config.tasks.get("http", {})
+    return Engine(
+        store,
+        http_allow=list(http.get("allow", [])),
+        http_timeout_ms=int(http.get("timeout_ms", 30000)),
+        worker_lease_ms=int(config.tasks.get("worker", {}).get("lease_ms", 60000)),
+    )
+
+
+def open_dialects(app: GatewayApp) -> list[str]:
+    """Dialects that accept requests without credentials (no keys or tokens configured)."""
+    return [d.name for d in app.dialects if getattr(d, "open_mode", False)]
+
+
+def check_bind(app: GatewayApp, host: str) -> None:
+    """Refuse to serve open dialects on anything but a loopback address."""
+    open_ones = open_dialects(app)
+    if open_ones and not is_loopback(host):
+        raise StartupError(
+            f"dialects {', '.join(open_ones)} have no credentials configured; "
+            f"refusing to serve them open on {host} (bind to 127.0.0.1 or configure auth)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: GatewayContext) -> tuple[Dialect, Spec]:
+    try:
+        module = importlib.import_module(settings["adapter"])
+    except ImportError as exc:
+        raise StartupError(f"dialects.{name}.adapter: cannot import {settings['adapter']!r}: {exc}") from exc
+    spec_path = config.resolve(settings.get("spec") or f"openapi/{name}.yaml")
+    spec = load_spec(name, spec_path)
+    dialect: Dialect = module.create_dialect(settings, context)
+    return dialect, spec
+
+
+def _targets(dialect: Dialect, spec: Spec) -> list[Target]:
+    handlers = dialect.handlers()
+    missing = [op.operation_id for op in spec.operations if op.operation_id not in handlers]
+    if missing:
+        raise StartupError(f"dialect {dialect.name}: no handler for operations {', '.join(sorted(missing))}")
+    return [
+        Target(dialect, op.operation_id, RequestValidator(op, spec), ResponseValidator(op, spec),
+               handlers[op.operation_id])
+        for op in spec.operations
+    ]
+
+
+def _add_gateway_routes(app: GatewayApp) -> None:
+    pipeline = app.pipeline
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        checks: dict[str, Any] = {"engine": "ok" if app.ready else "starting"}
+        health = getattr(app.engine, "health", None)
+        if health is not None and app.ready:
+            try:
+                await health()
+            except Exception as exc:
+                checks["engine"] = f"failing: {type(exc).__name__}"
+        extra = app.context.state.get("readiness")
+        if extra is not None:
+            checks.update(await extra())
+        ok = all(v == "ok" or v == "closed" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    pipeline.add_route("GET", "/healthz", healthz)
+    pipeline.add_route("GET", "/readyz", readyz)
+    for name, spec in app.specs.items():
+        text = spec.path.read_bytes()
+
+        async def serve_spec(request: Request, text: bytes = text) -> Response:
+            return Response(text, media_type="application/yaml")
+
+        pipeline.add_route("GET", f"/openapi/{name}.yaml", serve_spec)

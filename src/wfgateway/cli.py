@@ -1,0 +1,87 @@
+"""The ``wfgateway`` command: serve, check, routes, contract."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from wfgateway.config import ConfigError, load_config
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wfgateway", description="Workflow API gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the gateway")
+    serve.add_argument("--config", default="config.yaml")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    check = sub.add_parser("check", help="check a config file (and its specs and adapters) without serving")
+    check.add_argument("--config", default="config.yaml")
+    args, rest = parser.parse_known_args(argv)
+    _extra_commands = {}
+    try:
+        from wfgateway import cli_extra
+
+        _extra_commands = cli_extra.COMMANDS
+    except ImportError:
+        pass
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "check":
+        return _check(args)
+    return _extra_commands[args.command](rest)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from wfgateway.app import StartupError, check_bind, create_app
+    from wfgateway.contract.spec import SpecError
+
+    try:
+        config = load_config(args.config)
+        app = create_app(config, engine=_NoEngine())
+        check_bind(app, config.server["host"])
+    except (ConfigError, StartupError, SpecError) as exc:
+        print(f"wfgateway: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.config}: ok ({', '.join(d.name for d in app.dialects)})")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from wfgateway.app import StartupError, check_bind, create_app
+    from wfgateway.contract.spec import SpecError
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        config = load_config(args.config)
+        if args.host:
+            config.server["host"] = args.host
+        if args.port is not None:
+            config.server["port"] = args.port
+        app = create_app(config)
+        check_bind(app, config.server["host"])
+    except (ConfigError, StartupError, SpecError) as exc:
+        print(f"wfgateway: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=config.server["host"], port=config.server["port"], loop="uvloop", http="httptools",
+                access_log=False, log_level="info")
+    return 0
+
+
+class _NoEngine:
+    """Stands in for the engine when only checking a config: nothing is started or stored."""
+
+    name = "engine"
+
+    def register_expander(self, *args: object, **kwargs: object) -> None: ...
+
+    def register_secret_resolver(self, *args: object, **kwargs: object) -> None: ...
+
+    def register_listener(self, *args: object, **kwargs: object) -> None: ...
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Matching a request path to an operation: a segment trie built once from every spec.
+
+Literal segments win over parameters (``/api/workflow/search`` before ``/api/workflow/{id}``), and
+segments are percent-decoded one by one, so an encoded ``/`` inside an id (``wf%2Fx``) stays part
+of the id.  Parameter names belong to each template (``POST /api/workflow/{name}`` and
+``GET /api/workflow/{workflowId}`` share a node), so they are attached per method at the leaf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+from urllib.parse import unquote
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Node(Generic[T]):
+    literals: dict[str, _Node[T]] = field(default_factory=dict)
+    param: _Node[T] | None = None
+    methods: dict[str, tuple[T, tuple[str, ...]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    target: T
+    params: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WrongMethod:
+    allow: list[str]
+
+
+class PathTrie(Generic[T]):
+    """path template + method -> target."""
+
+    def __init__(self) -> None:
+        self._root: _Node[T] = _Node()
+
+    def add(self, template: str, method: str, target: T) -> None:
+        node = self._root
+        names: list[str] = []
+        for seg in _segments(template):
+            if seg.startswith("{") and seg.endswith("}"):
+                names.append(seg[1:-1])
+                if node.param is None:
+                    node.param = _Node()
+                node = node.param
+            else:
+                node = node.literals.setdefault(seg, _Node())
+        if method in node.methods:
+            raise ValueError(f"duplicate route {method} {template}")
+        node.methods[method] = (target, tuple(names))
+
+    def lookup(self, raw_path: str, method: str) -> Match[T] | WrongMethod | None:
+        """The target and path params; WrongMethod(allow) if only the method is wrong; None if no path."""
+        segments = [unquote(s) for s in _segments(raw_path)]
+        values: list[str] = []
+        node = _walk(self._root, segments, 0, values, method)
+        if node is None:
+            any_node = _walk(self._root, segments, 0, [], None)
+            return None if any_node is None else WrongMethod(sorted(_allowed(self._root, segments)))
+        target, names = node.methods[method]
+        return Match(target, dict(zip(names, reversed(values), strict=True)))
+
+
+def _allowed(root: _Node[T], segs: list[str]) -> set[str]:
+    """Every method some template matching the path accepts (for the 405 ``Allow`` header)."""
+    out: set[str] = set()
+    stack = [(root, 0)]
+    while stack:
+        node, i = stack.pop()
+        if i == len(segs):
+            out.update(node.methods)
+            continue
+        if segs[i] in node.literals:
+            stack.append((node.literals[segs[i]], i + 1))
+        if node.param is not None and segs[i] != "":
+            stack.append((node.param, i + 1))
+    return out
+
+
+def _walk(node: _Node[T], segs: list[str], i: int, values: list[str], method: str | None) -> _Node[T] | None:
+    """Depth-first, literals first, to a node serving ``method`` (any method when None);
+    ``values`` collects parameter values innermost-first."""
+    if i == len(segs):
+        if method is None:
+            return node if node.methods else None
+        return node if method in node.methods else None
+    seg = segs[i]
+    child = node.literals.get(seg)
+    if child is not None:
+        found = _walk(child, segs, i + 1, values, method)
+        if found is not None:
+            return found
+    if node.param is not None and seg != "":
+        found = _walk(node.param, segs, i + 1, values, method)
+        if found is not None:
+            values.append(seg)
+            return found
+    return None
+
+
+def _segments(path: str) -> list[str]:
+    parts = path.split("/")
+    if parts and parts[0] == "":
+        parts = parts[1:]
+    if len(parts) > 1 and parts[-1] == "":
+        parts = parts[:-1]
+    return parts

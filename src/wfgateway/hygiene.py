@@ -1,0 +1,73 @@
+"""Request hygiene shared by every dialect: body size limit, gzip bodies, request ids, access log."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import zlib
+from typing import Any
+
+import orjson
+
+from wfgateway.core.errors import MalformedBody, PayloadTooLarge
+
+access_logger = logging.getLogger("wfgateway.access")
+
+_DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
+
+
+async def read_body(receive: Any, limit: int, content_length: str | None) -> bytes:
+    """The whole request body; PayloadTooLarge as soon as it passes ``limit`` bytes."""
+    if content_length is not None:
+        try:
+            if int(content_length) > limit:
+                raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        except ValueError as exc:
+            raise MalformedBody("invalid Content-Length header") from exc
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        if chunk:
+            chunks.append(chunk)
+        more = message.get("more_body", False)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate), never inflating past ``limit`` bytes."""
+    if not encoding or encoding == "identity" or not body:
+        return body
+    wbits = _DECODERS.get(encoding.strip().lower())
+    if wbits is None:
+        raise MalformedBody(f"unsupported Content-Encoding: {encoding}")
+    try:
+        d = zlib.decompressobj(wbits)
+        out = d.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise MalformedBody(f"request body is not valid {encoding}") from exc
+    if len(out) > limit or d.unconsumed_tail:
+        raise PayloadTooLarge(f"decoded request body exceeds {limit} bytes")
+    return out
+
+
+def request_id(incoming: str | None) -> str:
+    """The caller's X-Request-Id when it is sane, else a new one."""
+    if incoming and len(incoming) <= 128 and incoming.isprintable():
+        return incoming
+    return secrets.token_hex(8)
+
+
+def log_access(record: dict[str, Any], started: float) -> None:
+    """One JSON line per request: no headers, no query values, no bodies, so no secrets."""
+    if access_logger.isEnabledFor(logging.INFO):
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        access_logger.info(orjson.dumps(record).decode())

@@ -1,0 +1,229 @@
+"""The request path: route, read, authenticate, validate, dispatch, render errors.
+
+A plain ASGI callable rather than Starlette middleware so that each request does only the work it
+needs: one trie lookup, one compiled validator call per part, one handler call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wfgateway.contract.routes import Match, PathTrie, WrongMethod
+from wfgateway.contract.validators import RequestValidator, ResponseValidator
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import (
+    ErrorContext,
+    GatewayError,
+    InternalError,
+    MalformedBody,
+    MethodNotAllowed,
+    RouteNotFound,
+    UnsupportedMediaType,
+    ValidationFailed,
+    Violation,
+)
+from wfgateway.dialect import Call, Dialect, Handler
+from wfgateway.hygiene import decode_body, log_access, read_body, request_id
+
+log = logging.getLogger("wfgateway")
+
+
+@dataclass
+class Target:
+    """Everything the request path needs for one operation, built at start."""
+
+    dialect: Dialect
+    operation_id: str
+    validator: RequestValidator
+    responses: ResponseValidator
+    handler: Handler
+
+
+class Pipeline:
+    """Serves every dialect's operations plus a few gateway routes (health, specs, metrics)."""
+
+    def __init__(self, gateway: Any, max_body_bytes: int, response_validation: str, access_log: bool) -> None:
+        self.gateway = gateway
+        self.trie: PathTrie[Target] = PathTrie()
+        self.prefixes: list[tuple[str, Dialect]] = []
+        self.extra_routes: dict[tuple[str, str], Any] = {}
+        self.max_body = max_body_bytes
+        self.response_validation = response_validation or "off"
+        self.access_log = access_log
+        self.select_backend = lambda target, call_info: gateway.engine  # replaced by routing
+
+    def add_dialect(self, dialect: Dialect, targets: list[Target]) -> None:
+        for t in targets:
+            op = t.validator.operation
+            self.trie.add(op.path, op.method, t)
+        for prefix in dialect.path_prefixes:
+            self.prefixes.append((prefix, dialect))
+        self.prefixes.sort(key=lambda p: len(p[0]), reverse=True)
+
+    def add_route(self, method: str, path: str, endpoint: Any) -> None:
+        """A gateway-level route (``endpoint(request) -> Response``), outside every dialect."""
+        self.extra_routes[(method, path)] = endpoint
+
+    def dialect_for(self, path: str) -> Dialect | None:
+        for prefix, dialect in self.prefixes:
+            if path.startswith(prefix):
+                return dialect
+        return None
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        headers = _headers(scope)
+        rid = request_id(headers.get("x-request-id"))
+        method = scope["method"]
+        path = scope["path"]
+        status_holder = [0]
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        record: dict[str, Any] = {"request_id": rid, "method": method, "path": path}
+        extra = self.extra_routes.get((method, path))
+        if extra is not None:
+            response = await extra(Request(scope, receive))
+            await response(scope, receive, send_with_id)
+        else:
+            response = await self._dispatch(scope, receive, headers, rid, record)
+            await response(scope, receive, send_with_id)
+        if self.access_log:
+            record["status"] = status_holder[0]
+            log_access(record, started)
+
+    async def _dispatch(
+        self, scope: dict[str, Any], receive: Any, headers: dict[str, str], rid: str, record: dict[str, Any]
+    ) -> Response:
+        path = scope["path"]
+        raw_path = scope.get("raw_path")
+        raw = raw_path.decode("latin-1").split("?", 1)[0] if raw_path else path
+        found = self.trie.lookup(raw, scope["method"])
+        if not isinstance(found, Match):
+            dialect = self.dialect_for(path)
+            if isinstance(found, WrongMethod):
+                allow = found.allow
+                error: GatewayError = MethodNotAllowed(
+                    f"Request method '{scope['method']}' is not supported", allow=allow
+                )
+            else:
+                error = RouteNotFound(f"No endpoint {scope['method']} {path}")
+            return self._render(dialect, error, path, rid)
+        target = found.target
+        dialect = target.dialect
+        record["dialect"] = dialect.name
+        record["operation"] = target.operation_id
+        try:
+            request = Request(scope, receive)
+            principal = await dialect.authenticate(request, target.operation_id)
+            record["tenant"] = principal.tenant
+            validator = target.validator
+            p_path, p_query, p_header = validator.params(
+                found.params, parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+                headers,
+            )
+            raw_body = await read_body(receive, self.max_body, headers.get("content-length"))
+            body = None
+            if validator.takes_body:
+                body, raw_body = self._parse_body(validator, headers, raw_body)
+            request._body = raw_body  # handlers may read it again through Starlette
+            call = Call(
+                request=request, operation_id=target.operation_id, path=p_path, query=p_query, headers=p_header,
+                body=body, raw_body=raw_body, principal=principal, backend=self.gateway.engine, gateway=self.gateway,
+            )
+            call.backend = self.select_backend(target, call)
+            response = await target.handler(call)
+        except GatewayError as exc:
+            return self._render(dialect, exc, path, rid)
+        except Exception:
+            log.exception("unhandled error in %s (request %s)", target.operation_id, rid)
+            return self._render(dialect, InternalError("Internal server error"), path, rid)
+        if self.response_validation != "off":
+            response = self._check_response(target, response, path, rid)
+        return response
+
+    def _parse_body(self, validator: RequestValidator, headers: dict[str, str], raw: bytes) -> tuple[Any, bytes]:
+        raw = decode_body(raw, headers.get("content-encoding"), self.max_body)
+        op = validator.operation
+        if not raw:
+            if op.body_required:
+                raise ValidationFailed(
+                    "request body is required", violations=[Violation("body", "", "request body is required")]
+                )
+            return None, raw
+        ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        media = ctype if ctype in op.body_media else None
+        if media is None:
+            if not ctype and validator.json_media:
+                media = validator.json_media
+            elif ctype.endswith("+json") and validator.json_media:
+                media = validator.json_media
+            else:
+                accepted = ", ".join(op.body_media)
+                raise UnsupportedMediaType(f"Content-Type '{ctype or '(none)'}' is not supported; use {accepted}")
+        if "json" in media:
+            try:
+                document = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise MalformedBody(f"malformed JSON body: {exc.args[0] if exc.args else exc}") from exc
+        else:
+            try:
+                document = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise MalformedBody("request body is not valid UTF-8") from exc
+        validator.body(media, document)
+        return document, raw
+
+    def _check_response(self, target: Target, response: Response, path: str, rid: str) -> Response:
+        body = getattr(response, "body", b"")
+        media = response.headers.get("content-type", "")
+        try:
+            document = orjson.loads(body) if body and "json" in media else None
+        except orjson.JSONDecodeError:
+            document = None
+            problems = ["response body is not valid JSON"]
+        else:
+            problems = target.responses.check(response.status_code, media if body else "", document)
+        if not problems:
+            return response
+        log.warning("response drift in %s: %s", target.operation_id, "; ".join(problems[:5]))
+        if self.response_validation == "enforce":
+            from wfgateway.core.errors import UpstreamError
+
+            return self._render(target.dialect, UpstreamError("Response does not match the API contract: "
+                                                             + "; ".join(problems[:3])), path, rid)
+        response.headers["x-wfgateway-drift"] = "; ".join(problems[:3])[:500]
+        return response
+
+    def _render(self, dialect: Dialect | None, error: GatewayError, path: str, rid: str) -> Response:
+        if dialect is None:
+            response: Response = Response(
+                orjson.dumps({"error": {"code": error.status, "message": error.message}}),
+                status_code=error.status, media_type="application/json",
+            )
+        else:
+            response = dialect.render_error(error, ErrorContext(path=path, request_id=rid))
+        if isinstance(error, MethodNotAllowed):
+            response.headers["allow"] = ", ".join(error.allow)
+        return response
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def with_backend(call: Call, backend: Backend) -> Call:
+    call.backend = backend
+    return call
