@@ -1,0 +1,336 @@
+"""Conductor WorkflowDef JSON -> the engine's WorkflowDefinition (a DAG of TaskSpecs).
+
+Conductor's ordered task list becomes a chain: each task depends on the one before.  A FORK_JOIN's
+branches are parallel chains that start at the fork and end at the JOIN that follows; a SWITCH's
+cases are chains on the switch's branches and the task after the switch depends on the switch and
+every case's last task (unselected cases are skipped, so their edges are dead).  The registered
+JSON is kept in ``definition.extra`` (GET metadata answers it verbatim) and each workflowTask JSON
+in ``TaskSpec.extra`` (Task JSON carries it as ``workflowTask``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms
+from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
+from wfgateway.core.model import (
+    DYNAMIC,
+    HTTP,
+    NOOP,
+    SET,
+    SUBWORKFLOW,
+    SWITCH,
+    TERMINATE,
+    WAIT,
+    WORKER,
+    Edge,
+    TaskSpec,
+    WorkflowDefinition,
+)
+
+DIALECT = "conductor"
+EXPANDER = "conductor"
+DEF_KEY = "conductorDef"  # definition.extra key: the WorkflowDef JSON as registered
+WT_KEY = "workflowTask"  # TaskSpec.extra key: the workflowTask JSON
+TYPE_KEY = "taskType"  # TaskSpec.extra key: Conductor's runtime taskType
+
+# Conductor workflowTask.type -> engine kind (containers and JOIN handled apart).
+_SIMPLE_KINDS = {
+    "SIMPLE": WORKER,
+    "HTTP": HTTP,
+    "SUB_WORKFLOW": SUBWORKFLOW,
+    "WAIT": WAIT,
+    "SET_VARIABLE": SET,
+    "TERMINATE": TERMINATE,
+    "NOOP": NOOP,
+}
+SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION"})
+_BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
+_JS_PATH = re.compile(r"^\s*\$\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*;?\s*$")
+
+
+def to_definition(
+    doc: Mapping[str, Any], tenant: str, task_defs: Mapping[str, Mapping[str, Any]] | None = None
+) -> WorkflowDefinition:
+    """Translate a (schema-valid) WorkflowDef; InvalidArgument / ValidationFailed name what is wrong."""
+    name = str(doc["name"])
+    check_unique_refs(doc)
+    builder = _Builder(name, task_defs or {})
+    specs, _ = builder.chain(list(doc.get("tasks") or []), [])
+    timeout_s = int(doc.get("timeoutSeconds") or 0)
+    now = int(time.time() * 1000)
+    stored = dict(doc)
+    stored.setdefault("version", 1)
+    stored.setdefault("schemaVersion", 2)
+    stored.setdefault("restartable", True)
+    return WorkflowDefinition(
+        tenant=tenant,
+        name=name,
+        version=int(doc.get("version") or 1),
+        tasks=specs,
+        description=doc.get("description"),
+        timeout_ms=timeout_s * 1000 if timeout_s > 0 and doc.get("timeoutPolicy") == "TIME_OUT_WF" else None,
+        output=dict(doc.get("outputParameters") or {}),
+        dialect=DIALECT,
+        restartable=bool(doc.get("restartable", True)),
+        extra={DEF_KEY: stored},
+        created_ms=int(doc.get("createTime") or now),
+        updated_ms=now,
+    )
+
+
+def referenced_task_names(doc: Mapping[str, Any]) -> set[str]:
+    """Names of every task in a WorkflowDef (nested too): the TaskDefs that may apply."""
+    return {str(t.get("name")) for t in iter_tasks(doc.get("tasks") or [])}
+
+
+def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
+    """Every workflowTask of a list, depth first, including those nested in forks and switches."""
+    out: list[dict[str, Any]] = []
+    for task in tasks:
+        if not isinstance(task, dict):
+            continue
+        out.append(task)
+        for branch in task.get("forkTasks") or []:
+            out.extend(iter_tasks(branch or []))
+        for case in (task.get("decisionCases") or {}).values():
+            out.extend(iter_tasks(case or []))
+        out.extend(iter_tasks(task.get("defaultCase") or []))
+    return out
+
+
+def check_unique_refs(doc: Mapping[str, Any]) -> None:
+    seen: set[str] = set()
+    violations = []
+    for task in iter_tasks(doc.get("tasks") or []):
+        ref = task.get("taskReferenceName")
+        if ref in seen:
+            violations.append(Violation(
+                "body", "tasks",
+                f"taskReferenceName: {ref} should be unique across tasks for a given workflowDefinition: {doc.get('name')}",
+                ref,
+            ))
+        seen.add(ref)
+    if violations:
+        raise ValidationFailed("duplicate taskReferenceName", violations=violations)
+
+
+def runtime_task_type(wt: Mapping[str, Any]) -> str:
+    """Conductor's runtime ``taskType``: the def name for SIMPLE, FORK for forks, else the type."""
+    kind = str(wt.get("type") or "SIMPLE")
+    if kind == "SIMPLE":
+        return str(wt.get("name"))
+    if kind in ("FORK_JOIN", "FORK_JOIN_DYNAMIC"):
+        return "FORK"
+    if kind == "DECISION":
+        return "DECISION"
+    return kind
+
+
+class _Builder:
+    def __init__(self, workflow_name: str, task_defs: Mapping[str, Mapping[str, Any]]) -> None:
+        self.workflow_name = workflow_name
+        self.task_defs = task_defs
+
+    def chain(self, tasks: list[dict[str, Any]], deps: list[Edge]) -> tuple[list[TaskSpec], list[Edge]]:
+        """Specs for an ordered list starting after ``deps``; returns them and the chain's end edges."""
+        specs: list[TaskSpec] = []
+        for wt in tasks:
+            kind = str(wt.get("type") or "SIMPLE")
+            if kind not in SUPPORTED_TYPES:
+                raise InvalidArgument(
+                    f"Task type {kind} of task {wt.get('taskReferenceName')} is not supported by this gateway "
+                    f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})"
+                )
+            if kind == "FORK_JOIN":
+                deps = self._fork(wt, deps, specs)
+            elif kind in ("SWITCH", "DECISION"):
+                deps = self._switch(wt, deps, specs)
+            elif kind == "JOIN":
+                specs.append(self._spec(wt, NOOP, deps, input=_join_input(wt)))
+                deps = [Edge(wt["taskReferenceName"])]
+            elif kind == "FORK_JOIN_DYNAMIC":
+                specs.append(self._dynamic(wt, deps))
+                deps = [Edge(wt["taskReferenceName"])]
+            else:
+                specs.append(self._leaf(wt, kind, deps))
+                deps = [Edge(wt["taskReferenceName"])]
+        return specs, deps
+
+    # -- containers ---------------------------------------------------------------------------
+    def _fork(self, wt: dict[str, Any], deps: list[Edge], specs: list[TaskSpec]) -> list[Edge]:
+        ref = wt["taskReferenceName"]
+        specs.append(self._spec(wt, NOOP, deps))
+        ends: list[Edge] = []
+        for branch in wt.get("forkTasks") or []:
+            branch_specs, branch_ends = self.chain(list(branch or []), [Edge(ref)])
+            specs.extend(branch_specs)
+            ends.extend(branch_ends)
+        return _dedup(ends) or [Edge(ref)]
+
+    def _switch(self, wt: dict[str, Any], deps: list[Edge], specs: list[TaskSpec]) -> list[Edge]:
+        ref = wt["taskReferenceName"]
+        cases = dict(wt.get("decisionCases") or {})
+        specs.append(self._spec(wt, SWITCH, deps, params={"value": switch_value(wt), "cases": list(cases)}))
+        ends: list[Edge] = [Edge(ref)]
+        for case, tasks in [*cases.items(), ("default", wt.get("defaultCase") or [])]:
+            branch_specs, branch_ends = self.chain(list(tasks or []), [Edge(ref, branch=str(case))])
+            specs.extend(branch_specs)
+            if branch_specs:
+                ends.extend(branch_ends)
+        return _dedup(ends)
+
+    def _dynamic(self, wt: dict[str, Any], deps: list[Edge]) -> TaskSpec:
+        params_in = dict(wt.get("inputParameters") or {})
+        tasks_param = wt.get("dynamicForkTasksParam") or wt.get("dynamicForkJoinTasksParam")
+        inputs_param = wt.get("dynamicForkTasksInputParamName")
+        if tasks_param:
+            params = {"tasks": params_in.get(tasks_param), "inputs": params_in.get(inputs_param) if inputs_param else {},
+                      "mode": "tasks"}
+        elif "forkTaskName" in params_in or "forkTaskWorkflow" in params_in:
+            params = {"tasks": params_in.get("forkTaskInputs") or [], "mode": "inputs",
+                      "fork_task_name": params_in.get("forkTaskName") or params_in.get("forkTaskWorkflow"),
+                      "fork_task_type": params_in.get("forkTaskType") or (
+                          "SUB_WORKFLOW" if "forkTaskWorkflow" in params_in else "SIMPLE"),
+                      "fork_task_version": params_in.get("forkTaskWorkflowVersion")}
+        else:
+            raise InvalidArgument(
+                f"FORK_JOIN_DYNAMIC task {wt.get('taskReferenceName')} needs dynamicForkTasksParam "
+                "(with dynamicForkTasksInputParamName) or forkTaskName / forkTaskInputs"
+            )
+        params["expander"] = EXPANDER
+        return self._spec(wt, DYNAMIC, deps, params=params)
+
+    # -- leaves -------------------------------------------------------------------------------
+    def _leaf(self, wt: dict[str, Any], kind: str, deps: list[Edge]) -> TaskSpec:
+        inp = dict(wt.get("inputParameters") or {})
+        engine_kind = _SIMPLE_KINDS[kind]
+        params: dict[str, Any] = {}
+        if kind == "HTTP":
+            params = http_params(wt, inp)
+        elif kind == "SUB_WORKFLOW":
+            sub = wt.get("subWorkflowParam") or {}
+            if not sub.get("name"):
+                raise InvalidArgument(f"SUB_WORKFLOW task {wt['taskReferenceName']} needs subWorkflowParam.name")
+            if sub.get("workflowDefinition"):
+                raise InvalidArgument(
+                    f"SUB_WORKFLOW task {wt['taskReferenceName']}: inline subWorkflowParam.workflowDefinition "
+                    "is not supported; register the child definition and name it"
+                )
+            params = {"name": sub["name"], "version": sub.get("version"), "input": inp}
+        elif kind == "WAIT":
+            params = wait_params(wt, inp)
+        elif kind == "SET_VARIABLE":
+            params = {"variables": inp}
+        elif kind == "TERMINATE":
+            params = {"status": inp.get("terminationStatus") or "COMPLETED", "reason": inp.get("terminationReason"),
+                      "output": inp.get("workflowOutput") or {}}
+        return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
+
+    def _spec(self, wt: dict[str, Any], kind: str, deps: list[Edge], *, input: dict[str, Any] | None = None,
+              params: dict[str, Any] | None = None, policy: bool = False) -> TaskSpec:
+        spec = TaskSpec(
+            ref=str(wt["taskReferenceName"]),
+            kind=kind,
+            name=str(wt.get("name")),
+            depends_on=list(deps),
+            input=dict(wt.get("inputParameters") or {}) if input is None else input,
+            params=params or {},
+            optional=bool(wt.get("optional", False)),
+            extra={WT_KEY: wt, TYPE_KEY: runtime_task_type(wt)},
+        )
+        if policy:
+            apply_task_def(spec, wt, self.task_defs.get(str(wt.get("name"))))
+        return spec
+
+
+def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str, Any] | None) -> None:
+    """Retries, delays and timeouts: workflowTask.retryCount wins over the TaskDef's (default 3);
+    with no TaskDef a task is not retried automatically."""
+    if wt.get("retryCount") is not None:
+        spec.retries = int(wt["retryCount"])
+    elif task_def is not None:
+        spec.retries = int(task_def.get("retryCount", 3))
+    if task_def is None:
+        return
+    spec.retry_delay_ms = int(task_def.get("retryDelaySeconds", 60)) * 1000
+    spec.backoff = _BACKOFF.get(str(task_def.get("retryLogic") or "FIXED"), "fixed")
+    spec.backoff_scale = float(task_def.get("backoffScaleFactor") or 1)
+    timeout = int(task_def.get("timeoutSeconds") or 0)
+    if timeout > 0:
+        spec.timeout_ms = timeout * 1000
+    spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
+
+
+def switch_value(wt: Mapping[str, Any]) -> Any:
+    """The template the SWITCH branches on: value-param (and DECISION's caseValueParam) name an input
+    parameter; a javascript expression is accepted only when it is a plain ``$.param.path``."""
+    inp = dict(wt.get("inputParameters") or {})
+    if wt.get("type") == "DECISION" and wt.get("caseValueParam"):
+        return inp.get(wt["caseValueParam"])
+    evaluator = str(wt.get("evaluatorType") or "value-param")
+    expression = str(wt.get("expression") or wt.get("caseExpression") or "")
+    if evaluator == "value-param":
+        return inp.get(expression)
+    match = _JS_PATH.match(expression)
+    if evaluator in ("javascript", "graaljs") and match:
+        value = inp.get(match.group(1))
+        rest = match.group(2)
+        if not rest:
+            return value
+        if isinstance(value, str) and value.startswith("${") and value.endswith("}") and value.count("${") == 1:
+            return value[:-1] + rest + "}"
+        for key in rest.strip(".").split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+    raise InvalidArgument(
+        f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} with expression {expression!r} "
+        "is not supported by this gateway; use evaluatorType value-param (or a plain $.param expression)"
+    )
+
+
+def http_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
+    request = inp.get("http_request") if isinstance(inp.get("http_request"), dict) else inp
+    url = request.get("uri") or request.get("url")
+    if not url:
+        raise InvalidArgument(f"HTTP task {wt.get('taskReferenceName')} needs inputParameters.http_request.uri")
+    headers = dict(request.get("headers") or {})
+    if request.get("accept"):
+        headers.setdefault("Accept", request["accept"])
+    if request.get("contentType"):
+        headers.setdefault("Content-Type", request["contentType"])
+    params: dict[str, Any] = {"method": str(request.get("method") or "GET").upper(), "url": url, "headers": headers,
+                              "body": request.get("body")}
+    timeout = request.get("readTimeOut") or request.get("connectionTimeOut")
+    if isinstance(timeout, int) and timeout > 0:
+        params["timeout_ms"] = timeout
+    return params
+
+
+def wait_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        duration, until = inp.get("duration"), inp.get("until")
+        if isinstance(duration, str) and "${" not in duration:
+            return {"duration_ms": parse_duration_ms(duration)}
+        if isinstance(until, str) and "${" not in until:
+            return {"until_ms": parse_until_ms(until)}
+    except BadDuration as exc:
+        raise InvalidArgument(f"WAIT task {wt.get('taskReferenceName')}: {exc}") from None
+    return {}
+
+
+def _join_input(wt: Mapping[str, Any]) -> dict[str, Any]:
+    """A JOIN's output is each joined task's output under its reference name."""
+    return {str(ref): "${" + str(ref) + ".output}" for ref in wt.get("joinOn") or []}
+
+
+def _dedup(edges: list[Edge]) -> list[Edge]:
+    out: list[Edge] = []
+    for edge in edges:
+        if edge not in out:
+            out.append(edge)
+    return out

@@ -1,0 +1,63 @@
+"""The Conductor dialect: spec, handlers by operationId, X-Authorization auth, ErrorResponse errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.conductor import metadata_api, tasks_api, workflow_api
+from adapters.conductor.errors import render_error
+from adapters.conductor.responses import json_response
+from adapters.conductor.security import KeyAuth
+from wfgateway.core.errors import ErrorContext, GatewayError
+from wfgateway.dialect import Call, Handler, Principal
+from wfgateway.gateway import GatewayContext
+
+SPEC_PATH = str(Path(__file__).resolve().parents[2] / "openapi" / "conductor.yaml")
+
+
+class ConductorDialect:
+    name = "conductor"
+    path_prefixes = ("/api/workflow", "/api/tasks", "/api/metadata", "/api/token")
+
+    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext) -> None:
+        self.settings = dict(settings)
+        self.gateway = gateway
+        self.spec_path = str(self.settings.get("spec") or SPEC_PATH)
+        self.auth = KeyAuth(dict(self.settings.get("auth") or {}))
+
+    @property
+    def open_mode(self) -> bool:
+        """True when no application keys are configured (anyone on the bound address may call)."""
+        return self.auth.open_mode
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return {
+            **metadata_api.HANDLERS,
+            **workflow_api.HANDLERS,
+            **tasks_api.HANDLERS,
+            "generateToken": self.generate_token,
+        }
+
+    async def generate_token(self, call: Call) -> Response:
+        body = call.body or {}
+        return json_response({"token": self.auth.issue(body.get("keyId"), body.get("keySecret"))})
+
+    async def authenticate(self, request: Request, operation_id: str) -> Principal:
+        return await self.auth.authenticate(request, operation_id)
+
+    def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
+        return render_error(error, context)
+
+    def routes(self) -> list[Any]:
+        return []
+
+    async def startup(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None

@@ -1,0 +1,224 @@
+"""Executions and task attempts -> Conductor's Workflow, Task, WorkflowStatus and WorkflowSummary JSON.
+
+Field names and status words are Conductor's (the canonical statuses are Conductor's words, so they
+map one to one); null fields are omitted as Jackson NON_NULL does.  ``taskId`` is the engine's
+attempt id, ``retryCount`` the attempt number and ``retriedTaskId`` the attempt it retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, iter_tasks, runtime_task_type
+from wfgateway.core.model import Execution, TaskAttempt, TaskSpec, WorkflowDefinition
+from wfgateway.core.statuses import TaskStatus
+
+_FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+
+
+def workflow_def_json(definition: WorkflowDefinition) -> dict[str, Any]:
+    """The WorkflowDef as it was registered (plus the audit times Conductor adds)."""
+    doc = dict(definition.extra.get(DEF_KEY) or {})
+    if not doc:  # a definition another dialect wrote: describe it as well as Conductor can
+        doc = {"name": definition.name, "version": _int_version(definition.version), "schemaVersion": 2,
+               "restartable": definition.restartable, "timeoutSeconds": (definition.timeout_ms or 0) // 1000,
+               "tasks": [{"name": s.name or s.ref, "taskReferenceName": s.ref, "type": "SIMPLE",
+                          "inputParameters": s.input} for s in definition.tasks]}
+    if definition.created_ms:
+        doc["createTime"] = definition.created_ms
+    if definition.updated_ms:
+        doc["updateTime"] = definition.updated_ms
+    return doc
+
+
+class SpecIndex:
+    """workflowTask JSON and runtime taskType by reference name, from the execution's definition."""
+
+    def __init__(self, definition: WorkflowDefinition | None) -> None:
+        self.by_ref: dict[str, dict[str, Any]] = {}
+        self.specs: dict[str, TaskSpec] = {}
+        if definition is None:
+            return
+        for spec in definition.tasks:
+            self.specs[spec.ref] = spec
+        raw = (definition.extra.get(DEF_KEY) or {}).get("tasks") or []
+        for wt in iter_tasks(raw):
+            self.by_ref[str(wt.get("taskReferenceName"))] = wt
+
+    def workflow_task(self, attempt: TaskAttempt) -> dict[str, Any] | None:
+        spec = self.specs.get(attempt.ref)
+        if spec is not None and WT_KEY in spec.extra:
+            return spec.extra[WT_KEY]
+        return attempt.extra.get(WT_KEY) or self.by_ref.get(attempt.ref)
+
+    def task_type(self, attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
+        spec = self.specs.get(attempt.ref)
+        if spec is not None and TYPE_KEY in spec.extra:
+            return str(spec.extra[TYPE_KEY])
+        if attempt.extra.get(TYPE_KEY):
+            return str(attempt.extra[TYPE_KEY])
+        if wt is not None:
+            return runtime_task_type(wt)
+        return attempt.name or attempt.kind.upper()
+
+    def response_timeout(self, attempt: TaskAttempt) -> int:
+        spec = self.specs.get(attempt.ref)
+        return int((spec.extra if spec else attempt.extra).get("responseTimeoutSeconds") or 3600)
+
+
+def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecIndex | None = None) -> dict[str, Any]:
+    index = index or SpecIndex(execution.definition if execution else None)
+    wt = index.workflow_task(attempt)
+    task_type = index.task_type(attempt, wt)
+    status = attempt.status
+    output = dict(attempt.output or {})
+    if attempt.subworkflow_id and task_type == "SUB_WORKFLOW":
+        output.setdefault("subWorkflowId", attempt.subworkflow_id)
+    doc: dict[str, Any] = {
+        "taskType": task_type,
+        "status": str(status),
+        "inputData": attempt.input or {},
+        "referenceTaskName": attempt.ref,
+        "retryCount": attempt.attempt,
+        "seq": attempt.seq,
+        "correlationId": execution.correlation_id if execution else None,
+        "pollCount": attempt.poll_count,
+        "taskDefName": attempt.name or (wt or {}).get("name") or attempt.ref,
+        "scheduledTime": attempt.scheduled_ms,
+        "startTime": attempt.started_ms,
+        "endTime": attempt.ended_ms,
+        "updateTime": attempt.updated_ms,
+        "startDelayInSeconds": 0,
+        "retriedTaskId": attempt.retried_from,
+        "retried": attempt.retried,
+        "executed": status.terminal,
+        "callbackFromWorker": True,
+        "responseTimeoutSeconds": index.response_timeout(attempt),
+        "workflowInstanceId": attempt.execution_id,
+        "workflowType": execution.definition_name if execution else None,
+        "taskId": attempt.id,
+        "reasonForIncompletion": attempt.reason,
+        "callbackAfterSeconds": max(0, (attempt.callback_after_ms - attempt.updated_ms) // 1000)
+        if attempt.callback_after_ms else 0,
+        "workerId": attempt.worker_id,
+        "outputData": output,
+        "workflowTask": wt,
+        "rateLimitPerFrequency": 0,
+        "rateLimitFrequencyInSeconds": 0,
+        "workflowPriority": execution.priority if execution else 0,
+        "iteration": 0,
+        "subWorkflowId": attempt.subworkflow_id,
+        "subworkflowChanged": False,
+        "firstStartTime": 0,
+        "parentTaskId": attempt.parent_attempt_id,
+        "queueWaitTime": max(0, attempt.started_ms - attempt.scheduled_ms) if attempt.started_ms else 0,
+        "loopOverTask": False,
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
+    """failedReferenceTaskNames and failedTaskNames: refs and def names of FAILED(_WITH_TERMINAL_ERROR)
+    attempts that were not retried since."""
+    refs: list[str] = []
+    names: list[str] = []
+    for t in tasks:
+        if t.status in _FAILED and not t.retried:
+            if t.ref not in refs:
+                refs.append(t.ref)
+            if t.name and t.name not in names:
+                names.append(t.name)
+    return refs, names
+
+
+def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:
+    index = SpecIndex(execution.definition)
+    tasks = sorted(execution.tasks, key=lambda t: (t.seq, t.scheduled_ms))
+    refs, names = failed_tasks(tasks)
+    definition = execution.definition
+    doc: dict[str, Any] = {
+        "createTime": execution.created_ms,
+        "updateTime": execution.updated_ms or None,
+        "status": str(execution.status),
+        "endTime": execution.ended_ms or None,
+        "workflowId": execution.id,
+        "parentWorkflowId": execution.parent_execution_id,
+        "parentWorkflowTaskId": execution.parent_task_id,
+        "tasks": [task_json(t, execution, index) for t in tasks] if include_tasks else [],
+        "input": execution.input or {},
+        "output": execution.output or {},
+        "correlationId": execution.correlation_id,
+        "reasonForIncompletion": execution.reason,
+        "taskToDomain": execution.metadata.get("taskToDomain") or {},
+        "failedReferenceTaskNames": refs,
+        "failedTaskNames": names,
+        "workflowDefinition": workflow_def_json(definition) if definition is not None else None,
+        "priority": execution.priority,
+        "variables": execution.variables or {},
+        "lastRetriedTime": execution.last_retried_ms,
+        "history": [],
+        "idempotencyKey": execution.idempotency_key,
+        "rateLimited": False,
+        "startTime": execution.started_ms or execution.created_ms,
+        "workflowName": execution.definition_name,
+        "workflowVersion": _int_version(execution.definition_version),
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def workflow_status_json(execution: Execution, include_output: bool, include_variables: bool) -> dict[str, Any]:
+    doc: dict[str, Any] = {"workflowId": execution.id, "correlationId": execution.correlation_id,
+                           "status": str(execution.status)}
+    if include_output:
+        doc["output"] = execution.output or {}
+    if include_variables:
+        doc["variables"] = execution.variables or {}
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def summary_json(execution: Execution) -> dict[str, Any]:
+    """WorkflowSummary with Conductor's quirks: ISO time strings, input/output as JSON strings,
+    failedReferenceTaskNames comma-joined, parentWorkflowId "" when there is none."""
+    refs, names = failed_tasks(execution.tasks)
+    input_text = orjson.dumps(execution.input or {}).decode()
+    output_text = orjson.dumps(execution.output or {}).decode()
+    started = execution.started_ms or execution.created_ms
+    doc: dict[str, Any] = {
+        "workflowType": execution.definition_name,
+        "version": _int_version(execution.definition_version),
+        "workflowId": execution.id,
+        "correlationId": execution.correlation_id,
+        "startTime": iso(started),
+        "updateTime": iso(execution.updated_ms) if execution.updated_ms else None,
+        "endTime": iso(execution.ended_ms) if execution.ended_ms else None,
+        "status": str(execution.status),
+        "input": input_text,
+        "output": output_text,
+        "reasonForIncompletion": execution.reason,
+        "executionTime": max(0, execution.ended_ms - started) if execution.ended_ms else 0,
+        "failedReferenceTaskNames": ",".join(refs),
+        "failedTaskNames": names,
+        "priority": execution.priority,
+        "inputSize": len(input_text),
+        "outputSize": len(output_text),
+        "taskToDomain": execution.metadata.get("taskToDomain") or {},
+        "idempotencyKey": execution.idempotency_key,
+        "parentWorkflowId": execution.parent_execution_id or "",
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+def iso(ms: int) -> str:
+    """``yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`` in UTC."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _int_version(version: Any) -> int:
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        return 1

@@ -1,0 +1,33 @@
+"""Conductor's response shapes: JSON without null fields, bare ids as text/plain, empty 200/204."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+TEXT_PLAIN = "text/plain;charset=UTF-8"
+
+
+def drop_nulls(value: Any) -> Any:
+    """Conductor serialises with Jackson NON_NULL: null fields of its own objects are omitted.
+
+    Only the top-level object's fields are pruned (user data such as ``input`` keeps its nulls).
+    """
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def json_response(document: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(document), status_code=status, media_type="application/json")
+
+
+def text_response(text: str, status: int = 200) -> Response:
+    return Response(text.encode(), status_code=status, media_type=TEXT_PLAIN)
+
+
+def empty_response(status: int = 200) -> Response:
+    """Conductor's ``void`` handlers: 200 with no body (204 where it says NO_CONTENT)."""
+    return Response(b"", status_code=status)

@@ -1,0 +1,81 @@
+"""Conductor TaskDefs, kept in the backend so every gateway replica sees the same ones.
+
+The Backend protocol stores workflow definitions only, so each TaskDef is stored as a one-task
+definition under a tenant of its own (``<tenant>/conductor-taskdefs``): it never shows up among
+the tenant's workflow definitions, and survives restarts with the rest of the store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import NotFound
+from wfgateway.core.model import NOOP, TaskSpec, WorkflowDefinition
+
+_KEY = "conductorTaskDef"
+
+
+def _tenant(tenant: str) -> str:
+    return f"{tenant}/conductor-taskdefs"
+
+
+def not_found(name: str) -> NotFound:
+    return NotFound(f"No such taskType found by name: {name}")
+
+
+async def put(backend: Backend, tenant: str, doc: dict[str, Any], *, created_ms: int | None = None) -> None:
+    now = int(time.time() * 1000)
+    stored = dict(doc)
+    stored.setdefault("retryCount", 3)
+    stored.setdefault("timeoutPolicy", "TIME_OUT_WF")
+    stored.setdefault("retryLogic", "FIXED")
+    stored.setdefault("retryDelaySeconds", 60)
+    stored.setdefault("responseTimeoutSeconds", 3600)
+    stored["createTime"] = created_ms or int(stored.get("createTime") or now)
+    stored["updateTime"] = now
+    definition = WorkflowDefinition(
+        tenant=_tenant(tenant), name=str(doc["name"]), version=1,
+        tasks=[TaskSpec(ref="taskdef", kind=NOOP, name=str(doc["name"]))],
+        dialect="conductor", extra={_KEY: stored}, created_ms=stored["createTime"], updated_ms=now,
+    )
+    await backend.put_definition(definition, overwrite=True)
+
+
+async def get(backend: Backend, tenant: str, name: str) -> dict[str, Any]:
+    try:
+        definition = await backend.get_definition(_tenant(tenant), name, 1)
+    except NotFound:
+        raise not_found(name) from None
+    return dict(definition.extra.get(_KEY) or {"name": name})
+
+
+async def find_many(backend: Backend, tenant: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The TaskDefs among ``names`` that exist."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in set(names):
+        try:
+            found[name] = await get(backend, tenant, name)
+        except NotFound:
+            continue
+    return found
+
+
+async def list_all(backend: Backend, tenant: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = await backend.list_definitions(_tenant(tenant), cursor=cursor, limit=1000)
+        out.extend(dict(d.extra.get(_KEY) or {"name": d.name}) for d in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return out
+
+
+async def delete(backend: Backend, tenant: str, name: str) -> None:
+    try:
+        await backend.delete_definition(_tenant(tenant), name, None)
+    except NotFound:
+        raise not_found(name) from None

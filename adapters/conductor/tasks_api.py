@@ -1,0 +1,134 @@
+"""Handlers of /api/tasks: polling, task results, task lookups and logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from adapters.conductor import errors as msg
+from adapters.conductor.common import tenant
+from adapters.conductor.render import task_json
+from adapters.conductor.responses import empty_response, json_response, text_response
+from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.model import WORKER, Execution, TaskAttempt
+from wfgateway.core.statuses import TaskStatus
+from wfgateway.dialect import Call
+
+MAX_LONG_POLL_MS = 5000
+
+
+async def _render_many(call: Call, attempts: list[TaskAttempt]) -> list[dict[str, Any]]:
+    """Task JSON for each attempt, with its execution (workflowType, correlationId, workflowTask)."""
+    executions: dict[str, Execution | None] = {}
+    out = []
+    for attempt in attempts:
+        if attempt.execution_id not in executions:
+            try:
+                executions[attempt.execution_id] = await call.backend.get(attempt.execution_id, tenant=tenant(call))
+            except NotFound:
+                executions[attempt.execution_id] = None
+        out.append(task_json(attempt, executions[attempt.execution_id]))
+    return out
+
+
+async def _poll(call: Call, task_type: str, count: int, timeout_ms: int, worker_id: str | None,
+                domain: str | None) -> list[TaskAttempt]:
+    return await call.backend.poll(tenant(call), task_type, worker_id=worker_id, count=count,
+                                   timeout_ms=timeout_ms, domain=domain or None)
+
+
+async def poll_task(call: Call) -> Response:
+    q = call.query
+    leased = await _poll(call, call.path["tasktype"], 1, 0, q.get("workerid"), q.get("domain"))
+    if not leased:
+        return empty_response(204)
+    return json_response((await _render_many(call, leased[:1]))[0])
+
+
+async def batch_poll_tasks(call: Call) -> Response:
+    q = call.query
+    timeout = int(q.get("timeout") if q.get("timeout") is not None else 100)
+    if timeout > MAX_LONG_POLL_MS:
+        raise InvalidArgument("Long Poll Timeout value cannot be more than 5 seconds")
+    leased = await _poll(call, call.path["tasktype"], int(q.get("count") or 1), timeout, q.get("workerid"),
+                         q.get("domain"))
+    return json_response(await _render_many(call, leased))
+
+
+async def _complete(call: Call) -> TaskAttempt:
+    body = call.body
+    task_id, workflow_id = body["taskId"], body["workflowInstanceId"]
+    logs = [str(entry.get("log")) for entry in body.get("logs") or [] if isinstance(entry, dict) and entry.get("log")]
+    try:
+        return await call.backend.complete_task(
+            task_id, TaskStatus(body["status"]), tenant=tenant(call), execution_id=workflow_id,
+            output=body.get("outputData") or {}, reason=body.get("reasonForIncompletion"),
+            worker_id=body.get("workerId"), extend_lease=bool(body.get("extendLease")),
+            callback_after_ms=int(body.get("callbackAfterSeconds") or 0) * 1000, logs=logs or None,
+        )
+    except NotFound:
+        try:
+            await call.backend.get(workflow_id, tenant=tenant(call))
+        except NotFound:
+            raise msg.no_such_workflow(workflow_id) from None
+        raise msg.no_such_task(task_id) from None
+
+
+async def update_task(call: Call) -> Response:
+    attempt = await _complete(call)
+    return text_response(attempt.id)
+
+
+async def update_task_v2(call: Call) -> Response:
+    """Record the result, then hand the same worker the next task of the same type (or 204)."""
+    attempt = await _complete(call)
+    if attempt.kind != WORKER:
+        return empty_response(204)
+    leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), None)
+    if not leased:
+        return empty_response(204)
+    return json_response((await _render_many(call, leased[:1]))[0])
+
+
+async def _task(call: Call) -> TaskAttempt:
+    task_id = call.path["taskId"]
+    try:
+        return await call.backend.get_task(task_id, tenant=tenant(call))
+    except NotFound:
+        raise msg.task_not_found_for_id(task_id) from None
+
+
+async def get_task(call: Call) -> Response:
+    attempt = await _task(call)
+    return json_response((await _render_many(call, [attempt]))[0])
+
+
+async def log_task(call: Call) -> Response:
+    task_id = call.path["taskId"]
+    try:
+        await call.backend.add_task_log(task_id, str(call.body), tenant=tenant(call))
+    except NotFound:
+        raise msg.task_not_found_for_id(task_id) from None
+    return empty_response()
+
+
+async def get_task_logs(call: Call) -> Response:
+    attempt = await _task(call)
+    out = []
+    for entry in attempt.logs:
+        text = entry.get("log", entry.get("message")) if isinstance(entry, dict) else entry
+        created = entry.get("createdTime", entry.get("created_ms", entry.get("ts", 0))) if isinstance(entry, dict) else 0
+        out.append({"log": str(text), "taskId": attempt.id, "createdTime": int(created or 0)})
+    return json_response(out)
+
+
+HANDLERS = {
+    "pollTask": poll_task,
+    "batchPollTasks": batch_poll_tasks,
+    "updateTask": update_task,
+    "updateTaskV2": update_task_v2,
+    "getTask": get_task,
+    "logTask": log_task,
+    "getTaskLogs": get_task_logs,
+}

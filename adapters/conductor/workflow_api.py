@@ -1,0 +1,270 @@
+"""Handlers of /api/workflow: start, get, search, terminate, pause, resume, rerun, retry, restart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from adapters.conductor import errors as msg
+from adapters.conductor.common import load_execution, new_workflow_id, tenant
+from adapters.conductor.metadata_api import translate
+from adapters.conductor.render import summary_json, workflow_json, workflow_status_json
+from adapters.conductor.responses import empty_response, json_response, text_response
+from adapters.conductor.search_query import parse_query
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
+from wfgateway.core.model import Execution, RetryPolicy
+from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.dialect import Call
+
+_STRATEGIES = {"FAIL": "fail", "RETURN_EXISTING": "return_existing"}
+
+
+def _label(exe: Execution, with_status: bool = True) -> str:
+    return msg.label(exe.definition_name, exe.definition_version, exe.id, str(exe.status) if with_status else None)
+
+
+async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, unknown: NotFound,
+                 correlation_id: str | None = None, priority: int = 0, idempotency_key: str | None = None,
+                 strategy: str | None = None, inline: dict[str, Any] | None = None,
+                 task_to_domain: dict[str, Any] | None = None) -> str:
+    definition = None
+    if inline is not None:
+        definition = await translate(call.backend, tenant(call), inline)
+    else:
+        try:
+            definition = await call.backend.get_definition(tenant(call), name, version)
+        except NotFound:
+            raise unknown from None
+    template = (definition.extra.get("conductorDef") or {}).get("inputTemplate") or {}
+    metadata = {"taskToDomain": task_to_domain} if task_to_domain else None
+    try:
+        execution = await call.backend.start(
+            tenant(call), definition.name, definition.version, {**template, **input},
+            correlation_id=correlation_id, metadata=metadata, execution_id=new_workflow_id(),
+            idempotency_key=idempotency_key or None, idempotency_strategy=_STRATEGIES.get(strategy or "FAIL", "fail"),
+            priority=priority, dialect="conductor", definition=definition if inline is not None else None,
+        )
+    except Conflict as exc:
+        if idempotency_key:
+            raise Conflict(f"Workflow with idempotencyKey {idempotency_key} already exists "
+                           f"(idempotencyStrategy FAIL): {exc.message}") from None
+        raise
+    return execution.id
+
+
+async def start_workflow_by_name(call: Call) -> Response:
+    name, version = call.path["name"], call.query.get("version")
+    headers = call.request.headers
+    key = headers.get("x-idempotency-key")
+    on_conflict = (headers.get("x-on-conflict") or "FAIL").upper()
+    workflow_id = await _start(
+        call, name, version, dict(call.body or {}), unknown=NotFound(
+            f"No such workflow found by name: {name}, version: {version if version is not None else 'null'}"),
+        correlation_id=call.query.get("correlationId"), priority=int(call.query.get("priority") or 0),
+        idempotency_key=key, strategy=on_conflict if on_conflict in _STRATEGIES else "FAIL",
+    )
+    return text_response(workflow_id)
+
+
+async def start_workflow(call: Call) -> Response:
+    body = call.body
+    name, version = body["name"], body.get("version")
+    workflow_id = await _start(
+        call, name, version, dict(body.get("input") or {}),
+        unknown=NotFound(f"No such workflow defined. name={name}, version={version}"),
+        correlation_id=body.get("correlationId"), priority=int(body.get("priority") or 0),
+        idempotency_key=body.get("idempotencyKey"), strategy=body.get("idempotencyStrategy"),
+        inline={**body["workflowDef"], "name": body["workflowDef"].get("name") or name} if body.get("workflowDef") else None,
+        task_to_domain=body.get("taskToDomain"),
+    )
+    return text_response(workflow_id)
+
+
+async def get_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    return json_response(workflow_json(exe, include_tasks=bool(call.query.get("includeTasks", True))))
+
+
+async def get_workflow_status(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    return json_response(workflow_status_json(exe, bool(call.query.get("includeOutput", False)),
+                                              bool(call.query.get("includeVariables", False))))
+
+
+async def search_workflows(call: Call) -> Response:
+    q = call.query
+    start, size = int(q.get("start") or 0), int(q.get("size") if q.get("size") is not None else 100)
+    filters = parse_query(q.get("query"))
+    free = (q.get("freeText") or "*").strip()
+    ids = list(filters.workflow_ids) or ([] if free in ("", "*") else [free])
+    if ids:
+        found = []
+        for workflow_id in ids:
+            try:
+                found.append(await call.backend.get(workflow_id, tenant=tenant(call)))
+            except NotFound:
+                continue
+        return json_response({"totalHits": len(found), "results": [summary_json(e) for e in found[start:start + size]]})
+    newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
+    items: list[Execution] = []
+    total, cursor, skipped = 0, None, 0
+    while len(items) < size:
+        page = await call.backend.search(
+            tenant(call), name=filters.name, version=filters.version, statuses=filters.statuses,
+            correlation_id=filters.correlation_id, created_from_ms=filters.created_from_ms,
+            created_to_ms=filters.created_to_ms, parent_execution_id=filters.parent_execution_id,
+            cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(items))), newest_first=newest_first,
+        )
+        total = page.total if page.total is not None else total
+        for exe in page.items:
+            if skipped < start:
+                skipped += 1
+            elif len(items) < size:
+                items.append(exe)
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            break
+    return json_response({"totalHits": max(total, skipped + len(items)), "results": [summary_json(e) for e in items]})
+
+
+async def terminate_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    if exe.status == ExecutionStatus.COMPLETED:
+        raise Conflict("Cannot terminate a COMPLETED workflow.")
+    await call.backend.terminate(exe.id, call.query.get("reason"), tenant=tenant(call))
+    return empty_response()
+
+
+async def pause_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    if exe.status.terminal:
+        raise Conflict(f"Workflow {_label(exe, with_status=False)} has ended, status cannot be updated.")
+    if exe.status != ExecutionStatus.PAUSED:
+        await call.backend.pause(exe.id, tenant=tenant(call))
+    return empty_response()
+
+
+async def resume_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    if exe.status != ExecutionStatus.PAUSED:
+        # Conductor throws IllegalStateException (500); its docs promise 409, and a 500 is never right here.
+        raise Conflict(f"The workflow {exe.id} is not PAUSED so cannot resume. Current status is {exe.status}")
+    await call.backend.resume(exe.id, tenant=tenant(call))
+    return empty_response()
+
+
+async def rerun_workflow(call: Call) -> Response:
+    body = call.body or {}
+    exe = await load_execution(call, call.path["workflowId"])
+    if not exe.status.terminal:
+        raise msg.not_terminal(_label(exe), "rerun")
+    task_id = body.get("reRunFromTaskId") or None
+    try:
+        await call.backend.rerun(
+            exe.id, tenant=tenant(call), from_task_id=task_id, task_input=body.get("taskInput"),
+            workflow_input=body.get("workflowInput"), correlation_id=body.get("correlationId"),
+        )
+    except (InvalidArgument, NotFound) as exc:
+        if task_id and (isinstance(exc, NotFound) or "not found" in exc.message.lower()):
+            raise msg.task_not_found(task_id) from None
+        raise
+    except Conflict:
+        exe = await load_execution(call, exe.id)
+        if not exe.status.terminal:
+            raise msg.not_terminal(_label(exe), "rerun") from None
+        raise
+    return text_response(exe.id)
+
+
+async def retry_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    if not exe.status.terminal:
+        raise msg.still_running(str(exe.status))
+    if not exe.tasks:
+        raise Conflict("Workflow has not started yet")
+    policy = RetryPolicy(skip_optional=False, extra_attempt_past_limit=True,
+                         resume_subworkflows=bool(call.query.get("resumeSubworkflowTasks", False)))
+    try:
+        await call.backend.retry(exe.id, policy, tenant=tenant(call))
+    except Conflict:
+        exe = await load_execution(call, exe.id)
+        if not exe.status.terminal:
+            raise msg.still_running(str(exe.status)) from None
+        raise Conflict(msg.NO_RETRYABLE_TASKS) from None
+    return empty_response(204)
+
+
+async def restart_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    if not exe.status.terminal:
+        raise msg.not_terminal(_label(exe), "restart")
+    restartable = exe.definition.restartable if exe.definition is not None else True
+    if exe.status == ExecutionStatus.COMPLETED and not restartable:
+        raise NotFound(f"Workflow: {_label(exe)} is non-restartable")
+    use_latest = bool(call.query.get("useLatestDefinitions", False))
+    try:
+        await call.backend.restart(exe.id, tenant=tenant(call), use_latest_definition=use_latest)
+    except NotFound:
+        raise NotFound(f"Unable to find latest definition for {exe.id}") from None
+    except Conflict:
+        exe = await load_execution(call, exe.id)
+        if not exe.status.terminal:
+            raise msg.not_terminal(_label(exe), "restart") from None
+        raise
+    return empty_response(204)
+
+
+async def delete_workflow(call: Call) -> Response:
+    exe = await load_execution(call, call.path["workflowId"])
+    remove = getattr(call.backend, "delete_execution", None)
+    if remove is None:
+        raise NotImplementedByBackend("Removing a workflow execution is not supported by this backend")
+    if not exe.status.terminal:
+        await call.backend.terminate(exe.id, "removed", tenant=tenant(call))
+    await remove(exe.id, tenant=tenant(call))
+    return empty_response()
+
+
+async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:
+    include_closed = bool(call.query.get("includeClosed", False))
+    include_tasks = bool(call.query.get("includeTasks", False))
+    statuses = None if include_closed else [ExecutionStatus.RUNNING, ExecutionStatus.PAUSED]
+    out: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await call.backend.search(tenant(call), name=name, correlation_id=correlation_id, statuses=statuses,
+                                         cursor=cursor, limit=1000)
+        for exe in page.items:
+            if include_tasks:
+                exe = await call.backend.get(exe.id, tenant=tenant(call))
+            out.append(workflow_json(exe, include_tasks=include_tasks))
+        cursor = page.next_cursor
+        if not cursor:
+            return out
+
+
+async def get_correlated_workflows(call: Call) -> Response:
+    return json_response(await _correlated(call, call.path["name"], call.path["correlationId"]))
+
+
+async def get_correlated_workflows_batch(call: Call) -> Response:
+    return json_response({cid: await _correlated(call, call.path["name"], cid) for cid in call.body})
+
+
+HANDLERS = {
+    "startWorkflowByName": start_workflow_by_name,
+    "startWorkflow": start_workflow,
+    "getWorkflow": get_workflow,
+    "getWorkflowStatusSummary": get_workflow_status,
+    "searchWorkflows": search_workflows,
+    "terminateWorkflow": terminate_workflow,
+    "pauseWorkflow": pause_workflow,
+    "resumeWorkflow": resume_workflow,
+    "rerunWorkflow": rerun_workflow,
+    "retryWorkflow": retry_workflow,
+    "restartWorkflow": restart_workflow,
+    "deleteWorkflow": delete_workflow,
+    "getCorrelatedWorkflows": get_correlated_workflows,
+    "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
+}
