@@ -80,8 +80,8 @@ def _examples():
     """Every (schema pointer, example value) of the spec's media types."""
     spec = load_spec()
     found = []
-    for path, item in spec["paths"].items():
-        for method, op in item.items():
+    for _path, item in spec["paths"].items():
+        for _method, op in item.items():
             if not isinstance(op, dict) or "operationId" not in op:
                 continue
             body = op.get("requestBody", {}).get("content", {}).get("application/json")

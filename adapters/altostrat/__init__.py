@@ -1,0 +1,13 @@
+"""Altostrat SDX Workflows: the ``/workflows`` API on wfgateway's engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfgateway.gateway import GatewayContext
+
+
+def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Any:
+    from adapters.altostrat.dialect import AltostratDialect
+
+    return AltostratDialect(settings, gateway)

@@ -1,0 +1,76 @@
+"""The Altostrat SDX Workflows dialect: ``/workflows/...`` with Bearer tokens and Laravel-style errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.altostrat import errors, handlers_logs, handlers_misc, handlers_runs, handlers_workflows
+from adapters.altostrat.authorizations import Authorizations
+from adapters.altostrat.security import BearerAuth
+from adapters.altostrat.service import Service
+from adapters.altostrat.store import Tables
+from adapters.altostrat.vault import Vault, load_key
+from wfgateway.core.errors import ErrorContext, GatewayError
+from wfgateway.dialect import Handler, Principal
+from wfgateway.gateway import GatewayContext
+
+log = logging.getLogger("wfgateway.altostrat")
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class AltostratDialect:
+    name = "altostrat"
+    path_prefixes = ("/workflows",)
+
+    def __init__(self, settings: dict[str, Any], gateway: GatewayContext) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.spec_path = str(settings.get("spec") or REPO / "openapi" / "altostrat.yaml")
+        config = gateway.config
+        store_settings = dict(getattr(config, "store", None) or {"kind": "sqlite", "path": "wfgateway.db"})
+        base_dir = Path(getattr(config, "base_dir", None) or Path.cwd())
+        tables = Tables(store_settings, base_dir)
+        vault = Vault(tables, load_key(settings.get("vault_key_env"), tables.location))
+        self.service = Service(
+            gateway=gateway, settings=settings, auth=BearerAuth.from_settings(settings.get("auth")),
+            tables=tables, vault=vault, authorizations=Authorizations(tables),
+        )
+        self._handlers: dict[str, Handler] = {}
+        for module in (handlers_workflows, handlers_runs, handlers_logs, handlers_misc):
+            self._handlers.update(module.make(self.service))
+
+    @property
+    def open_mode(self) -> bool:
+        return self.service.auth.open_mode
+
+    def handlers(self) -> Mapping[str, Handler]:
+        return self._handlers
+
+    async def authenticate(self, request: Request, operation_id: str) -> Principal:
+        return await self.service.auth.authenticate(request, operation_id)
+
+    def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
+        return errors.render_error(error)
+
+    def routes(self) -> list[Any]:
+        return []
+
+    async def startup(self) -> None:
+        register = getattr(self.gateway.engine, "register_secret_resolver", None)
+        if register is not None:
+            register(self.resolve_secret)
+        else:
+            log.warning("the engine offers no secret resolver hook; {{ vault.* }} templates will not resolve")
+
+    def resolve_secret(self, tenant: str, name: str) -> str | None:
+        return self.service.vault.resolve(tenant, name)
+
+    async def shutdown(self) -> None:
+        self.service.tables.close()

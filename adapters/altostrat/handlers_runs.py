@@ -1,0 +1,186 @@
+"""Runs: execute (with Idempotency-Key), list, get, rerun, resume-from."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+from starlette.responses import Response
+
+from adapters.altostrat import ids, render, runs
+from adapters.altostrat import workflows as W
+from adapters.altostrat.service import Service, json_response
+from adapters.altostrat.store import Duplicate
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
+from wfgateway.core.statuses import TaskStatus
+from wfgateway.dialect import Call
+
+PER_PAGE = 15
+IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
+
+
+def make(svc: Service) -> dict[str, Any]:
+    async def rendered(tenant: str, execution: Any, *, with_logs: bool = True) -> dict[str, Any]:
+        redact = await svc.vault.redactor(tenant)
+        return redact(render.run(execution, with_logs=with_logs))
+
+    async def claim_key(tenant: str, key: str, workflow_id: str) -> tuple[str, bool]:
+        """(run id, fresh): a new run id this request owns, or the run an earlier request with the
+        same key started within 24 hours."""
+        while True:
+            run_id, now = ids.new_id(ids.RUN), W.now_ms()
+            try:
+                await svc.tables.aexecute(
+                    "INSERT INTO altostrat_idempotency (tenant, key, workflow_id, run_id, created_ms) VALUES (?, ?, ?, ?, ?)",
+                    (tenant, key, workflow_id, run_id, now),
+                )
+                return run_id, True
+            except Duplicate:
+                pass
+            rows = await svc.tables.aquery(
+                "SELECT workflow_id, run_id, created_ms FROM altostrat_idempotency WHERE tenant = ? AND key = ?",
+                (tenant, key),
+            )
+            if not rows:
+                continue  # released meanwhile: try to claim again
+            owner_wf, old_run, created = rows[0]
+            if now - created < IDEMPOTENCY_WINDOW_MS:
+                if owner_wf != workflow_id:
+                    raise Conflict("This Idempotency-Key was already used to execute another workflow.",
+                                   details={"code": "idempotency_key_in_use"})
+                return old_run, False
+            changed = await svc.tables.aexecute(
+                "UPDATE altostrat_idempotency SET workflow_id = ?, run_id = ?, created_ms = ?"
+                " WHERE tenant = ? AND key = ? AND run_id = ?",
+                (workflow_id, run_id, now, tenant, key, old_run),
+            )
+            if changed:
+                return run_id, True
+
+    async def release_key(tenant: str, key: str, run_id: str) -> None:
+        await svc.tables.aexecute(
+            "DELETE FROM altostrat_idempotency WHERE tenant = ? AND key = ? AND run_id = ?", (tenant, key, run_id)
+        )
+
+    async def execute(call: Call) -> Response:
+        tenant = call.principal.tenant
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        context = (call.body or {}).get("context") or {}
+        key = call.headers.get("Idempotency-Key")
+        if not key:
+            execution = await runs.start(call.backend, tenant, record, "manual", context)
+            return json_response(await rendered(tenant, execution), 202)
+        run_id, fresh = await claim_key(tenant, key, record["id"])
+        if not fresh:
+            execution = await runs.get_when_visible(call.backend, tenant, run_id)
+            return json_response(await rendered(tenant, execution), 202)
+        try:
+            execution = await runs.start(call.backend, tenant, record, "manual", context, run_id=run_id)
+        except BaseException:
+            await release_key(tenant, key, run_id)
+            raise
+        return json_response(await rendered(tenant, execution), 202)
+
+    async def list_runs(call: Call) -> Response:
+        tenant = call.principal.tenant
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        page = int(call.query.get("page") or 1)
+        skip = (page - 1) * PER_PAGE
+        items, total = await _page_of_runs(call.backend, tenant, record["id"], skip, PER_PAGE)
+        full = await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items))
+        data = [await rendered(tenant, e, with_logs=False) for e in full]
+        last_page = max(1, math.ceil(total / PER_PAGE))
+        path = f"{svc.base_url.rstrip('/')}/workflows/{record['id']}/executions"
+        return json_response({
+            "data": data,
+            "links": {
+                "first": f"{path}?page=1",
+                "last": f"{path}?page={last_page}",
+                "prev": f"{path}?page={page - 1}" if page > 1 else None,
+                "next": f"{path}?page={page + 1}" if page < last_page else None,
+            },
+            "meta": {
+                "current_page": page,
+                "from": skip + 1 if data else None,
+                "last_page": last_page,
+                "path": path,
+                "per_page": PER_PAGE,
+                "to": skip + len(data) if data else None,
+                "total": total,
+            },
+        })
+
+    async def get_run(call: Call) -> Response:
+        tenant = call.principal.tenant
+        execution, _ = await runs.get_run(call.backend, tenant, call.path["runId"])
+        return json_response(await rendered(tenant, execution))
+
+    async def rerun(call: Call) -> Response:
+        tenant = call.principal.tenant
+        original, record = await runs.get_run(call.backend, tenant, call.path["runId"])
+        if not record.get("is_active", True):
+            raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
+        new_id = ids.new_id(ids.RUN)
+        clone = await call.backend.clone(
+            original.id, tenant=tenant, execution_id_new=new_id,
+            input=runs.trigger_input(original.input.get("trigger_type", "manual"),
+                                     render.trigger_payload(original), new_id),
+        )
+        return json_response({
+            "message": "Workflow re-run initiated successfully.",
+            "original_run_id": original.id,
+            "new_run": await rendered(tenant, clone),
+        }, 202)
+
+    async def resume(call: Call) -> Response:
+        tenant = call.principal.tenant
+        node_id = call.path["nodeId"]
+        original, record = await runs.get_run(call.backend, tenant, call.path["runId"])
+        if not original.status.terminal:
+            raise Conflict(f"Workflow run '{original.id}' is still {render.RUN_STATUS[original.status]}.",
+                           details={"code": "run_in_progress"})
+        snapshot = original.definition
+        if snapshot is not None and all(t.ref != node_id for t in snapshot.tasks):
+            raise NotFound(f"Node '{node_id}' not found in workflow run '{original.id}'.")
+        if not any(a.ref == node_id and a.status == TaskStatus.COMPLETED for a in original.tasks):
+            raise InvalidArgument(f"Node '{node_id}' did not complete successfully in workflow run '{original.id}'.",
+                                  details={"code": "node_not_completed"})
+        new_id = ids.new_id(ids.RUN)
+        clone = await call.backend.clone(
+            original.id, tenant=tenant, resume_from_ref=node_id, execution_id_new=new_id,
+            input=runs.trigger_input(original.input.get("trigger_type", "manual"),
+                                     render.trigger_payload(original), new_id),
+        )
+        return json_response({
+            "message": f"Workflow resumed successfully from node '{node_id}'.",
+            "original_run_id": original.id,
+            "new_run": await rendered(tenant, clone),
+        }, 202)
+
+    return {
+        "executeWorkflow": execute,
+        "listWorkflowRuns": list_runs,
+        "getWorkflowRun": get_run,
+        "rerunWorkflowRun": rerun,
+        "resumeWorkflowRun": resume,
+    }
+
+
+async def _page_of_runs(backend: Any, tenant: str, workflow_id: str, skip: int, limit: int) -> tuple[list[Any], int]:
+    """Runs ``skip``..``skip+limit`` of a workflow, newest first, and the total count."""
+    cursor, seen, out, total = None, 0, [], 0
+    while True:
+        want = min(skip + limit - seen, 1000)
+        page = await backend.search(tenant, name=workflow_id, cursor=cursor, limit=max(want, 1), newest_first=True)
+        total = page.total if page.total is not None else total
+        for e in page.items:
+            if skip <= seen < skip + limit:
+                out.append(e)
+            seen += 1
+        cursor = page.next_cursor
+        if seen >= skip + limit or not cursor or not page.items:
+            break
+    if total == 0 and (out or seen):
+        total = seen
+    return out, total

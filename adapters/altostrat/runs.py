@@ -1,0 +1,72 @@
+"""Starting, finding and waiting for runs through the backend (never the engine class)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from adapters.altostrat import ids
+from adapters.altostrat.workflows import DIALECT, VERSION, load
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import Conflict, NotFound
+from wfgateway.core.model import Execution
+
+
+def trigger_input(trigger_type: str, fields: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """The trigger node's output, which is the run's input: the payload fields, then
+    ``trigger_type`` and ``run_id`` (so ``{{ n1.run_id }}`` works)."""
+    return {**fields, "trigger_type": trigger_type, "run_id": run_id}
+
+
+async def start(backend: Backend, tenant: str, record: dict[str, Any], trigger_type: str,
+                fields: dict[str, Any], run_id: str | None = None) -> Execution:
+    if not record.get("is_active", True):
+        raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
+    run_id = run_id or ids.new_id(ids.RUN)
+    return await backend.start(
+        tenant, record["id"], VERSION, trigger_input(trigger_type, fields, run_id),
+        execution_id=run_id, dialect=DIALECT, metadata={"trigger_type": trigger_type},
+    )
+
+
+async def get_run(backend: Backend, tenant: str, run_id: str) -> tuple[Execution, dict[str, Any]]:
+    """The run and its workflow record; NotFound for unknown runs, other organisations' runs and
+    runs of deleted workflows."""
+    try:
+        execution = await backend.get(run_id, tenant=tenant)
+    except NotFound:
+        execution = None
+    if execution is None or execution.tenant != tenant or not run_id.startswith(ids.RUN):
+        raise NotFound(f"Workflow run '{run_id}' not found.")
+    try:
+        record, _ = await load(backend, tenant, execution.definition_name)
+    except NotFound as exc:
+        raise NotFound(f"Workflow run '{run_id}' not found.") from exc
+    return execution, record
+
+
+async def get_when_visible(backend: Backend, tenant: str, run_id: str, timeout_s: float = 5.0) -> Execution:
+    """A run another request is starting right now (idempotent replays): wait until it is committed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return await backend.get(run_id, tenant=tenant)
+        except NotFound:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
+async def wait_terminal(backend: Backend, tenant: str, run_id: str, timeout_s: float) -> Execution | None:
+    """The run once it is terminal, or None after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        execution = await backend.get(run_id, tenant=tenant)
+        if execution.status.terminal:
+            return execution
+        if time.monotonic() > deadline:
+            return None
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 0.2)

@@ -1,0 +1,37 @@
+"""What every Altostrat handler shares: settings, the dialect's tables, the vault, helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from adapters.altostrat.authorizations import Authorizations
+from adapters.altostrat.security import BearerAuth
+from adapters.altostrat.store import Tables
+from adapters.altostrat.vault import Vault
+from wfgateway.gateway import GatewayContext
+
+
+@dataclass
+class Service:
+    gateway: GatewayContext
+    settings: dict[str, Any]
+    auth: BearerAuth
+    tables: Tables
+    vault: Vault
+    authorizations: Authorizations
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,165 @@
+"""Altostrat workflows kept as engine definitions: the definition's name is the ``fl_`` id and
+the vendor JSON travels in ``definition.extra["altostrat"]`` so it renders back unchanged.
+
+Each workflow has one definition version (1) that an update overwrites; runs keep the snapshot
+they started with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+
+from adapters.altostrat import ids
+from adapters.altostrat.translate import Graph, translate
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.model import WorkflowDefinition
+
+DIALECT = "altostrat"
+VERSION = 1
+RUN_TIMEOUT_MS = 60 * 60 * 1000  # a run over 1 hour is failed
+SCHEDULED_TYPES = frozenset({"interval", "cron"})
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_schedule(record: dict[str, Any]) -> list[str]:
+    kind, value = record.get("schedule_type") or "manual", record.get("schedule_value")
+    if kind in SCHEDULED_TYPES and not value:
+        return [f"The schedule_value is required when schedule_type is {kind}."]
+    if kind == "cron" and value:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            return [f"The schedule_value '{value}' is not a valid cron expression."]
+    if kind == "interval" and value and not _INTERVAL.match(value):
+        return [f"The schedule_value '{value}' is not a valid interval (e.g. '5 minutes')."]
+    return []
+
+
+def next_run_ms(record: dict[str, Any], after_ms: int) -> int | None:
+    """When a scheduled workflow runs next (None for manual ones)."""
+    kind, value = record.get("schedule_type"), record.get("schedule_value")
+    if not record.get("is_active", True) or not value:
+        return None
+    if kind == "cron":
+        from datetime import UTC, datetime
+
+        from croniter import croniter
+
+        base = datetime.fromtimestamp(after_ms / 1000, tz=UTC)
+        return int(croniter(value, base).get_next(datetime).timestamp() * 1000)
+    if kind == "interval":
+        m = _INTERVAL.match(value)
+        if m:
+            unit = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}[m.group(2).lower()]
+            return after_ms + int(m.group(1)) * unit * 1000
+    return None
+
+
+def check(record: dict[str, Any]) -> Graph:
+    """The graph and schedule checks of a workflow body (``graph.errors`` empty when valid)."""
+    graph = translate(record.get("nodes") or [], record.get("edges") or [])
+    graph.errors.extend(check_schedule(record))
+    if graph.trigger_component == "webhook_trigger" and record.get("schedule_type") in SCHEDULED_TYPES:
+        pass  # a webhook workflow may also run on a schedule
+    return graph
+
+
+def to_definition(tenant: str, record: dict[str, Any], graph: Graph) -> WorkflowDefinition:
+    return WorkflowDefinition(
+        tenant=tenant, name=record["id"], version=VERSION, tasks=graph.tasks,
+        description=record.get("description"), timeout_ms=RUN_TIMEOUT_MS, dialect=DIALECT,
+        extra={DIALECT: record}, created_ms=record["created_ms"], updated_ms=record["updated_ms"],
+    )
+
+
+def record_of(definition: WorkflowDefinition) -> dict[str, Any] | None:
+    """The Altostrat workflow a definition holds (None for other dialects' definitions)."""
+    if definition.dialect != DIALECT:
+        return None
+    record = (definition.extra or {}).get(DIALECT)
+    return record if isinstance(record, dict) else None
+
+
+async def load(backend: Backend, tenant: str, workflow_id: str) -> tuple[dict[str, Any], WorkflowDefinition]:
+    """The workflow record and its definition; NotFound if it does not exist for ``tenant``."""
+    try:
+        definition = await backend.get_definition(tenant, workflow_id, VERSION)
+    except NotFound:
+        definition = None
+    record = record_of(definition) if definition is not None else None
+    if record is None:
+        raise NotFound(f"Workflow '{workflow_id}' not found.")
+    return record, definition
+
+
+async def list_all(backend: Backend, tenant: str) -> list[dict[str, Any]]:
+    """Every Altostrat workflow of ``tenant``, newest first."""
+    records: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await backend.list_definitions(tenant, cursor=cursor, limit=1000)
+        for d in page.items:
+            r = record_of(d)
+            if r is not None:
+                records.append(r)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    records.sort(key=lambda r: (r["created_ms"], r["id"]), reverse=True)
+    return records
+
+
+def new_record(body: dict[str, Any]) -> dict[str, Any]:
+    t = now_ms()
+    record = {
+        "id": ids.new_id(ids.WORKFLOW),
+        "name": body["name"],
+        "description": body.get("description"),
+        "nodes": body["nodes"],
+        "edges": body["edges"],
+        "is_active": body.get("is_active", True),
+        "authorization_id": body["authorization_id"],
+        "schedule_type": body.get("schedule_type") or "manual",
+        "schedule_value": body.get("schedule_value"),
+        "webhook_token": None,
+        "created_ms": t,
+        "updated_ms": t,
+    }
+    return record
+
+
+def updated_record(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    out = dict(record)
+    for key in ("name", "description", "nodes", "edges", "is_active", "authorization_id", "schedule_type",
+                "schedule_value"):
+        if key in body:
+            out[key] = body[key]
+    out["updated_ms"] = max(now_ms(), record["updated_ms"] + 1)
+    return out
+
+
+def assign_webhook_token(record: dict[str, Any], graph: Graph) -> None:
+    """A workflow with a webhook trigger gets a secret token on save (kept across updates)."""
+    if graph.trigger_component == "webhook_trigger":
+        if not record.get("webhook_token"):
+            record["webhook_token"] = ids.secret_token(ids.WEBHOOK_TOKEN)
+    else:
+        record["webhook_token"] = None
+
+
+def invalid(errors: list[str]) -> InvalidArgument:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more error{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return InvalidArgument(first + more, details={"code": "invalid_workflow", "errors": errors})

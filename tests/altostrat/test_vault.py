@@ -1,0 +1,88 @@
+"""The vault: encrypted at rest, key handling, resolution, redaction."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from adapters.altostrat.store import Tables
+from adapters.altostrat.vault import KEY_FILE, Redactor, Vault, load_key
+from wfgateway.core.errors import InvalidArgument, NotFound
+
+NOW = 1_700_000_000_000
+
+
+@pytest.fixture
+def tables(tmp_path):
+    t = Tables({"kind": "sqlite", "path": str(tmp_path / "gw.db")}, tmp_path)
+    yield t
+    t.close()
+
+
+async def test_secrets_are_encrypted_at_rest_and_resolved_for_nodes(tables, tmp_path):
+    vault = Vault(tables, load_key(None, tmp_path))
+    item = await vault.create("org_1", "api_token", "plain-secret-value-42", None, NOW)
+    assert item.id.startswith("vlt_")
+    raw = (tmp_path / "gw.db").read_bytes() + (tmp_path / "gw.db-wal").read_bytes()
+    assert b"plain-secret-value-42" not in raw
+    rows = sqlite3.connect(tmp_path / "gw.db").execute("SELECT ciphertext FROM altostrat_vault").fetchall()
+    assert rows and "plain-secret-value-42" not in rows[0][0]
+    assert vault.resolve("org_1", "api_token") == "plain-secret-value-42"
+    assert vault.resolve("org_2", "api_token") is None  # organisations are separate
+    assert vault.resolve("org_1", "other") is None
+
+
+async def test_generated_key_file_is_private_and_reused(tables, tmp_path):
+    key = load_key(None, tmp_path)
+    mode = stat.S_IMODE(os.stat(tmp_path / KEY_FILE).st_mode)
+    assert mode == 0o600
+    assert load_key(None, tmp_path) == key
+    vault = Vault(tables, key)
+    await vault.create("o", "n1x", "v", None, NOW)
+    assert Vault(tables, load_key(None, tmp_path)).resolve("o", "n1x") == "v"
+
+
+async def test_key_from_environment_takes_precedence(tables, tmp_path, monkeypatch):
+    monkeypatch.setenv("ALTO_VAULT_KEY", "correct horse battery staple")
+    vault = Vault(tables, load_key("ALTO_VAULT_KEY", tmp_path))
+    await vault.create("o", "abc", "v1", None, NOW)
+    assert not (tmp_path / KEY_FILE).exists()
+    other = Vault(tables, load_key(None, tmp_path))  # a different key cannot read it
+    assert other.resolve("o", "abc") is None
+    assert vault.resolve("o", "abc") == "v1"
+
+
+async def test_expired_items_resolve_to_nothing(tables, tmp_path):
+    vault = Vault(tables, load_key(None, tmp_path))
+    await vault.create("o", "short", "v", NOW + 1000, NOW)
+    assert vault.resolve("o", "short", now_ms=NOW + 999) == "v"
+    assert vault.resolve("o", "short", now_ms=NOW + 1000) is None
+
+
+async def test_crud_names_are_unique_per_org_and_api_keys_are_generated(tables, tmp_path):
+    vault = Vault(tables, load_key(None, tmp_path))
+    a = await vault.create("o", "dup", "1", None, NOW)
+    with pytest.raises(InvalidArgument, match="already been taken"):
+        await vault.create("o", "dup", "2", None, NOW)
+    await vault.create("p", "dup", "3", None, NOW)
+    key = await vault.create("o", "api-key:ci", None, None, NOW)
+    assert key.api_key and key.api_key.startswith("wfk_")
+    assert vault.resolve("o", "api-key:ci") == key.api_key
+    assert [i.name for i in await vault.list("o")] == ["dup", "api-key:ci"]
+    updated = await vault.update("o", a.id, {"secret": "new", "name": "renamed"}, NOW + 5)
+    assert updated.name == "renamed" and vault.resolve("o", "renamed") == "new"
+    await vault.delete("o", a.id)
+    with pytest.raises(NotFound):
+        await vault.get("o", a.id)
+    with pytest.raises(NotFound):
+        await vault.delete("p", key.id)  # another org's item
+
+
+def test_redactor_scrubs_secret_values_everywhere():
+    r = Redactor(["abc123", "zz"])
+    assert r({"a": "x abc123 y", "b": ["zz", 1, None], "abc123": True}) == {
+        "a": "x [REDACTED] y", "b": ["[REDACTED]", 1, None], "[REDACTED]": True}
+    assert Redactor([])({"a": "abc123"}) == {"a": "abc123"}
