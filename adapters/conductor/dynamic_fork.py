@@ -19,8 +19,9 @@ EXPANDER_NAME = EXPANDER
 _FORKABLE = SUPPORTED_TYPES - {"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION"}
 
 
-def expand_dynamic_fork(spec: TaskSpec, params: Mapping[str, Any]) -> list[TaskSpec]:
-    """The branch tasks for one dynamic fork, each a one-task chain; InvalidArgument names a bad list."""
+def expand_dynamic_fork(params: Mapping[str, Any], spec: TaskSpec, execution: Any = None) -> list[TaskSpec]:
+    """The branch tasks for one dynamic fork (``params`` resolved), each a one-task chain with no
+    dependencies, so all run in parallel and the dynamic task joins them; InvalidArgument names a bad list."""
     tasks = params.get("tasks")
     if params.get("mode") == "inputs":
         workflow_tasks = _from_inputs(spec, params, tasks)

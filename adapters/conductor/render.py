@@ -14,10 +14,19 @@ from typing import Any
 import orjson
 
 from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, iter_tasks, runtime_task_type
-from wfgateway.core.model import Execution, TaskAttempt, TaskSpec, WorkflowDefinition
+from wfgateway.core.model import (
+    HTTP, NOOP, SET, SUBWORKFLOW, TERMINATE, WAIT, WORKER, Execution, TaskAttempt, TaskSpec, WorkflowDefinition,
+)
 from wfgateway.core.statuses import TaskStatus
 
 _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+_DYNAMIC_CHILD_TYPES = {WORKER: "SIMPLE", HTTP: "HTTP", SUBWORKFLOW: "SUB_WORKFLOW", WAIT: "WAIT", SET: "SET_VARIABLE",
+                        TERMINATE: "TERMINATE", NOOP: "NOOP"}
+
+
+def reference_name(attempt: TaskAttempt) -> str:
+    """Tasks a dynamic fork created are stored as ``<fork ref>:<ref>``; Conductor shows ``<ref>``."""
+    return str(attempt.extra.get("local_ref") or attempt.ref)
 
 
 def workflow_def_json(definition: WorkflowDefinition) -> dict[str, Any]:
@@ -53,7 +62,11 @@ class SpecIndex:
         spec = self.specs.get(attempt.ref)
         if spec is not None and WT_KEY in spec.extra:
             return spec.extra[WT_KEY]
-        return attempt.extra.get(WT_KEY) or self.by_ref.get(attempt.ref)
+        found = attempt.extra.get(WT_KEY) or self.by_ref.get(attempt.ref)
+        if found is None and attempt.parent_attempt_id:  # a task a dynamic fork created
+            found = {"name": attempt.name, "taskReferenceName": reference_name(attempt),
+                     "type": _DYNAMIC_CHILD_TYPES.get(attempt.kind, attempt.kind.upper())}
+        return found
 
     def task_type(self, attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
         spec = self.specs.get(attempt.ref)
@@ -78,11 +91,13 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
     output = dict(attempt.output or {})
     if attempt.subworkflow_id and task_type == "SUB_WORKFLOW":
         output.setdefault("subWorkflowId", attempt.subworkflow_id)
+    if task_type in ("SWITCH", "DECISION") and "selected" in output:
+        output.setdefault("evaluationResult", [output["selected"]])
     doc: dict[str, Any] = {
         "taskType": task_type,
         "status": str(status),
         "inputData": attempt.input or {},
-        "referenceTaskName": attempt.ref,
+        "referenceTaskName": reference_name(attempt),
         "retryCount": attempt.attempt,
         "seq": attempt.seq,
         "correlationId": execution.correlation_id if execution else None,
@@ -128,8 +143,9 @@ def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
     names: list[str] = []
     for t in tasks:
         if t.status in _FAILED and not t.retried:
-            if t.ref not in refs:
-                refs.append(t.ref)
+            ref = reference_name(t)
+            if ref not in refs:
+                refs.append(ref)
             if t.name and t.name not in names:
                 names.append(t.name)
     return refs, names

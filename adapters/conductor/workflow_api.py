@@ -20,6 +20,11 @@ from wfgateway.dialect import Call
 _STRATEGIES = {"FAIL": "fail", "RETURN_EXISTING": "return_existing"}
 
 
+def _java(value: Any) -> str:
+    """How Java prints a possibly-null Integer in Conductor's messages."""
+    return "null" if value is None else str(value)
+
+
 def _label(exe: Execution, with_status: bool = True) -> str:
     return msg.label(exe.definition_name, exe.definition_version, exe.id, str(exe.status) if with_status else None)
 
@@ -59,8 +64,8 @@ async def start_workflow_by_name(call: Call) -> Response:
     key = headers.get("x-idempotency-key")
     on_conflict = (headers.get("x-on-conflict") or "FAIL").upper()
     workflow_id = await _start(
-        call, name, version, dict(call.body or {}), unknown=NotFound(
-            f"No such workflow found by name: {name}, version: {version if version is not None else 'null'}"),
+        call, name, version, dict(call.body or {}),
+        unknown=NotFound(f"No such workflow found by name: {name}, version: {_java(version)}"),
         correlation_id=call.query.get("correlationId"), priority=int(call.query.get("priority") or 0),
         idempotency_key=key, strategy=on_conflict if on_conflict in _STRATEGIES else "FAIL",
     )
@@ -72,7 +77,7 @@ async def start_workflow(call: Call) -> Response:
     name, version = body["name"], body.get("version")
     workflow_id = await _start(
         call, name, version, dict(body.get("input") or {}),
-        unknown=NotFound(f"No such workflow defined. name={name}, version={version}"),
+        unknown=NotFound(f"No such workflow defined. name={name}, version={_java(version)}"),
         correlation_id=body.get("correlationId"), priority=int(body.get("priority") or 0),
         idempotency_key=body.get("idempotencyKey"), strategy=body.get("idempotencyStrategy"),
         inline={**body["workflowDef"], "name": body["workflowDef"].get("name") or name} if body.get("workflowDef") else None,

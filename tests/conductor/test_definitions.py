@@ -127,22 +127,22 @@ def test_dynamic_fork_is_one_dynamic_task_expanded_by_the_conductor_expander() -
     assert dyn.params == {"tasks": "${workflow.input.tasks}", "inputs": "${workflow.input.inputs}",
                           "mode": "tasks", "expander": "conductor"}
     assert specs["join_ref"].depends_on == [Edge("dyn_ref")]
-    children = expand_dynamic_fork(dyn, {"tasks": [simple("x_ref"), simple("y_ref", retryCount=2)],
-                                         "inputs": {"x_ref": {"n": 1}, "y_ref": {"n": 2}}, "mode": "tasks"})
+    children = expand_dynamic_fork({"tasks": [simple("x_ref"), simple("y_ref", retryCount=2)],
+                                    "inputs": {"x_ref": {"n": 1}, "y_ref": {"n": 2}}, "mode": "tasks"}, dyn)
     assert [(c.ref, c.kind, c.name, c.input, c.retries) for c in children] == [
         ("x_ref", WORKER, "x", {"n": 1}, 0), ("y_ref", WORKER, "y", {"n": 2}, 2)]
     assert children[0].extra["taskType"] == "x"
     with pytest.raises(InvalidArgument, match="list"):
-        expand_dynamic_fork(dyn, {"tasks": "nope", "mode": "tasks"})
+        expand_dynamic_fork({"tasks": "nope", "mode": "tasks"}, dyn)
     with pytest.raises(InvalidArgument, match="name and taskReferenceName"):
-        expand_dynamic_fork(dyn, {"tasks": [{"name": "x"}], "mode": "tasks"})
+        expand_dynamic_fork({"tasks": [{"name": "x"}], "mode": "tasks"}, dyn)
 
 
 def test_fork_task_inputs_style_makes_one_task_per_input() -> None:
     doc = wdef({"name": "dyn", "taskReferenceName": "dyn_ref", "type": "FORK_JOIN_DYNAMIC",
                 "inputParameters": {"forkTaskName": "work", "forkTaskInputs": "${workflow.input.items}"}})
     dyn = by_ref(to_definition(doc, "default"))["dyn_ref"]
-    children = expand_dynamic_fork(dyn, {**dyn.params, "tasks": [{"a": 1}, {"a": 2}]})
+    children = expand_dynamic_fork({**dyn.params, "tasks": [{"a": 1}, {"a": 2}]}, dyn)
     assert [(c.ref, c.name, c.input) for c in children] == [("_work_0", "work", {"a": 1}), ("_work_1", "work", {"a": 2})]
 
 

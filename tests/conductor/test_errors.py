@@ -1,0 +1,257 @@
+"""Every Conductor error case answers Conductor's status and exact message in its ErrorResponse body.
+
+Workflows here use a task type no worker serves; the test itself polls and completes tasks over
+HTTP when it needs a finished workflow.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conductor.test_spec import component
+from tests.support.server import run_gateway
+
+ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+DEF = {"name": "err_flow", "version": 1, "timeoutSeconds": 0,
+       "tasks": [{"name": "err_task", "taskReferenceName": "t_ref", "type": "SIMPLE",
+                  "inputParameters": {"x": "${workflow.input.x}"}}]}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    with run_gateway(tmp_path_factory.mktemp("conductor-errors"), dialects=ONLY_CONDUCTOR) as gw:
+        with httpx.Client(base_url=gw.url, timeout=10) as client:
+            assert client.post("/api/metadata/taskdefs",
+                               json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60}]).status_code == 200
+            assert client.post("/api/metadata/workflow", json=DEF).status_code == 200
+            yield client
+
+
+def error(response: httpx.Response, status: int, message: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    component("ErrorResponse").validate(body)
+    assert body["status"] == status and body["message"] == message and body["retryable"] is False
+    return body
+
+
+def start(api: httpx.Client, **input: Any) -> str:
+    r = api.post("/api/workflow/err_flow", json=input or {"x": 1})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    return r.text
+
+
+def status_of(api: httpx.Client, wid: str) -> str:
+    return api.get(f"/api/workflow/{wid}/status").json()["status"]
+
+
+def finish_task(api: httpx.Client, wid: str, status: str = "COMPLETED") -> str:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        polled = api.get("/api/tasks/poll/batch/err_task", params={"count": 10, "timeout": 200, "workerid": "t"})
+        assert polled.status_code == 200
+        for t in polled.json():
+            component("Task").validate(t)
+            result = {"workflowInstanceId": t["workflowInstanceId"], "taskId": t["taskId"], "status":
+                      status if t["workflowInstanceId"] == wid else "COMPLETED", "outputData": {"ok": 1},
+                      "reasonForIncompletion": "boom" if status != "COMPLETED" else None}
+            r = api.post("/api/tasks", json=result)
+            assert r.status_code == 200 and r.text == t["taskId"]
+            if t["workflowInstanceId"] == wid:
+                return t["taskId"]
+    raise AssertionError("no task to finish")
+
+
+def wait(api: httpx.Client, wid: str, wanted: str) -> None:
+    deadline = time.monotonic() + 10
+    while status_of(api, wid) != wanted:
+        assert time.monotonic() < deadline, status_of(api, wid)
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/api/workflow/{id}"), ("GET", "/api/workflow/{id}/status"), ("DELETE", "/api/workflow/{id}"),
+    ("POST", "/api/workflow/{id}/retry"), ("POST", "/api/workflow/{id}/restart"),
+    ("PUT", "/api/workflow/{id}/pause"), ("PUT", "/api/workflow/{id}/resume"),
+])
+def test_unknown_workflow_id(api: httpx.Client, method: str, path: str) -> None:
+    r = api.request(method, path.format(id="no-such-id"), content=b"{}", headers={"content-type": "application/json"})
+    body = error(r, 404, "No such workflow found by id: no-such-id")
+    assert body["instance"]
+
+
+def test_unknown_workflow_id_on_rerun(api: httpx.Client) -> None:
+    error(api.post("/api/workflow/nope/rerun", json={"reRunFromTaskId": "x"}), 404, "No such workflow found by id: nope")
+
+
+def test_register_twice_without_overwrite_conflicts(api: httpx.Client) -> None:
+    error(api.post("/api/metadata/workflow", json=DEF), 409, "Workflow with err_flow.1 already exists!")
+    assert api.post("/api/metadata/workflow?overwrite=True", json=DEF).status_code == 200
+    assert api.post("/api/metadata/workflow", params={"overwrite": "true"}, json=DEF).status_code == 200
+
+
+def test_invalid_definitions_list_validation_errors(api: httpx.Client) -> None:
+    r = api.post("/api/metadata/workflow", json={"name": "bad", "timeoutSeconds": 0})
+    body = error(r, 400, "Validation failed, check below errors for detail.")
+    assert body["validationErrors"] and all("path" in v and "message" in v for v in body["validationErrors"])
+    dup = {**DEF, "name": "dup", "tasks": DEF["tasks"] * 2}
+    body = error(api.post("/api/metadata/workflow", json=dup), 400, "Validation failed, check below errors for detail.")
+    assert body["validationErrors"][0]["message"] == \
+        "taskReferenceName: t_ref should be unique across tasks for a given workflowDefinition: dup"
+    r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
+        {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE"}]})
+    assert r.status_code == 400 and "DO_WHILE" in r.json()["message"]
+
+
+def test_operations_on_a_running_workflow(api: httpx.Client) -> None:
+    wid = start(api)
+    assert status_of(api, wid) == "RUNNING"
+    label = f"err_flow.1/{wid}.RUNNING"
+    error(api.post(f"/api/workflow/{wid}/rerun", json={}), 409,
+          f"Workflow: {label} is not in terminal state, unable to rerun.")
+    error(api.post(f"/api/workflow/{wid}/retry", content=b"{}", headers={"content-type": "application/json"}), 404,
+          "Workflow is still running.  status=RUNNING")
+    error(api.post(f"/api/workflow/{wid}/restart"), 409,
+          f"Workflow: {label} is not in terminal state, unable to restart.")
+    error(api.put(f"/api/workflow/{wid}/resume"), 409,
+          f"The workflow {wid} is not PAUSED so cannot resume. Current status is RUNNING")
+    assert api.put(f"/api/workflow/{wid}/pause", content=b"{}", headers={"content-type": "application/json"}
+                   ).status_code == 200
+    assert status_of(api, wid) == "PAUSED"
+    error(api.post(f"/api/workflow/{wid}/retry"), 404, "Workflow is still running.  status=PAUSED")
+    assert api.put(f"/api/workflow/{wid}/resume").status_code == 200
+    r = api.delete(f"/api/workflow/{wid}", params={"reason": "stop it"})
+    assert r.status_code == 200 and r.content == b""
+    wf = api.get(f"/api/workflow/{wid}").json()
+    assert wf["status"] == "TERMINATED" and wf["reasonForIncompletion"] == "stop it"
+    error(api.put(f"/api/workflow/{wid}/pause"), 409, f"Workflow err_flow.1/{wid} has ended, status cannot be updated.")
+    error(api.post(f"/api/workflow/{wid}/rerun", json={"reRunFromTaskId": "missing-task"}), 400,
+          "Task missing-task not found")
+
+
+def test_operations_on_a_completed_workflow(api: httpx.Client) -> None:
+    wid = start(api)
+    finish_task(api, wid)
+    wait(api, wid, "COMPLETED")
+    error(api.post(f"/api/workflow/{wid}/retry?resumeSubworkflowTasks=True"), 409,
+          "There are no retryable tasks! Use restart if you want to attempt entire workflow execution again.")
+    error(api.delete(f"/api/workflow/{wid}"), 409, "Cannot terminate a COMPLETED workflow.")
+    r = api.post(f"/api/workflow/{wid}/rerun", json={"workflowInput": {"x": 2}, "correlationId": "c-2",
+                                                     "reRunFromWorkflowId": "ignored", "unknownField": 1})
+    assert r.status_code == 200 and r.text == wid and r.headers["content-type"].startswith("text/plain")
+    wf = api.get(f"/api/workflow/{wid}").json()
+    assert wf["status"] == "RUNNING" and wf["input"] == {"x": 2} and wf["correlationId"] == "c-2"
+    assert wf["tasks"][0]["inputData"] == {"x": 2}
+
+
+def test_retry_and_restart_answer_204(api: httpx.Client) -> None:
+    wid = start(api)
+    failed_task = finish_task(api, wid, "FAILED")
+    wait(api, wid, "FAILED")
+    r = api.post(f"/api/workflow/{wid}/retry", params={"resumeSubworkflowTasks": "True"})
+    assert r.status_code == 204 and r.content == b""
+    tasks = api.get(f"/api/workflow/{wid}").json()["tasks"]
+    assert [(t["status"], t.get("retriedTaskId"), t["retryCount"]) for t in tasks] == [
+        ("FAILED", None, 0), ("SCHEDULED", failed_task, 1)]
+    finish_task(api, wid, "FAILED")
+    wait(api, wid, "FAILED")
+    r = api.post(f"/api/workflow/{wid}/restart", params={"useLatestDefinitions": "true"})
+    assert r.status_code == 204
+    tasks = api.get(f"/api/workflow/{wid}", params={"includeTasks": "True"}).json()["tasks"]
+    assert [t["status"] for t in tasks] == ["SCHEDULED"]
+    assert api.get(f"/api/workflow/{wid}", params={"includeTasks": "false"}).json()["tasks"] == []
+
+
+def test_start_errors(api: httpx.Client) -> None:
+    error(api.post("/api/workflow/nope", json={}), 404, "No such workflow found by name: nope, version: null")
+    error(api.post("/api/workflow/err_flow?version=7", json={}), 404,
+          "No such workflow found by name: err_flow, version: 7")
+    error(api.post("/api/workflow", json={"name": "nope"}), 404, "No such workflow defined. name=nope, version=null")
+    r = api.post("/api/workflow/err_flow?priority=100", json={})
+    assert r.status_code == 400 and r.json()["validationErrors"]
+    r = api.post("/api/workflow", json={"name": "err_flow", "input": {"x": 1}, "someNewField": True,
+                                        "idempotencyStrategy": "FAIL"})
+    assert r.status_code == 200 and r.text
+
+
+def test_idempotency_fail_strategy_conflicts(api: httpx.Client) -> None:
+    body = {"name": "err_flow", "input": {"x": 1}, "idempotencyKey": "k-1", "idempotencyStrategy": "FAIL"}
+    first = api.post("/api/workflow", json=body)
+    assert first.status_code == 200
+    again = api.post("/api/workflow", json=body)
+    assert again.status_code == 409 and "k-1" in again.json()["message"]
+    same = api.post("/api/workflow", json={**body, "idempotencyStrategy": "RETURN_EXISTING"})
+    assert same.status_code == 200 and same.text == first.text
+
+
+def test_task_errors(api: httpx.Client) -> None:
+    error(api.get("/api/tasks/poll/batch/err_task", params={"timeout": 6000}), 400,
+          "Long Poll Timeout value cannot be more than 5 seconds")
+    error(api.get("/api/tasks/no-such-task"), 404, "Task not found for taskId: no-such-task")
+    error(api.post("/api/tasks", json={"workflowInstanceId": "nope", "taskId": "t", "status": "COMPLETED"}), 404,
+          "No such workflow found by id: nope")
+    wid = start(api)
+    error(api.post("/api/tasks", json={"workflowInstanceId": wid, "taskId": "t", "status": "COMPLETED"}), 404,
+          "No such task found by id: t")
+    r = api.post("/api/tasks", json={"workflowInstanceId": wid, "taskId": "t", "status": "DONE"})
+    assert r.status_code == 400 and r.json()["validationErrors"]
+    assert api.get("/api/tasks/poll/nobody-polls-this").status_code == 204
+    error(api.get("/api/metadata/taskdefs/nope"), 404, "No such taskType found by name: nope")
+    error(api.get("/api/metadata/workflow/nope"), 404, "No such workflow found by name: nope, version: null")
+
+
+def test_update_v2_hands_out_the_next_task_or_204(api: httpx.Client) -> None:
+    first, second = start(api), start(api)
+    polled = api.get("/api/tasks/poll/batch/err_task", params={"count": 1, "timeout": 500}).json()
+    assert len(polled) == 1
+    t = polled[0]
+    r = api.post("/api/tasks/update-v2", json={"workflowInstanceId": t["workflowInstanceId"], "taskId": t["taskId"],
+                                               "status": "COMPLETED", "workerId": "w", "extendLease": False})
+    assert r.status_code in (200, 204)
+    while r.status_code == 200:
+        nxt = r.json()
+        component("Task").validate(nxt)
+        assert nxt["status"] == "IN_PROGRESS" and nxt["taskId"] != t["taskId"]
+        r = api.post("/api/tasks/update-v2", json={"workflowInstanceId": nxt["workflowInstanceId"],
+                                                   "taskId": nxt["taskId"], "status": "COMPLETED", "workerId": "w"})
+    assert r.status_code == 204
+    for wid in (first, second):
+        wait(api, wid, "COMPLETED")
+
+
+def test_task_logs(api: httpx.Client) -> None:
+    wid = start(api)
+    task_id = api.get(f"/api/workflow/{wid}").json()["tasks"][0]["taskId"]
+    assert api.post(f"/api/tasks/{task_id}/log", json="step one").status_code == 200
+    logs = api.get(f"/api/tasks/{task_id}/log").json()
+    assert [entry["log"] for entry in logs] == ["step one"] and logs[0]["taskId"] == task_id
+
+
+def test_search_returns_conductor_summaries(api: httpx.Client) -> None:
+    wid = start(api, x=5)
+    r = api.get("/api/workflow/search", params={"query": "workflowType = 'err_flow' AND status IN (RUNNING)",
+                                                "start": 0, "size": 500, "freeText": "*", "queryId": ""})
+    assert r.status_code == 200
+    body = r.json()
+    component("SearchResultWorkflowSummary").validate(body)
+    hit = next(s for s in body["results"] if s["workflowId"] == wid)
+    assert hit["input"] == '{"x":5}' and hit["startTime"].endswith("Z") and hit["parentWorkflowId"] == ""
+    assert body["totalHits"] >= 1
+    error(api.get("/api/workflow/search", params={"query": "bogus ~~ 1"}), 400, "Invalid search query clause: 'bogus ~~ 1'")
+
+
+def test_token_endpoint_is_404_in_open_mode(api: httpx.Client) -> None:
+    r = api.post("/api/token", json={"keyId": "k", "keySecret": "s"})
+    assert r.status_code == 404 and r.json()["status"] == 404
+
+
+def test_unknown_paths_and_methods_use_conductors_error_body(api: httpx.Client) -> None:
+    r = api.get("/api/workflow/a/b/c/d")
+    assert r.status_code == 404 and r.json()["status"] == 404
+    r = api.patch("/api/workflow/abc")
+    assert r.status_code == 405 and r.json()["status"] == 405 and "allow" in r.headers

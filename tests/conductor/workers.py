@@ -1,0 +1,22 @@
+"""Worker functions the SDK's TaskHandler runs in its own processes (importable, so picklable).
+
+``fail_once_marker`` makes a task fail the first time it runs for that marker path (the file is
+created then), so a retried, rerun or restarted workflow passes the second time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from conductor.client.http.models import Task
+
+
+def flaky(task: Task) -> dict[str, Any]:
+    data = dict(task.input_data or {})
+    marker = data.get("fail_once_marker")
+    if marker and not os.path.exists(marker):
+        with open(marker, "w") as fh:
+            fh.write(task.task_id)
+        raise RuntimeError(f"planned failure of {task.reference_task_name}")
+    return {"seen": data, "ref": task.reference_task_name, "pid": os.getpid()}
