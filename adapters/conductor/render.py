@@ -15,7 +15,17 @@ import orjson
 
 from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, iter_tasks, runtime_task_type
 from wfgateway.core.model import (
-    HTTP, NOOP, SET, SUBWORKFLOW, TERMINATE, WAIT, WORKER, Execution, TaskAttempt, TaskSpec, WorkflowDefinition,
+    HTTP,
+    NOOP,
+    SET,
+    SUBWORKFLOW,
+    TERMINATE,
+    WAIT,
+    WORKER,
+    Execution,
+    TaskAttempt,
+    TaskSpec,
+    WorkflowDefinition,
 )
 from wfgateway.core.statuses import TaskStatus
 
