@@ -1,0 +1,79 @@
+"""Definitions and task specs to plain JSON-able dicts and back (for the store and snapshots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfgateway.core.model import Edge, TaskSpec, WorkflowDefinition
+
+
+def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
+    return {
+        "ref": spec.ref,
+        "kind": spec.kind,
+        "name": spec.name,
+        "depends_on": [[e.ref, e.branch] for e in spec.depends_on],
+        "input": spec.input,
+        "params": spec.params,
+        "retries": spec.retries,
+        "retry_delay_ms": spec.retry_delay_ms,
+        "backoff": spec.backoff,
+        "backoff_scale": spec.backoff_scale,
+        "timeout_ms": spec.timeout_ms,
+        "optional": spec.optional,
+        "continue_on_error": spec.continue_on_error,
+        "extra": spec.extra,
+    }
+
+
+def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
+    return TaskSpec(
+        ref=d["ref"],
+        kind=d["kind"],
+        name=d.get("name", ""),
+        depends_on=[Edge(e[0], e[1]) for e in d.get("depends_on", ())],
+        input=d.get("input") or {},
+        params=d.get("params") or {},
+        retries=d.get("retries", 0),
+        retry_delay_ms=d.get("retry_delay_ms", 0),
+        backoff=d.get("backoff", "fixed"),
+        backoff_scale=d.get("backoff_scale", 1.0),
+        timeout_ms=d.get("timeout_ms"),
+        optional=d.get("optional", False),
+        continue_on_error=d.get("continue_on_error", False),
+        extra=d.get("extra") or {},
+    )
+
+
+def definition_to_dict(d: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "tenant": d.tenant,
+        "name": d.name,
+        "version": d.version,
+        "tasks": [spec_to_dict(t) for t in d.tasks],
+        "description": d.description,
+        "timeout_ms": d.timeout_ms,
+        "output": d.output,
+        "dialect": d.dialect,
+        "restartable": d.restartable,
+        "extra": d.extra,
+        "created_ms": d.created_ms,
+        "updated_ms": d.updated_ms,
+    }
+
+
+def definition_from_dict(d: dict[str, Any]) -> WorkflowDefinition:
+    return WorkflowDefinition(
+        tenant=d["tenant"],
+        name=d["name"],
+        version=d["version"],
+        tasks=[spec_from_dict(t) for t in d.get("tasks", ())],
+        description=d.get("description"),
+        timeout_ms=d.get("timeout_ms"),
+        output=d.get("output") or {},
+        dialect=d.get("dialect", ""),
+        restartable=d.get("restartable", True),
+        extra=d.get("extra") or {},
+        created_ms=d.get("created_ms", 0),
+        updated_ms=d.get("updated_ms", 0),
+    )

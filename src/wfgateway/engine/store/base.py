@@ -1,0 +1,157 @@
+"""The store interface the engine runs on; SQLite (store/sqlite.py) and PostgreSQL implement it.
+
+The engine works optimistically: it reads rows, decides in memory, and hands the store one
+``Changeset`` that must be applied in ONE transaction.  Every execution touched by a changeset is
+updated with ``... WHERE id = ? AND row_version = ?``; a zero rowcount means another writer won and the
+whole transaction is rolled back (``VersionConflict``), after which the engine re-reads and retries.
+Work is claimed with conditional updates (``WHERE key = ? AND status = ?``) and a checked rowcount, so two
+processes sharing one database never run the same task twice.
+
+Rows travel as tuples in the column order of ``EXEC_COLS`` / ``ATT_COLS`` / ``TIMER_COLS``; JSON columns
+hold text.  Keep SQL portable: TEXT, BIGINT, INTEGER (0/1 booleans), no vendor functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+EXEC_COLS: tuple[str, ...] = (
+    "id", "tenant", "name", "def_version", "status", "input", "output", "variables", "correlation_id",
+    "metadata", "reason", "parent_execution_id", "parent_task_id", "cloned_from", "idempotency_key",
+    "dialect", "priority", "created_ms", "started_ms", "ended_ms", "updated_ms", "last_retried_ms",
+    "row_version", "def_hash", "extra", "next_seq", "deadline_ms",
+)
+ATT_COLS: tuple[str, ...] = (
+    "key", "id", "execution_id", "tenant", "ref", "name", "kind", "status", "seq", "attempt", "input",
+    "output", "reason", "worker_id", "retried_from", "retried", "visible", "parent_attempt_id",
+    "subworkflow_id", "branch", "poll_count", "scheduled_ms", "started_ms", "ended_ms", "updated_ms",
+    "lease_until_ms", "callback_after_ms", "logs", "extra", "retry_base", "retry_pending", "spec",
+    "children", "params",
+)
+TIMER_COLS: tuple[str, ...] = ("id", "due_ms", "execution_id", "attempt_key", "kind", "payload")
+
+EXEC_JSON = frozenset({"input", "output", "variables", "metadata", "extra"})
+ATT_JSON = frozenset({"input", "output", "logs", "extra", "spec", "children", "params"})
+
+EXEC_IDX = {c: i for i, c in enumerate(EXEC_COLS)}
+ATT_IDX = {c: i for i, c in enumerate(ATT_COLS)}
+
+
+class StoreError(Exception):
+    pass
+
+
+class VersionConflict(StoreError):
+    """An execution changed since it was read: the transaction was rolled back; re-read and retry."""
+
+
+class ClaimLost(StoreError):
+    """A timer or task another process claimed first: the transaction was rolled back; drop the work."""
+
+
+class DuplicateKey(StoreError):
+    """A unique key (idempotency key, definition version) already exists."""
+
+
+@dataclass
+class Changeset:
+    """Everything one engine operation writes, applied atomically by ``Store.commit``."""
+
+    snapshots: list[tuple[str, str]] = field(default_factory=list)  # (hash, body), insert if absent
+    exec_inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    # (changed column names, their values, id, expected row_version); row_version is always bumped
+    exec_updates: list[tuple[tuple[str, ...], tuple[Any, ...], str, int]] = field(default_factory=list)
+    attempt_inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    # (changed column names, their values, key)
+    attempt_updates: list[tuple[tuple[str, ...], tuple[Any, ...], str]] = field(default_factory=list)
+    timer_inserts: list[tuple[Any, ...]] = field(default_factory=list)
+    timer_claims: list[str] = field(default_factory=list)  # must still exist: deleted with rowcount check
+    version_bumps: list[str] = field(default_factory=list)  # executions whose row_version is bumped blindly
+
+    def empty(self) -> bool:
+        return not (
+            self.snapshots or self.exec_inserts or self.exec_updates or self.attempt_inserts
+            or self.attempt_updates or self.timer_inserts or self.timer_claims or self.version_bumps
+        )
+
+
+@dataclass
+class Claim:
+    """Move one attempt out of ``expect_status`` (and ``expect_worker`` when given) by a conditional update."""
+
+    key: str
+    execution_id: str
+    expect_status: str
+    sets: dict[str, Any]
+    expect_worker: str | None = None
+    timers: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@dataclass
+class SearchFilter:
+    tenant: str
+    name: str | None = None
+    def_version: str | None = None
+    statuses: list[str] | None = None
+    correlation_id: str | None = None
+    created_from_ms: int | None = None
+    created_to_ms: int | None = None
+    parent_execution_id: str | None = None
+
+
+class Store(Protocol):
+    single_process: bool  # True when no other process shares the database (in-flight work is ours)
+
+    async def open(self) -> None:
+        """Connect and apply schema migrations (``schema_version`` table)."""
+
+    async def close(self) -> None: ...
+
+    # definitions (body = JSON text of the definition)
+    async def def_put(
+        self, tenant: str, name: str, version: str, vnum: int | None, body: str, now: int, overwrite: bool
+    ) -> int:
+        """Insert or overwrite; returns the row's created_ms.  DuplicateKey if present and not overwrite."""
+
+    async def def_get(self, tenant: str, name: str, version: str | None) -> str | None:
+        """The body of that version, or of the latest (highest integer version, else newest) if None."""
+
+    async def def_list(self, tenant: str, name: str | None, offset: int, limit: int) -> tuple[list[str], int]: ...
+
+    async def def_delete(self, tenant: str, name: str, version: str | None) -> int: ...
+
+    async def snapshot_get(self, digest: str) -> str | None: ...
+
+    # executions and attempts
+    async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None: ...
+
+    async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None: ...
+
+    async def attempts_of(self, execution_id: str, include_hidden: bool) -> list[tuple[Any, ...]]: ...
+
+    async def attempt_by_id(self, public_id: str) -> tuple[Any, ...] | None:
+        """The visible attempt with that public id."""
+
+    async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None: ...
+
+    async def exec_search(
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
+    ) -> tuple[list[tuple[Any, ...]], int]: ...
+
+    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
+        """Visible SCHEDULED worker attempts of ``name`` due at ``now``, highest priority and oldest first."""
+
+    async def claim(self, claims: list[Claim]) -> list[str]:
+        """Apply each claim that still matches (one transaction); bump its execution's row_version and
+        insert its timers.  Returns the keys claimed."""
+
+    async def commit(self, cs: Changeset) -> None:
+        """Apply ``cs`` in one transaction or raise (VersionConflict, ClaimLost, DuplicateKey)."""
+
+    async def next_timer_due(self) -> int | None: ...
+
+    async def timers_due(self, now: int, limit: int) -> list[tuple[Any, ...]]: ...
+
+    async def attempts_in(self, kind: str, statuses: list[str]) -> list[tuple[Any, ...]]:
+        """Visible attempts of ``kind`` in ``statuses`` (start-up recovery)."""

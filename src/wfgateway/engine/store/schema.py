@@ -1,0 +1,54 @@
+"""Versioned schema migrations (portable SQL shared by every store implementation).
+
+Each entry of MIGRATIONS is applied once, in order, and recorded in ``schema_version``.  Never edit a
+released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # 1: the initial schema
+    [
+        """CREATE TABLE definitions (
+            tenant TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, vnum BIGINT,
+            body TEXT NOT NULL, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL,
+            PRIMARY KEY (tenant, name, version))""",
+        "CREATE INDEX definitions_created ON definitions (tenant, created_ms)",
+        "CREATE TABLE snapshots (hash TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        """CREATE TABLE executions (
+            id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT NOT NULL, def_version TEXT NOT NULL,
+            status TEXT NOT NULL, input TEXT, output TEXT, variables TEXT, correlation_id TEXT,
+            metadata TEXT, reason TEXT, parent_execution_id TEXT, parent_task_id TEXT, cloned_from TEXT,
+            idempotency_key TEXT, dialect TEXT, priority INTEGER NOT NULL DEFAULT 0,
+            created_ms BIGINT NOT NULL, started_ms BIGINT NOT NULL, ended_ms BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL, last_retried_ms BIGINT NOT NULL, row_version BIGINT NOT NULL,
+            def_hash TEXT NOT NULL, extra TEXT, next_seq BIGINT NOT NULL,
+            deadline_ms BIGINT NOT NULL DEFAULT 0)""",
+        "CREATE INDEX executions_tenant_created ON executions (tenant, created_ms, id)",
+        "CREATE INDEX executions_name_created ON executions (tenant, name, created_ms, id)",
+        "CREATE INDEX executions_correlation ON executions (tenant, correlation_id)",
+        "CREATE INDEX executions_parent ON executions (parent_execution_id)",
+        """CREATE UNIQUE INDEX executions_idempotency ON executions (tenant, idempotency_key)
+            WHERE idempotency_key IS NOT NULL""",
+        """CREATE TABLE attempts (
+            key TEXT PRIMARY KEY, id TEXT NOT NULL, execution_id TEXT NOT NULL, tenant TEXT NOT NULL,
+            ref TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+            seq BIGINT NOT NULL, attempt INTEGER NOT NULL, input TEXT, output TEXT, reason TEXT,
+            worker_id TEXT, retried_from TEXT, retried INTEGER NOT NULL, visible INTEGER NOT NULL,
+            parent_attempt_id TEXT, subworkflow_id TEXT, branch TEXT, poll_count INTEGER NOT NULL,
+            scheduled_ms BIGINT NOT NULL, started_ms BIGINT NOT NULL, ended_ms BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL, lease_until_ms BIGINT NOT NULL, callback_after_ms BIGINT NOT NULL,
+            logs TEXT, extra TEXT, retry_base INTEGER NOT NULL, retry_pending INTEGER NOT NULL,
+            spec TEXT, children TEXT, params TEXT)""",
+        "CREATE INDEX attempts_execution ON attempts (execution_id, visible, seq)",
+        "CREATE INDEX attempts_public_id ON attempts (id, visible)",
+        """CREATE INDEX attempts_queue ON attempts (tenant, name, scheduled_ms)
+            WHERE status = 'SCHEDULED' AND kind = 'worker' AND visible = 1""",
+        """CREATE INDEX attempts_http_inflight ON attempts (status)
+            WHERE kind = 'http' AND visible = 1 AND status IN ('SCHEDULED', 'IN_PROGRESS')""",
+        """CREATE TABLE timers (
+            id TEXT PRIMARY KEY, due_ms BIGINT NOT NULL, execution_id TEXT NOT NULL, attempt_key TEXT,
+            kind TEXT NOT NULL, payload TEXT)""",
+        "CREATE INDEX timers_due ON timers (due_ms)",
+    ],
+]

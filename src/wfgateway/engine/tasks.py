@@ -1,0 +1,167 @@
+"""Task-level operations: worker polling with leases, task results, task lookups and logs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.model import WORKER, TaskAttempt
+from wfgateway.core.statuses import TaskStatus
+from wfgateway.engine.decider import finish
+from wfgateway.engine.state import AttRec
+from wfgateway.engine.store.base import ATT_IDX, Claim
+from wfgateway.engine.unit import Unit
+from wfgateway.engine.util import new_id, now_ms
+
+if TYPE_CHECKING:
+    from wfgateway.engine.engine import Engine
+
+_TENANT = ATT_IDX["tenant"]
+_EXEC = ATT_IDX["execution_id"]
+
+
+async def poll(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int, timeout_ms: int,
+               lease_ms: int | None, domain: str | None) -> list[TaskAttempt]:
+    """Claim up to ``count`` queued tasks; long-poll on the queue's event until ``timeout_ms`` passes."""
+    if count <= 0:
+        return []
+    lease = engine.worker_lease_ms if lease_ms is None else lease_ms
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(timeout_ms, 0) / 1000
+    while True:
+        ev = engine.queue_event(tenant, name)
+        got = await _claim(engine, tenant, name, worker_id, count, lease)
+        remaining = deadline - loop.time()
+        if got or remaining <= 0:
+            return got
+        try:
+            # Another process sharing the database cannot wake us: look again at least every second.
+            await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
+        except TimeoutError:
+            pass
+
+
+async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int,
+                 lease: int) -> list[TaskAttempt]:
+    now = now_ms()
+    rows = await engine.store.poll_candidates(tenant, name, now, count * 2 + 2)
+    if not rows:
+        return []
+    recs = [AttRec.from_row(r) for r in rows][: count * 2 + 2]
+    claims = []
+    for r in recs:
+        a = r.a
+        a.status = TaskStatus.IN_PROGRESS
+        a.worker_id = worker_id
+        first = not a.started_ms
+        a.started_ms = a.started_ms or now
+        a.updated_ms = now
+        a.lease_until_ms = now + lease
+        a.poll_count += 1
+        timers = [(new_id(), now + lease, a.execution_id, r.key, "lease", None)]
+        timeout = (r.params or {}).get("timeout_ms")
+        if first and timeout:
+            timers.append((new_id(), now + int(timeout), a.execution_id, r.key, "timeout", None))
+        claims.append(Claim(
+            key=r.key, execution_id=a.execution_id, expect_status="SCHEDULED",
+            sets={"status": "IN_PROGRESS", "worker_id": worker_id, "started_ms": a.started_ms, "updated_ms": now,
+                  "lease_until_ms": a.lease_until_ms, "poll_count": a.poll_count},
+            timers=timers,
+        ))
+        if len(claims) >= count:
+            break
+    got = set(await engine.store.claim(claims))
+    out = [r.a for r in recs if r.key in got]
+    if out:
+        engine.timers.arm(now + lease)
+        for a in out:
+            engine.changed(a.execution_id)
+        if engine._listeners:
+            from wfgateway.engine.events import EngineEvent, deliver
+
+            evs = []
+            for a in out:
+                try:
+                    e = await engine.get(a.execution_id)
+                except NotFound:
+                    continue
+                e.tasks = []
+                evs.append(EngineEvent("task", e, a, a.status.value, "SCHEDULED", now))
+            deliver(engine._listeners, evs)
+    return out
+
+
+async def _find(engine: Engine, unit: Unit, task_id: str, tenant: str | None,
+                execution_id: str | None = None) -> tuple[Any, AttRec]:
+    row = await engine.store.attempt_by_id(task_id)
+    if row is None or (tenant is not None and row[_TENANT] != tenant) or (
+        execution_id is not None and row[_EXEC] != execution_id
+    ):
+        raise NotFound(f"No such task {task_id}", details={"task_id": task_id})
+    st = await unit.load(row[_EXEC])
+    rec = st.by_id.get(task_id) if st is not None else None
+    if st is None or rec is None:
+        raise NotFound(f"No such task {task_id}", details={"task_id": task_id})
+    return st, rec
+
+
+async def complete(engine: Engine, task_id: str, status: TaskStatus, tenant: str | None, execution_id: str | None,
+                   output: dict[str, Any] | None, reason: str | None, worker_id: str | None, extend_lease: bool,
+                   callback_after_ms: int, logs: list[str] | None) -> TaskAttempt:
+    status = TaskStatus(status)
+    if status is TaskStatus.SCHEDULED:
+        raise InvalidArgument("A task result cannot be SCHEDULED")
+    if output is not None and not isinstance(output, dict):
+        raise InvalidArgument("Task output must be a JSON object")
+
+    async def op(unit: Unit) -> Any:
+        st, rec = await _find(engine, unit, task_id, tenant, execution_id)
+        a, now = rec.a, unit.now
+        if st.e.status.terminal or a.status.terminal:
+            return rec.a  # late or repeated results are ignored
+        if logs:
+            a.logs = [*a.logs, *({"message": str(m), "created_ms": now} for m in logs)]
+        if output is not None:
+            a.output = output
+        if worker_id:
+            a.worker_id = worker_id
+        a.updated_ms = now
+        if status is TaskStatus.IN_PROGRESS:
+            if extend_lease or a.kind != WORKER:
+                if a.kind == WORKER:
+                    a.lease_until_ms = now + engine.worker_lease_ms
+                    st.timers.append((a.lease_until_ms, "lease", rec.key, None))
+                if a.status is TaskStatus.SCHEDULED:
+                    a.status = TaskStatus.IN_PROGRESS
+                    a.started_ms = a.started_ms or now
+            else:  # back in the queue, visible to pollers after the callback delay
+                a.status = TaskStatus.SCHEDULED
+                a.callback_after_ms = now + max(callback_after_ms, 0)
+                a.lease_until_ms = 0
+                if callback_after_ms > 0:
+                    st.timers.append((a.callback_after_ms, "wake", rec.key, None))
+                else:
+                    st.notify.add((rec.tenant, a.name))
+            return lambda: rec.a
+        finish(rec, status, now, reason=reason)
+        a.lease_until_ms = 0
+        st.needs_decide = True
+        return lambda: rec.a
+
+    return await engine.run(op)  # type: ignore[no-any-return]
+
+
+async def get_task(engine: Engine, task_id: str, tenant: str | None) -> TaskAttempt:
+    row = await engine.store.attempt_by_id(task_id)
+    if row is None or (tenant is not None and row[_TENANT] != tenant):
+        raise NotFound(f"No such task {task_id}", details={"task_id": task_id})
+    return AttRec.from_row(row).a
+
+
+async def add_log(engine: Engine, task_id: str, message: str, tenant: str | None) -> None:
+    async def op(unit: Unit) -> None:
+        _, rec = await _find(engine, unit, task_id, tenant)
+        rec.a.logs = [*rec.a.logs, {"message": str(message), "created_ms": unit.now}]
+
+    await engine.run(op)

@@ -1,0 +1,184 @@
+"""A unit of work: load executions, change them in memory, settle the consequences, write one Changeset.
+
+Settling runs the decider on every changed execution, starts sub-workflow children, terminates the
+children of ended executions and mirrors a finished child into its parent's sub-workflow task — all
+inside the same transaction, so nothing is ever half-propagated.  Every execution written is checked
+against the ``row_version`` it was read at; a concurrent writer makes the commit fail and the engine
+re-runs the whole operation from a fresh read.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wfgateway.core.errors import GatewayError
+from wfgateway.core.model import Execution, WorkflowDefinition
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine.decider import decide, end_execution, cancel_open, finish
+from wfgateway.engine.state import AttRec, ExecRec, ExecState, diff
+from wfgateway.engine.store.base import ATT_COLS, EXEC_COLS, Changeset
+from wfgateway.engine.util import new_id, now_ms
+
+if TYPE_CHECKING:
+    from wfgateway.engine.engine import Engine
+
+MIRROR = {
+    ExecutionStatus.COMPLETED: TaskStatus.COMPLETED,
+    ExecutionStatus.FAILED: TaskStatus.FAILED,
+    ExecutionStatus.TIMED_OUT: TaskStatus.TIMED_OUT,
+    ExecutionStatus.TERMINATED: TaskStatus.CANCELED,
+}
+
+
+def arm_deadline(st: ExecState, now: int) -> None:
+    """(Re)start the execution's own timeout from ``now`` (start, rerun, retry, restart)."""
+    timeout = st.definition.timeout_ms
+    if timeout:
+        st.rec.deadline_ms = now + timeout
+        st.timers.append((now + timeout, "exec_timeout", None, None))
+    else:
+        st.rec.deadline_ms = 0
+
+
+class Unit:
+    def __init__(self, engine: Engine) -> None:
+        self.eng = engine
+        self.store = engine.store
+        self.now = now_ms()
+        self.expanders = engine._expanders
+        self.states: dict[str, ExecState] = {}
+        self.timer_claims: list[str] = []
+        self.snapshots: list[tuple[str, str]] = []
+        self.version_bumps: list[str] = []
+
+    # -- loading -----------------------------------------------------------------------------
+    async def load(self, execution_id: str, *, include_hidden: bool = False) -> ExecState | None:
+        st = self.states.get(execution_id)
+        if st is not None:
+            return st
+        row = await self.store.exec_get(execution_id)
+        if row is None:
+            return None
+        definition = await self.eng.snapshot(row[EXEC_COLS.index("def_hash")])
+        rec = ExecRec.from_row(row, definition)
+        atts = [AttRec.from_row(r) for r in await self.store.attempts_of(execution_id, include_hidden)]
+        st = ExecState(rec, atts)
+        self.states[execution_id] = st
+        return st
+
+    def new_execution(
+        self, *, tenant: str, definition: WorkflowDefinition, def_hash: str, input: dict[str, Any],
+        execution_id: str | None = None, correlation_id: str | None = None, metadata: dict[str, Any] | None = None,
+        parent: tuple[str, str] | None = None, dialect: str = "", priority: int = 0,
+        idempotency_key: str | None = None, cloned_from: str | None = None, variables: dict[str, Any] | None = None,
+    ) -> ExecState:
+        now = self.now
+        e = Execution(
+            id=execution_id or new_id(), tenant=tenant, definition_name=definition.name,
+            definition_version=definition.version, status=ExecutionStatus.RUNNING, input=input,
+            variables=variables or {}, correlation_id=correlation_id, metadata=metadata or {},
+            parent_execution_id=parent[0] if parent else None, parent_task_id=parent[1] if parent else None,
+            cloned_from=cloned_from, idempotency_key=idempotency_key, dialect=dialect or definition.dialect,
+            priority=priority, created_ms=now, started_ms=now, updated_ms=now, definition=definition,
+        )
+        st = ExecState(ExecRec(e, def_hash, 0), [], new=True)
+        st.needs_decide = True
+        arm_deadline(st, now)
+        self.states[e.id] = st
+        return st
+
+    # -- settling ----------------------------------------------------------------------------
+    async def settle(self) -> None:
+        for _ in range(10000):
+            progressed = False
+            for st in list(self.states.values()):
+                if st.needs_decide:
+                    st.needs_decide = False
+                    decide(st, self)
+                    progressed = True
+            for st in list(self.states.values()):
+                while st.pending_children:
+                    await self._start_child(st, st.pending_children.pop(0))
+                    progressed = True
+                while st.terminate_children:
+                    await self._terminate_child(st.terminate_children.pop(0), st)
+                    progressed = True
+                if st.propagate:
+                    st.propagate = False
+                    if st.e.parent_execution_id:
+                        await self._propagate(st)
+                        progressed = True
+            if not progressed:
+                return
+        raise RuntimeError("unit of work did not settle")
+
+    async def _start_child(self, parent: ExecState, rec: AttRec) -> None:
+        params = rec.params or {}
+        try:
+            definition, digest = await self.eng.child_definition(parent, params, self)
+        except GatewayError as exc:
+            rec.a.subworkflow_id = None
+            finish(rec, TaskStatus.FAILED, self.now, reason=exc.message)
+            parent.needs_decide = True
+            return
+        child_input = params["input"] if isinstance(params.get("input"), dict) else rec.a.input
+        self.new_execution(
+            tenant=parent.e.tenant, definition=definition, def_hash=digest, input=child_input,
+            execution_id=rec.a.subworkflow_id, correlation_id=parent.e.correlation_id,
+            parent=(parent.e.id, rec.a.id), dialect=parent.e.dialect, priority=parent.e.priority,
+        )
+
+    async def _terminate_child(self, child_id: str, parent: ExecState) -> None:
+        child = await self.load(child_id)
+        if child is None or child.e.status.terminal:
+            return
+        cancel_open(child, self)
+        end_execution(child, self, ExecutionStatus.TERMINATED, f"Parent workflow {parent.e.id} ended")
+        child.propagate = False  # the parent already settled its sub-workflow task
+
+    async def _propagate(self, child: ExecState) -> None:
+        parent = await self.load(child.e.parent_execution_id or "")
+        if parent is None:
+            return
+        rec = parent.by_id.get(child.e.parent_task_id or "")
+        if rec is None or rec.a.status.terminal or rec.a.subworkflow_id != child.e.id:
+            return
+        status = MIRROR.get(child.e.status)
+        if status is None:
+            return
+        finish(rec, status, self.now, output=dict(child.e.output),
+               reason=None if status is TaskStatus.COMPLETED else (child.e.reason or f"Sub-workflow {status.value}"))
+        parent.needs_decide = True
+
+    # -- writing -----------------------------------------------------------------------------
+    def changeset(self) -> Changeset:
+        cs = Changeset(snapshots=self.snapshots, timer_claims=self.timer_claims, version_bumps=self.version_bumps)
+        now = self.now
+        for st in self.states.values():
+            touched = False
+            for r in st.all:
+                row = r.row()
+                if r.orig is None:
+                    cs.attempt_inserts.append(row)
+                    touched = True
+                elif row != r.orig:
+                    cols, vals = diff(ATT_COLS, r.orig, row)
+                    cs.attempt_updates.append((cols, vals, r.key))
+                    touched = True
+            if st.timers:
+                touched = True
+                eid = st.e.id
+                for due, kind, key, payload in st.timers:
+                    cs.timer_inserts.append((new_id(), int(due), eid, key, kind, payload))
+            if st.new:
+                cs.exec_inserts.append(st.rec.row())
+                continue
+            row = st.rec.row()
+            if touched or row != st.rec.orig:
+                if st.e.updated_ms != now:
+                    st.e.updated_ms = now
+                    row = st.rec.row()
+                cols, vals = diff(EXEC_COLS, st.rec.orig, row)  # type: ignore[arg-type]
+                cs.exec_updates.append((cols, vals, st.e.id, st.e.version))
+                st.e.version += 1
+        return cs
