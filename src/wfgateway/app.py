@@ -53,10 +53,15 @@ class GatewayApp:
             await start()
         for d in self.dialects:
             await d.startup()
+        for hook in self.context.state.get("on_startup", ()):  # routing: registry, upstreams, reload
+            await hook()
         self.ready = True
 
     async def shutdown(self) -> None:
         self.ready = False
+        for hook in self.context.state.get("on_shutdown", ()):
+            with contextlib.suppress(Exception):
+                await hook()
         for d in reversed(self.dialects):
             with contextlib.suppress(Exception):
                 await d.shutdown()
@@ -110,6 +115,9 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     app = GatewayApp(config, engine, dialects, specs, pipeline, context)
     context.state["app"] = app
     _add_gateway_routes(app)
+    from wfgateway.routing import install_routing
+
+    install_routing(app)  # select_backend by config.yaml routes, /metrics, upstream health in /readyz
     return app
 
 
@@ -155,9 +163,15 @@ def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: 
         module = importlib.import_module(settings["adapter"])
     except ImportError as exc:
         raise StartupError(f"dialects.{name}.adapter: cannot import {settings['adapter']!r}: {exc}") from exc
+    factory = getattr(module, "create_dialect", None)
+    if factory is None:
+        raise StartupError(f"dialects.{name}.adapter: {settings['adapter']!r} has no create_dialect()")
     spec_path = config.resolve(settings.get("spec") or f"openapi/{name}.yaml")
     spec = load_spec(name, spec_path)
-    dialect: Dialect = module.create_dialect(settings, context)
+    try:
+        dialect: Dialect = factory(settings, context)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StartupError(f"dialects.{name}: {exc}") from exc
     return dialect, spec
 
 
