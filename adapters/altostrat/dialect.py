@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from adapters.altostrat import errors, handlers_logs, handlers_misc, handlers_runs, handlers_workflows
 from adapters.altostrat.authorizations import Authorizations
+from adapters.altostrat.schedules import Scheduler
 from adapters.altostrat.security import BearerAuth
 from adapters.altostrat.service import Service
 from adapters.altostrat.store import Tables
@@ -41,6 +42,7 @@ class AltostratDialect:
         self.service = Service(
             gateway=gateway, settings=settings, auth=BearerAuth.from_settings(settings.get("auth")),
             tables=tables, vault=vault, authorizations=Authorizations(tables),
+            scheduler=Scheduler(tables, gateway.engine),
         )
         self._handlers: dict[str, Handler] = {}
         for module in (handlers_workflows, handlers_runs, handlers_logs, handlers_misc):
@@ -68,9 +70,12 @@ class AltostratDialect:
             register(self.resolve_secret)
         else:
             log.warning("the engine offers no secret resolver hook; {{ vault.* }} templates will not resolve")
+        if self.settings.get("schedules", True):
+            self.service.scheduler.start()
 
     def resolve_secret(self, tenant: str, name: str) -> str | None:
         return self.service.vault.resolve(tenant, name)
 
     async def shutdown(self) -> None:
+        await self.service.scheduler.stop()
         self.service.tables.close()

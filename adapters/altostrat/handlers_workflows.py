@@ -54,6 +54,7 @@ def make(svc: Service) -> dict[str, Any]:
         except BaseException:
             await call.backend.delete_definition(tenant, record["id"])
             raise
+        await svc.scheduler.save(tenant, record)
         auth = await authorization_of(tenant, record)
         return json_response(render.workflow(record, svc.base_url, auth), 201)
 
@@ -75,6 +76,7 @@ def make(svc: Service) -> dict[str, Any]:
         await call.backend.put_definition(W.to_definition(tenant, updated, graph), overwrite=True)
         if updated.get("webhook_token") != record.get("webhook_token"):
             await webhook_rows(tenant, updated)
+        await svc.scheduler.save(tenant, updated)
         return json_response(render.workflow(updated, svc.base_url, await authorization_of(tenant, updated)))
 
     async def delete_workflow(call: Call) -> Response:
@@ -84,6 +86,7 @@ def make(svc: Service) -> dict[str, Any]:
         await svc.tables.atransaction([
             ("DELETE FROM altostrat_webhooks WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
             ("DELETE FROM altostrat_idempotency WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
+            ("DELETE FROM altostrat_schedules WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
         ])
         return no_content()
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from adapters.altostrat import components as C
 from adapters.altostrat import ids
+from adapters.altostrat.schedules import next_due
 from adapters.altostrat.timefmt import iso
-from adapters.altostrat.workflows import next_run_ms
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
@@ -171,7 +171,7 @@ def run(execution: Execution, *, with_logs: bool = True) -> dict[str, Any]:
 def workflow(record: dict[str, Any], base_url: str, authorization: dict[str, Any] | None = None,
              *, full: bool = True) -> dict[str, Any]:
     token = record.get("webhook_token")
-    nxt = next_run_ms(record, max(record["updated_ms"], _now()))
+    nxt = next_due(record, max(record["updated_ms"], _now()))
     body: dict[str, Any] = {
         "id": record["id"],
         "name": record["name"],

@@ -9,6 +9,7 @@ import orjson
 from starlette.responses import Response
 
 from adapters.altostrat.authorizations import Authorizations
+from adapters.altostrat.schedules import Scheduler
 from adapters.altostrat.security import BearerAuth
 from adapters.altostrat.store import Tables
 from adapters.altostrat.vault import Vault
@@ -23,6 +24,7 @@ class Service:
     tables: Tables
     vault: Vault
     authorizations: Authorizations
+    scheduler: Scheduler
 
     @property
     def base_url(self) -> str:

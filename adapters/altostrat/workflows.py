@@ -44,6 +44,12 @@ def check_schedule(record: dict[str, Any]) -> list[str]:
             return [f"The schedule_value '{value}' is not a valid cron expression."]
     if kind == "interval" and value and not _INTERVAL.match(value):
         return [f"The schedule_value '{value}' is not a valid interval (e.g. '5 minutes')."]
+    if kind in ("daily", "weekly", "monthly") and value:
+        from croniter import croniter
+
+        hhmm = re.match(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$", value)
+        if not hhmm and not (len(value.split()) == 5 and croniter.is_valid(value)):
+            return [f"The schedule_value '{value}' is not a valid time of day (HH:MM) for a {kind} schedule."]
     return []
 
 
