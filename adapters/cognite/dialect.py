@@ -1,0 +1,81 @@
+"""The Cognite Data Workflows dialect: paths under /api/v1/projects/{project}, Bearer tokens per
+project, Cognite's error body, cron triggers running in the background."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from adapters.cognite.errors import render_error
+from adapters.cognite.handlers import all_handlers
+from adapters.cognite.scheduler import TriggerScheduler
+from adapters.cognite.security import TokenAuth
+from adapters.cognite.service import CogniteService
+from adapters.cognite.sessions import Sessions
+from adapters.cognite.state import KeyValue, create_state
+from adapters.cognite.translate import DIALECT, Translator, expand_dynamic
+from wfgateway.core.errors import ErrorContext, GatewayError
+from wfgateway.core.model import TaskSpec
+from wfgateway.dialect import Principal
+from wfgateway.gateway import GatewayContext
+
+
+class CogniteDialect:
+    name = DIALECT
+    path_prefixes = ("/api/v1/projects/", "/api/v1/token/")
+
+    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext, kv: KeyValue) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.spec_path = str(settings.get("spec") or "openapi/cognite.yaml")
+        self.auth = TokenAuth(settings.get("auth") or {})
+        self.translator = Translator(settings)
+        self.service = CogniteService(settings, kv, Sessions(kv), self.translator, self.auth)
+        self.scheduler = TriggerScheduler(kv, gateway.engine,
+                                          interval_s=float(settings.get("trigger_tick_seconds") or 1.0))
+        self._handlers = all_handlers(self.service)
+
+    @property
+    def open_mode(self) -> bool:
+        return self.auth.open_mode
+
+    def handlers(self) -> Mapping[str, Any]:
+        return self._handlers
+
+    async def authenticate(self, request: Request, operation_id: str) -> Principal:
+        return self.auth.authenticate(request.url.path, request.headers)
+
+    def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
+        return render_error(error, context)
+
+    def routes(self) -> list[Any]:
+        return []
+
+    def expand(self, params: dict[str, Any], spec: TaskSpec, execution: Any) -> list[TaskSpec]:
+        """The engine's dynamic-task expander for Cognite definitions."""
+        outer = execution.definition.tasks if getattr(execution, "definition", None) is not None else []
+        return expand_dynamic(self.translator, params.get("tasks"), outer)
+
+    async def startup(self) -> None:
+        await self.service.kv.open()
+        self.scheduler.start()
+
+    async def shutdown(self) -> None:
+        await self.scheduler.stop()
+        await self.service.kv.close()
+
+
+def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> CogniteDialect:
+    store = dict(getattr(gateway.config, "store", None) or {})
+    if store.get("kind") == "postgres" and not store.get("dsn") and store.get("dsn_env"):
+        store["dsn"] = os.environ.get(store["dsn_env"], "")
+    resolve = getattr(gateway.config, "resolve", None)
+    dialect = CogniteDialect(settings, gateway, create_state(store, resolve))
+    register = getattr(gateway.engine, "register_expander", None)
+    if register is not None:
+        register(DIALECT, dialect.expand)
+    return dialect

@@ -1,0 +1,129 @@
+"""Workflow triggers: upsert, list, delete, pause, resume, run history (schedule triggers only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from adapters.cognite.clock import now_ms
+from adapters.cognite.errors import bad_request, not_found
+from adapters.cognite.paging import decode, encode
+from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, next_fire
+from adapters.cognite.service import CogniteService, json, limit_of
+from adapters.cognite.state import key
+from wfgateway.core.errors import NotFound
+from wfgateway.dialect import Call
+
+
+async def delete_triggers_of(svc: CogniteService, project: str, workflow_xid: str) -> None:
+    """Drop the triggers of a deleted workflow (with their history)."""
+    for _, rec in await svc.kv.scan(TRIGGERS, key(project, ""), limit=1_000_000):
+        if rec["trigger"]["workflowExternalId"] == workflow_xid:
+            await _delete(svc, project, rec["trigger"]["externalId"])
+
+
+async def _delete(svc: CogniteService, project: str, xid: str) -> bool:
+    found = await svc.kv.delete(TRIGGERS, key(project, xid))
+    for k, _ in await svc.kv.scan(RUNS, key(project, xid, ""), limit=1_000_000):
+        await svc.kv.delete(RUNS, k)
+    return found
+
+
+async def _load(svc: CogniteService, project: str, xid: str) -> dict[str, Any]:
+    rec = await svc.kv.get(TRIGGERS, key(project, xid))
+    if rec is None:
+        raise not_found(f"Workflow trigger '{xid}' not found", [{"externalId": xid}])
+    return rec
+
+
+def handlers(svc: CogniteService) -> dict[str, Any]:
+    async def upsert_triggers(call: Call) -> Response:
+        project = call.principal.tenant
+        out = []
+        for item in call.body["items"]:
+            rule = item["triggerRule"]
+            if rule["triggerType"] != "schedule":
+                raise bad_request(f"Trigger type '{rule['triggerType']}' is not supported by this gateway; "
+                                  "only schedule triggers are")
+            check_schedule(rule["cronExpression"], rule.get("timezone"))
+            await svc.sessions.require(project, item["authentication"]["nonce"])
+            xid, wf, version = item["externalId"], item["workflowExternalId"], item["workflowVersion"]
+            try:
+                await call.backend.get_definition(project, wf, version)
+            except NotFound:
+                raise not_found(f"Workflow version '{wf}' version '{version}' not found",
+                                [{"workflowExternalId": wf, "version": version}]) from None
+            existing = await svc.kv.get(TRIGGERS, key(project, xid))
+            now = now_ms()
+            trigger: dict[str, Any] = {
+                "externalId": xid,
+                "triggerRule": {k: rule[k] for k in ("triggerType", "cronExpression", "timezone") if k in rule},
+                "workflowExternalId": wf, "workflowVersion": version,
+                "input": dict(item.get("input") or {}), "metadata": dict(item.get("metadata") or {}),
+                "isPaused": bool(existing and existing["trigger"]["isPaused"]),
+                "createdTime": existing["trigger"]["createdTime"] if existing else now,
+                "lastUpdatedTime": now,
+            }
+            rec = {"trigger": trigger, "nonce": item["authentication"]["nonce"],
+                   "nextFireTime": next_fire(rule["cronExpression"], rule.get("timezone"), now)}
+            await svc.kv.put(TRIGGERS, key(project, xid), rec)
+            out.append(trigger)
+        return json({"items": out})
+
+    async def list_triggers(call: Call) -> Response:
+        project = call.principal.tenant
+        limit = limit_of(call.query.get("limit"))
+        after = decode(call.query.get("cursor")).get("after")
+        rows = await svc.kv.scan(TRIGGERS, key(project, ""), after=after, limit=limit + 1)
+        cursor = encode({"after": rows[limit - 1][0]}) if len(rows) > limit else None
+        return json({"items": [rec["trigger"] for _, rec in rows[:limit]], "nextCursor": cursor})
+
+    async def delete_triggers(call: Call) -> Response:
+        project = call.principal.tenant
+        xids = list(dict.fromkeys(i["externalId"] for i in call.body["items"]))
+        missing = [x for x in xids if await svc.kv.get(TRIGGERS, key(project, x)) is None]
+        if missing:
+            raise bad_request("The following workflow triggers were not found",
+                              missing=[{"externalId": x} for x in missing])
+        for x in xids:
+            await _delete(svc, project, x)
+        return json({})
+
+    async def list_runs(call: Call) -> Response:
+        project, xid = call.principal.tenant, call.path["triggerExternalId"]
+        await _load(svc, project, xid)
+        limit = limit_of(call.query.get("limit"))
+        before = decode(call.query.get("cursor")).get("before")
+        rows = await svc.kv.scan(RUNS, key(project, xid, ""), after=before, limit=limit + 1, reverse=True)
+        cursor = encode({"before": rows[limit - 1][0]}) if len(rows) > limit else None
+        return json({"items": [run for _, run in rows[:limit]], "nextCursor": cursor})
+
+    async def set_paused(call: Call, paused: bool) -> Response:
+        project, xid = call.principal.tenant, call.path["triggerExternalId"]
+        while True:
+            rec = await _load(svc, project, xid)
+            trigger = {**rec["trigger"], "isPaused": paused}
+            if rec["trigger"]["isPaused"] != paused:
+                trigger["lastUpdatedTime"] = now_ms()
+            new = {**rec, "trigger": trigger}
+            if not paused and rec["trigger"]["isPaused"]:  # resumed: the next fire is the next one from now
+                rule = trigger["triggerRule"]
+                new["nextFireTime"] = next_fire(rule["cronExpression"], rule.get("timezone"), now_ms())
+            if await svc.kv.replace(TRIGGERS, key(project, xid), rec, new):
+                return json({})
+
+    async def pause(call: Call) -> Response:
+        return await set_paused(call, True)
+
+    async def resume(call: Call) -> Response:
+        return await set_paused(call, False)
+
+    return {
+        "upsertTriggers": upsert_triggers,
+        "listTriggers": list_triggers,
+        "deleteTriggers": delete_triggers,
+        "listTriggerRuns": list_runs,
+        "pauseTrigger": pause,
+        "resumeTrigger": resume,
+    }

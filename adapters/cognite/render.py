@@ -1,0 +1,156 @@
+"""Canonical objects -> Cognite JSON: versions, executions, executed tasks.
+
+Field names, status words and ms timestamps are Cognite's.  Nested tasks (dynamic children,
+subworkflow tasks) appear flat in ``executedTasks`` after their container, with
+``parentTaskExternalId``; every attempt of a retried task is listed in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.cognite.outputs import render_output
+from adapters.cognite.translate import Translator, normalize_task
+from wfgateway.core.model import Execution, TaskAttempt, TaskSpec, WorkflowDefinition
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+
+EXECUTION_STATUS = {
+    ExecutionStatus.RUNNING: "RUNNING",
+    ExecutionStatus.PAUSED: "RUNNING",  # Cognite has no paused executions
+    ExecutionStatus.COMPLETED: "COMPLETED",
+    ExecutionStatus.FAILED: "FAILED",
+    ExecutionStatus.TIMED_OUT: "TIMED_OUT",
+    ExecutionStatus.TERMINATED: "TERMINATED",
+}
+TASK_STATUS = {s: s.value for s in TaskStatus}
+TASK_STATUS[TaskStatus.SCHEDULED] = "IN_PROGRESS"  # Cognite has no scheduled state
+KIND_TO_TYPE = {"http": "function", "wait": "function", "dynamic": "dynamic", "subworkflow": "subworkflow"}
+
+
+def version(d: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "workflowExternalId": d.name,
+        "version": str(d.version),
+        "workflowDefinition": d.extra.get("cognite", {}).get("workflowDefinition", {"hash": "0" * 40, "tasks": []}),
+        "createdTime": d.created_ms,
+        "lastUpdatedTime": d.updated_ms or d.created_ms,
+    }
+
+
+def execution(e: Execution) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": e.id,
+        "workflowExternalId": e.definition_name,
+        "version": str(e.definition_version),
+        "status": EXECUTION_STATUS[e.status],
+        "engineExecutionId": e.id,
+        "createdTime": e.created_ms,
+    }
+    if e.started_ms:
+        out["startTime"] = e.started_ms
+    if e.ended_ms and e.status.terminal:
+        out["endTime"] = e.ended_ms
+    if e.reason is not None and e.status != ExecutionStatus.RUNNING:
+        out["reasonForIncompletion"] = e.reason
+    out["metadata"] = dict(e.metadata or {})
+    return out
+
+
+class TaskInfo:
+    """What rendering a task needs from its definition: Cognite type and how the engine ran it."""
+
+    __slots__ = ("type", "backing", "parameters")
+
+    def __init__(self, type_: str, backing: str, parameters: Mapping[str, Any] | None) -> None:
+        self.type, self.backing, self.parameters = type_, backing, parameters or {}
+
+
+def info_from_spec(spec: TaskSpec) -> TaskInfo:
+    meta = spec.extra.get("cognite") or {}
+    task = meta.get("task") or {}
+    return TaskInfo(meta.get("type") or KIND_TO_TYPE.get(spec.kind, "function"), meta.get("backing") or spec.kind,
+                    task.get("parameters"))
+
+
+def specs_of(e: Execution) -> dict[str, TaskInfo]:
+    return {s.ref: info_from_spec(s) for s in (e.definition.tasks if e.definition else [])}
+
+
+def task(a: TaskAttempt, info: TaskInfo, parent: str | None = None) -> dict[str, Any]:
+    """One executed task (also the answer of tasks update)."""
+    out: dict[str, Any] = {
+        "id": a.id,
+        "externalId": a.ref,
+        "status": TASK_STATUS[a.status],
+        "taskType": info.type,
+        "input": _input(a, info),
+        "output": render_output(info.type, info.backing, a.output),
+    }
+    if parent is not None:
+        out["parentTaskExternalId"] = parent
+    if a.started_ms:
+        out["startTime"] = a.started_ms
+    elif a.scheduled_ms:
+        out["startTime"] = a.scheduled_ms
+    if a.ended_ms and a.status.terminal:
+        out["endTime"] = a.ended_ms
+    if a.reason is not None and (a.status.unsuccessful_terminal or a.status is TaskStatus.COMPLETED_WITH_ERRORS):
+        out["reasonForIncompletion"] = a.reason
+    return out
+
+
+def _input(a: TaskAttempt, info: TaskInfo) -> dict[str, Any]:
+    params = a.input.get("parameters") if isinstance(a.input, Mapping) else None
+    if not isinstance(params, Mapping):
+        params = info.parameters
+    params = dict(params)
+    if info.type == "function":  # executed tasks say asyncComplete where definitions say isAsyncComplete
+        params["asyncComplete"] = bool(params.pop("isAsyncComplete", False))
+    return params
+
+
+def dynamic_children_info(container: TaskAttempt, translator: Translator) -> dict[str, TaskInfo]:
+    """Infos of the tasks a dynamic container expanded to (its resolved input lists them)."""
+    params = container.input.get("parameters") if isinstance(container.input, Mapping) else None
+    listed = ((params or {}).get("dynamic") or {}).get("tasks")
+    out: dict[str, TaskInfo] = {}
+    if isinstance(listed, list):
+        for t in listed:
+            try:
+                n = normalize_task(t)
+                out[n["externalId"]] = TaskInfo(n["type"], translator.backing(n), n["parameters"])
+            except Exception:  # an expansion that failed has no children to describe
+                continue
+    return out
+
+
+def executed_tasks(e: Execution, children: Mapping[str, Execution], translator: Translator,
+                   parent: str | None = None) -> list[dict[str, Any]]:
+    """Every attempt of ``e`` (and, flattened after their container, of its subworkflow children)."""
+    infos = specs_of(e)
+    by_id = {a.id: a for a in e.tasks}
+    dynamic_infos: dict[str, dict[str, TaskInfo]] = {}
+    out: list[dict[str, Any]] = []
+    for a in e.tasks:
+        container = by_id.get(a.parent_attempt_id) if a.parent_attempt_id else None
+        if container is not None:
+            scope = dynamic_infos.setdefault(container.id, dynamic_children_info(container, translator))
+            info = scope.get(a.ref) or TaskInfo(KIND_TO_TYPE.get(a.kind, "function"), a.kind, None)
+            out.append(task(a, info, container.ref))
+            continue
+        info = infos.get(a.ref) or TaskInfo(KIND_TO_TYPE.get(a.kind, "function"), a.kind, None)
+        out.append(task(a, info, parent))
+        child = children.get(a.subworkflow_id) if a.subworkflow_id else None
+        if child is not None:
+            out.extend(executed_tasks(child, children, translator, parent=a.ref))
+    return out
+
+
+def execution_detailed(e: Execution, children: Mapping[str, Execution], translator: Translator) -> dict[str, Any]:
+    out = execution(e)
+    out["input"] = dict(e.input or {})
+    definition = e.definition.extra.get("cognite", {}).get("workflowDefinition") if e.definition else None
+    out["workflowDefinition"] = definition or {"hash": "0" * 40, "tasks": []}
+    out["executedTasks"] = executed_tasks(e, children, translator)
+    return out

@@ -1,0 +1,37 @@
+"""What every Cognite handler shares: settings, state, sessions, the translator, JSON answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from adapters.cognite.security import TokenAuth
+from adapters.cognite.sessions import Sessions
+from adapters.cognite.state import KeyValue
+from adapters.cognite.translate import Translator
+from wfgateway.core.model import RetryPolicy
+
+# Cognite's retry rules (seed 003): optional tasks stay as they are, a task past its retry limit gets
+# one more attempt per retry request, failures inside subworkflows are retried in place.
+RETRY_POLICY = RetryPolicy(skip_optional=True, extra_attempt_past_limit=True, resume_subworkflows=True)
+
+
+@dataclass
+class CogniteService:
+    settings: Mapping[str, Any]
+    kv: KeyValue
+    sessions: Sessions
+    translator: Translator
+    auth: TokenAuth
+
+
+def json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def limit_of(value: Any, default: int = 100) -> int:
+    return int(value) if isinstance(value, int) else default
