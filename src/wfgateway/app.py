@@ -170,7 +170,7 @@ def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: 
     spec = load_spec(name, spec_path)
     try:
         dialect: Dialect = factory(settings, context)
-    except (ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # an adapter's own config errors: report them, no traceback
         raise StartupError(f"dialects.{name}: {exc}") from exc
     return dialect, spec
 

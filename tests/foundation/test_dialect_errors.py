@@ -1,0 +1,177 @@
+"""Issue 2's bad-input table, for each dialect, against the real gateway with credentials configured.
+
+Each row is a request a user could send; the answer must be a 4xx in that vendor's own error shape
+and never reach a backend.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+
+import httpx
+import orjson
+import pytest
+
+from tests.support.server import run_gateway
+
+SECRETS = {
+    "WFGW_TEST_CONDUCTOR_SECRET": "conductor-secret",
+    "WFGW_TEST_COGNITE_TOKEN": "cognite-token",
+    "WFGW_TEST_ALTOSTRAT_TOKEN": "altostrat-token",
+}
+
+AUTH_CONFIG = {
+    "conductor": {"auth": {"keys": [{"key_id": "ci", "key_secret_env": "WFGW_TEST_CONDUCTOR_SECRET"}]}},
+    "cognite": {"auth": {"tokens": [{"token_env": "WFGW_TEST_COGNITE_TOKEN", "projects": ["p1"]}]}},
+    "altostrat": {"auth": {"tokens": [{"token_env": "WFGW_TEST_ALTOSTRAT_TOKEN", "org": "org_1"}]}},
+}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    old = {k: os.environ.get(k) for k in SECRETS}
+    os.environ.update(SECRETS)
+    try:
+        with run_gateway(tmp_path_factory.mktemp("errors"), dialects=AUTH_CONFIG,
+                         server={"max_body_bytes": 32_768}) as gw:
+            with httpx.Client(base_url=gw.url, timeout=10) as client:
+                token = client.post("/api/token", json={"keyId": "ci", "keySecret": "conductor-secret"})
+                assert token.status_code == 200, token.text
+                yield client, {
+                    "conductor": {"X-Authorization": token.json()["token"]},
+                    "cognite": {"Authorization": "Bearer cognite-token"},
+                    "altostrat": {"Authorization": "Bearer altostrat-token"},
+                }
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def check_shape(dialect: str, r: httpx.Response, status: int) -> dict:
+    """The vendor's own error body (facts: Conductor ErrorResponse, Cognite error object, Altostrat error)."""
+    assert r.status_code == status, (r.status_code, r.text)
+    assert "Traceback" not in r.text
+    body = r.json()
+    if dialect == "conductor":
+        assert body["status"] == status and isinstance(body["message"], str) and body["message"]
+        assert "retryable" in body
+    elif dialect == "cognite":
+        assert body["error"]["code"] == status and body["error"]["message"]
+    else:
+        assert set(body) >= {"type", "code", "message", "doc_url"}
+    return body
+
+
+# A schema-failing body, a body missing a required field, and a valid body, per dialect.
+CASES = {
+    "conductor": {
+        "post": "/api/workflow",
+        "bad_schema": {"name": "x", "version": "not-a-number"},
+        "missing_required": {"version": 1, "input": {}},
+        "valid_post": ("/api/metadata/workflow", {
+            "name": "gz_flow", "version": 1, "schemaVersion": 2, "timeoutSeconds": 0,
+            "tasks": [{"name": "a", "taskReferenceName": "a_ref", "type": "SIMPLE"}]}),
+        "unknown": "/api/nothing/here",
+        "wrong_method": ("PATCH", "/api/workflow/abc"),
+    },
+    "cognite": {
+        "post": "/api/v1/projects/p1/workflows",
+        "bad_schema": {"items": [{"externalId": 5}]},
+        "missing_required": {"items": [{"description": "no externalId"}]},
+        "valid_post": ("/api/v1/projects/p1/workflows", {"items": [{"externalId": "gz-flow"}]}),
+        "unknown": "/api/v1/projects/p1/nothing",
+        "wrong_method": ("DELETE", "/api/v1/projects/p1/workflows"),
+    },
+    "altostrat": {
+        "post": "/workflows",
+        "bad_schema": {"name": 12, "nodes": "nope"},
+        "missing_required": {"description": "no name"},
+        "valid_post": ("/workflows", {
+            "name": "gz flow",
+            "nodes": [{"id": "n1", "type": "manual_trigger", "position": {"x": 0, "y": 0},
+                       "data": {"componentId": "manual_trigger"}}],
+            "edges": []}),
+        "unknown": "/workflows/runs/x/y/z/nothing",
+        "wrong_method": ("PATCH", "/workflows"),
+    },
+}
+
+DIALECTS = list(CASES)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_body_failing_schema(gateway, dialect):
+    client, auth = gateway
+    r = client.post(CASES[dialect]["post"], json=CASES[dialect]["bad_schema"], headers=auth[dialect])
+    assert r.status_code in (400, 422)
+    check_shape(dialect, r, r.status_code)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_missing_required_field(gateway, dialect):
+    client, auth = gateway
+    r = client.post(CASES[dialect]["post"], json=CASES[dialect]["missing_required"], headers=auth[dialect])
+    assert r.status_code in (400, 422)
+    check_shape(dialect, r, r.status_code)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_malformed_json(gateway, dialect):
+    client, auth = gateway
+    r = client.post(CASES[dialect]["post"], content=b'{"name": ', headers={
+        **auth[dialect], "Content-Type": "application/json"})
+    check_shape(dialect, r, 400)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_gzip_body_is_accepted(gateway, dialect):
+    client, auth = gateway
+    path, body = CASES[dialect]["valid_post"]
+    r = client.post(path, content=gzip.compress(orjson.dumps(body)), headers={
+        **auth[dialect], "Content-Type": "application/json", "Content-Encoding": "gzip"})
+    assert 200 <= r.status_code < 300, r.text
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_oversized_body(gateway, dialect):
+    client, auth = gateway
+    r = client.post(CASES[dialect]["post"], content=b'{"pad": "' + b"x" * 40_000 + b'"}', headers={
+        **auth[dialect], "Content-Type": "application/json"})
+    check_shape(dialect, r, 413)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_wrong_content_type(gateway, dialect):
+    client, auth = gateway
+    r = client.post(CASES[dialect]["post"], content=b"<xml/>", headers={**auth[dialect], "Content-Type": "application/xml"})
+    check_shape(dialect, r, 415)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_missing_and_bad_credentials(gateway, dialect):
+    client, _ = gateway
+    path, body = CASES[dialect]["valid_post"]
+    check_shape(dialect, client.post(path, json=body), 401)
+    bad = {"conductor": {"X-Authorization": "not-a-token"}, "cognite": {"Authorization": "Bearer wrong"},
+           "altostrat": {"Authorization": "Bearer wrong"}}[dialect]
+    check_shape(dialect, client.post(path, json=body, headers=bad), 401)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unknown_path(gateway, dialect):
+    client, auth = gateway
+    check_shape(dialect, client.get(CASES[dialect]["unknown"], headers=auth[dialect]), 404)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_wrong_method(gateway, dialect):
+    client, auth = gateway
+    method, path = CASES[dialect]["wrong_method"]
+    r = client.request(method, path, headers=auth[dialect])
+    check_shape(dialect, r, 405)
+    assert r.headers["allow"]
+    assert method not in r.headers["allow"]
