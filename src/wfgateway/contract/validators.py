@@ -23,10 +23,40 @@ _FALSE = frozenset({"false"})
 
 
 def compile_schema(schema: dict[str, Any], components: dict[str, Any]) -> Any:
-    """A jsonschema-rs validator for an OpenAPI 3.1 schema whose ``$ref``s point into components."""
-    root = dict(schema)
-    root["components"] = components
-    return jsonschema_rs.Draft202012Validator(root, validate_formats=False)
+    """A jsonschema-rs validator for an OpenAPI 3.1 schema whose ``$ref``s point into components.
+
+    Formats are asserted (``date-time``, ``uuid``...), as openapi-core and the vendors do, and the
+    OpenAPI integer formats ``int32``/``int64`` become range checks (JSON Schema formats only
+    apply to strings, so jsonschema-rs alone would ignore them)."""
+    root = _with_integer_ranges(dict(schema))
+    root["components"] = _ranged_components(components)
+    return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+
+
+_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+_RANGED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _ranged_components(components: dict[str, Any]) -> dict[str, Any]:
+    """Components with integer ranges added, computed once per spec."""
+    cached = _RANGED.get(id(components))
+    if cached is None or cached[0] is not components:
+        cached = (components, _with_integer_ranges(components))
+        _RANGED[id(components)] = cached
+    return cached[1]
+
+
+def _with_integer_ranges(node: Any) -> Any:
+    """A copy of ``node`` where every ``format: int32|int64`` schema also bounds the value."""
+    if isinstance(node, list):
+        return [_with_integer_ranges(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _with_integer_ranges(v) for k, v in node.items()}
+    bounds = _INT_RANGES.get(out.get("format")) if isinstance(out.get("format"), str) else None
+    if bounds is not None:
+        out["allOf"] = [*out.get("allOf", []), {"minimum": bounds[0], "maximum": bounds[1]}]
+    return out
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
