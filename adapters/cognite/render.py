@@ -77,11 +77,12 @@ def specs_of(e: Execution) -> dict[str, TaskInfo]:
     return {s.ref: info_from_spec(s) for s in (e.definition.tasks if e.definition else [])}
 
 
-def task(a: TaskAttempt, info: TaskInfo, parent: str | None = None) -> dict[str, Any]:
+def task(a: TaskAttempt, info: TaskInfo, parent: str | None = None, external_id: str | None = None
+         ) -> dict[str, Any]:
     """One executed task (also the answer of tasks update)."""
     out: dict[str, Any] = {
         "id": a.id,
-        "externalId": a.ref,
+        "externalId": external_id or a.ref,
         "status": TASK_STATUS[a.status],
         "taskType": info.type,
         "input": _input(a, info),
@@ -127,24 +128,36 @@ def dynamic_children_info(container: TaskAttempt, translator: Translator) -> dic
 
 def executed_tasks(e: Execution, children: Mapping[str, Execution], translator: Translator,
                    parent: str | None = None) -> list[dict[str, Any]]:
-    """Every attempt of ``e`` (and, flattened after their container, of its subworkflow children)."""
+    """Every attempt of ``e`` in order; the tasks of a dynamic container and of a subworkflow follow
+    their container's attempt, flat, with ``parentTaskExternalId``."""
     infos = specs_of(e)
     by_id = {a.id: a for a in e.tasks}
-    dynamic_infos: dict[str, dict[str, TaskInfo]] = {}
+    nested: dict[str, list[TaskAttempt]] = {}
+    for a in e.tasks:
+        if a.parent_attempt_id in by_id:
+            nested.setdefault(a.parent_attempt_id or "", []).append(a)
     out: list[dict[str, Any]] = []
     for a in e.tasks:
-        container = by_id.get(a.parent_attempt_id) if a.parent_attempt_id else None
-        if container is not None:
-            scope = dynamic_infos.setdefault(container.id, dynamic_children_info(container, translator))
-            info = scope.get(a.ref) or TaskInfo(KIND_TO_TYPE.get(a.kind, "function"), a.kind, None)
-            out.append(task(a, info, container.ref))
-            continue
+        if a.parent_attempt_id in by_id:
+            continue  # listed after its container
         info = infos.get(a.ref) or TaskInfo(KIND_TO_TYPE.get(a.kind, "function"), a.kind, None)
         out.append(task(a, info, parent))
+        if a.id in nested:
+            scope = dynamic_children_info(a, translator)
+            for n in nested[a.id]:
+                local = nested_external_id(n.ref, a.ref)
+                n_info = scope.get(local) or TaskInfo(KIND_TO_TYPE.get(n.kind, "function"), n.kind, None)
+                out.append(task(n, n_info, a.ref, local))
         child = children.get(a.subworkflow_id) if a.subworkflow_id else None
         if child is not None:
             out.extend(executed_tasks(child, children, translator, parent=a.ref))
     return out
+
+
+def nested_external_id(ref: str, container_ref: str) -> str:
+    """The Cognite externalId of a dynamic child (the engine prefixes it with its container's ref)."""
+    prefix = container_ref + ":"
+    return ref[len(prefix):] if ref.startswith(prefix) else ref
 
 
 def execution_detailed(e: Execution, children: Mapping[str, Execution], translator: Translator) -> dict[str, Any]:

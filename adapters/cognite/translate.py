@@ -138,7 +138,9 @@ class Translator:
             # resolved at schedule time, so executed tasks show their actual input; inline
             # sub-workflow tasks reference their own scope and are rendered from ``extra`` instead
             input={} if kind == "subworkflow" else {"parameters": rewritten},
-            retries=task["retries"], timeout_ms=task["timeout"] * 1000,
+            # a container is never re-run as a whole: its nested tasks carry their own retries
+            retries=0 if engine_kind in (DYNAMIC, SUBWORKFLOW) else task["retries"],
+            timeout_ms=task["timeout"] * 1000,
             optional=task["onFailure"] == "skipTask",
             extra={"cognite": {"type": kind, "backing": engine_kind, "task": task}},
         )
@@ -177,8 +179,9 @@ class Translator:
                                "headers": {"content-type": "application/json"}}
         if request.get("cdfVersionHeader"):
             out["headers"]["cdf-version"] = request["cdfVersionHeader"]
-        if request.get("body") is not None:
-            out["body"] = request["body"]
+        body = request.get("body")
+        if body is not None and (body != {} or out["method"] not in ("GET", "DELETE")):
+            out["body"] = body
         timeout = request.get("requestTimeoutInMillis")
         if isinstance(timeout, int):
             out["timeout_ms"] = timeout
