@@ -4,6 +4,9 @@ documents, idempotent execution and paginated run lists.  httpx against the real
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from tests.altostrat.conftest import checked, new_authorization, wait_run
 from tests.altostrat.graphs import branching, edge, node
@@ -103,6 +106,17 @@ def test_idempotency_key_returns_the_original_run(org1, target):
                     "executeWorkflow", 202)
     assert other["id"] != first["id"]
     assert checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"] == 2
+    # concurrent requests with one key still start one run
+    key = str(uuid.uuid4())
+
+    def fire(_):
+        with httpx.Client(base_url=str(org1.base_url), headers=dict(org1.headers), timeout=30) as c:
+            return checked(c.post(f"/workflows/{wf['id']}/execute", headers={"Idempotency-Key": key}),
+                           "executeWorkflow", 202)["id"]
+
+    with ThreadPoolExecutor(6) as pool:
+        assert len(set(pool.map(fire, range(6)))) == 1
+    assert checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"] == 3
 
 
 def test_executions_are_paginated_like_laravel(org1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import uuid
 
 import pytest
 
@@ -15,20 +16,41 @@ from wfgateway.core.errors import InvalidArgument, NotFound
 NOW = 1_700_000_000_000
 
 
-@pytest.fixture
-def tables(tmp_path):
-    t = Tables({"kind": "sqlite", "path": str(tmp_path / "gw.db")}, tmp_path)
-    yield t
-    t.close()
+PG = "postgresql://127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def tables(request, tmp_path):
+    """The dialect's tables on SQLite, and on PostgreSQL in a schema of their own."""
+    if request.param == "sqlite":
+        t = Tables({"kind": "sqlite", "path": str(tmp_path / "gw.db")}, tmp_path)
+        yield t
+        t.close()
+        return
+    import psycopg
+
+    schema = "alto_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(PG, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    t = Tables({"kind": "postgres", "dsn": f"{PG}?options=-csearch_path%3D{schema}"}, tmp_path)
+    try:
+        yield t
+    finally:
+        t.close()
+        with psycopg.connect(PG, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 async def test_secrets_are_encrypted_at_rest_and_resolved_for_nodes(tables, tmp_path):
     vault = Vault(tables, load_key(None, tmp_path))
     item = await vault.create("org_1", "api_token", "plain-secret-value-42", None, NOW)
     assert item.id.startswith("vlt_")
-    raw = (tmp_path / "gw.db").read_bytes() + (tmp_path / "gw.db-wal").read_bytes()
-    assert b"plain-secret-value-42" not in raw
-    rows = sqlite3.connect(tmp_path / "gw.db").execute("SELECT ciphertext FROM altostrat_vault").fetchall()
+    if tables.kind == "sqlite":
+        raw = (tmp_path / "gw.db").read_bytes() + (tmp_path / "gw.db-wal").read_bytes()
+        assert b"plain-secret-value-42" not in raw
+        rows = sqlite3.connect(tmp_path / "gw.db").execute("SELECT ciphertext FROM altostrat_vault").fetchall()
+    else:
+        rows = tables.query("SELECT ciphertext FROM altostrat_vault")
     assert rows and "plain-secret-value-42" not in rows[0][0]
     assert vault.resolve("org_1", "api_token") == "plain-secret-value-42"
     assert vault.resolve("org_2", "api_token") is None  # organisations are separate
