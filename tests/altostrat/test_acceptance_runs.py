@@ -180,3 +180,30 @@ def test_interval_schedule_starts_runs_until_deactivated(org1):
     settled = checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"]
     time.sleep(1.5)
     assert checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"] == settled
+
+
+def test_false_branch_and_delay(org1, target):
+    import time
+
+    t, url = target
+    base = scoped(url)
+    prefix = base.removeprefix(url)
+    body = branching(base, auth_id=new_authorization(org1))
+    body["nodes"].append(node("wait", "delay", duration=1, unit="seconds"))
+    body["nodes"].append(node("after", "webhook", method="GET", url=f"{base}/after"))
+    body["edges"] += [edge("n5", "wait"), edge("wait", "after")]
+    wf = create(org1, body)
+    t.healthy = False
+    try:
+        began = time.monotonic()
+        run = checked(org1.post(f"/workflows/{wf['id']}/execute"), "executeWorkflow", 202)
+        assert checked(org1.get(f"/workflows/runs/{run['id']}"), "getWorkflowRun", 200)["status"] == "running"
+        done = wait_run(org1, run["id"])
+        elapsed = time.monotonic() - began
+    finally:
+        t.healthy = True
+    assert done["status"] == "completed"
+    assert [x["node_id"] for x in done["logs"]] == ["n1", "n2", "n3", "n5", "wait", "after"]
+    assert done["logs"][2]["output"]["result"] is False
+    assert t.calls(f"{prefix}/healthy") == [] and len(t.calls(f"{prefix}/unhealthy")) == 1
+    assert elapsed >= 1.0 and done["duration_in_seconds"] >= 1.0
