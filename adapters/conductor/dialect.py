@@ -22,7 +22,7 @@ SPEC_PATH = str(Path(__file__).resolve().parents[2] / "openapi" / "conductor.yam
 
 class ConductorDialect:
     name = "conductor"
-    path_prefixes = ("/api/workflow", "/api/tasks", "/api/metadata", "/api/token")
+    path_prefixes = ("/api/",)  # the Conductor server owns /api/ (Cognite's /api/v1/... prefixes are longer)
 
     def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext) -> None:
         self.settings = dict(settings)
