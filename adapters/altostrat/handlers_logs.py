@@ -24,13 +24,23 @@ RECENT_RUNS = 25
 RECENT_LOGS = 50
 STATS_RUNS = 500
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
+SCAN_LIMIT = 1000
 
 
 def make(svc: Service) -> dict[str, Any]:
     async def runs_of(call: Call, tenant: str, name: str | None, limit: int) -> list[Any]:
-        page = await call.backend.search(tenant, name=name, limit=limit, newest_first=True)
-        items = [e for e in page.items if name is not None or (e.definition_name or "").startswith("fl_")]
-        return list(await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items)))
+        """The newest ``limit`` runs of workflow ``name`` (of any Altostrat workflow when None; other
+        dialects' executions of the same tenant are skipped, looking at most SCAN_LIMIT of them)."""
+        items: list[Any] = []
+        cursor, scanned = None, 0
+        while len(items) < limit and scanned < SCAN_LIMIT:
+            page = await call.backend.search(tenant, name=name, cursor=cursor, limit=limit, newest_first=True)
+            scanned += len(page.items)
+            items += [e for e in page.items if name is not None or _is_altostrat(e)]
+            cursor = page.next_cursor
+            if not cursor or not page.items:
+                break
+        return list(await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items[:limit])))
 
     def entries(executions: list[Any]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -97,6 +107,10 @@ def make(svc: Service) -> dict[str, Any]:
         })
 
     return {"listWorkflowLogs": list_logs, "listRecentWorkflowLogs": recent_logs, "getWorkflowLogStats": stats}
+
+
+def _is_altostrat(execution: Any) -> bool:
+    return (execution.definition_name or "").startswith("fl_") and execution.dialect in ("", W.DIALECT)
 
 
 def _within(created_at: str, since: int | None, until: int | None) -> bool:

@@ -14,6 +14,7 @@ from adapters.altostrat.service import Service, json_response, no_content
 from adapters.altostrat.timefmt import iso, parse_ms
 from adapters.altostrat.translate import _task
 from adapters.altostrat.vault import VaultItem
+from wfgateway.auth import constant_time_equals
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, UpstreamTimeout
 from wfgateway.core.model import WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
@@ -99,7 +100,7 @@ def make(svc: Service) -> dict[str, Any]:
             raise NotFound("Webhook not found.")
         tenant, workflow_id = rows[0]
         record, _ = await W.load(call.backend, tenant, workflow_id)
-        if not record.get("webhook_token") or record["webhook_token"] != token:
+        if not record.get("webhook_token") or not constant_time_equals(record["webhook_token"], token):
             raise NotFound("Webhook not found.")
         headers = {k: v for k, v in call.request.headers.items() if k.lower() not in _PRIVATE_HEADERS}
         execution = await runs.start(call.backend, tenant, record, "webhook",
