@@ -18,19 +18,27 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     check = sub.add_parser("check", help="check a config file (and its specs and adapters) without serving")
     check.add_argument("--config", default="config.yaml")
-    args, rest = parser.parse_known_args(argv)
-    _extra_commands = {}
-    try:
-        from wfgateway import cli_extra
-
-        _extra_commands = cli_extra.COMMANDS
-    except ImportError:
-        pass
+    routes = sub.add_parser("routes", help="print the route table and backends of a config file")
+    routes.add_argument("--config", default="config.yaml")
+    args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":
         return _check(args)
-    return _extra_commands[args.command](rest)
+    return _routes(args)
+
+
+def _routes(args: argparse.Namespace) -> int:
+    from wfgateway.routing.describe import describe
+
+    try:
+        config = load_config(args.config)
+        text = describe(config)
+    except (ConfigError, ValueError) as exc:
+        print(f"wfgateway: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:

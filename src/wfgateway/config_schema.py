@@ -16,6 +16,7 @@ SERVER = {
         "access_log": {"type": "boolean"},
         "response_validation": {"enum": ["off", "report", "enforce", False]},
         "public_url": {"type": ["string", "null"]},
+        "reload_interval_ms": {"type": "integer", "minimum": 0},  # config file poll for hot reload; 0 = off
     },
 }
 
@@ -57,7 +58,13 @@ BACKEND = {
         "timeout_ms": {"type": "integer", "minimum": 1},
         "connect_timeout_ms": {"type": "integer", "minimum": 1},
         "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-        "circuit": {"type": "object"},
+        "circuit": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"failures": {"type": "integer", "minimum": 1}, "reset_ms": {"type": "integer", "minimum": 1}},
+        },
+        "max_connections": {"type": "integer", "minimum": 1},
+        "path_params": {"type": "object", "additionalProperties": {"type": "string"}},
         "credentials": {"type": "object"},
         "response_validation": {"enum": ["off", "report", "enforce"]},
     },

@@ -47,6 +47,14 @@ class Target:
     handler: Handler
 
 
+class Forwarding:
+    """What ``select_backend`` returns instead of a Backend when a call bypasses its handler: a
+    same-vendor upstream gets the validated request raw and answers it itself."""
+
+    async def forward(self, target: Target, call: Call) -> Response:
+        raise NotImplementedError
+
+
 class Pipeline:
     """Serves every dialect's operations plus a few gateway routes (health, specs, metrics)."""
 
@@ -58,7 +66,10 @@ class Pipeline:
         self.max_body = max_body_bytes
         self.response_validation = response_validation or "off"
         self.access_log = access_log
-        self.select_backend = lambda target, call_info: gateway.engine  # replaced by routing
+        self.select_backend = self._engine_backend  # replaced by routing (wfgateway.routing)
+
+    async def _engine_backend(self, target: Target, call: Call) -> Backend:
+        return self.gateway.engine
 
     def add_dialect(self, dialect: Dialect, targets: list[Target]) -> None:
         for t in targets:
@@ -143,14 +154,19 @@ class Pipeline:
                 request=request, operation_id=target.operation_id, path=p_path, query=p_query, headers=p_header,
                 body=body, raw_body=raw_body, principal=principal, backend=self.gateway.engine, gateway=self.gateway,
             )
-            call.backend = self.select_backend(target, call)
-            response = await target.handler(call)
+            selected = await self.select_backend(target, call)
+            forwarded = isinstance(selected, Forwarding)
+            if forwarded:  # same-vendor upstream: the request goes out raw, the handler is bypassed
+                response = await selected.forward(target, call)
+            else:
+                call.backend = selected
+                response = await target.handler(call)
         except GatewayError as exc:
             return self._render(dialect, exc, path, rid)
         except Exception:
             log.exception("unhandled error in %s (request %s)", target.operation_id, rid)
             return self._render(dialect, InternalError("Internal server error"), path, rid)
-        if self.response_validation != "off":
+        if self.response_validation != "off" and not forwarded:  # a forwarder checks its own answers
             response = self._check_response(target, response, path, rid)
         return response
 

@@ -1,0 +1,177 @@
+"""What routing needs to know about one call: workflow name, execution id, correlation id.
+
+The core knows no vendor, so each dialect says where these live in its own requests, in one of two
+ways (both optional):
+
+* a ``route_keys(call) -> Mapping`` method on the dialect object, or
+* a module ``<adapter>.route_keys`` with ``ROUTE_KEYS = {operationId: {key: "where"}}``, where
+  "where" is ``path.<name>``, ``query.<name>``, ``header.<name>``, ``body.<a>.<b>`` (a dotted path
+  into the JSON body; a number indexes a list) or ``body`` (the whole body, for text bodies).
+  The pseudo-key ``created`` says where a successful response carries the id of an execution the
+  call created (``text`` for a text/plain id, ``body.<a>.<b>`` into the JSON answer), so the run
+  registry can remember it even when the call was forwarded raw.  ``local: True`` keeps an
+  operation on the gateway itself (token endpoints: they authenticate clients of the gateway).
+  ``idempotent: True`` marks a read sent as POST (a search) that may be retried upstream.
+
+A dialect that declares neither still routes on dialect, operation, tenant and headers; routes
+that match on a workflow name then simply do not match its calls, and the run registry is not
+consulted.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("wfgateway.routing")
+
+ROUTE_KEY_NAMES = ("workflow", "execution_id", "correlation_id")
+
+
+@dataclass(frozen=True)
+class RouteKeys:
+    """The routing-relevant values of one call (None when the call does not carry them)."""
+
+    workflow: str | None = None
+    execution_id: str | None = None
+    correlation_id: str | None = None
+
+
+NO_KEYS = RouteKeys()
+
+
+@dataclass(frozen=True)
+class OperationKeys:
+    """How to read route keys (and the created id) for one operation, compiled once."""
+
+    getters: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+    created: Callable[[bytes, Any], str | None] | None = None
+    local: bool = False
+    idempotent: bool = False  # a read sent as POST (a search): safe to retry
+
+
+def _getter(where: str) -> Callable[[Any], Any]:
+    """A function call -> value for a location string such as ``path.workflowId``."""
+    part, _, rest = where.partition(".")
+    steps: list[str | int] = [int(s) if s.isdigit() else s for s in rest.split(".")] if rest else []
+    if part in ("path", "query", "header"):
+        name = rest
+
+        def from_params(call: Any) -> Any:
+            return getattr(call, part if part != "header" else "headers").get(name)
+
+        return from_params
+    if part == "body":
+
+        def from_body(call: Any) -> Any:
+            return dig(call.body, steps)
+
+        return from_body
+    raise ValueError(f"route key location must start with path., query., header. or body: {where!r}")
+
+
+def dig(document: Any, steps: list[str | int]) -> Any:
+    """``document[steps[0]][steps[1]]...`` or None when any step is missing."""
+    node = document
+    for step in steps:
+        if isinstance(step, int) and isinstance(node, list):
+            node = node[step] if -len(node) <= step < len(node) else None
+        elif isinstance(node, dict):
+            node = node.get(step) if isinstance(step, str) else node.get(str(step))
+        else:
+            return None
+        if node is None:
+            return None
+    return node
+
+
+def _created(where: str) -> Callable[[bytes, Any], str | None]:
+    """A function (raw response body, parsed JSON or None) -> created execution id."""
+    if where == "text":
+
+        def from_text(raw: bytes, document: Any) -> str | None:
+            if isinstance(document, str):
+                return document or None
+            text = raw.decode("utf-8", "replace").strip()
+            return text.strip('"') or None
+
+        return from_text
+    part, _, rest = where.partition(".")
+    if part != "body":
+        raise ValueError(f"'created' must be 'text' or 'body.<path>': {where!r}")
+    steps: list[str | int] = [int(s) if s.isdigit() else s for s in rest.split(".")] if rest else []
+
+    def from_json(raw: bytes, document: Any) -> str | None:
+        value = dig(document, steps)
+        return str(value) if isinstance(value, (str, int)) and value != "" else None
+
+    return from_json
+
+
+def compile_mapping(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, OperationKeys]:
+    """``ROUTE_KEYS`` -> compiled getters per operationId; ValueError names a bad entry."""
+    out: dict[str, OperationKeys] = {}
+    for op, entry in mapping.items():
+        getters = []
+        for key, where in entry.items():
+            if key in ROUTE_KEY_NAMES:
+                getters.append((key, _getter(str(where))))
+            elif key not in ("created", "local", "idempotent"):
+                raise ValueError(f"ROUTE_KEYS[{op!r}]: unknown key {key!r}")
+        created = _created(str(entry["created"])) if entry.get("created") else None
+        out[op] = OperationKeys(tuple(getters), created, bool(entry.get("local", False)),
+                                bool(entry.get("idempotent", False)))
+    return out
+
+
+class KeyReader:
+    """Reads RouteKeys for the calls of one dialect, from its method or its adapter's mapping."""
+
+    def __init__(self, dialect: Any, adapter_module: str | None) -> None:
+        self._method: Callable[[Any], Mapping[str, Any]] | None = getattr(dialect, "route_keys", None)
+        self._ops: dict[str, OperationKeys] = {}
+        if adapter_module:
+            self._ops = load_adapter_mapping(adapter_module)
+        extra = getattr(dialect, "ROUTE_KEYS", None)
+        if isinstance(extra, Mapping):
+            self._ops.update(compile_mapping(extra))
+
+    def operation(self, operation_id: str) -> OperationKeys | None:
+        return self._ops.get(operation_id)
+
+    def read(self, operation_id: str, call: Any) -> RouteKeys:
+        values: dict[str, Any] = {}
+        op = self._ops.get(operation_id)
+        if op is not None:
+            for key, getter in op.getters:
+                try:
+                    value = getter(call)
+                except Exception:  # a malformed body part is the handler's business, not routing's
+                    value = None
+                if value is not None and value != "":
+                    values[key] = str(value)
+        if self._method is not None:
+            try:
+                declared = self._method(call) or {}
+            except Exception:
+                log.exception("route_keys of dialect failed for %s; routing without keys", operation_id)
+                declared = {}
+            values.update({k: str(v) for k, v in declared.items() if k in ROUTE_KEY_NAMES and v not in (None, "")})
+        if not values:
+            return NO_KEYS
+        return RouteKeys(values.get("workflow"), values.get("execution_id"), values.get("correlation_id"))
+
+
+def load_adapter_mapping(adapter_module: str) -> dict[str, OperationKeys]:
+    """The compiled ``<adapter>.route_keys.ROUTE_KEYS``, or nothing when the adapter has none."""
+    try:
+        module = importlib.import_module(f"{adapter_module}.route_keys")
+    except ModuleNotFoundError as exc:
+        if exc.name and (exc.name == f"{adapter_module}.route_keys" or adapter_module.startswith(exc.name)):
+            return {}
+        raise
+    mapping = getattr(module, "ROUTE_KEYS", None)
+    return compile_mapping(mapping) if isinstance(mapping, Mapping) else {}
