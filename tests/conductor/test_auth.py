@@ -24,7 +24,7 @@ TTL_SECONDS = 2
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     mp = pytest.MonkeyPatch()
     mp.setenv("WFG_TEST_CONDUCTOR_KEY_SECRET", SECRET)
-    mp.setenv("WFG_TEST_CONDUCTOR_TOKEN_SECRET", "token-signing-secret")
+    mp.setenv("WFG_TEST_CONDUCTOR_TOKEN_SECRET", "token-signing-secret-of-at-least-32-bytes")
     auth = {"keys": [{"key_id": "test-key", "key_secret_env": "WFG_TEST_CONDUCTOR_KEY_SECRET"}],
             "token_ttl_seconds": TTL_SECONDS, "token_secret_env": "WFG_TEST_CONDUCTOR_TOKEN_SECRET"}
     dialects = {"conductor": {"auth": auth}, "cognite": {"enabled": False}, "altostrat": {"enabled": False}}

@@ -11,6 +11,7 @@ from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_u
 from adapters.conductor.dynamic_fork import expand_dynamic_fork
 from wfgateway.core.errors import InvalidArgument, ValidationFailed
 from wfgateway.core.model import DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, Edge
+from wfgateway.engine.validation import validate_definition
 
 
 def simple(ref: str, **extra: Any) -> dict[str, Any]:
@@ -181,7 +182,6 @@ def test_unsupported_task_types_are_refused_by_name() -> None:
 
 
 def test_translated_definitions_pass_the_engines_checks() -> None:
-    validation = pytest.importorskip("wfgateway.engine.validation")
     doc = wdef(
         simple("a_ref"),
         {"name": "fork", "taskReferenceName": "fork_ref", "type": "FORK_JOIN",
@@ -192,7 +192,7 @@ def test_translated_definitions_pass_the_engines_checks() -> None:
          "decisionCases": {"x": [simple("x_ref")]}, "defaultCase": []},
         simple("z_ref", inputParameters={"j": "${join_ref.output}"}),
     )
-    validation.validate_definition(to_definition(doc, "default"))
+    validate_definition(to_definition(doc, "default"))
 
 
 @pytest.mark.parametrize(("text", "ms"), [("10s", 10_000), ("1m", 60_000), ("2 hours", 7_200_000),

@@ -1,10 +1,10 @@
 """Worker functions the SDK's TaskHandler runs in its own processes (importable, so picklable).
 
 ``fail_once_marker`` makes a task fail the first time it runs for that marker path (the file is
-created then), so a retried, rerun or restarted workflow passes the second time.
+created then), so a retried, rerun or restarted workflow passes the second time.  No
+``from __future__ import annotations`` here: the SDK passes the whole Task only when the
+parameter's annotation is the Task class itself, not a string.
 """
-
-from __future__ import annotations
 
 import os
 from typing import Any
