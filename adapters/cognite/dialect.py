@@ -3,6 +3,7 @@ project, Cognite's error body, cron triggers running in the background."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -38,6 +39,7 @@ class CogniteDialect:
         self.scheduler = TriggerScheduler(kv, gateway.engine,
                                           interval_s=float(settings.get("trigger_tick_seconds") or 1.0))
         self._handlers = all_handlers(self.service)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def open_mode(self) -> bool:
@@ -61,6 +63,7 @@ class CogniteDialect:
         return expand_dynamic(self.translator, params.get("tasks"), outer)
 
     async def startup(self) -> None:
+        self.loop = asyncio.get_running_loop()  # where the scheduler runs (tests drive its tick here)
         await self.service.kv.open()
         self.scheduler.start()
 

@@ -50,6 +50,12 @@ def zone(timezone: str | None) -> ZoneInfo | Any:
         raise bad_request(f"Invalid timezone '{timezone}'") from exc
 
 
+def upcoming(rec: dict[str, Any], now: int) -> int:
+    """The next fire time of a trigger row from ``now``, never one it already fired."""
+    rule = rec["trigger"]["triggerRule"]
+    return next_fire(rule["cronExpression"], rule.get("timezone"), max(now, int(rec.get("lastFireTime") or 0)))
+
+
 def next_fire(cron: str, timezone: str | None, after_ms: int) -> int:
     """The first fire time (ms) strictly after ``after_ms``."""
     start = datetime.fromtimestamp(after_ms / 1000, tz=zone(timezone))
@@ -95,7 +101,8 @@ class TriggerScheduler:
             if trigger["isPaused"] or rec["nextFireTime"] > now:
                 continue
             rule = trigger["triggerRule"]
-            claimed = {**rec, "nextFireTime": next_fire(rule["cronExpression"], rule.get("timezone"), now)}
+            claimed = {**rec, "lastFireTime": rec["nextFireTime"],
+                       "nextFireTime": next_fire(rule["cronExpression"], rule.get("timezone"), now)}
             if not await self.kv.replace(TRIGGERS, k, rec, claimed):
                 continue  # another replica fired it, or it changed meanwhile
             runs.append(await self.fire(k.split(SEP, 1)[0], trigger, rec["nextFireTime"]))

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request, not_found
 from adapters.cognite.paging import decode, encode
-from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, next_fire
+from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, upcoming
 from adapters.cognite.service import CogniteService, json, limit_of
 from adapters.cognite.state import key
 from wfgateway.core.errors import NotFound
@@ -66,7 +66,8 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
                 "lastUpdatedTime": now,
             }
             rec = {"trigger": trigger, "nonce": item["authentication"]["nonce"],
-                   "nextFireTime": next_fire(rule["cronExpression"], rule.get("timezone"), now)}
+                   "lastFireTime": existing.get("lastFireTime", 0) if existing else 0}
+            rec["nextFireTime"] = upcoming(rec, now)
             await svc.kv.put(TRIGGERS, key(project, xid), rec)
             out.append(trigger)
         return json({"items": out})
@@ -108,8 +109,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
                 trigger["lastUpdatedTime"] = now_ms()
             new = {**rec, "trigger": trigger}
             if not paused and rec["trigger"]["isPaused"]:  # resumed: the next fire is the next one from now
-                rule = trigger["triggerRule"]
-                new["nextFireTime"] = next_fire(rule["cronExpression"], rule.get("timezone"), now_ms())
+                new["nextFireTime"] = upcoming(new, now_ms())
             if await svc.kv.replace(TRIGGERS, key(project, xid), rec, new):
                 return json({})
 
