@@ -61,6 +61,13 @@ def to_definition(
     check_unique_refs(doc)
     builder = _Builder(name, task_defs or {})
     specs, _ = builder.chain(list(doc.get("tasks") or []), [])
+    http_refs = {s.ref for s in specs if s.kind == HTTP}
+    output = dict(doc.get("outputParameters") or {})
+    if http_refs:
+        for spec in specs:
+            spec.input = rewrite_http_templates(spec.input, http_refs)
+            spec.params = rewrite_http_templates(spec.params, http_refs)
+        output = rewrite_http_templates(output, http_refs)
     timeout_s = int(doc.get("timeoutSeconds") or 0)
     now = int(time.time() * 1000)
     stored = dict(doc)
@@ -74,7 +81,7 @@ def to_definition(
         tasks=specs,
         description=doc.get("description"),
         timeout_ms=timeout_s * 1000 if timeout_s > 0 and doc.get("timeoutPolicy") == "TIME_OUT_WF" else None,
-        output=dict(doc.get("outputParameters") or {}),
+        output=output,
         dialect=DIALECT,
         restartable=bool(doc.get("restartable", True)),
         extra={DEF_KEY: stored},
@@ -321,6 +328,35 @@ def wait_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]
     except BadDuration as exc:
         raise InvalidArgument(f"WAIT task {wt.get('taskReferenceName')}: {exc}") from None
     return {}
+
+
+_HTTP_FIELDS = {"body": "body", "statusCode": "status", "headers": "headers"}
+
+
+def rewrite_http_templates(value: Any, http_refs: set[str]) -> Any:
+    """Conductor's HTTP task output is ``{response: {body, statusCode, headers, reasonPhrase}}``; the
+    engine's is ``{status, headers, body}``.  Templates that read an HTTP task's output are rewritten
+    to the engine's shape (Task JSON shows Conductor's shape again, see render.py)."""
+    if isinstance(value, str) and "${" in value:
+        def swap(match: re.Match[str]) -> str:
+            ref, rest = match.group(1), match.group(2) or ""
+            if ref not in http_refs:
+                return match.group(0)
+            field, _, tail = rest.partition(".")
+            mapped = _HTTP_FIELDS.get(field) if field else None
+            if field and mapped is None:
+                return match.group(0)
+            path = ".".join(p for p in (mapped, tail) if p)
+            return "${" + ref + ".output" + ("." + path if path else "") + "}"
+        return _HTTP_TEMPLATE.sub(swap, value)
+    if isinstance(value, dict):
+        return {k: rewrite_http_templates(v, http_refs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rewrite_http_templates(v, http_refs) for v in value]
+    return value
+
+
+_HTTP_TEMPLATE = re.compile(r"\$\{\s*([^.{}\s]+)\.output\.response(?:\.([^{}\s]*))?\s*\}")
 
 
 def _join_input(wt: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -101,6 +102,9 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
     output = dict(attempt.output or {})
     if attempt.subworkflow_id and task_type == "SUB_WORKFLOW":
         output.setdefault("subWorkflowId", attempt.subworkflow_id)
+    if task_type == "HTTP" and "response" not in output and "status" in output:
+        output = {"response": {"body": output.get("body"), "statusCode": output.get("status"),
+                               "headers": output.get("headers") or {}, "reasonPhrase": _reason(output.get("status"))}}
     if task_type in ("SWITCH", "DECISION") and "selected" in output:
         output.setdefault("evaluationResult", [output["selected"]])
     doc: dict[str, Any] = {
@@ -163,7 +167,9 @@ def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
 
 def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:
     index = SpecIndex(execution.definition)
-    tasks = sorted(execution.tasks, key=lambda t: (t.seq, t.scheduled_ms))
+    # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
+    # never schedules them, so they are not listed.
+    tasks = sorted((t for t in execution.tasks if t.status != TaskStatus.SKIPPED), key=lambda t: (t.seq, t.scheduled_ms))
     refs, names = failed_tasks(tasks)
     definition = execution.definition
     doc: dict[str, Any] = {
@@ -236,6 +242,13 @@ def summary_json(execution: Execution) -> dict[str, Any]:
         "parentWorkflowId": execution.parent_execution_id or "",
     }
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def _reason(status: Any) -> str:
+    try:
+        return HTTPStatus(int(status)).phrase
+    except (TypeError, ValueError):
+        return ""
 
 
 def iso(ms: int) -> str:

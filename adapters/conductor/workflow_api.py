@@ -60,9 +60,8 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
 
 async def start_workflow_by_name(call: Call) -> Response:
     name, version = call.path["name"], call.query.get("version")
-    headers = call.request.headers
-    key = headers.get("x-idempotency-key")
-    on_conflict = (headers.get("x-on-conflict") or "FAIL").upper()
+    key = call.headers.get("X-Idempotency-key")
+    on_conflict = call.headers.get("X-on-conflict") or "FAIL"
     workflow_id = await _start(
         call, name, version, dict(call.body or {}),
         unknown=NotFound(f"No such workflow found by name: {name}, version: {_java(version)}"),

@@ -255,3 +255,23 @@ def test_unknown_paths_and_methods_use_conductors_error_body(api: httpx.Client) 
     assert r.status_code == 404 and r.json()["status"] == 404
     r = api.patch("/api/workflow/abc")
     assert r.status_code == 405 and r.json()["status"] == 405 and "allow" in r.headers
+
+
+def test_idempotency_headers_on_start_by_name(api: httpx.Client) -> None:
+    first = api.post("/api/workflow/err_flow", json={"x": 1}, headers={"X-Idempotency-key": "hdr-1"})
+    assert first.status_code == 200
+    again = api.post("/api/workflow/err_flow", json={"x": 1}, headers={"X-Idempotency-key": "hdr-1"})
+    assert again.status_code == 409 and "hdr-1" in again.json()["message"]
+    same = api.post("/api/workflow/err_flow", json={"x": 1},
+                    headers={"X-Idempotency-key": "hdr-1", "X-on-conflict": "RETURN_EXISTING"})
+    assert same.status_code == 200 and same.text == first.text
+
+
+def test_remove_is_refused_clearly_when_the_backend_cannot_delete(api: httpx.Client) -> None:
+    wid = start(api)
+    r = api.delete(f"/api/workflow/{wid}/remove")
+    if r.status_code == 501:  # the embedded engine keeps every execution (no delete operation yet)
+        assert r.json()["message"] == "Removing a workflow execution is not supported by this backend"
+    else:
+        assert r.status_code == 200
+        error(api.get(f"/api/workflow/{wid}"), 404, f"No such workflow found by id: {wid}")

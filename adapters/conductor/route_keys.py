@@ -1,0 +1,29 @@
+"""Where Conductor requests carry what routing needs (read by wfgateway.routing.keys).
+
+``workflow`` is the workflow (definition) name, ``execution_id`` the workflowId of an existing
+execution, ``created`` where a start's answer carries the new workflowId (text/plain).  A task
+update names its execution (``workflowInstanceId``), so it reaches the backend that owns it.
+"""
+
+ROUTE_KEYS = {
+    "generateToken": {"local": True},  # tokens authenticate clients of this gateway
+    "registerWorkflowDef": {"workflow": "body.name"},
+    "updateWorkflowDefs": {"workflow": "body.0.name"},
+    "getWorkflowDef": {"workflow": "path.name"},
+    "unregisterWorkflowDef": {"workflow": "path.name"},
+    "startWorkflow": {"workflow": "body.name", "correlation_id": "body.correlationId", "created": "text"},
+    "startWorkflowByName": {"workflow": "path.name", "correlation_id": "query.correlationId", "created": "text"},
+    "getWorkflow": {"execution_id": "path.workflowId"},
+    "terminateWorkflow": {"execution_id": "path.workflowId"},
+    "getWorkflowStatusSummary": {"execution_id": "path.workflowId"},
+    "pauseWorkflow": {"execution_id": "path.workflowId"},
+    "resumeWorkflow": {"execution_id": "path.workflowId"},
+    "rerunWorkflow": {"execution_id": "path.workflowId"},
+    "retryWorkflow": {"execution_id": "path.workflowId"},
+    "restartWorkflow": {"execution_id": "path.workflowId"},
+    "deleteWorkflow": {"execution_id": "path.workflowId"},
+    "getCorrelatedWorkflows": {"workflow": "path.name", "correlation_id": "path.correlationId"},
+    "getCorrelatedWorkflowsBatch": {"workflow": "path.name", "idempotent": True},
+    "updateTask": {"execution_id": "body.workflowInstanceId"},
+    "updateTaskV2": {"execution_id": "body.workflowInstanceId"},
+}
