@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,7 @@ from starlette.responses import Response
 
 from adapters.altostrat import errors, handlers_logs, handlers_misc, handlers_runs, handlers_workflows
 from adapters.altostrat.authorizations import Authorizations
+from adapters.altostrat.schedules import SCHEMA as SCHEDULES_SCHEMA
 from adapters.altostrat.schedules import Scheduler
 from adapters.altostrat.security import BearerAuth
 from adapters.altostrat.service import Service
@@ -37,8 +39,8 @@ class AltostratDialect:
         config = gateway.config
         store_settings = dict(getattr(config, "store", None) or {"kind": "sqlite", "path": "wfgateway.db"})
         base_dir = Path(getattr(config, "base_dir", None) or Path.cwd())
-        tables = Tables(store_settings, base_dir)
-        vault = Vault(tables, load_key(settings.get("vault_key_env"), tables.location))
+        tables = Tables(store_settings, base_dir, extra_schema=[SCHEDULES_SCHEMA])
+        vault = Vault(tables, lambda: load_key(settings.get("vault_key_env"), tables.location))
         self.service = Service(
             gateway=gateway, settings=settings, auth=BearerAuth.from_settings(settings.get("auth")),
             tables=tables, vault=vault, authorizations=Authorizations(tables),
@@ -65,6 +67,9 @@ class AltostratDialect:
         return []
 
     async def startup(self) -> None:
+        # Open the tables and load (or create) the vault key now, so a bad store or key fails the start.
+        await asyncio.to_thread(self.service.tables.query, "SELECT 1")
+        self.service.vault.check_key()
         register = getattr(self.gateway.engine, "register_secret_resolver", None)
         if register is not None:
             register(self.resolve_secret)

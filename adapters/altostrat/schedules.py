@@ -57,9 +57,8 @@ def next_due(record: dict[str, Any], after_ms: int) -> int | None:
 
 class Scheduler:
     def __init__(self, tables: Tables, backend: Backend) -> None:
-        self.tables = tables
+        self.tables = tables  # created with SCHEMA among its extra tables
         self.backend = backend
-        self.tables.execute(SCHEMA)
         self._task: asyncio.Task[None] | None = None
 
     async def save(self, tenant: str, record: dict[str, Any]) -> None:

@@ -38,32 +38,43 @@ class Duplicate(Exception):
 class Tables:
     """Blocking SQL against SQLite or PostgreSQL; use the ``a*`` coroutines from handlers."""
 
-    def __init__(self, store_settings: dict[str, Any], base_dir: Path) -> None:
-        kind = store_settings.get("kind", "sqlite")
-        self.kind = kind
+    def __init__(self, store_settings: dict[str, Any], base_dir: Path, extra_schema: Sequence[str] = ()) -> None:
+        """Nothing is opened or created until first use (``wfgateway check`` builds dialects too)."""
+        self.kind = store_settings.get("kind", "sqlite")
+        self._settings = store_settings
+        self._schema = [*SCHEMA, *extra_schema]
         self._lock = threading.Lock()
-        if kind == "postgres":
+        self._sqlite: sqlite3.Connection | None = None
+        self._pg: Any = None
+        self._opened = False
+        if self.kind == "postgres":
+            self.location = base_dir
+        else:
+            path = Path(store_settings.get("path") or "wfgateway.db")
+            self.path = path if path.is_absolute() else base_dir / path
+            self.location = self.path.parent
+
+    def _open(self) -> None:
+        """Connect and create the tables (called with the lock held)."""
+        if self._opened:
+            return
+        if self.kind == "postgres":
             import os
 
             import psycopg
 
-            dsn = store_settings.get("dsn") or os.environ.get(store_settings.get("dsn_env") or "", "")
+            s = self._settings
+            dsn = s.get("dsn") or os.environ.get(s.get("dsn_env") or "", "")
             self._pg = psycopg.connect(dsn, autocommit=False)
-            self._sqlite = None
-            self.location = base_dir
         else:
-            path = Path(store_settings.get("path") or "wfgateway.db")
-            if not path.is_absolute():
-                path = base_dir / path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.location = path.parent
-            self.path = path
-            self._sqlite = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-            self._sqlite.execute("PRAGMA journal_mode=WAL")
-            self._sqlite.execute("PRAGMA busy_timeout=30000")
-            self._pg = None
-        for statement in SCHEMA:
-            self.execute(statement)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._sqlite = conn
+        self._opened = True
+        for statement in self._schema:
+            self._run([(statement, ())])
 
     def close(self) -> None:
         with self._lock:
@@ -71,77 +82,62 @@ class Tables:
                 self._sqlite.close()
             if self._pg is not None:
                 self._pg.close()
+            self._sqlite, self._pg, self._opened = None, None, False
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self._pg is not None else sql
 
+    def _run(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        """Run ``statements`` as one transaction; the rows the last one changed (lock held)."""
+        count = 0
+        if self._sqlite is not None:
+            try:
+                self._sqlite.execute("BEGIN IMMEDIATE")
+                for sql, args in statements:
+                    count = self._sqlite.execute(sql, tuple(args)).rowcount
+                self._sqlite.execute("COMMIT")
+                return count
+            except sqlite3.IntegrityError as exc:
+                self._sqlite.execute("ROLLBACK")
+                raise Duplicate(str(exc)) from exc
+            except BaseException:
+                if self._sqlite.in_transaction:
+                    self._sqlite.execute("ROLLBACK")
+                raise
+        import psycopg
+
+        try:
+            with self._pg.cursor() as cur:
+                for sql, args in statements:
+                    cur.execute(self._sql(sql), tuple(args))
+                    count = cur.rowcount
+            self._pg.commit()
+            return count
+        except psycopg.errors.UniqueViolation as exc:
+            self._pg.rollback()
+            raise Duplicate(str(exc)) from exc
+        except BaseException:
+            self._pg.rollback()
+            raise
+
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """Run one statement in its own transaction; the number of rows it changed."""
         with self._lock:
-            if self._sqlite is not None:
-                try:
-                    self._sqlite.execute("BEGIN IMMEDIATE")
-                    cur = self._sqlite.execute(sql, tuple(args))
-                    self._sqlite.execute("COMMIT")
-                    return cur.rowcount
-                except sqlite3.IntegrityError as exc:
-                    self._sqlite.execute("ROLLBACK")
-                    raise Duplicate(str(exc)) from exc
-                except BaseException:
-                    if self._sqlite.in_transaction:
-                        self._sqlite.execute("ROLLBACK")
-                    raise
-            import psycopg
-
-            try:
-                with self._pg.cursor() as cur:
-                    cur.execute(self._sql(sql), tuple(args))
-                    count = cur.rowcount
-                self._pg.commit()
-                return count
-            except psycopg.errors.UniqueViolation as exc:
-                self._pg.rollback()
-                raise Duplicate(str(exc)) from exc
-            except BaseException:
-                self._pg.rollback()
-                raise
+            self._open()
+            return self._run([(sql, args)])
 
     def transaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Run several statements as one transaction (all or nothing)."""
         with self._lock:
-            if self._sqlite is not None:
-                try:
-                    self._sqlite.execute("BEGIN IMMEDIATE")
-                    for sql, args in statements:
-                        self._sqlite.execute(sql, tuple(args))
-                    self._sqlite.execute("COMMIT")
-                except sqlite3.IntegrityError as exc:
-                    self._sqlite.execute("ROLLBACK")
-                    raise Duplicate(str(exc)) from exc
-                except BaseException:
-                    if self._sqlite.in_transaction:
-                        self._sqlite.execute("ROLLBACK")
-                    raise
-                return
-            import psycopg
-
-            try:
-                with self._pg.cursor() as cur:
-                    for sql, args in statements:
-                        cur.execute(self._sql(sql), tuple(args))
-                self._pg.commit()
-            except psycopg.errors.UniqueViolation as exc:
-                self._pg.rollback()
-                raise Duplicate(str(exc)) from exc
-            except BaseException:
-                self._pg.rollback()
-                raise
+            self._open()
+            self._run(statements)
 
     async def atransaction(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
         await asyncio.to_thread(self.transaction, statements)
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
+            self._open()
             if self._sqlite is not None:
                 return list(self._sqlite.execute(sql, tuple(args)).fetchall())
             try:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,21 @@ def _as_fernet_key(value: str) -> bytes:
 
 
 class Vault:
-    def __init__(self, tables: Tables, key: bytes) -> None:
+    def __init__(self, tables: Tables, key: bytes | Callable[[], bytes]) -> None:
+        """``key`` or a function that loads it on first use (so building the dialect writes nothing)."""
         self.tables = tables
-        self._fernet = Fernet(key)
+        self._key = key
+        self._fernet_obj: Fernet | None = None
+
+    @property
+    def _fernet(self) -> Fernet:
+        if self._fernet_obj is None:
+            self._fernet_obj = Fernet(self._key() if callable(self._key) else self._key)
+        return self._fernet_obj
+
+    def check_key(self) -> None:
+        """Load the key now (a missing or malformed key fails here, not on first use)."""
+        _ = self._fernet
 
     # -- CRUD (async, for handlers) ---------------------------------------------------------
     async def create(self, tenant: str, name: str, secret: str | None, expires_ms: int | None, now_ms: int) -> VaultItem:
