@@ -26,7 +26,7 @@ from wfgateway.engine.state import ExecRec, ExecState
 from wfgateway.engine.store.base import EXEC_COLS, ClaimLost, DuplicateKey, SearchFilter, Store, VersionConflict
 from wfgateway.engine.timers import TimerLoop
 from wfgateway.engine.unit import Unit
-from wfgateway.engine.util import dumps, loads, new_id, now_ms
+from wfgateway.engine.util import Signal, dumps, loads, new_id, now_ms
 from wfgateway.engine.validation import validate_definition
 
 log = logging.getLogger("wfgateway.engine")
@@ -66,8 +66,8 @@ class Engine:
         self._snapshots: dict[str, WorkflowDefinition] = {}
         self._known_snapshots: set[str] = set()
         self._bodies: dict[str, tuple[str, WorkflowDefinition]] = {}
-        self._queues: dict[tuple[str, str], asyncio.Event] = {}
-        self._watchers: dict[str, asyncio.Event] = {}
+        self._queues: dict[tuple[str, str], Signal] = {}
+        self._watchers: dict[str, Signal] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.http = HttpRunner(self, http_allow if http_allow is not None else ["127.0.0.0/8", "::1/128", "localhost"],
                                http_timeout_ms)
@@ -152,29 +152,29 @@ class Engine:
             for t in st.timers:
                 if earliest is None or t[0] < earliest:
                     earliest = t[0]
-            ev = self._watchers.pop(st.e.id, None)
-            if ev is not None:
-                ev.set()
+            sig = self._watchers.pop(st.e.id, None)
+            if sig is not None:
+                sig.fire()
         if earliest is not None:
             self.timers.arm(earliest)
         if self._listeners:
             events.deliver(self._listeners, events.collect(unit))
 
     def notify_queue(self, tenant: str, name: str) -> None:
-        ev = self._queues.pop((tenant, name), None)
-        if ev is not None:
-            ev.set()
+        sig = self._queues.pop((tenant, name), None)
+        if sig is not None:
+            sig.fire()
 
-    def queue_event(self, tenant: str, name: str) -> asyncio.Event:
-        ev = self._queues.get((tenant, name))
-        if ev is None:
-            ev = self._queues[(tenant, name)] = asyncio.Event()
-        return ev
+    def queue_signal(self, tenant: str, name: str) -> Signal:
+        sig = self._queues.get((tenant, name))
+        if sig is None:
+            sig = self._queues[(tenant, name)] = Signal()
+        return sig
 
     def changed(self, execution_id: str) -> None:
-        ev = self._watchers.pop(execution_id, None)
-        if ev is not None:
-            ev.set()
+        sig = self._watchers.pop(execution_id, None)
+        if sig is not None:
+            sig.fire()
 
     # -- definitions -------------------------------------------------------------------------
     async def snapshot(self, digest: str) -> WorkflowDefinition:
@@ -439,19 +439,23 @@ class Engine:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            ev = self._watchers.get(execution_id)
-            if ev is None:
-                ev = self._watchers[execution_id] = asyncio.Event()
-            e = await self.get(execution_id, include_history=include_history)
+            sig = self._watchers.get(execution_id)
+            if sig is None:
+                sig = self._watchers[execution_id] = Signal()
+            fut = sig.waiter()
+            try:
+                e = await self.get(execution_id, include_history=include_history)
+            except BaseException:
+                sig.discard(fut)
+                raise
             if pred(e):
+                sig.discard(fut)
                 return e
             remaining = deadline - loop.time()
             if remaining <= 0:
+                sig.discard(fut)
                 raise TimeoutError(f"execution {execution_id} still {e.status} after {timeout_s}s")
-            try:
-                await asyncio.wait_for(ev.wait(), min(remaining, 0.5))
-            except TimeoutError:
-                pass
+            await sig.wait(fut, min(remaining, 0.5))
 
 
 def _encode(text: str) -> str:

@@ -30,16 +30,19 @@ async def poll(engine: Engine, tenant: str, name: str, worker_id: str | None, co
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(timeout_ms, 0) / 1000
     while True:
-        ev = engine.queue_event(tenant, name)
-        got = await _claim(engine, tenant, name, worker_id, count, lease)
+        sig = engine.queue_signal(tenant, name)
+        fut = sig.waiter()
+        try:
+            got = await _claim(engine, tenant, name, worker_id, count, lease)
+        except BaseException:
+            sig.discard(fut)
+            raise
         remaining = deadline - loop.time()
         if got or remaining <= 0:
+            sig.discard(fut)
             return got
-        try:
-            # Another process sharing the database cannot wake us: look again at least every second.
-            await asyncio.wait_for(ev.wait(), min(remaining, 1.0))
-        except TimeoutError:
-            pass
+        # Another process sharing the database cannot wake us: look again at least every second.
+        await sig.wait(fut, min(remaining, 1.0))
 
 
 async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int,
@@ -74,7 +77,10 @@ async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, 
     got = set(await engine.store.claim(claims))
     out = [r.a for r in recs if r.key in got]
     if out:
-        engine.timers.arm(now + lease)
+        for c in claims:
+            if c.key in got:
+                for t in c.timers:
+                    engine.timers.arm(t[1])
         for a in out:
             engine.changed(a.execution_id)
         if engine._listeners:

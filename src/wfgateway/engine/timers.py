@@ -17,7 +17,7 @@ from wfgateway.engine.decider import begin, cancel_open, child_graph, definition
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.store.base import Changeset
 from wfgateway.engine.unit import Unit
-from wfgateway.engine.util import now_ms
+from wfgateway.engine.util import Signal, now_ms
 
 if TYPE_CHECKING:
     from wfgateway.engine.engine import Engine
@@ -29,11 +29,11 @@ class TimerLoop:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._next: int | None = None
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._wake = asyncio.Event()
+        self._wake = Signal()
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:
@@ -48,13 +48,14 @@ class TimerLoop:
     def arm(self, due: int) -> None:
         if self._next is None or due < self._next:
             self._next = due
-            self._wake.set()
+            self._wake.fire()
 
     async def _loop(self) -> None:
         store = self.engine.store
         self._next = await store.next_timer_due()
         idle_cap = None if store.single_process else 1.0
         while True:
+            fut = self._wake.waiter()
             now = now_ms()
             if self._next is not None and self._next <= now:
                 self._next = None
@@ -63,16 +64,13 @@ class TimerLoop:
                 nxt = await store.next_timer_due()
                 if nxt is not None and (self._next is None or nxt < self._next):
                     self._next = nxt
+                self._wake.discard(fut)
                 continue
-            self._wake.clear()
             wait = None if self._next is None else (self._next - now) / 1000
             if idle_cap is not None:
                 wait = idle_cap if wait is None else min(wait, idle_cap)
-            try:
-                await asyncio.wait_for(self._wake.wait(), wait)
-            except TimeoutError:
-                if idle_cap is not None and self._next is None:
-                    self._next = await store.next_timer_due()
+            if not await self._wake.wait(fut, wait) and idle_cap is not None and self._next is None:
+                self._next = await store.next_timer_due()
 
     async def _fire_safely(self, row: tuple[Any, ...]) -> None:
         try:

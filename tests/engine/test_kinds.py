@@ -1,0 +1,253 @@
+"""Each task kind, run on a real store (and a real HTTP server for http tasks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfgateway.core.model import (
+    CONDITION, DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, TaskSpec,
+)
+from wfgateway.core.statuses import ExecutionStatus as ES
+from wfgateway.core.statuses import TaskStatus as TS
+
+from .helpers import TENANT, by_ref, definition, run, spec, statuses, work
+
+
+async def test_noop_and_set_resolve_templates_and_keep_types(engine):
+    e = await run(
+        engine, "pure",
+        spec("a", NOOP, input={"n": "${workflow.input.n}", "msg": "n=${workflow.input.n}", "all": "${workflow.input}",
+                               "missing": "${workflow.input.nope.deeper}", "wid": "${workflow.workflowId}"}),
+        spec("s", SET, "a", params={"variables": {"count": "${a.output.n}", "tag": "x"}}),
+        spec("b", NOOP, "s", input={"count": "${workflow.variables.count}", "first": "${a.input.all.list[0]}"}),
+        input={"n": 3, "list": [7, 8]},
+    )
+    assert e.status is ES.COMPLETED
+    t = by_ref(e)
+    assert t["a"].output == {"n": 3, "msg": "n=3", "all": {"n": 3, "list": [7, 8]}, "missing": None, "wid": e.id}
+    assert e.variables == {"count": 3, "tag": "x"}
+    assert t["b"].output == {"count": 3, "first": 7}
+    assert e.output == {"count": 3, "first": 7}  # the last task's output
+
+
+async def test_definition_output_templates(engine):
+    e = await run(engine, "outs", spec("a", NOOP, input={"v": 1}), output={"result": "${a.output.v}"})
+    assert e.output == {"result": 1}
+
+
+@pytest.mark.parametrize("value,taken", [("big", "big"), ("small", "small"), ("other", "default")])
+async def test_switch_takes_one_branch_and_skips_the_others(engine, value, taken):
+    e = await run(
+        engine, f"sw-{value}",
+        spec("sw", SWITCH, params={"value": "${workflow.input.size}", "cases": ["big", "small"]}),
+        spec("big", NOOP, ("sw", "big")),
+        spec("big2", NOOP, "big"),
+        spec("small", NOOP, ("sw", "small")),
+        spec("default", NOOP, ("sw", "default")),
+        spec("join", NOOP, "big2", "small", "default"),
+        input={"size": value},
+    )
+    assert e.status is ES.COMPLETED
+    s = statuses(e)
+    assert by_ref(e)["sw"].output == {"selected": taken}
+    for branch in ("big", "small", "default"):
+        assert s[branch] == ("COMPLETED" if branch == taken else "SKIPPED")
+    assert s["big2"] == ("COMPLETED" if taken == "big" else "SKIPPED")
+    assert s["join"] == "COMPLETED"
+
+
+@pytest.mark.parametrize(
+    "left,op,right,expected",
+    [(5, "greater_than", 3, "true"), ("abc", "contains", "b", "true"), ("", "is_empty", None, "true"),
+     (2, "less_or_equal", 1, "false"), ("true", "is_true", None, "true"), ("x", "not_equals", "x", "false")],
+)
+async def test_condition_branches(engine, left, op, right, expected):
+    e = await run(
+        engine, f"cond-{op}",
+        spec("c", CONDITION, params={"left": "${workflow.input.l}", "operator": op, "right": right}),
+        spec("yes", NOOP, ("c", "true")),
+        spec("no", NOOP, ("c", "false")),
+        input={"l": left},
+    )
+    s = statuses(e)
+    assert by_ref(e)["c"].branch == expected
+    assert s["yes"] == ("COMPLETED" if expected == "true" else "SKIPPED")
+    assert s["no"] == ("SKIPPED" if expected == "true" else "COMPLETED")
+    assert e.status is ES.COMPLETED
+
+
+@pytest.mark.parametrize("status,expected", [("COMPLETED", ES.COMPLETED), ("FAILED", ES.FAILED),
+                                             ("TERMINATED", ES.TERMINATED)])
+async def test_terminate_ends_the_execution(engine, status, expected):
+    e = await run(
+        engine, f"term-{status}",
+        spec("a", NOOP),
+        spec("w", WORKER, "a", name="never"),
+        spec("stop", TERMINATE, "a", params={"status": status, "reason": "enough", "output": {"k": 1}}),
+    )
+    assert e.status is expected
+    assert e.reason == "enough"
+    assert e.output == {"k": 1}
+    s = statuses(e)
+    assert s["stop"] == "COMPLETED"
+    assert s["w"] == "CANCELED"
+    assert await engine.poll(TENANT, "never") == []
+
+
+async def test_wait_until_signalled(engine):
+    e = await run(engine, "waits", spec("w", WAIT), spec("after", NOOP, "w"))
+    w = by_ref(e)["w"]
+    assert w.status is TS.IN_PROGRESS
+    await engine.complete_task(w.id, TS.COMPLETED, output={"ok": True})
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 2)
+    assert by_ref(e)["w"].output == {"ok": True}
+
+
+async def test_wait_with_duration_fires_from_the_timer(engine):
+    e = await run(engine, "naps", spec("w", WAIT, params={"duration_ms": 150}), spec("after", NOOP, "w"))
+    assert e.status is ES.RUNNING
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    w = by_ref(e)["w"]
+    assert w.ended_ms - w.started_ms >= 140
+
+
+async def test_http_task_calls_a_real_server(engine, http_server):
+    e = await run(
+        engine, "calls",
+        spec("h", HTTP, params={"method": "POST", "url": f"{http_server.base_url}/echo?q=1",
+                                "headers": {"Authorization": "Bearer ${workflow.input.token}"},
+                                "body": {"n": "${workflow.input.n}"}}),
+        spec("t", HTTP, "h", params={"url": f"{http_server.base_url}/text"}),
+        input={"token": "abc", "n": 4},
+    )
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 5)
+    h = by_ref(e)["h"]
+    assert h.output["status"] == 200
+    assert h.output["body"] == {"method": "POST", "query": {"q": "1"}, "body": '{"n":4}', "auth": "Bearer abc"}
+    assert h.output["headers"]["content-type"] == "application/json"
+    assert by_ref(e)["t"].output["body"] == "plain words"
+
+
+async def test_http_non_2xx_fails_with_reason(engine, http_server):
+    e = await run(engine, "bad", spec("h", HTTP, params={"url": f"{http_server.base_url}/status/418"}))
+    e = await engine.wait_until(e.id, [ES.FAILED], 5)
+    h = by_ref(e)["h"]
+    assert h.status is TS.FAILED and "418" in h.reason
+    assert h.output["status"] == 418 and h.output["body"] == {"code": 418}
+    assert e.extra["failed_task"] == {"id": h.id, "ref": "h", "status": "FAILED", "reason": h.reason}
+    assert e.reason == h.reason
+
+
+async def test_http_timeout_is_timed_out(engine, http_server):
+    e = await run(engine, "slow", spec("h", HTTP, params={"url": f"{http_server.base_url}/slow?ms=2000",
+                                                          "timeout_ms": 200}))
+    e = await engine.wait_until(e.id, [ES.TIMED_OUT], 5)
+    assert by_ref(e)["h"].status is TS.TIMED_OUT
+
+
+async def test_http_host_outside_the_allow_list_fails_clearly(engine):
+    e = await run(engine, "ssrf", spec("h", HTTP, params={"url": "http://10.1.2.3/admin"}),
+                  spec("h2", HTTP, params={"url": "http://example.com/x"}))
+    e = await engine.wait_until(e.id, [ES.FAILED], 5)
+    reasons = [t.reason for t in e.tasks if t.status is TS.FAILED]
+    assert any("10.1.2.3" in r and "not allowed" in r for r in reasons)
+
+
+async def test_http_secrets_are_used_but_never_stored(engine, http_server):
+    engine.register_secret_resolver(lambda tenant, name: "s3cr3t-value" if (tenant, name) == (TENANT, "api") else None)
+    e = await run(engine, "vault", spec("h", HTTP, input={"auth": "${secrets.api}"},
+                                        params={"url": f"{http_server.base_url}/echo",
+                                                "headers": {"Authorization": "Bearer ${secrets.api}"}}))
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 5)
+    h = by_ref(e)["h"]
+    assert http_server.calls[-1]["headers"]["authorization"] == "Bearer s3cr3t-value"
+    assert h.input == {"auth": "${secrets.api}"}
+    assert h.output["body"]["auth"] == "Bearer ***"
+    if hasattr(engine.store, "path"):  # nothing on disk holds the secret (database and WAL)
+        import glob
+
+        data = b""
+        for f in glob.glob(engine.store.path + "*"):
+            with open(f, "rb") as fh:
+                data += fh.read()
+        assert b"Bearer ${secrets.api}" in data  # the template is stored ...
+        assert b"s3cr3t-value" not in data  # ... the secret is not
+
+
+async def test_subworkflow_mirrors_the_child(engine):
+    await engine.put_definition(definition("child", spec("c1", NOOP, input={"v": "${workflow.input.v}"}),
+                                           spec("cw", WORKER, "c1", name="child-work")))
+    e = await run(engine, "parent",
+                  spec("sub", SUBWORKFLOW, params={"name": "child", "input": {"v": "${workflow.input.v}"}}),
+                  spec("after", NOOP, "sub", input={"got": "${sub.output.r}"}), input={"v": 9})
+    sub = by_ref(e)["sub"]
+    assert sub.status is TS.IN_PROGRESS and sub.subworkflow_id
+    child = await engine.get(sub.subworkflow_id)
+    assert child.parent_execution_id == e.id and child.parent_task_id == sub.id
+    assert child.input == {"v": 9} and child.status is ES.RUNNING
+    await work(engine, "child-work", {"r": 10})
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    assert by_ref(e)["sub"].output == {"r": 10}
+    assert by_ref(e)["after"].output == {"got": 10}
+
+
+async def test_subworkflow_failure_and_termination_propagate(engine):
+    await engine.put_definition(definition("child2", spec("cw", WORKER, name="child2-work")))
+    e = await run(engine, "parent2", spec("sub", SUBWORKFLOW, params={"name": "child2"}))
+    await work(engine, "child2-work", fail="child broke")
+    e = await engine.wait_until(e.id, [ES.FAILED], 3)
+    assert by_ref(e)["sub"].status is TS.FAILED
+    assert "child broke" in e.reason
+    e = await run(engine, "parent3", spec("sub", SUBWORKFLOW, params={"name": "child2"}))
+    child_id = by_ref(e)["sub"].subworkflow_id
+    await engine.terminate(child_id, "stop child")
+    e = await engine.get(e.id)
+    assert by_ref(e)["sub"].status is TS.CANCELED
+    assert e.status is ES.FAILED
+
+
+async def test_terminating_a_parent_terminates_its_children(engine):
+    await engine.put_definition(definition("child4", spec("cw", WORKER, name="child4-work")))
+    e = await run(engine, "parent4", spec("sub", SUBWORKFLOW, params={"name": "child4"}))
+    child_id = by_ref(e)["sub"].subworkflow_id
+    await engine.terminate(e.id, "all stop")
+    child = await engine.get(child_id)
+    assert child.status is ES.TERMINATED
+    assert statuses(child) == {"cw": "CANCELED"}
+
+
+def _fan_out(params, spec_, execution):
+    return [TaskSpec(ref=f"item{i}", kind=WORKER, name="fan", input={"item": item})
+            for i, item in enumerate(params["items"])] + [
+        TaskSpec(ref="summary", kind=NOOP, depends_on=[], input={"n": len(params["items"])})]
+
+
+async def test_dynamic_fan_out_runs_nested_tasks_and_joins(engine):
+    engine.register_expander("testdialect", _fan_out)
+    e = await run(engine, "fan", spec("dyn", DYNAMIC, params={"items": "${workflow.input.items}"}),
+                  spec("after", NOOP, "dyn", input={"joined": "${dyn.output}"}),
+                  input={"items": ["x", "y"]}, dialect="testdialect")
+    nested = [t for t in e.tasks if t.parent_attempt_id == by_ref(e)["dyn"].id]
+    assert {t.ref for t in nested} == {"dyn:item0", "dyn:item1", "dyn:summary"}
+    assert {t.extra["local_ref"] for t in nested} == {"item0", "item1", "summary"}
+    for _ in range(2):
+        got = await engine.poll(TENANT, "fan", timeout_ms=1000)
+        await engine.complete_task(got[0].id, TS.COMPLETED, output={"done": got[0].input["item"]})
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    joined = by_ref(e)["after"].output["joined"]
+    assert joined == {"item0": {"done": "x"}, "item1": {"done": "y"}, "summary": {"n": 2}}
+
+
+async def test_dynamic_nested_failure_fails_the_container(engine):
+    engine.register_expander("testdialect", _fan_out)
+    e = await run(engine, "fanfail", spec("dyn", DYNAMIC, params={"items": ["a"]}), dialect="testdialect")
+    await work(engine, "fan", fail="nested broke")
+    e = await engine.wait_until(e.id, [ES.FAILED], 3)
+    assert by_ref(e)["dyn"].status is TS.FAILED
+    assert e.reason == "nested broke"
+
+
+async def test_dynamic_without_expander_fails_clearly(engine):
+    e = await run(engine, "noexp", spec("dyn", DYNAMIC, params={}), dialect="nobody")
+    assert e.status is ES.FAILED
+    assert "expander" in e.reason and "nobody" in e.reason
