@@ -1,0 +1,104 @@
+"""The dialect's key-value state on SQLite and PostgreSQL: same behaviour, project-prefixed keys."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from adapters.cognite.sessions import Sessions
+from adapters.cognite.state import KeyValue, PostgresKeyValue, SqliteKeyValue, create_state, key
+from wfgateway.core.errors import InvalidArgument
+
+PG = "postgresql://127.0.0.1:5432/test"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def kv(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeyValue]:
+    if request.param == "sqlite":
+        store: KeyValue = SqliteKeyValue(tmp_path / "state.db")
+        await store.open()
+        yield store
+        await store.close()
+        return
+    schema = f"cognite_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    store = PostgresKeyValue(f"{PG}?options=-csearch_path%3D{schema}")
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+        with psycopg.connect(PG, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+async def test_put_get_insert_replace_delete(kv: KeyValue):
+    assert await kv.get("ns", "a") is None
+    await kv.put("ns", "a", {"v": 1})
+    assert await kv.get("ns", "a") == {"v": 1}
+    assert not await kv.insert("ns", "a", {"v": 2})
+    assert await kv.insert("ns", "b", {"v": 2})
+    assert not await kv.replace("ns", "a", {"v": 9}, {"v": 3})
+    assert await kv.replace("ns", "a", {"v": 1}, {"v": 3})
+    assert await kv.get("ns", "a") == {"v": 3}
+    assert await kv.delete("ns", "a") and not await kv.delete("ns", "a")
+
+
+async def test_scan_is_ordered_paged_and_stays_inside_the_prefix(kv: KeyValue):
+    for project in ("p1", "p10", "p2"):
+        for name in ("b", "a", "c"):
+            await kv.put("wf", key(project, name), {"p": project, "n": name})
+    rows = await kv.scan("wf", key("p1", ""))
+    assert [v["n"] for _, v in rows] == ["a", "b", "c"] and {v["p"] for _, v in rows} == {"p1"}
+    first = await kv.scan("wf", key("p1", ""), limit=2)
+    rest = await kv.scan("wf", key("p1", ""), after=first[-1][0])
+    assert [v["n"] for _, v in first + rest] == ["a", "b", "c"]
+    newest = await kv.scan("wf", key("p2", ""), reverse=True, limit=2)
+    older = await kv.scan("wf", key("p2", ""), reverse=True, after=newest[-1][0])
+    assert [v["n"] for _, v in newest + older] == ["c", "b", "a"]
+
+
+async def test_a_nonce_applies_its_action_once_even_when_resent_concurrently(kv: KeyValue):
+    sessions = Sessions(kv)
+    nonce = (await sessions.create("p", {"tokenExchange": True}))["nonce"]
+    calls = []
+
+    async def action() -> dict:
+        calls.append(1)
+        await asyncio.sleep(0.1)
+        return {"id": len(calls)}
+
+    answers = await asyncio.gather(*(sessions.once("p", nonce, "run", "wf", action) for _ in range(3)))
+    assert answers == [{"id": 1}] * 3 and len(calls) == 1
+    with pytest.raises(InvalidArgument):
+        await sessions.once("p", nonce, "retry", "x", action)
+    with pytest.raises(InvalidArgument):  # nonces belong to their project
+        await sessions.once("other", nonce, "run", "wf", action)
+
+
+async def test_a_refused_action_leaves_the_nonce_usable(kv: KeyValue):
+    sessions = Sessions(kv)
+    nonce = (await sessions.create("p", {"clientId": "cid", "clientSecret": "s"}))["nonce"]
+
+    async def refused() -> dict:
+        raise InvalidArgument("not now")
+
+    with pytest.raises(InvalidArgument):
+        await sessions.once("p", nonce, "retry", "e1", refused)
+
+    async def ok() -> dict:
+        return {"ok": True}
+
+    assert await sessions.once("p", nonce, "retry", "e1", ok) == {"ok": True}
+
+
+def test_state_lives_next_to_the_engine_store(tmp_path: Path):
+    state = create_state({"kind": "sqlite", "path": "gw.db"}, lambda p: tmp_path / p)
+    assert isinstance(state, SqliteKeyValue) and state.path == str(tmp_path / "gw-cognite.db")
+    assert isinstance(create_state({"kind": "postgres", "dsn": PG}), PostgresKeyValue)
