@@ -77,7 +77,8 @@ def cognite_settings(functions: FunctionServer, **extra: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def gateway(tmp_path_factory: pytest.TempPathFactory, functions: FunctionServer) -> Iterator[RunningGateway]:
     tmp: Path = tmp_path_factory.mktemp("cognite-gateway")
-    with run_gateway(tmp, dialects={"cognite": cognite_settings(functions)}) as gw:
+    with run_gateway(tmp, dialects={"cognite": cognite_settings(functions)},
+                     server={"response_validation": "enforce"}) as gw:
         yield gw
 
 
