@@ -71,13 +71,13 @@ def make(svc: Service) -> dict[str, Any]:
         if since is not None or until is not None:
             logs = [x for x in logs if _within(x["created_at"], since, until)]
         redact = await svc.vault.redactor(tenant)
-        return json_response(redact(logs))
+        return json_response(redact.logs(logs))
 
     async def recent_logs(call: Call) -> Response:
         tenant = call.principal.tenant
         logs = entries(await runs_of(call, tenant, None, RECENT_RUNS))[:RECENT_LOGS]
         redact = await svc.vault.redactor(tenant)
-        return json_response(redact(logs))
+        return json_response(redact.logs(logs))
 
     async def stats(call: Call) -> Response:
         tenant = call.principal.tenant

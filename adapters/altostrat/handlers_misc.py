@@ -88,7 +88,7 @@ def make(svc: Service) -> dict[str, Any]:
             message = render.failure_message(attempt, component) if attempt else (done.reason or "The node failed.")
             raise InvalidArgument(redact(message), details={"code": "node_failed"})
         entry = render.log_entry(attempt, done, None) or {"output": {}}
-        return json_response(redact({"status": "success", "output": entry["output"]}))
+        return json_response({"status": "success", "output": redact(entry["output"])})
 
     # -- webhook trigger (public: the token is the credential) ---------------------------------
     async def webhook(call: Call) -> Response:

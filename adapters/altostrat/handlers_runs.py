@@ -23,7 +23,7 @@ IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 def make(svc: Service) -> dict[str, Any]:
     async def rendered(tenant: str, execution: Any, *, with_logs: bool = True) -> dict[str, Any]:
         redact = await svc.vault.redactor(tenant)
-        return redact(render.run(execution, with_logs=with_logs))
+        return redact.run(render.run(execution, with_logs=with_logs))
 
     async def claim_key(tenant: str, key: str, workflow_id: str) -> tuple[str, bool]:
         """(run id, fresh): a new run id this request owns, or the run an earlier request with the

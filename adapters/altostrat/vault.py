@@ -189,6 +189,24 @@ class Redactor:
     def __init__(self, secrets: list[str]) -> None:
         self.secrets = [s for s in secrets if s]
 
+    def run(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A rendered run with secrets scrubbed from what nodes produced (payload, outputs, errors);
+        ids, statuses and timestamps are never touched."""
+        if not self.secrets:
+            return body
+        out = dict(body)
+        for key in ("trigger_payload", "error_message"):
+            if key in out:
+                out[key] = self(out[key])
+        if "logs" in out:
+            out["logs"] = self.logs(out["logs"])
+        return out
+
+    def logs(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not self.secrets:
+            return entries
+        return [{**e, "output": self(e.get("output"))} for e in entries]
+
     def __call__(self, value: Any) -> Any:
         if not self.secrets:
             return value
