@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from adapters.cognite.async_functions import AsyncFunctionCaller
 from adapters.cognite.errors import render_error
 from adapters.cognite.handlers import all_handlers
 from adapters.cognite.scheduler import TriggerScheduler
@@ -38,6 +39,7 @@ class CogniteDialect:
         self.service = CogniteService(settings, kv, Sessions(kv), self.translator, self.auth)
         self.scheduler = TriggerScheduler(kv, gateway.engine,
                                           interval_s=float(settings.get("trigger_tick_seconds") or 1.0))
+        self.async_functions = AsyncFunctionCaller(settings.get("functions") or {}, gateway.engine)
         self._handlers = all_handlers(self.service)
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -69,6 +71,7 @@ class CogniteDialect:
 
     async def shutdown(self) -> None:
         await self.scheduler.stop()
+        await self.async_functions.close()
         await self.service.kv.close()
 
 
@@ -81,4 +84,7 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Cognite
     register = getattr(gateway.engine, "register_expander", None)
     if register is not None:
         register(DIALECT, dialect.expand)
+    listen = getattr(gateway.engine, "register_listener", None)
+    if listen is not None:
+        listen(dialect.async_functions.on_event)
     return dialect

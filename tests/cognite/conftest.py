@@ -45,6 +45,10 @@ def _function_app(record: FunctionServer) -> Starlette:
         record.calls.append(("/fn/broken", await request.body()))
         return JSONResponse({"error": "function crashed"}, status_code=500)
 
+    async def started(request: Request) -> JSONResponse:
+        record.calls.append(("/fn/started", await request.json()))
+        return JSONResponse({"accepted": True}, status_code=202)
+
     async def timeseries(request: Request) -> JSONResponse:
         record.calls.append(("/cdf/timeseries", dict(request.query_params)))
         return JSONResponse({"items": [{"externalId": "ts-1"}]})
@@ -52,6 +56,7 @@ def _function_app(record: FunctionServer) -> Starlette:
     return Starlette(routes=[
         Route("/fn/echo", echo, methods=["POST"]),
         Route("/fn/broken", broken, methods=["POST"]),
+        Route("/fn/started", started, methods=["POST"]),
         Route("/cdf/timeseries", timeseries, methods=["GET"]),
     ])
 
@@ -68,7 +73,8 @@ def functions() -> Iterator[FunctionServer]:
 
 def cognite_settings(functions: FunctionServer, **extra: Any) -> dict[str, Any]:
     return {
-        "functions": {"echo": {"url": f"{functions.url}/fn/echo"}, "broken": {"url": f"{functions.url}/fn/broken"}},
+        "functions": {"echo": {"url": f"{functions.url}/fn/echo"}, "broken": {"url": f"{functions.url}/fn/broken"},
+                      "starter": {"url": f"{functions.url}/fn/started"}},
         "cdf_base_url": f"{functions.url}/cdf",
         **extra,
     }

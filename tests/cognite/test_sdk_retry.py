@@ -236,3 +236,23 @@ def test_a_function_endpoint_failure_fails_the_execution_and_retry_calls_it_agai
     client.workflows.executions.retry(run.id)
     ex = wait_for(lambda: detailed(client, run.id), lambda e: statuses(e, "call") == ["failed", "failed"])
     assert ex.status == "failed" and functions.count("/fn/broken") == before + 2
+
+
+def test_async_function_is_called_with_its_task_id_and_waits_for_tasks_update(client, functions):
+    xid = unique("async-call")
+    upsert(client, xid, [WorkflowTask("job", FunctionTaskParameters("starter", data={"rows": "${workflow.input.rows}"},
+                                                                    is_async_complete=True), retries=0)])
+    run = client.workflows.executions.run(xid, "1", input={"rows": 5})
+    job = wait_task(client, run.id, "job", "in_progress")
+    call = wait_for(lambda: [b for p, b in functions.calls if p == "/fn/started" and
+                             b.get("cogniteOrchestrationTaskId") == job.id], lambda found: len(found) == 1)[0]
+    assert call == {"rows": 5, "cogniteOrchestrationTaskId": job.id}
+    assert detailed(client, run.id).status == "running"  # the 202 of the function does not complete the task
+    client.workflows.tasks.update(job.id, "failed_with_terminal_error")
+    wait_status(client, run.id, "failed")
+    client.workflows.executions.retry(run.id)
+    job2 = wait_task(client, run.id, "job", "in_progress", count=2)
+    wait_for(lambda: [b for p, b in functions.calls if p == "/fn/started"
+                      and b.get("cogniteOrchestrationTaskId") == job2.id], lambda found: len(found) == 1)
+    client.workflows.tasks.update(job2.id, "completed", output={"response": {"rows": 5}})
+    assert wait_status(client, run.id, "completed").executed_tasks[-1].output.response == {"rows": 5}
