@@ -14,22 +14,20 @@ import httpx
 import pytest
 
 from tests.conductor.test_spec import component
-from tests.support.server import run_gateway
+from tests.support.server import RunningGateway
 
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 DEF = {"name": "err_flow", "version": 1, "timeoutSeconds": 0,
        "tasks": [{"name": "err_task", "taskReferenceName": "t_ref", "type": "SIMPLE",
                   "inputParameters": {"x": "${workflow.input.x}"}}]}
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-errors"), dialects=ONLY_CONDUCTOR) as gw:
-        with httpx.Client(base_url=gw.url, timeout=10) as client:
-            assert client.post("/api/metadata/taskdefs",
-                               json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60}]).status_code == 200
-            assert client.post("/api/metadata/workflow", json=DEF).status_code == 200
-            yield client
+def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=open_gateway.url, timeout=10) as client:
+        assert client.post("/api/metadata/taskdefs",
+                           json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60}]).status_code == 200
+        assert client.post("/api/metadata/workflow", json=DEF).status_code == 200
+        yield client
 
 
 def error(response: httpx.Response, status: int, message: str) -> dict[str, Any]:

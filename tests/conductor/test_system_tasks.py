@@ -13,9 +13,7 @@ import httpx
 import pytest
 
 from tests.conductor.test_spec import component
-from tests.support.server import run_gateway
-
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+from tests.support.server import RunningGateway
 
 
 def definition(base_url: str) -> dict[str, Any]:
@@ -44,11 +42,10 @@ def definition(base_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-system"), dialects=ONLY_CONDUCTOR) as gw:
-        with httpx.Client(base_url=gw.url, timeout=10) as client:
-            assert client.post("/api/metadata/workflow", json=definition(gw.url)).status_code == 200
-            yield client
+def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=open_gateway.url, timeout=10) as client:
+        assert client.post("/api/metadata/workflow", json=definition(open_gateway.url)).status_code == 200
+        yield client
 
 
 def wait_for(api: httpx.Client, wid: str, predicate: Any, timeout: float = 10.0) -> dict[str, Any]:
