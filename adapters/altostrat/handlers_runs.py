@@ -119,13 +119,12 @@ def make(svc: Service) -> dict[str, Any]:
     async def rerun(call: Call) -> Response:
         tenant = call.principal.tenant
         original, record = await runs.get_run(call.backend, tenant, call.path["runId"])
-        if not record.get("is_active", True):
+        if record is not None and not record.get("is_active", True):
             raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
         new_id = ids.new_id(ids.RUN)
         clone = await call.backend.clone(
             original.id, tenant=tenant, execution_id_new=new_id,
-            input=runs.trigger_input(original.input.get("trigger_type", "manual"),
-                                     render.trigger_payload(original), new_id),
+            input=rerun_input(original, record, new_id),
         )
         return json_response({
             "message": "Workflow re-run initiated successfully.",
@@ -149,8 +148,7 @@ def make(svc: Service) -> dict[str, Any]:
         new_id = ids.new_id(ids.RUN)
         clone = await call.backend.clone(
             original.id, tenant=tenant, resume_from_ref=node_id, execution_id_new=new_id,
-            input=runs.trigger_input(original.input.get("trigger_type", "manual"),
-                                     render.trigger_payload(original), new_id),
+            input=rerun_input(original, record, new_id),
         )
         return json_response({
             "message": f"Workflow resumed successfully from node '{node_id}'.",
@@ -165,6 +163,13 @@ def make(svc: Service) -> dict[str, Any]:
         "rerunWorkflowRun": rerun,
         "resumeWorkflowRun": resume,
     }
+
+
+def rerun_input(original: Any, record: dict[str, Any] | None, new_id: str) -> dict[str, Any]:
+    """The same trigger payload with the new run's id; another dialect's input stays as it was."""
+    if record is None:
+        return dict(original.input or {})
+    return runs.trigger_input(original.input.get("trigger_type", "manual"), render.trigger_payload(original), new_id)
 
 
 async def _page_of_runs(backend: Any, tenant: str, workflow_id: str, skip: int, limit: int) -> tuple[list[Any], int]:

@@ -30,15 +30,18 @@ async def start(backend: Backend, tenant: str, record: dict[str, Any], trigger_t
     )
 
 
-async def get_run(backend: Backend, tenant: str, run_id: str) -> tuple[Execution, dict[str, Any]]:
+async def get_run(backend: Backend, tenant: str, run_id: str) -> tuple[Execution, dict[str, Any] | None]:
     """The run and its workflow record; NotFound for unknown runs, other organisations' runs and
-    runs of deleted workflows."""
+    runs of deleted workflows.  An execution another dialect started (no Altostrat workflow behind
+    it) is readable too, with no record."""
     try:
         execution = await backend.get(run_id, tenant=tenant)
     except NotFound:
         execution = None
-    if execution is None or execution.tenant != tenant or not run_id.startswith(ids.RUN):
+    if execution is None or execution.tenant != tenant:
         raise NotFound(f"Workflow run '{run_id}' not found.")
+    if execution.dialect not in ("", DIALECT):
+        return execution, None
     try:
         record, _ = await load(backend, tenant, execution.definition_name)
     except NotFound as exc:
