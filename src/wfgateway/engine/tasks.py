@@ -47,40 +47,55 @@ async def poll(engine: Engine, tenant: str, name: str, worker_id: str | None, co
 
 async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int,
                  lease: int) -> list[TaskAttempt]:
-    now = now_ms()
-    rows = await engine.store.poll_candidates(tenant, name, now, count * 2 + 2)
-    if not rows:
-        return []
-    recs = [AttRec.from_row(r) for r in rows][: count * 2 + 2]
-    claims = []
-    for r in recs:
-        a = r.a
-        a.status = TaskStatus.IN_PROGRESS
-        a.worker_id = worker_id
-        first = not a.started_ms
-        a.started_ms = a.started_ms or now
-        a.updated_ms = now
-        a.lease_until_ms = now + lease
-        a.poll_count += 1
-        timers = [(new_id(), now + lease, a.execution_id, r.key, "lease", None)]
-        timeout = (r.params or {}).get("timeout_ms")
-        if first and timeout:
-            timers.append((new_id(), now + int(timeout), a.execution_id, r.key, "timeout", None))
-        claims.append(Claim(
-            key=r.key, execution_id=a.execution_id, expect_status="SCHEDULED",
-            sets={"status": "IN_PROGRESS", "worker_id": worker_id, "started_ms": a.started_ms, "updated_ms": now,
-                  "lease_until_ms": a.lease_until_ms, "poll_count": a.poll_count},
-            timers=timers,
-        ))
-        if len(claims) >= count:
+    """Claim rounds: a claim lost to a concurrent poller (another coroutine or process) is replaced by
+    the next candidate, so a poll never comes back short while work is queued."""
+    out: list[TaskAttempt] = []
+    tried: set[str] = set()
+    claims: list[Claim] = []
+    for _ in range(5):
+        need = count - len(out)
+        rows = await engine.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
+        recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
+        if not recs:
             break
-    got = set(await engine.store.claim(claims))
-    out = [r.a for r in recs if r.key in got]
+        round_claims = [_claim_of(r, worker_id, lease) for r in recs]
+        tried.update(r.key for r in recs)
+        got = set(await engine.store.claim(round_claims))
+        claims += [c for c in round_claims if c.key in got]
+        out += [r.a for r in recs if r.key in got]
+        if len(got) == len(recs):
+            break
+    return await _claimed(engine, out, claims)
+
+
+def _claim_of(r: AttRec, worker_id: str | None, lease: int) -> Claim:
+    now = now_ms()
+    a = r.a
+    a.status = TaskStatus.IN_PROGRESS
+    a.worker_id = worker_id
+    first = not a.started_ms
+    a.started_ms = a.started_ms or now
+    a.updated_ms = now
+    a.lease_until_ms = now + lease
+    a.poll_count += 1
+    timers = [(new_id(), now + lease, a.execution_id, r.key, "lease", None)]
+    timeout = (r.params or {}).get("timeout_ms")
+    if first and timeout:
+        timers.append((new_id(), now + int(timeout), a.execution_id, r.key, "timeout", None))
+    return Claim(
+        key=r.key, execution_id=a.execution_id, expect_status="SCHEDULED",
+        sets={"status": "IN_PROGRESS", "worker_id": worker_id, "started_ms": a.started_ms, "updated_ms": now,
+              "lease_until_ms": a.lease_until_ms, "poll_count": a.poll_count},
+        timers=timers,
+    )
+
+
+async def _claimed(engine: Engine, out: list[TaskAttempt], claims: list[Claim]) -> list[TaskAttempt]:
+    now = now_ms()
     if out:
         for c in claims:
-            if c.key in got:
-                for t in c.timers:
-                    engine.timers.arm(t[1])
+            for t in c.timers:
+                engine.timers.arm(t[1])
         for a in out:
             engine.changed(a.execution_id)
         if engine._listeners:
