@@ -19,7 +19,7 @@ TOKENS = {"ALTO_TEST_TOKEN_1": "org-one-token-0123456789", "ALTO_TEST_TOKEN_2": 
 JWT_SECRET = ("ALTO_TEST_JWT", "jwt-secret-for-altostrat-tests-0123456789")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def target() -> Iterator[tuple[Target, str]]:
     t = Target()
     server = ThreadServer(t.app())
@@ -30,7 +30,7 @@ def target() -> Iterator[tuple[Target, str]]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def gateway(tmp_path_factory) -> Iterator[Any]:
     saved = {k: os.environ.get(k) for k in [*TOKENS, JWT_SECRET[0]]}
     os.environ.update(TOKENS)
@@ -60,19 +60,19 @@ def _client(url: str, token: str | None) -> httpx.Client:
     return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def org1(gateway) -> Iterator[httpx.Client]:
     with _client(gateway.url, TOKENS["ALTO_TEST_TOKEN_1"]) as c:
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def org2(gateway) -> Iterator[httpx.Client]:
     with _client(gateway.url, TOKENS["ALTO_TEST_TOKEN_2"]) as c:
         yield c
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def anonymous(gateway) -> Iterator[httpx.Client]:
     with _client(gateway.url, None) as c:
         yield c
