@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conductor.spec_check import checked_client
 from tests.conductor.test_spec import component
 from tests.support.server import RunningGateway
 
@@ -23,7 +24,7 @@ DEF = {"name": "err_flow", "version": 1, "timeoutSeconds": 0,
 
 @pytest.fixture(scope="module")
 def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=open_gateway.url, timeout=10) as client:
+    with checked_client(open_gateway.url) as client:
         assert client.post("/api/metadata/taskdefs",
                            json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60}]).status_code == 200
         assert client.post("/api/metadata/workflow", json=DEF).status_code == 200

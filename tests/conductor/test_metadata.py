@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conductor.spec_check import checked_client
 from tests.conductor.test_spec import component
 from tests.support.server import RunningGateway
 
@@ -21,7 +22,7 @@ def wdef(version: int, task_name: str = "m_task", **extra: Any) -> dict[str, Any
 
 @pytest.fixture(scope="module")
 def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=open_gateway.url, timeout=10) as client:
+    with checked_client(open_gateway.url) as client:
         yield client
 
 

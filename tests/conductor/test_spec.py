@@ -112,3 +112,21 @@ def test_retry_and_restart_answer_204_and_rerun_and_starts_answer_text_plain() -
     for path in ("/api/workflow", "/api/workflow/{name}", "/api/workflow/{workflowId}/rerun"):
         assert list(operation(path, "post")["responses"]["200"]["content"]) == ["text/plain"]
     assert operation("/api/token", "post")["security"] == []
+
+
+def test_the_response_checker_used_by_http_tests_rejects_drift() -> None:
+    import httpx
+
+    from tests.conductor.spec_check import check_against_spec
+
+    def answer(method: str, path: str, status: int, **kw: object) -> httpx.Response:
+        return httpx.Response(status, request=httpx.Request(method, f"http://127.0.0.1{path}"), **kw)  # type: ignore[arg-type]
+
+    check_against_spec(answer("POST", "/api/workflow/x/retry", 204))
+    check_against_spec(answer("POST", "/api/workflow/x/rerun", 200, text="x", headers={"content-type": "text/plain"}))
+    with pytest.raises(AssertionError):
+        check_against_spec(answer("GET", "/api/workflow/abc", 200, json={"workflowId": 1}))
+    with pytest.raises(AssertionError):
+        check_against_spec(answer("POST", "/api/workflow/x/rerun", 200, json={"id": "x"}))
+    with pytest.raises(AssertionError):
+        check_against_spec(answer("POST", "/api/workflow/x/retry", 200, json={}))  # 200 is not documented

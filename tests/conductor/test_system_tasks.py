@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conductor.spec_check import checked_client
 from tests.conductor.test_spec import component
 from tests.support.server import RunningGateway
 
@@ -43,7 +44,7 @@ def definition(base_url: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=open_gateway.url, timeout=10) as client:
+    with checked_client(open_gateway.url) as client:
         assert client.post("/api/metadata/workflow", json=definition(open_gateway.url)).status_code == 200
         yield client
 
