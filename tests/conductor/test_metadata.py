@@ -111,3 +111,32 @@ def test_correlated_lookups(api: httpx.Client) -> None:
     batch = api.post("/api/workflow/m_corr/correlated", params={"includeClosed": "True"},
                      json=["corr-1", "corr-none"]).json()
     assert {w["workflowId"] for w in batch["corr-1"]} == {running, closed} and batch["corr-none"] == []
+
+
+def _finish(api: httpx.Client, wid: str, task_type: str, status: str = "COMPLETED") -> None:
+    t = _poll_one(api, task_type)
+    assert t["workflowInstanceId"] == wid
+    api.post("/api/tasks", json={"workflowInstanceId": wid, "taskId": t["taskId"], "status": status})
+    deadline = time.monotonic() + 10
+    while api.get(f"/api/workflow/{wid}/status").json()["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_restart_with_latest_definitions_and_non_restartable_workflows(api: httpx.Client) -> None:
+    api.post("/api/metadata/workflow", json={**wdef(1, "m_restart_a"), "name": "m_restart"})
+    wid = api.post("/api/workflow/m_restart", json={}).text
+    _finish(api, wid, "m_restart_a", "FAILED")
+    api.post("/api/metadata/workflow", json={**wdef(2, "m_restart_b"), "name": "m_restart"})
+    assert api.post(f"/api/workflow/{wid}/restart").status_code == 204
+    assert api.get(f"/api/workflow/{wid}").json()["workflowVersion"] == 1  # the definition it ran with
+    _finish(api, wid, "m_restart_a", "FAILED")
+    assert api.post(f"/api/workflow/{wid}/restart", params={"useLatestDefinitions": "True"}).status_code == 204
+    wf = api.get(f"/api/workflow/{wid}").json()
+    assert wf["workflowVersion"] == 2 and [t["taskDefName"] for t in wf["tasks"]] == ["m_restart_b"]
+
+    api.post("/api/metadata/workflow", json={**wdef(1, "m_once"), "name": "m_once", "restartable": False})
+    once = api.post("/api/workflow/m_once", json={}).text
+    _finish(api, once, "m_once")
+    r = api.post(f"/api/workflow/{once}/restart")
+    assert r.status_code == 404 and r.json()["message"] == f"Workflow: m_once.1/{once}.COMPLETED is non-restartable"
