@@ -12,7 +12,7 @@ from adapters.altostrat import templates as T
 from adapters.altostrat import workflows as W
 from adapters.altostrat.service import Service, json_response, no_content
 from adapters.altostrat.timefmt import iso, parse_ms
-from adapters.altostrat.translate import _task
+from adapters.altostrat.translate import task_for_node
 from adapters.altostrat.vault import VaultItem
 from wfgateway.auth import constant_time_equals
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, UpstreamTimeout
@@ -71,7 +71,7 @@ def make(svc: Service) -> dict[str, Any]:
         if component == C.TERMINATE:
             return json_response({"status": "success", "output": {"status": data.get("status", "completed"),
                                                                   "message": data.get("message")}})
-        spec = _task({**node, "data": data}, component, [], None)
+        spec = task_for_node({**node, "data": data}, component, [], None)
         spec.continue_on_error = False
         definition = WorkflowDefinition(tenant=tenant, name=TEST_NODE_DEFINITION, version=1, tasks=[spec],
                                         dialect=W.DIALECT, timeout_ms=C.NODE_TIMEOUT_MS)

@@ -97,7 +97,7 @@ def translate(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Graph
     if graph.errors:
         return graph
     for nid in order:
-        graph.tasks.append(_task(by_id[nid], comps[nid], incoming[nid], graph.trigger_id))
+        graph.tasks.append(task_for_node(by_id[nid], comps[nid], incoming[nid], graph.trigger_id))
     return graph
 
 
@@ -159,7 +159,7 @@ def _ancestors(order: list[str], incoming: dict[str, list[M.Edge]]) -> dict[str,
     return out
 
 
-def _task(node: dict[str, Any], component: str, deps: list[M.Edge], trigger_id: str | None) -> M.TaskSpec:
+def task_for_node(node: dict[str, Any], component: str, deps: list[M.Edge], trigger_id: str | None) -> M.TaskSpec:
     nid = node["id"]
     data = node.get("data") or {}
     spec = M.TaskSpec(
