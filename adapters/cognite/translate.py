@@ -248,6 +248,12 @@ def expand_dynamic(translator: Translator, value: Any, outer: list[TaskSpec] | N
             raise InvalidArgument(f"Dynamic task definition #{i} needs at least externalId and type")
         if not isinstance(t.get("parameters"), Mapping):
             raise InvalidArgument(f"Dynamic task '{t['externalId']}' needs parameters")
-        normalized.append(normalize_task(t))
+        try:
+            normalized.append(normalize_task(t))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidArgument(f"Dynamic task '{t['externalId']}' is malformed: {exc!r}") from exc
     outer_backing = {s.ref: s.extra.get("cognite", {}).get("backing", s.kind) for s in outer or []}
-    return translator.tasks(normalized, nested=True, outer_backing=outer_backing)
+    try:
+        return translator.tasks(normalized, nested=True, outer_backing=outer_backing)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InvalidArgument(f"A dynamic task definition lacks a required parameter: {exc!r}") from exc

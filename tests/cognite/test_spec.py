@@ -163,6 +163,11 @@ def _version(task: dict[str, Any]) -> dict[str, Any]:
         ({"type": "dynamic", "parameters": {"dynamic": {"tasks": "${t0.output.tasks}"}}}, True),
         ({"type": "subworkflow", "parameters": {"subworkflow": {"workflowExternalId": "w", "version": "1"}}}, True),
         ({"dependsOn": [{"externalId": f"t{i}"} for i in range(101)]}, False),
+        ({"type": "subworkflow", "parameters": {"subworkflow": {"tasks": [
+            {"externalId": "n", "type": "function", "parameters": {"function": {"externalId": "f"}}}]}}}, True),
+        ({"type": "subworkflow", "parameters": {"subworkflow": {"tasks": [{"type": "function"}]}}}, False),
+        ({"type": "subworkflow", "parameters": {"subworkflow": {"tasks": [
+            {"externalId": "n", "type": "dynamic", "parameters": {"dynamic": {"tasks": "${a.output}"}}}]}}}, False),
     ],
 )
 def test_task_definition_limits(task, ok):
@@ -181,3 +186,9 @@ def test_execution_status_filter_uses_cognite_words():
     assert errors(schema, {"filter": {"status": ["RUNNING", "TIMED_OUT", "TERMINATED"]}}) == []
     assert errors(schema, {"filter": {"status": ["running"]}})
     assert errors(schema, {"filter": {"status": ["CANCELED"]}})
+
+
+def test_cursors_are_the_opaque_tokens_the_api_hands_out():
+    assert errors(component("Cursor"), "eyJvIjoyfQ") == []
+    assert errors(component("Cursor"), "not a cursor!")
+    assert errors(request_schema("listWorkflowExecutions"), {"cursor": None}) == []

@@ -162,3 +162,12 @@ def test_token_auth(monkeypatch):
     open_auth = TokenAuth({"tokens": []})
     assert open_auth.open_mode and open_auth.authenticate("/api/v1/projects/p/x", Headers({})).tenant == "p"
     assert project_of("/api/v1/token/inspect") == ""
+
+
+def test_malformed_dynamic_tasks_are_invalid_arguments_not_crashes():
+    tr = Translator(SETTINGS)
+    for bad in ([{"externalId": "x", "type": "function", "parameters": {}}],
+                [{"externalId": "x", "type": "cdf", "parameters": {"cdfRequest": "no"}}],
+                [{"externalId": "x", "type": "function", "parameters": {"function": {}}, "retries": "many"}]):
+        with pytest.raises(InvalidArgument):
+            expand_dynamic(tr, bad)
