@@ -1,6 +1,8 @@
 """Matching a request path to an operation: a segment trie built once from every spec.
 
 Literal segments win over parameters (``/api/workflow/search`` before ``/api/workflow/{id}``), and
+a path that matches a literal template is governed by that template alone (so the ``Allow`` of a
+405 lists exactly the methods the spec declares for that path), and
 segments are percent-decoded one by one, so an encoded ``/`` inside an id (``wf%2Fx``) stays part
 of the id.  Parameter names belong to each template (``POST /api/workflow/{name}`` and
 ``GET /api/workflow/{workflowId}`` share a node), so they are attached per method at the leaf.
@@ -58,45 +60,30 @@ class PathTrie(Generic[T]):
         """The target and path params; WrongMethod(allow) if only the method is wrong; None if no path."""
         segments = [unquote(s) for s in _segments(raw_path)]
         values: list[str] = []
-        node = _walk(self._root, segments, 0, values, method)
+        node = _walk(self._root, segments, 0, values)
         if node is None:
-            any_node = _walk(self._root, segments, 0, [], None)
-            return None if any_node is None else WrongMethod(sorted(_allowed(self._root, segments)))
-        target, names = node.methods[method]
+            return None
+        entry = node.methods.get(method)
+        if entry is None:
+            return WrongMethod(sorted(node.methods))
+        target, names = entry
         return Match(target, dict(zip(names, reversed(values), strict=True)))
 
 
-def _allowed(root: _Node[T], segs: list[str]) -> set[str]:
-    """Every method some template matching the path accepts (for the 405 ``Allow`` header)."""
-    out: set[str] = set()
-    stack = [(root, 0)]
-    while stack:
-        node, i = stack.pop()
-        if i == len(segs):
-            out.update(node.methods)
-            continue
-        if segs[i] in node.literals:
-            stack.append((node.literals[segs[i]], i + 1))
-        if node.param is not None and segs[i] != "":
-            stack.append((node.param, i + 1))
-    return out
-
-
-def _walk(node: _Node[T], segs: list[str], i: int, values: list[str], method: str | None) -> _Node[T] | None:
-    """Depth-first, literals first, to a node serving ``method`` (any method when None);
+def _walk(node: _Node[T], segs: list[str], i: int, values: list[str]) -> _Node[T] | None:
+    """Depth-first, literals first, to the first template matching the whole path; that template
+    alone decides the methods (``/workflows/authorization`` is not ``/workflows/{workflowId}``).
     ``values`` collects parameter values innermost-first."""
     if i == len(segs):
-        if method is None:
-            return node if node.methods else None
-        return node if method in node.methods else None
+        return node if node.methods else None
     seg = segs[i]
     child = node.literals.get(seg)
     if child is not None:
-        found = _walk(child, segs, i + 1, values, method)
+        found = _walk(child, segs, i + 1, values)
         if found is not None:
             return found
     if node.param is not None and seg != "":
-        found = _walk(node.param, segs, i + 1, values, method)
+        found = _walk(node.param, segs, i + 1, values)
         if found is not None:
             values.append(seg)
             return found
