@@ -43,8 +43,11 @@ def render_error(error: GatewayError, context: ErrorContext) -> Response:
 def _validation_error(violation: Any) -> dict[str, Any]:
     path = violation.location + ("." + violation.pointer.replace("/", ".") if violation.pointer else "")
     out: dict[str, Any] = {"path": path, "message": violation.message}
-    if isinstance(violation.value, (str, int, float, bool)):
-        out["invalidValue"] = violation.value
+    value = violation.value
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        value = str(value)  # JSON numbers past 64 bits: keep the value readable, never fail to render
+    if isinstance(value, (str, int, float, bool)):
+        out["invalidValue"] = value
     return out
 
 

@@ -274,3 +274,14 @@ def test_remove_is_refused_clearly_when_the_backend_cannot_delete(api: httpx.Cli
     else:
         assert r.status_code == 200
         error(api.get(f"/api/workflow/{wid}"), 404, f"No such workflow found by id: {wid}")
+
+
+def test_out_of_range_numbers_in_bad_requests_are_rendered(api: httpx.Client) -> None:
+    r = api.post("/api/workflow/err_flow", params={"priority": str(2**70)}, json={})
+    body = error(r, 400, "Validation failed, check below errors for detail.")
+    assert body["validationErrors"][0]["path"] == "query.priority"
+
+
+def test_bad_query_booleans_are_400(api: httpx.Client) -> None:
+    r = api.get("/api/workflow/anything", params={"includeTasks": "maybe"})
+    error(r, 400, "Validation failed, check below errors for detail.")
