@@ -37,6 +37,17 @@ def make_store(kind: str, tmp_path: Path) -> Store:
     raise ValueError(kind)
 
 
+def store_settings(kind: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings for ``create_store`` that reach the same database from another process."""
+    if kind == "sqlite":
+        return {"kind": "sqlite", "path": str(tmp_path / "engine.db")}
+    if kind == "postgres":
+        from .pg import PG_DSN
+
+        return {"kind": "postgres", "dsn": PG_DSN, "schema": schema_for(tmp_path)}
+    raise ValueError(kind)
+
+
 @pytest.fixture(params=[pytest.param(k, marks=[pytest.mark.postgres] if k == "postgres" else []) for k in STORE_KINDS])
 def store_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

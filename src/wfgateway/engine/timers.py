@@ -53,7 +53,8 @@ class TimerLoop:
     async def _loop(self) -> None:
         store = self.engine.store
         self._next = await store.next_timer_due()
-        idle_cap = None if store.single_process else 1.0
+        # Timers another process stores cannot wake us: look at the table at least every second.
+        idle_cap = 1.0
         while True:
             fut = self._wake.waiter()
             now = now_ms()
@@ -67,10 +68,11 @@ class TimerLoop:
                 self._wake.discard(fut)
                 continue
             wait = None if self._next is None else (self._next - now) / 1000
-            if idle_cap is not None:
-                wait = idle_cap if wait is None else min(wait, idle_cap)
-            if not await self._wake.wait(fut, wait) and idle_cap is not None and self._next is None:
-                self._next = await store.next_timer_due()
+            wait = idle_cap if wait is None else min(wait, idle_cap)
+            if not await self._wake.wait(fut, wait):
+                nxt = await store.next_timer_due()
+                if nxt is not None and (self._next is None or nxt < self._next):
+                    self._next = nxt
 
     async def _fire_safely(self, row: tuple[Any, ...]) -> None:
         try:
