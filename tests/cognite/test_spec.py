@@ -181,6 +181,13 @@ def test_list_limits(limit, ok):
     assert (errors(request_schema("listWorkflowVersions"), {"limit": limit}) == []) is ok
 
 
+def test_timestamps_are_non_negative_ms_before_year_10000():
+    schema = request_schema("listWorkflowExecutions")
+    assert errors(schema, {"filter": {"createdTimeStart": 1730204346000}}) == []
+    assert errors(schema, {"filter": {"createdTimeStart": -1}})
+    assert errors(schema, {"filter": {"createdTimeEnd": 2**63}})
+
+
 def test_execution_status_filter_uses_cognite_words():
     schema = request_schema("listWorkflowExecutions")
     assert errors(schema, {"filter": {"status": ["RUNNING", "TIMED_OUT", "TERMINATED"]}}) == []
