@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,5 +24,8 @@ def create_store(settings: dict[str, Any], base_dir: Path | str | None = None) -
             from wfgateway.engine.store.postgres import PostgresStore  # type: ignore[import-not-found]
         except ImportError as e:  # pragma: no cover - until the PostgreSQL store lands
             raise ValueError("store kind 'postgres' is not available in this build") from e
-        return PostgresStore(settings["dsn"])  # type: ignore[no-any-return]
+        dsn = settings.get("dsn") or os.environ.get(str(settings.get("dsn_env") or ""), "")
+        if not dsn:
+            raise ValueError("a postgres store needs 'dsn' or 'dsn_env' naming a non-empty environment variable")
+        return PostgresStore(dsn, schema=settings.get("schema"), pool_size=int(settings.get("pool_size", 8)))
     raise ValueError(f"unknown store kind '{kind}' (expected sqlite or postgres)")

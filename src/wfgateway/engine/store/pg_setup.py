@@ -1,0 +1,76 @@
+"""PostgreSQL connection settings and schema migrations for ``PostgresStore``.
+
+Kept apart from the store's queries: this is the once-per-start work (building the conninfo with the
+schema on the search_path, creating that schema, applying ``schema.MIGRATIONS`` under an advisory lock
+so two gateway replicas starting together never migrate twice).
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from wfgateway.engine.store.schema import MIGRATIONS
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class InvalidSchemaName(ValueError):
+    pass
+
+
+def check_schema(schema: str | None) -> str | None:
+    """Schema names are plain lower-case identifiers, so they need no quoting in ``search_path``."""
+    if schema is None:
+        return None
+    if not _SCHEMA_NAME.match(schema):
+        raise InvalidSchemaName(
+            f"PostgreSQL schema name '{schema}' must be lower-case letters, digits and '_' (at most 63)"
+        )
+    return schema
+
+
+def conninfo_for(dsn: str, schema: str | None) -> str:
+    """The DSN with ``-c search_path=<schema>`` added to its ``options`` (kept: options already there)."""
+    if schema is None:
+        return dsn
+    existing = conninfo_to_dict(dsn).get("options") or ""
+    options = f"{existing} -c search_path={schema}".strip()
+    return make_conninfo(dsn, options=options)
+
+
+async def migrate(dsn: str, schema: str | None, connect_timeout_s: float) -> int:
+    """Create the schema if needed and apply pending migrations; returns the resulting version."""
+    conn = await psycopg.AsyncConnection.connect(
+        conninfo_for(dsn, schema), autocommit=True, connect_timeout=max(int(connect_timeout_s), 1)
+    )
+    try:
+        async with conn.transaction():
+            lock_name = f"wfgateway.migrate:{schema or ''}"
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
+            if schema is not None:
+                await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cur = await conn.execute("SELECT MAX(version) FROM schema_version")
+            row = await cur.fetchone()
+            current = (row[0] if row else None) or 0
+            for number, statements in enumerate(MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                for stmt in statements:
+                    await conn.execute(stmt)  # type: ignore[arg-type]  # our own DDL, no parameters
+                await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
+                current = number
+            return current
+    finally:
+        await conn.close()
+
+
+async def drop_schema(dsn: str, schema: str) -> None:
+    """Drop a schema and everything in it (test isolation, benchmarks)."""
+    check_schema(schema)
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        await conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

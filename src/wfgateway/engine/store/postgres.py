@@ -1,0 +1,328 @@
+"""The shared store: PostgreSQL through psycopg 3 (async) and a connection pool.
+
+Several gateway processes may use one database at once, so ``single_process`` is False: the engine
+treats work another process has in flight as that process's (its lease timer takes it back if the
+process dies).  Every write keeps the contract of ``base.Store``:
+
+- a changeset is one transaction, sent in pipeline mode (one round trip for all its statements) and
+  checked afterwards: an execution update that matched no row (``row_version`` moved) raises
+  ``VersionConflict``, a timer another process already fired raises ``ClaimLost``; either rolls back;
+- execution rows are always locked in id order (updates sorted, claims lock their executions
+  ``FOR UPDATE`` before touching attempts), so concurrent transactions queue instead of deadlocking;
+  a deadlock or serialization failure that still happens is reported as ``VersionConflict`` (retried);
+- poll candidates are read ``FOR UPDATE SKIP LOCKED``, so pollers in different processes spread over
+  the queue instead of all racing for the same rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from psycopg import AsyncConnection, errors
+from psycopg_pool import AsyncConnectionPool
+
+from wfgateway.engine.store.base import (
+    ATT_COLS,
+    EXEC_COLS,
+    TIMER_COLS,
+    Changeset,
+    Claim,
+    ClaimLost,
+    DuplicateKey,
+    SearchFilter,
+    StoreError,
+    VersionConflict,
+)
+from wfgateway.engine.store.pg_setup import check_schema, conninfo_for, migrate
+
+
+def _ph(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+_EXEC_SELECT = f"SELECT {', '.join(EXEC_COLS)} FROM executions"
+_ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
+_EXEC_INSERT = f"INSERT INTO executions ({', '.join(EXEC_COLS)}) VALUES ({_ph(len(EXEC_COLS))})"
+_ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({_ph(len(ATT_COLS))})"
+_TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({_ph(len(TIMER_COLS))})"
+_SNAPSHOT_INSERT = "INSERT INTO snapshots (hash, body) VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING"
+_TIMER_DELETE = "DELETE FROM timers WHERE id = %s"
+_BUMP = "UPDATE executions SET row_version = row_version + 1 WHERE id = %s"
+_LOCK_EXECS = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
+
+
+class PostgresStore:
+    single_process = False
+
+    def __init__(
+        self, dsn: str, *, schema: str | None = None, pool_size: int = 8, min_pool_size: int = 1,
+        connect_timeout_s: float = 10.0,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = check_schema(schema)
+        self.pool_size = max(int(pool_size), 1)
+        self.min_pool_size = min(max(int(min_pool_size), 0), self.pool_size)
+        self.connect_timeout_s = connect_timeout_s
+        self._pool: AsyncConnectionPool[AsyncConnection[Any]] | None = None
+        self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        await migrate(self.dsn, self.schema, self.connect_timeout_s)
+        pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+            conninfo_for(self.dsn, self.schema), min_size=self.min_pool_size, max_size=self.pool_size,
+            kwargs={"autocommit": True}, open=False, timeout=30.0, name="wfgateway-store",
+        )
+        await pool.open(wait=True, timeout=self.connect_timeout_s)
+        self._pool = pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @property
+    def pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
+        if self._pool is None:
+            raise RuntimeError("store is not open")
+        return self._pool
+
+    async def _one(self, query: str, args: Any = None) -> tuple[Any, ...] | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, args)  # type: ignore[arg-type]
+            return await cur.fetchone()
+
+    async def _all(self, query: str, args: Any = None) -> list[tuple[Any, ...]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, args)  # type: ignore[arg-type]
+            return await cur.fetchall()
+
+    # -- definitions -------------------------------------------------------------------------
+    async def def_put(
+        self, tenant: str, name: str, version: str, vnum: int | None, body: str, now: int, overwrite: bool
+    ) -> int:
+        head = ("INSERT INTO definitions (tenant, name, version, vnum, body, created_ms, updated_ms)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant, name, version) DO ")
+        tail = ("UPDATE SET body = EXCLUDED.body, updated_ms = EXCLUDED.updated_ms RETURNING created_ms"
+                if overwrite else "NOTHING RETURNING created_ms")
+        row = await self._one(head + tail, (tenant, name, version, vnum, body, now, now))
+        if row is None:
+            raise DuplicateKey(f"{name}/{version}")
+        return int(row[0])
+
+    async def def_get(self, tenant: str, name: str, version: str | None) -> str | None:
+        if version is not None:
+            row = await self._one(
+                "SELECT body FROM definitions WHERE tenant = %s AND name = %s AND version = %s",
+                (tenant, name, version),
+            )
+        else:
+            row = await self._one(
+                "SELECT body FROM definitions WHERE tenant = %s AND name = %s"
+                " ORDER BY (vnum IS NOT NULL) DESC, vnum DESC NULLS LAST, updated_ms DESC LIMIT 1",
+                (tenant, name),
+            )
+        return row[0] if row else None
+
+    async def def_list(self, tenant: str, name: str | None, offset: int, limit: int) -> tuple[list[str], int]:
+        where, args = "tenant = %s", [tenant]
+        if name is not None:
+            where += " AND name = %s"
+            args.append(name)
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT body FROM definitions WHERE {where} ORDER BY created_ms, name, version"  # type: ignore[arg-type]
+                " LIMIT %s OFFSET %s",
+                (*args, limit, offset),
+            )
+            rows = await cur.fetchall()
+            cur = await conn.execute(f"SELECT COUNT(*) FROM definitions WHERE {where}", args)  # type: ignore[arg-type]
+            total = (await cur.fetchone() or (0,))[0]
+        return [r[0] for r in rows], int(total)
+
+    async def def_delete(self, tenant: str, name: str, version: str | None) -> int:
+        async with self.pool.connection() as conn:
+            if version is None:
+                cur = await conn.execute("DELETE FROM definitions WHERE tenant = %s AND name = %s", (tenant, name))
+            else:
+                cur = await conn.execute(
+                    "DELETE FROM definitions WHERE tenant = %s AND name = %s AND version = %s",
+                    (tenant, name, version),
+                )
+            return cur.rowcount
+
+    async def snapshot_get(self, digest: str) -> str | None:
+        row = await self._one("SELECT body FROM snapshots WHERE hash = %s", (digest,))
+        return row[0] if row else None
+
+    # -- executions and attempts -------------------------------------------------------------
+    async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None:
+        return await self._one(_EXEC_SELECT + " WHERE id = %s", (execution_id,))
+
+    async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None:
+        return await self._one(_EXEC_SELECT + " WHERE tenant = %s AND idempotency_key = %s", (tenant, key))
+
+    async def attempts_of(self, execution_id: str, include_hidden: bool) -> list[tuple[Any, ...]]:
+        if include_hidden:
+            return await self._all(_ATT_SELECT + " WHERE execution_id = %s ORDER BY seq, key", (execution_id,))
+        return await self._all(
+            _ATT_SELECT + " WHERE execution_id = %s AND visible = 1 ORDER BY seq", (execution_id,)
+        )
+
+    async def attempt_by_id(self, public_id: str) -> tuple[Any, ...] | None:
+        return await self._one(_ATT_SELECT + " WHERE id = %s AND visible = 1", (public_id,))
+
+    async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None:
+        return await self._one(_ATT_SELECT + " WHERE key = %s", (key,))
+
+    async def exec_search(
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
+    ) -> tuple[list[tuple[Any, ...]], int]:
+        where = ["tenant = %s"]
+        args: list[Any] = [flt.tenant]
+        for column, value in (("name", flt.name), ("def_version", flt.def_version),
+                              ("correlation_id", flt.correlation_id),
+                              ("parent_execution_id", flt.parent_execution_id)):
+            if value is not None:
+                where.append(f"{column} = %s")
+                args.append(value)
+        if flt.statuses:
+            where.append("status = ANY(%s)")
+            args.append(list(flt.statuses))
+        if flt.created_from_ms is not None:
+            where.append("created_ms >= %s")
+            args.append(flt.created_from_ms)
+        if flt.created_to_ms is not None:
+            where.append("created_ms <= %s")
+            args.append(flt.created_to_ms)
+        base = " AND ".join(where)
+        page_where, page_args = base, list(args)
+        op, order = ("<", "DESC") if newest_first else (">", "ASC")
+        if cursor is not None:
+            page_where += f" AND (created_ms {op} %s OR (created_ms = %s AND id {op} %s))"
+            page_args.extend([cursor[0], cursor[0], cursor[1]])
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args)  # type: ignore[arg-type]
+            total = (await cur.fetchone() or (0,))[0]
+            cur = await conn.execute(
+                f"{_EXEC_SELECT} WHERE {page_where} ORDER BY created_ms {order}, id {order} LIMIT %s",  # type: ignore[arg-type]
+                (*page_args, limit),
+            )
+            rows = await cur.fetchall()
+        return rows, int(total)
+
+    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
+        return await self._all(
+            _ATT_SELECT + " WHERE tenant = %s AND name = %s AND status = 'SCHEDULED' AND kind = 'worker'"
+            " AND visible = 1 AND callback_after_ms <= %s ORDER BY scheduled_ms, seq LIMIT %s"
+            " FOR UPDATE SKIP LOCKED",
+            (tenant, name, now, limit),
+        )
+
+    async def claim(self, claims: list[Claim]) -> list[str]:
+        if not claims:
+            return []
+        for n in range(8):
+            try:
+                return await self._claim_once(claims)
+            except _RETRYABLE:
+                await asyncio.sleep(0.002 * (n + 1))
+        return []
+
+    async def _claim_once(self, claims: list[Claim]) -> list[str]:
+        execution_ids = sorted({c.execution_id for c in claims})
+        async with self.pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
+            await conn.execute(_LOCK_EXECS, (execution_ids,))
+            cursors = []
+            for c in claims:
+                cols = tuple(c.sets)
+                query = f"UPDATE attempts SET {', '.join(f'{k} = %s' for k in cols)} WHERE key = %s AND status = %s"
+                args: tuple[Any, ...] = (*c.sets.values(), c.key, c.expect_status)
+                if c.expect_worker is not None:
+                    query += " AND worker_id = %s"
+                    args = (*args, c.expect_worker)
+                cur = conn.cursor()
+                await cur.execute(query, args)  # type: ignore[arg-type]
+                cursors.append(cur)
+            await pipe.sync()
+            won = [c for c, cur in zip(claims, cursors, strict=True) if cur.rowcount == 1]
+            for eid in sorted({c.execution_id for c in won}):
+                await conn.execute(_BUMP, (eid,))
+            timers = [t for c in won for t in c.timers]
+            if timers:
+                await conn.cursor().executemany(_TIMER_INSERT, timers)
+        return [c.key for c in won]
+
+    def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
+        k = (table + where, cols)
+        query = self._update_sql.get(k)
+        if query is None:
+            query = f"UPDATE {table} SET {', '.join(f'{c} = %s' for c in cols)} WHERE {where}"
+            self._update_sql[k] = query
+        return query
+
+    async def commit(self, cs: Changeset) -> None:
+        try:
+            await self._commit(cs)
+        except errors.UniqueViolation as e:
+            raise DuplicateKey(str(e)) from None
+        except _RETRYABLE as e:
+            raise VersionConflict(str(e)) from None
+
+    async def _commit(self, cs: Changeset) -> None:
+        checks: list[tuple[Any, StoreError]] = []
+        async with self.pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
+            for timer_id in sorted(cs.timer_claims):
+                cur = conn.cursor()
+                await cur.execute(_TIMER_DELETE, (timer_id,))
+                checks.append((cur, ClaimLost(timer_id)))
+            # executions in id order: conditional updates and blind bumps interleaved
+            work: list[tuple[str, Any]] = [(u[2], u) for u in cs.exec_updates]
+            work += [(eid, None) for eid in set(cs.version_bumps)]
+            work.sort(key=lambda w: (w[0], w[1] is None))
+            for execution_id, upd in work:
+                cur = conn.cursor()
+                if upd is None:
+                    await cur.execute(_BUMP, (execution_id,))
+                    continue
+                cols, values, _, expected = upd
+                query = self._update("executions", (*cols, "row_version"), "id = %s AND row_version = %s")
+                await cur.execute(query, (*values, expected + 1, execution_id, expected))  # type: ignore[arg-type]
+                checks.append((cur, VersionConflict(execution_id)))
+            if cs.snapshots:
+                await conn.cursor().executemany(_SNAPSHOT_INSERT, cs.snapshots)
+            if cs.exec_inserts:
+                await conn.cursor().executemany(_EXEC_INSERT, cs.exec_inserts)
+            if cs.attempt_inserts:
+                await conn.cursor().executemany(_ATT_INSERT, cs.attempt_inserts)
+            if cs.attempt_updates:
+                groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+                for cols, values, key in sorted(cs.attempt_updates, key=lambda u: u[2]):
+                    groups.setdefault(cols, []).append((*values, key))
+                for cols, rows in groups.items():
+                    await conn.cursor().executemany(self._update("attempts", cols, "key = %s"), rows)  # type: ignore[arg-type]
+            if cs.timer_inserts:
+                await conn.cursor().executemany(_TIMER_INSERT, cs.timer_inserts)
+            await pipe.sync()
+            for cur, failure in checks:
+                if cur.rowcount != 1:
+                    raise failure
+
+    # -- timers and recovery -----------------------------------------------------------------
+    async def next_timer_due(self) -> int | None:
+        row = await self._one("SELECT MIN(due_ms) FROM timers")
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def timers_due(self, now: int, limit: int) -> list[tuple[Any, ...]]:
+        return await self._all(
+            f"SELECT {', '.join(TIMER_COLS)} FROM timers WHERE due_ms <= %s ORDER BY due_ms LIMIT %s", (now, limit)
+        )
+
+    async def attempts_in(self, kind: str, statuses: list[str]) -> list[tuple[Any, ...]]:
+        return await self._all(
+            _ATT_SELECT + " WHERE kind = %s AND visible = 1 AND status = ANY(%s)", (kind, list(statuses))
+        )
