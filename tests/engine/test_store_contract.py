@@ -1,0 +1,256 @@
+"""The Store contract itself, on every store kind: atomic changesets, optimistic versions, one-winner
+claims, migrations.  (The engine suite checks behaviour through the engine; these check the promises
+the engine relies on, including between two store objects — two processes — on one database.)"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from wfgateway.engine.store.base import (
+    ATT_COLS,
+    ATT_IDX,
+    EXEC_COLS,
+    EXEC_IDX,
+    Changeset,
+    Claim,
+    ClaimLost,
+    DuplicateKey,
+    SearchFilter,
+    Store,
+    VersionConflict,
+)
+from wfgateway.engine.store.schema import MIGRATIONS
+
+_EXEC_DEFAULTS: dict[str, Any] = {
+    "tenant": "t1", "name": "wf", "def_version": "1", "status": "RUNNING", "input": "{}", "priority": 0,
+    "created_ms": 1000, "started_ms": 1000, "ended_ms": 0, "updated_ms": 1000, "last_retried_ms": 0,
+    "row_version": 0, "def_hash": "h", "next_seq": 0, "deadline_ms": 0,
+}
+_ATT_DEFAULTS: dict[str, Any] = {
+    "tenant": "t1", "ref": "a", "name": "job", "kind": "worker", "status": "SCHEDULED", "seq": 1, "attempt": 0,
+    "input": "{}", "retried": 0, "visible": 1, "poll_count": 0, "scheduled_ms": 1000, "started_ms": 0,
+    "ended_ms": 0, "updated_ms": 1000, "lease_until_ms": 0, "callback_after_ms": 0, "retry_base": 0,
+    "retry_pending": 0,
+}
+
+
+def exec_row(execution_id: str, **kw: Any) -> tuple[Any, ...]:
+    values = {**_EXEC_DEFAULTS, "id": execution_id, **kw}
+    return tuple(values.get(c) for c in EXEC_COLS)
+
+
+def att_row(key: str, execution_id: str, **kw: Any) -> tuple[Any, ...]:
+    values = {**_ATT_DEFAULTS, "key": key, "id": key, "execution_id": execution_id, **kw}
+    return tuple(values.get(c) for c in ATT_COLS)
+
+
+@pytest.fixture
+async def store(store_factory: Callable[[], Store]) -> AsyncIterator[Store]:
+    s = store_factory()
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+@pytest.fixture
+async def other(store_factory: Callable[[], Store], store: Store) -> AsyncIterator[Store]:
+    """A second store object on the same database: what another gateway process would hold."""
+    s = store_factory()
+    await s.open()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+async def _seed(store: Store, n_attempts: int = 1) -> str:
+    eid = uuid.uuid4().hex
+    await store.commit(Changeset(
+        exec_inserts=[exec_row(eid)],
+        attempt_inserts=[att_row(f"{eid}-{i}", eid, seq=i) for i in range(n_attempts)],
+    ))
+    return eid
+
+
+async def test_migrations_are_recorded_and_reopening_applies_nothing_twice(store_factory, store):
+    eid = await _seed(store)
+    again = store_factory()
+    await again.open()  # a second opener (another process starting) finds the schema current
+    try:
+        row = await again.exec_get(eid)
+        assert row is not None and row[EXEC_IDX["status"]] == "RUNNING"
+    finally:
+        await again.close()
+    if hasattr(store, "pool"):
+        async with store.pool.connection() as conn:  # type: ignore[attr-defined]
+            versions = [r[0] for r in await (await conn.execute("SELECT version FROM schema_version")).fetchall()]
+    else:
+        versions = [r[0] for r in store._conn.execute("SELECT version FROM schema_version")]  # type: ignore[attr-defined]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+
+
+async def test_a_stale_version_rolls_back_the_whole_changeset(store):
+    eid = await _seed(store)
+    key = f"{eid}-0"
+    await store.commit(Changeset(exec_updates=[(("status",), ("PAUSED",), eid, 0)]))
+    stale = Changeset(
+        exec_updates=[(("status",), ("COMPLETED",), eid, 0)],
+        attempt_updates=[(("status",), ("COMPLETED",), key)],
+        timer_inserts=[("t-stale", 5, eid, key, "timeout", None)],
+        exec_inserts=[exec_row("never-" + eid)],
+    )
+    with pytest.raises(VersionConflict):
+        await store.commit(stale)
+    row = await store.exec_get(eid)
+    assert row[EXEC_IDX["status"]] == "PAUSED" and row[EXEC_IDX["row_version"]] == 1
+    assert (await store.attempt_by_key(key))[ATT_IDX["status"]] == "SCHEDULED"
+    assert await store.exec_get("never-" + eid) is None
+    assert await store.timers_due(10**12, 100) == []
+
+
+async def test_two_writers_on_one_version_exactly_one_wins(store, other):
+    eid = await _seed(store)
+
+    async def write(s: Store, status: str) -> str:
+        try:
+            await s.commit(Changeset(exec_updates=[(("status",), (status,), eid, 0)]))
+            return status
+        except VersionConflict:
+            return "conflict"
+
+    results = await asyncio.gather(write(store, "PAUSED"), write(other, "TERMINATED"))
+    assert sorted(results).count("conflict") == 1
+    winner = next(r for r in results if r != "conflict")
+    row = await other.exec_get(eid)
+    assert row[EXEC_IDX["status"]] == winner and row[EXEC_IDX["row_version"]] == 1
+
+
+async def test_a_timer_fires_once_even_when_two_processes_claim_it(store, other):
+    eid = await _seed(store)
+    await store.commit(Changeset(exec_updates=[((), (), eid, 0)], timer_inserts=[("tm1", 50, eid, None, "wait", None)]))
+    assert await store.next_timer_due() == 50
+    assert [t[0] for t in await other.timers_due(60, 10)] == ["tm1"]
+    await store.commit(Changeset(timer_claims=["tm1"], version_bumps=[eid]))
+    with pytest.raises(ClaimLost):
+        await other.commit(Changeset(timer_claims=["tm1"], attempt_updates=[(("status",), ("FAILED",), f"{eid}-0")]))
+    assert (await store.attempt_by_key(f"{eid}-0"))[ATT_IDX["status"]] == "SCHEDULED"
+    assert await store.next_timer_due() is None
+
+
+async def test_concurrent_claims_of_one_task_have_one_winner(store, other):
+    eid = await _seed(store, n_attempts=3)
+    keys = [f"{eid}-{i}" for i in range(3)]
+
+    def claims(worker: str) -> list[Claim]:
+        return [Claim(key=k, execution_id=eid, expect_status="SCHEDULED",
+                      sets={"status": "IN_PROGRESS", "worker_id": worker, "poll_count": 1},
+                      timers=[(f"lease-{worker}-{k}", 99, eid, k, "lease", None)]) for k in keys]
+
+    got = await asyncio.gather(*(s.claim(claims(f"w{i}")) for i, s in enumerate([store, other, store, other])))
+    claimed = [k for g in got for k in g]
+    assert sorted(claimed) == sorted(keys)  # every task claimed, none twice
+    for i, g in enumerate(got):
+        for k in g:
+            assert (await store.attempt_by_key(k))[ATT_IDX["worker_id"]] == f"w{i}"
+    assert len(await store.timers_due(100, 100)) == 3  # only the winners' lease timers exist
+    row = await store.exec_get(eid)
+    assert row[EXEC_IDX["row_version"]] >= 1  # a claim invalidates what a concurrent writer read
+    # a claim that expects a worker only matches that worker
+    lease_holder = (await store.attempt_by_key(keys[0]))[ATT_IDX["worker_id"]]
+    assert await other.claim([Claim(key=keys[0], execution_id=eid, expect_status="IN_PROGRESS",
+                                    expect_worker="nobody", sets={"worker_id": "thief"})]) == []
+    assert await other.claim([Claim(key=keys[0], execution_id=eid, expect_status="IN_PROGRESS",
+                                    expect_worker=lease_holder, sets={"worker_id": "heir"})]) == [keys[0]]
+
+
+async def test_crossing_transactions_on_two_executions_never_hang(store, other):
+    a, b = await _seed(store), await _seed(store)
+
+    async def hammer(s: Store, first: str, second: str, rounds: int) -> int:
+        done = 0
+        for _ in range(rounds):
+            while True:
+                va = (await s.exec_get(first))[EXEC_IDX["row_version"]]
+                vb = (await s.exec_get(second))[EXEC_IDX["row_version"]]
+                try:
+                    await s.commit(Changeset(exec_updates=[(("reason",), ("x",), first, va),
+                                                           (("reason",), ("y",), second, vb)],
+                                             attempt_updates=[(("poll_count",), (done,), f"{first}-0"),
+                                                              (("poll_count",), (done,), f"{second}-0")]))
+                    done += 1
+                    break
+                except VersionConflict:
+                    await asyncio.sleep(0)
+        return done
+
+    results = await asyncio.wait_for(asyncio.gather(hammer(store, a, b, 15), hammer(other, b, a, 15)), 30)
+    assert results == [15, 15]
+    assert (await store.exec_get(a))[EXEC_IDX["row_version"]] == 30
+
+
+async def test_duplicate_execution_ids_and_idempotency_keys_are_refused(store):
+    eid = await _seed(store)
+    with pytest.raises(DuplicateKey):
+        await store.commit(Changeset(exec_inserts=[exec_row(eid)]))
+    await store.commit(Changeset(exec_inserts=[exec_row("k1-" + eid, idempotency_key="order-7")]))
+    with pytest.raises(DuplicateKey):
+        await store.commit(Changeset(exec_inserts=[exec_row("k2-" + eid, idempotency_key="order-7")]))
+    assert (await store.exec_by_idempotency("t1", "order-7"))[0] == "k1-" + eid
+    await store.commit(Changeset(exec_inserts=[exec_row("k3-" + eid, tenant="t2", idempotency_key="order-7")]))
+
+
+async def test_definitions_latest_version_overwrite_and_listing(store):
+    assert await store.def_put("t1", "wf", "1", 1, "v1", 10, False) == 10
+    assert await store.def_put("t1", "wf", "10", 10, "v10", 11, False) == 11
+    assert await store.def_put("t1", "wf", "2", 2, "v2", 12, False) == 12
+    assert await store.def_put("t1", "wf", "draft", None, "vd", 13, False) == 13
+    assert await store.def_get("t1", "wf", None) == "v10"  # numeric versions compare as numbers
+    with pytest.raises(DuplicateKey):
+        await store.def_put("t1", "wf", "2", 2, "again", 14, False)
+    assert await store.def_put("t1", "wf", "2", 2, "v2b", 15, True) == 12  # keeps its creation time
+    assert await store.def_get("t1", "wf", "2") == "v2b"
+    bodies, total = await store.def_list("t1", "wf", 1, 2)
+    assert bodies == ["v10", "v2b"] and total == 4
+    assert await store.def_delete("t1", "wf", "draft") == 1
+    assert await store.def_delete("t1", "wf", None) == 3
+    assert await store.def_get("t1", "wf", None) is None
+
+
+async def test_search_filters_and_keyset_pages(store):
+    ids = []
+    for i in range(5):
+        eid = f"s{i}-{uuid.uuid4().hex[:6]}"
+        ids.append(eid)
+        await store.commit(Changeset(exec_inserts=[exec_row(eid, created_ms=100 + i // 2,
+                                                            status="COMPLETED" if i % 2 else "FAILED")]))
+    flt = SearchFilter(tenant="t1", name="wf")
+    rows, total = await store.exec_search(flt, None, 2, True)
+    page2, _ = await store.exec_search(flt, (rows[-1][EXEC_IDX["created_ms"]], rows[-1][0]), 10, True)
+    assert total == 5
+    seen = [r[0] for r in rows + page2]
+    assert sorted(seen) == sorted(ids) and len(set(seen)) == 5
+    assert [r[EXEC_IDX["created_ms"]] for r in rows + page2] == sorted([100, 100, 101, 101, 102], reverse=True)
+    rows, total = await store.exec_search(SearchFilter(tenant="t1", statuses=["COMPLETED"], created_from_ms=100),
+                                          None, 10, False)
+    assert total == 2 and {r[EXEC_IDX["status"]] for r in rows} == {"COMPLETED"}
+
+
+async def test_poll_candidates_and_recovery_queries(store):
+    eid = await _seed(store)
+    await store.commit(Changeset(version_bumps=[eid], attempt_inserts=[
+        att_row(f"{eid}-later", eid, seq=2, callback_after_ms=5000),
+        att_row(f"{eid}-hidden", eid, seq=3, visible=0),
+        att_row(f"{eid}-http", eid, seq=4, kind="http", status="IN_PROGRESS"),
+    ]))
+    assert [r[0] for r in await store.poll_candidates("t1", "job", 2000, 10)] == [f"{eid}-0"]
+    assert [r[0] for r in await store.poll_candidates("t1", "job", 6000, 10)] == [f"{eid}-0", f"{eid}-later"]
+    assert [r[0] for r in await store.attempts_in("http", ["SCHEDULED", "IN_PROGRESS"])] == [f"{eid}-http"]
+    assert len(await store.attempts_of(eid, False)) == 3 and len(await store.attempts_of(eid, True)) == 4
+    assert await store.attempt_by_id(f"{eid}-hidden") is None
