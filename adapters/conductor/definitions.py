@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms
+from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms, seconds_to_ms
 from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
 from wfgateway.core.model import (
     DYNAMIC,
@@ -68,7 +68,7 @@ def to_definition(
             spec.input = rewrite_http_templates(spec.input, http_refs)
             spec.params = rewrite_http_templates(spec.params, http_refs)
         output = rewrite_http_templates(output, http_refs)
-    timeout_s = int(doc.get("timeoutSeconds") or 0)
+    timeout_ms = seconds_to_ms(doc.get("timeoutSeconds") or 0)
     now = int(time.time() * 1000)
     stored = dict(doc)
     stored.setdefault("version", 1)
@@ -80,12 +80,12 @@ def to_definition(
         version=int(doc.get("version") or 1),
         tasks=specs,
         description=doc.get("description"),
-        timeout_ms=timeout_s * 1000 if timeout_s > 0 and doc.get("timeoutPolicy") == "TIME_OUT_WF" else None,
+        timeout_ms=timeout_ms if timeout_ms > 0 and doc.get("timeoutPolicy") == "TIME_OUT_WF" else None,
         output=output,
         dialect=DIALECT,
         restartable=bool(doc.get("restartable", True)),
         extra={DEF_KEY: stored},
-        created_ms=int(doc.get("createTime") or now),
+        created_ms=now,  # set by the server, as Conductor does; a client's createTime is not trusted
         updated_ms=now,
     )
 
@@ -264,12 +264,12 @@ def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str,
         spec.retries = int(task_def.get("retryCount", 3))
     if task_def is None:
         return
-    spec.retry_delay_ms = int(task_def.get("retryDelaySeconds", 60)) * 1000
+    spec.retry_delay_ms = seconds_to_ms(task_def.get("retryDelaySeconds", 60))
     spec.backoff = _BACKOFF.get(str(task_def.get("retryLogic") or "FIXED"), "fixed")
     spec.backoff_scale = float(task_def.get("backoffScaleFactor") or 1)
-    timeout = int(task_def.get("timeoutSeconds") or 0)
+    timeout = seconds_to_ms(task_def.get("timeoutSeconds") or 0)
     if timeout > 0:
-        spec.timeout_ms = timeout * 1000
+        spec.timeout_ms = timeout
     spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
 
 

@@ -10,6 +10,18 @@ _UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1000}
 _UNTIL_FORMATS = ("%Y-%m-%d %H:%M %Z", "%Y-%m-%d %H:%M %z", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 
 
+MAX_MS = 2**53  # far beyond any real timeout; keeps every stored number a safe 64-bit (and JSON) integer
+
+
+def seconds_to_ms(seconds: object) -> int:
+    """Seconds from a request as milliseconds, clamped to [0, MAX_MS] (huge values mean "never")."""
+    try:
+        value = int(seconds)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return max(0, min(value * 1000, MAX_MS))
+
+
 class BadDuration(ValueError):
     """A WAIT duration or until value Conductor would not parse."""
 

@@ -19,6 +19,7 @@ from wfgateway.core.errors import (
 
 INSTANCE = socket.gethostname() or "wfgateway"
 VALIDATION_MESSAGE = "Validation failed, check below errors for detail."
+LONG_POLL_MESSAGE = "Long Poll Timeout value cannot be more than 5 seconds"
 
 
 def render_error(error: GatewayError, context: ErrorContext) -> Response:
@@ -32,6 +33,9 @@ def render_error(error: GatewayError, context: ErrorContext) -> Response:
     if isinstance(error, ValidationFailed):
         body = {"status": 400, "message": VALIDATION_MESSAGE, "retryable": False,
                 "validationErrors": [_validation_error(v) for v in error.violations]}
+        if context.path.startswith("/api/tasks/poll/batch/") and any(
+                v.location == "query" and v.pointer == "timeout" for v in error.violations):
+            body = {"status": 400, "message": LONG_POLL_MESSAGE, "instance": INSTANCE, "retryable": False}
     code = error.details.get("error")
     if code and status in (401, 403):
         body["error"] = code

@@ -12,7 +12,7 @@ from adapters.conductor.definitions import referenced_task_names, to_definition
 from adapters.conductor.render import workflow_def_json
 from adapters.conductor.responses import empty_response, json_response
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import Conflict, GatewayError, NotFound
+from wfgateway.core.errors import Conflict, GatewayError, NotFound, ValidationFailed
 from wfgateway.core.model import WorkflowDefinition
 from wfgateway.dialect import Call
 
@@ -48,6 +48,8 @@ async def update_workflow_defs(call: Call) -> Response:
     for doc in call.body:
         try:
             await _store(call, doc, overwrite)
+        except ValidationFailed as exc:
+            errors[str(doc.get("name"))] = "; ".join(v.message for v in exc.violations) or exc.message
         except GatewayError as exc:
             errors[str(doc.get("name"))] = exc.message
         else:

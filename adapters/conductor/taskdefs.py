@@ -34,7 +34,7 @@ async def put(backend: Backend, tenant: str, doc: dict[str, Any], *, created_ms:
     stored.setdefault("retryLogic", "FIXED")
     stored.setdefault("retryDelaySeconds", 60)
     stored.setdefault("responseTimeoutSeconds", 3600)
-    stored["createTime"] = created_ms or int(stored.get("createTime") or now)
+    stored["createTime"] = created_ms or now  # server-set, as Conductor does
     stored["updateTime"] = now
     definition = WorkflowDefinition(
         tenant=_tenant(tenant), name=str(doc["name"]), version=1,

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from adapters.conductor import errors as msg
 from adapters.conductor.common import tenant
+from adapters.conductor.durations import seconds_to_ms
 from adapters.conductor.render import task_json
 from adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.core.errors import InvalidArgument, NotFound
@@ -50,7 +51,7 @@ async def batch_poll_tasks(call: Call) -> Response:
     q = call.query
     timeout = int(q.get("timeout") if q.get("timeout") is not None else 100)
     if timeout > MAX_LONG_POLL_MS:
-        raise InvalidArgument("Long Poll Timeout value cannot be more than 5 seconds")
+        raise InvalidArgument(msg.LONG_POLL_MESSAGE)
     leased = await _poll(call, call.path["tasktype"], int(q.get("count") or 1), timeout, q.get("workerid"),
                          q.get("domain"))
     return json_response(await _render_many(call, leased))
@@ -65,7 +66,7 @@ async def _complete(call: Call) -> TaskAttempt:
             task_id, TaskStatus(body["status"]), tenant=tenant(call), execution_id=workflow_id,
             output=body.get("outputData") or {}, reason=body.get("reasonForIncompletion"),
             worker_id=body.get("workerId"), extend_lease=bool(body.get("extendLease")),
-            callback_after_ms=int(body.get("callbackAfterSeconds") or 0) * 1000, logs=logs or None,
+            callback_after_ms=seconds_to_ms(body.get("callbackAfterSeconds") or 0), logs=logs or None,
         )
     except NotFound:
         try:

@@ -104,7 +104,11 @@ def test_invalid_definitions_list_validation_errors(api: httpx.Client) -> None:
         "taskReferenceName: t_ref should be unique across tasks for a given workflowDefinition: dup"
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
         {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE"}]})
-    assert r.status_code == 400 and "DO_WHILE" in r.json()["message"]
+    body = error(r, 400, "Validation failed, check below errors for detail.")
+    assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "DO_WHILE" for v in body["validationErrors"])
+    r = api.post("/api/metadata/workflow", json={**DEF, "name": "child", "tasks": [
+        {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW"}]})
+    error(r, 400, "Validation failed, check below errors for detail.")  # subWorkflowParam.name is required
 
 
 def test_operations_on_a_running_workflow(api: httpx.Client) -> None:
@@ -285,3 +289,23 @@ def test_out_of_range_numbers_in_bad_requests_are_rendered(api: httpx.Client) ->
 def test_bad_query_booleans_are_400(api: httpx.Client) -> None:
     r = api.get("/api/workflow/anything", params={"includeTasks": "maybe"})
     error(r, 400, "Validation failed, check below errors for detail.")
+
+
+def test_integers_past_64_bits_are_refused_before_the_store(api: httpx.Client) -> None:
+    r = api.post("/api/workflow/err_flow", content=b'{"n": {"deep": [1, 18446744073709551615]}}',
+                 headers={"content-type": "application/json"})
+    body = error(r, 400, "Validation failed, check below errors for detail.")
+    assert body["validationErrors"] == [{"path": "body.n.deep.1", "message": "integer is outside the 64-bit range",
+                                         "invalidValue": "18446744073709551615"}]
+
+
+def test_huge_timeouts_and_audit_times_never_break_storage(api: httpx.Client) -> None:
+    big = {**DEF, "name": "huge", "timeoutSeconds": 9223372036854775807, "timeoutPolicy": "TIME_OUT_WF",
+           "createTime": 9223372036854775807}
+    assert api.post("/api/metadata/workflow", json=big).status_code == 200
+    stored = api.get("/api/metadata/workflow/huge").json()
+    assert stored["timeoutSeconds"] == 9223372036854775807 and stored["createTime"] < 9223372036854775807
+    r = api.post("/api/metadata/taskdefs", json=[{"name": "huge_task", "timeoutSeconds": 9223372036854775807,
+                                                 "retryDelaySeconds": 9223372036854775807}])
+    assert r.status_code == 200
+    assert api.post("/api/workflow/huge", json={}).status_code == 200

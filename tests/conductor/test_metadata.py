@@ -27,13 +27,15 @@ def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
 
 
 def test_bulk_update_reports_each_definition(api: httpx.Client) -> None:
-    bad = {**wdef(9, type="DO_WHILE"), "name": "m_bad"}
+    bad = {**wdef(9), "name": "m_bad"}
+    bad["tasks"] = bad["tasks"] * 2  # duplicate taskReferenceName: schema-valid, refused on translation
     r = api.put("/api/metadata/workflow", json=[wdef(1), wdef(2), bad])
     assert r.status_code == 200
     body = r.json()
     component("BulkResponse").validate(body)
     assert body["bulkSuccessfulResults"] == ["m_flow", "m_flow"] and list(body["bulkErrorResults"]) == ["m_bad"]
-    assert "DO_WHILE" in body["bulkErrorResults"]["m_bad"]
+    assert body["bulkErrorResults"]["m_bad"] == (
+        "taskReferenceName: m_ref should be unique across tasks for a given workflowDefinition: m_bad")
     latest = api.get("/api/metadata/workflow/m_flow").json()
     assert latest["version"] == 2 and latest["description"] == "v2" and latest["tasks"] == wdef(2)["tasks"]
     component("WorkflowDef").validate(latest)
