@@ -19,7 +19,6 @@ from cognite.client.data_classes.workflows import (
     WorkflowUpsert,
     WorkflowVersionUpsert,
 )
-from cognite.client.exceptions import CogniteAPIError
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import RerunWorkflowRequest, StartWorkflowRequest, TaskDef, TaskResult
 from conductor.client.http.models.workflow_def import WorkflowDef
@@ -98,3 +97,50 @@ def test_cognite_sdk_against_a_conductor_upstream(back, tmp_path):
         done = wait(detailed, lambda e: e["status"] == "COMPLETED")
         assert [t["status"] for t in done["executedTasks"]] == ["FAILED", "COMPLETED"]
         assert vendor.get_workflow_client().get_workflow(ex.id, include_tasks=False).status == "COMPLETED"
+
+
+def test_conductor_sdk_against_a_cognite_upstream(back, tmp_path):
+    vendor = cognite(back.url)
+    xid = f"xc-{uuid.uuid4().hex[:8]}"
+    vendor.workflows.upsert(WorkflowUpsert(xid))
+    vendor.workflows.versions.upsert(WorkflowVersionUpsert(xid, "1", WorkflowDefinitionUpsert([
+        WorkflowTask("step", FunctionTaskParameters("manual", is_async_complete=True), retries=0)])))
+    cfg = routed("conductor", "cognite", back.url)
+    cfg["backends"]["vendor"]["project"] = "acme"
+    with run_gateway(tmp_path, **cfg) as front:
+        clients = OrkesClients(configuration=Configuration(server_api_url=f"{front.url}/api"))
+        wc, tc = clients.get_workflow_client(), clients.get_task_client()
+        wid = wc.start_workflow(StartWorkflowRequest(name=xid, version=1, input={"a": 1}, correlation_id="order-7"))
+        assert vendor.workflows.executions.retrieve_detailed(wid).input == {"a": 1}  # it runs on Cognite
+
+        def step_task():
+            wf = wait(lambda: wc.get_workflow(wid, include_tasks=True),
+                      lambda w: w.tasks and w.tasks[-1].status == "IN_PROGRESS")
+            return wf.tasks[-1]
+
+        first = step_task()
+        assert wc.get_workflow(wid, include_tasks=False).correlation_id == "order-7"
+        tc.update_task(TaskResult(workflow_instance_id=wid, task_id=first.task_id, status="FAILED"))
+        assert wait(lambda: wc.get_workflow(wid, include_tasks=True), lambda w: w.status == "FAILED")
+        wc.retry_workflow(wid)
+        second = step_task()
+        assert second.task_id != first.task_id
+        tc.update_task(TaskResult(workflow_instance_id=wid, task_id=second.task_id, status="COMPLETED",
+                                  output_data={"rows": 3}))
+        done = wait(lambda: wc.get_workflow(wid, include_tasks=True), lambda w: w.status == "COMPLETED")
+        assert [t.status for t in done.tasks] == ["FAILED", "COMPLETED"]
+        assert vendor.workflows.executions.retrieve_detailed(wid).status == "completed"
+
+        # what Cognite cannot express is refused in Conductor's error format, naming the part
+        with pytest.raises(ApiException) as rerun:
+            wc.rerun_workflow(wid, RerunWorkflowRequest(re_run_from_task_id=second.task_id, task_input={"x": 1}))
+        assert rerun.value.status == 501
+        assert "rerun from a task, with new task input cannot be translated" in rerun.value.body
+        with pytest.raises(ApiException) as pause:
+            wc.pause_workflow(wid)
+        assert pause.value.status in (409, 501)
+        with pytest.raises(ApiException) as poll:
+            tc.poll_task("anything", worker_id="w1")
+        assert poll.value.status == 501 and "task queue" in poll.value.body
+        metrics = httpx.get(f"{front.url}/metrics").text
+        assert 'wfgateway_route_errors_total{backend="vendor",kind="not_translatable",route="cross"}' in metrics
