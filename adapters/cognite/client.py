@@ -41,6 +41,7 @@ CORRELATION_KEY = "correlationId"
 
 CAPABILITIES: dict[str, tuple[str, str]] = {
     "put_definition": ("translated", "definitions written through Cognite's own dialect only"),
+    "task_definitions": ("refused", "Cognite has no task definitions"),
     "get_definition": ("exact", "a version is required"),
     "list_definitions": ("exact", ""),
     "delete_definition": ("exact", ""),
@@ -75,6 +76,11 @@ class CogniteClient:
         self.project = settings.raw.get("project") or settings.path_params.get("project")
         self.translator = Translator({})
 
+    def _plain(self, tenant: str, operation: str) -> None:
+        """A tenant with a '/' is a dialect's private namespace (Conductor's TaskDefs): no Cognite equivalent."""
+        if "/" in tenant:
+            raise refuse(f"{operation} in the {tenant.split('/', 1)[1]} namespace", CAPABILITIES["task_definitions"][1])
+
     def _base(self, tenant: str | None) -> str:
         project = self.project or tenant or "default"
         return f"/api/v1/projects/{quote(str(project), safe='')}"
@@ -107,6 +113,7 @@ class CogniteClient:
 
     # -- definitions --------------------------------------------------------------------------------
     async def put_definition(self, definition: WorkflowDefinition, *, overwrite: bool = True) -> WorkflowDefinition:
+        self._plain(definition.tenant, "put_definition")
         cognite = definition.extra.get("cognite") or {}
         if "workflowDefinition" not in cognite:
             kinds = sorted({t.kind for t in definition.tasks})
@@ -121,6 +128,7 @@ class CogniteClient:
         return definition
 
     async def get_definition(self, tenant: str, name: str, version: int | str | None = None) -> WorkflowDefinition:
+        self._plain(tenant, "get_definition")
         if version is None:
             page = await self.list_definitions(tenant, name)
             if not page.items:
@@ -139,6 +147,7 @@ class CogniteClient:
 
     async def list_definitions(self, tenant: str, name: str | None = None, *, cursor: str | None = None,
                                limit: int = 1000) -> Page:
+        self._plain(tenant, "list_definitions")
         body: dict[str, Any] = {"limit": min(limit, 1000), "cursor": cursor}
         if name is not None:
             body["filter"] = {"workflowFilters": [{"externalId": name}]}
@@ -147,6 +156,7 @@ class CogniteClient:
         return Page(items, doc.get("nextCursor"))
 
     async def delete_definition(self, tenant: str, name: str, version: int | str | None = None) -> None:
+        self._plain(tenant, "delete_definition")
         if version is None:
             await self._call("POST", "/workflows/delete", tenant, {"items": [{"externalId": name}]})
         else:

@@ -19,3 +19,32 @@ ROUTE_KEYS = {
     "retryWorkflowExecution": {"execution_id": "path.executionId"},
     "upsertTriggers": {"workflow": "body.items.0.workflowExternalId"},
 }
+
+# The canonical Backend operations each Cognite operation's handler uses (docs/compatibility.md).
+# () = served by the gateway itself (sessions, tokens, workflow records and triggers are the
+# adapter's own state; a trigger's runs start executions through ``start``).
+BACKEND_OPERATIONS = {
+    "createSessions": (),
+    "inspectToken": (),
+    "upsertWorkflows": (),
+    "listWorkflows": ("list_definitions",),
+    "retrieveWorkflow": ("list_definitions",),
+    "deleteWorkflows": ("search", "delete_definition"),
+    "upsertWorkflowVersions": ("put_definition",),
+    "listWorkflowVersionsGet": ("list_definitions",),
+    "listWorkflowVersions": ("list_definitions",),
+    "deleteWorkflowVersions": ("delete_definition",),
+    "retrieveWorkflowVersion": ("get_definition",),
+    "runWorkflow": ("get_definition", "start"),
+    "listWorkflowExecutions": ("search",),
+    "retrieveWorkflowExecution": ("get",),
+    "cancelWorkflowExecution": ("get", "terminate"),
+    "retryWorkflowExecution": ("get", "retry"),
+    "updateTaskStatus": ("get_task", "complete_task"),
+    "upsertTriggers": ("get_definition",),
+    "listTriggers": (),
+    "deleteTriggers": (),
+    "listTriggerRuns": (),
+    "pauseTrigger": (),
+    "resumeTrigger": (),
+}

@@ -5,7 +5,8 @@ Task types map onto engine kinds:
 - ``function`` with an endpoint in ``settings.functions[xid].url`` and no ``isAsyncComplete``: an
   ``http`` task POSTing the function's ``data``; otherwise a ``wait`` task that stays IN_PROGRESS
   until ``tasks/{id}/update`` completes it (Cognite's asynchronous completion).
-- ``cdf``: an ``http`` request to ``settings.cdf_base_url + resourcePath``.
+- ``cdf``: an ``http`` request to ``settings.cdf_base_url + resourcePath``; without a configured
+  ``cdf_base_url`` a ``wait`` task that tasks update completes (the gateway has no CDF to call).
 - ``transformation``: an ``http`` POST to ``settings.transformations[xid].url``; without an
   endpoint a ``wait`` task (completed through tasks update).
 - ``dynamic``: a ``dynamic`` task whose ``tasks`` reference resolves at run time to a list of
@@ -121,7 +122,7 @@ class Translator:
         if kind == "transformation":
             return HTTP if self._endpoint(self.transformations, params["transformation"]["externalId"]) else WAIT
         if kind == "cdf":
-            return HTTP
+            return HTTP if self.cdf_base_url else WAIT
         if kind == "dynamic":
             return DYNAMIC
         if kind == "subworkflow":
@@ -149,7 +150,7 @@ class Translator:
         elif kind == "transformation":
             spec.params = self._transformation_params(rewritten) if engine_kind == HTTP else {}
         elif kind == "cdf":
-            spec.params = self._cdf_params(xid, rewritten["cdfRequest"])
+            spec.params = self._cdf_params(xid, rewritten["cdfRequest"]) if engine_kind == HTTP else {}
         elif kind == "dynamic":
             spec.params = {"tasks": rewritten["dynamic"]["tasks"], "expander": DIALECT}
         elif kind == "subworkflow":

@@ -95,10 +95,10 @@ def test_bad_definitions_are_invalid_arguments(tasks, message):
         Translator(SETTINGS).tasks(tasks, nested=False)
 
 
-def test_cdf_tasks_need_a_configured_base_url():
-    with pytest.raises(InvalidArgument, match="cdf_base_url"):
-        Translator({}).tasks([task("c", "cdf", parameters={"cdfRequest": {"resourcePath": "/x", "method": "GET"}})],
-                             nested=False)
+def test_without_a_cdf_base_url_cdf_tasks_wait_for_tasks_update():
+    [spec] = Translator({}).tasks([task("c", "cdf", parameters={"cdfRequest": {"resourcePath": "/x", "method": "GET"}})],
+                                  nested=False)
+    assert spec.kind == WAIT and spec.params == {}
 
 
 def test_templates_of_http_backed_tasks_point_at_the_engine_http_output():
