@@ -19,3 +19,34 @@ ROUTE_KEYS = {
     "rerunWorkflowRun": {"execution_id": "path.runId", "created": "body.new_run.id"},
     "resumeWorkflowRun": {"execution_id": "path.runId", "created": "body.new_run.id"},
 }
+
+# The canonical Backend operations each Altostrat operation's handler uses (docs/compatibility.md).
+# () = served by the gateway itself (vault, authorizations, validation are the adapter's own state).
+BACKEND_OPERATIONS = {
+    "listWorkflows": ("list_definitions",),
+    "createWorkflow": ("put_definition",),
+    "validateWorkflow": (),
+    "listTriggerableWorkflows": ("list_definitions",),
+    "getWorkflow": ("get_definition",),
+    "updateWorkflow": ("put_definition",),
+    "deleteWorkflow": ("delete_definition",),
+    "executeSyncWorkflow": ("get_definition", "start", "get"),
+    "executeWorkflow": ("get_definition", "start"),
+    "listWorkflowRuns": ("search",),
+    "getWorkflowRun": ("get",),
+    "rerunWorkflowRun": ("get", "clone"),
+    "resumeWorkflowRun": ("get", "clone"),
+    "listWorkflowLogs": ("search", "get"),
+    "getWorkflowLogStats": ("search", "get"),
+    "listRecentWorkflowLogs": ("search", "get"),
+    "testWorkflowNode": ("start", "get"),  # an inline one-node definition
+    "triggerWorkflowWebhook": ("get_definition", "start"),
+    "listVaultItems": (),
+    "createVaultItem": (),
+    "getVaultItem": (),
+    "updateVaultItem": (),
+    "deleteVaultItem": (),
+    "listWorkflowAuthorizations": (),
+    "createWorkflowAuthorizationUrl": (),
+    "deleteWorkflowAuthorization": (),
+}

@@ -36,6 +36,7 @@ VENDOR = "Conductor"
 # canonical operation -> (exact | translated | refused, what changes or why)
 CAPABILITIES: dict[str, tuple[str, str]] = {
     "put_definition": ("translated", "definitions written through Conductor's own dialect only"),
+    "task_definitions": ("exact", ""),
     "get_definition": ("exact", ""),
     "list_definitions": ("exact", ""),
     "delete_definition": ("exact", "one version; every version is one call per version"),

@@ -27,3 +27,41 @@ ROUTE_KEYS = {
     "updateTask": {"execution_id": "body.workflowInstanceId"},
     "updateTaskV2": {"execution_id": "body.workflowInstanceId"},
 }
+
+# The canonical Backend operations each Conductor operation's handler uses (docs/compatibility.md).
+# () = served by the gateway itself.  "task_definitions": Conductor's TaskDefs (kept as definitions in a
+# namespace of their own on the engine; another vendor has none).
+BACKEND_OPERATIONS = {
+    "generateToken": (),
+    "registerWorkflowDef": ("task_definitions", "put_definition"),
+    "updateWorkflowDefs": ("task_definitions", "put_definition"),
+    "getAllWorkflowDefs": ("list_definitions",),
+    "getWorkflowDef": ("get_definition",),
+    "unregisterWorkflowDef": ("delete_definition",),
+    "registerTaskDefs": ("task_definitions",),
+    "updateTaskDef": ("task_definitions",),
+    "getTaskDefs": ("task_definitions",),
+    "getTaskDef": ("task_definitions",),
+    "unregisterTaskDef": ("task_definitions",),
+    "startWorkflow": ("get_definition", "start"),
+    "startWorkflowByName": ("get_definition", "start"),
+    "searchWorkflows": ("search",),
+    "getWorkflow": ("get",),
+    "terminateWorkflow": ("get", "terminate"),
+    "getWorkflowStatusSummary": ("get",),
+    "pauseWorkflow": ("get", "pause"),
+    "resumeWorkflow": ("get", "resume"),
+    "rerunWorkflow": ("get", "rerun"),
+    "retryWorkflow": ("get", "retry"),
+    "restartWorkflow": ("get", "restart"),
+    "deleteWorkflow": ("get", "terminate"),
+    "getCorrelatedWorkflows": ("search", "get"),
+    "getCorrelatedWorkflowsBatch": ("search", "get"),
+    "pollTask": ("poll", "get"),
+    "batchPollTasks": ("poll", "get"),
+    "updateTask": ("complete_task",),
+    "updateTaskV2": ("complete_task", "poll"),
+    "getTask": ("get_task", "get"),
+    "logTask": ("add_task_log",),
+    "getTaskLogs": ("get_task",),
+}

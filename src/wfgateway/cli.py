@@ -20,12 +20,37 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--config", default="config.yaml")
     routes = sub.add_parser("routes", help="print the route table and backends of a config file")
     routes.add_argument("--config", default="config.yaml")
+    compat = sub.add_parser("compat", help="write docs/compatibility.md (every operation against every target)")
+    compat.add_argument("--config", default="config.yaml")
+    compat.add_argument("--output", default="docs/compatibility.md")
+    compat.add_argument("--check", action="store_true", help="exit 1 if the file is not current")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":
         return _check(args)
+    if args.command == "compat":
+        return _compat(args)
     return _routes(args)
+
+
+def _compat(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wfgateway.routing.compat import generate
+
+    text = generate(load_config(args.config))
+    out = Path(args.output)
+    if args.check:
+        current = out.read_text() if out.exists() else ""
+        if current != text:
+            print(f"wfgateway: {out} is not current; run `wfgateway compat`", file=sys.stderr)
+            return 1
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    print(f"wrote {out}")
+    return 0
 
 
 def _routes(args: argparse.Namespace) -> int:
