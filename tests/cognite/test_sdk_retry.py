@@ -256,3 +256,24 @@ def test_async_function_is_called_with_its_task_id_and_waits_for_tasks_update(cl
                       and b.get("cogniteOrchestrationTaskId") == job2.id], lambda found: len(found) == 1)
     client.workflows.tasks.update(job2.id, "completed", output={"response": {"rows": 5}})
     assert wait_status(client, run.id, "completed").executed_tasks[-1].output.response == {"rows": 5}
+
+
+def test_inline_subworkflow_runs_its_tasks_and_retries_only_the_failed_one(client):
+    from cognite.client.data_classes.workflows import SubworkflowTaskParameters
+
+    xid = unique("inline")
+    upsert(client, xid, [WorkflowTask("stage", SubworkflowTaskParameters([
+        async_task("inner-a"), async_task("inner-b", depends_on=["inner-a"])]), retries=0)])
+    run = client.workflows.executions.run(xid, "1")
+    a = wait_task(client, run.id, "inner-a", "in_progress")
+    client.workflows.tasks.update(a.id, "completed")
+    b = wait_task(client, run.id, "inner-b", "in_progress")
+    client.workflows.tasks.update(b.id, "failed")
+    wait_status(client, run.id, "failed")
+    client.workflows.executions.retry(run.id)
+    b2 = wait_task(client, run.id, "inner-b", "in_progress", count=2)
+    client.workflows.tasks.update(b2.id, "completed")
+    ex = wait_status(client, run.id, "completed")
+    assert [(t.external_id, t.status) for t in ex.executed_tasks] == [
+        ("stage", "completed"), ("inner-a", "completed"), ("inner-b", "failed"), ("inner-b", "completed")]
+    assert ex.workflow_definition.tasks[0].parameters.tasks[1].depends_on == ["inner-a"]
