@@ -198,6 +198,8 @@ def _violation(err: Any, instance: Any, location: str | None = None) -> Violatio
 
 def _value_at(err: Any) -> Any:
     value = getattr(err, "instance", None)
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)  # error bodies are JSON: a 65-bit integer would break their rendering
     return value if isinstance(value, (str, int, float, bool)) or value is None else None
 
 
