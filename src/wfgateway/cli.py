@@ -7,6 +7,7 @@ import logging
 import sys
 
 from wfgateway.config import ConfigError, load_config
+from wfgateway.contract import command as contract_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     compat.add_argument("--config", default="config.yaml")
     compat.add_argument("--output", default="docs/compatibility.md")
     compat.add_argument("--check", action="store_true", help="exit 1 if the file is not current")
+    contract_command.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "contract":
+        return contract_command.run(args)
     if args.command == "serve":
         return _serve(args)
     if args.command == "check":

@@ -1,0 +1,124 @@
+"""``wfgateway contract``: run a dialect's contract checks against any live target and report.
+
+The target can be this gateway, the real vendor or a staging server: the checks only need a base
+URL, the dialect's spec and, when the target requires them, credentials.  Exit status: 0 when every
+check passed, 1 when something failed, 2 when the run could not start (bad arguments, no spec).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from wfgateway.contract.runner import PHASES, PROFILES, ContractRun, FuzzProfile
+
+OPEN_TARGET_REASON = ("--open: the target accepts requests without credentials, so checks that expect "
+                      "a 401 without them do not apply")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "contract",
+        help="check a live target (this gateway, a vendor, a staging server) against a dialect's spec",
+        description="Runs Schemathesis (examples, coverage, fuzzing and stateful phases, every check) "
+                    "against --url and prints failures grouped by operation, each with a curl command.",
+    )
+    p.add_argument("--dialect", required=True, help="conductor, cognite or altostrat (selects the spec)")
+    p.add_argument("--url", required=True, help="base URL of the target, e.g. http://127.0.0.1:8080")
+    p.add_argument("--token", help="credential sent as each security scheme of the spec requires "
+                                   "(Conductor: X-Authorization token; Cognite, Altostrat: Bearer)")
+    p.add_argument("--token-env", metavar="VAR", help="read the credential from this environment variable")
+    p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra header (repeatable)")
+    p.add_argument("--open", action="store_true", help="the target runs without credentials: skip the auth checks")
+    p.add_argument("--spec", type=Path, help="spec file (default: the dialect's spec from --config)")
+    p.add_argument("--config", default="config.yaml", help="config that names the dialect's spec (default config.yaml)")
+    p.add_argument("--profile", choices=sorted(PROFILES), default="ci", help="fuzzing depth (default ci)")
+    p.add_argument("--max-examples", type=int, help="examples per operation and phase (overrides the profile)")
+    p.add_argument("--seed", type=int, help="Hypothesis seed (default: fixed, so runs repeat)")
+    p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
+    p.add_argument("--operation", action="append", default=[], metavar="OPERATION_ID", help="only this operation (repeatable)")
+    p.add_argument("--request-timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML here")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from wfgateway.contract.report import render_text, write_junit
+    from wfgateway.contract.runner import run_contract
+
+    try:
+        contract_run = _contract_run(args)
+    except ValueError as exc:
+        print(f"wfgateway contract: {exc}", file=sys.stderr)
+        return 2
+    report = run_contract(contract_run)
+    print(render_text(report), end="")
+    if args.junit:
+        write_junit(report, args.junit)
+        print(f"JUnit report: {args.junit}")
+    return 0 if report.ok else 1
+
+
+def _contract_run(args: argparse.Namespace) -> ContractRun:
+    phases = tuple(p.strip() for p in args.phases.split(",") if p.strip())
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown or not phases:
+        raise ValueError(f"--phases: choose from {', '.join(PHASES)}")
+    token = args.token
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            raise ValueError(f"--token-env: environment variable {args.token_env} is not set")
+    headers: dict[str, str] = {}
+    for raw in args.header:
+        name, sep, value = raw.partition(":")
+        if not sep or not name.strip():
+            raise ValueError(f"--header {raw!r}: expected 'Name: value'")
+        headers[name.strip()] = value.strip()
+    profile = PROFILES[args.profile]
+    if args.max_examples:
+        profile = FuzzProfile(profile.name, args.max_examples, args.max_examples, profile.stateful_steps,
+                              profile.differential_examples, profile.seed)
+    excluded: dict[str, str] = {}
+    if args.open:
+        excluded = {"ignored_auth": OPEN_TARGET_REASON, "missing_required_header": OPEN_TARGET_REASON}
+    return ContractRun(
+        dialect=args.dialect,
+        spec_path=_spec_path(args),
+        base_url=args.url,
+        token=token,
+        headers=headers,
+        profile=profile,
+        seed=args.seed,
+        phases=phases,
+        excluded=excluded,
+        operations=tuple(args.operation),
+        request_timeout=args.request_timeout,
+    )
+
+
+def _spec_path(args: argparse.Namespace) -> Path:
+    """--spec, else the spec config.yaml names for the dialect, else openapi/<dialect>.yaml here."""
+    if args.spec is not None:
+        if not args.spec.is_file():
+            raise ValueError(f"--spec {args.spec}: no such file")
+        return args.spec
+    from wfgateway.config import ConfigError, load_config
+
+    config_path = Path(args.config)
+    if config_path.is_file():
+        try:
+            config = load_config(config_path)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        settings = config.dialects.get(args.dialect)
+        if settings is not None:
+            path = config.resolve(settings.get("spec") or f"openapi/{args.dialect}.yaml")
+            if path.is_file():
+                return path
+    fallback = Path("openapi") / f"{args.dialect}.yaml"
+    if fallback.is_file():
+        return fallback
+    raise ValueError(f"no spec for dialect {args.dialect!r}: pass --spec FILE (or --config naming it)")
