@@ -15,14 +15,14 @@ import uvicorn
 REPO = Path(__file__).resolve().parents[1]
 
 
-def gateway_app(upstream: str, tmp: Path):
+def gateway_app(upstream: str, tmp: Path, spec: Path | None = None):
     from wfgateway.app import create_app
     from wfgateway.config import config_from_dict
 
     config = config_from_dict({
         "server": {"access_log": False, "reload_interval_ms": 0},
         "store": {"kind": "sqlite", "path": str(tmp / "bench.db")},
-        "dialects": {"conductor": {"adapter": "adapters.conductor", "spec": str(REPO / "openapi/conductor.yaml")}},
+        "dialects": {"conductor": {"adapter": "adapters.conductor", "spec": str(spec or REPO / "openapi/conductor.yaml")}},
         "backends": {"engine": {"kind": "engine"},
                      "vendor": {"kind": "upstream", "dialect": "conductor", "url": upstream,
                                 "response_validation": "report", "max_connections": 100}},
@@ -37,13 +37,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--tmp", default="/tmp")
+    parser.add_argument("--spec", type=Path, default=None)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.target == "bare":
         os.environ["WFGW_BENCH_UPSTREAM"] = args.upstream
         from bench.proxy_bare import app
     else:
-        app = gateway_app(args.upstream, Path(args.tmp))
+        app = gateway_app(args.upstream, Path(args.tmp), args.spec)
     uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", workers=1,
                 access_log=False, log_level="warning")
     return 0

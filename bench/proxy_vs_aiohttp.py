@@ -86,6 +86,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="wfgw-proxy-bench-"))
     lua = tmp / "rerun.lua"
     lua.write_text(RERUN_LUA)
+    spec = tmp / "conductor.yaml"  # one frozen copy for every target (Prism also reloads on file changes)
+    spec.write_bytes((REPO / "openapi/conductor.yaml").read_bytes())
     py = sys.executable
     up_port = free_port()
     upstream = f"http://127.0.0.1:{up_port}"
@@ -98,13 +100,13 @@ def main() -> None:
         for name in ("bare", "gateway"):
             port = free_port()
             stack.enter_context(process([py, "-m", "bench.proxy_serve", name, "--port", str(port), "--upstream",
-                                         upstream, "--tmp", str(tmp)], f"http://127.0.0.1:{port}/healthz",
+                                         upstream, "--tmp", str(tmp), "--spec", str(spec)], f"http://127.0.0.1:{port}/healthz",
                                         tmp / f"{name}.log"))
             targets[name] = f"http://127.0.0.1:{port}"
         if not args.no_prism:
             ensure_prism()
             port = free_port()
-            stack.enter_context(process([str(PRISM), "proxy", str(REPO / "openapi/conductor.yaml"), upstream,
+            stack.enter_context(process([str(PRISM), "proxy", str(spec), upstream,
                                          "--errors", "--host", "127.0.0.1", "--port", str(port)],
                                         f"http://127.0.0.1:{port}/api/workflow/wf-1", tmp / "prism.log",
                                         timeout=120))

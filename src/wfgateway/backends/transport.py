@@ -169,8 +169,9 @@ class UpstreamTransport:
 
     async def _attempt(self, method: str, url: URL, headers: Any, body: bytes | None,
                        remaining: float) -> UpstreamResponse:
-        timeout = aiohttp.ClientTimeout(total=remaining, connect=min(self.connect_s, remaining),
-                                        sock_read=min(self.read_s, remaining))
+        # one timer per attempt (no per-chunk sock_read timer): connect, then the answer, within what is left
+        timeout = aiohttp.ClientTimeout(total=min(remaining, self.connect_s + self.read_s),
+                                        connect=min(self.connect_s, remaining))
         sent = False
         try:
             async with self.session().request(method, url, headers=headers, data=body, timeout=timeout,
