@@ -40,7 +40,7 @@ def _json(data: Any, status: int = 200) -> Response:
 def task_view(t: Any) -> dict[str, Any]:
     return {"id": t.id, "execution_id": t.execution_id, "ref": t.ref, "kind": t.kind, "status": str(t.status),
             "attempt": t.attempt, "seq": t.seq, "visible": t.visible, "worker_id": t.worker_id,
-            "output": t.output, "poll_count": t.poll_count}
+            "output": t.output, "poll_count": t.poll_count, "started_ms": t.started_ms, "ended_ms": t.ended_ms}
 
 
 def build_app(settings: dict[str, Any]) -> Starlette:
@@ -120,7 +120,9 @@ def build_app(settings: dict[str, Any]) -> Starlette:
 
 
 async def serve(settings: dict[str, Any]) -> None:
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and accepted
+    # sockets inherit it (proto 0 means Nagle + delayed ACKs: ~40 ms per keep-alive request).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(build_app(settings), log_level="warning", access_log=False, lifespan="on")

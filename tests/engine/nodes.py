@@ -98,6 +98,7 @@ class CounterServer:
         self.calls: Counter[str] = Counter()
         self.inflight: Counter[str] = Counter()
         self.first: dict[tuple[str, str], str] = {}
+        self.since: dict[str, float] = {}  # when the latest request of an attempt arrived (monotonic)
         self.lock = threading.Lock()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -121,6 +122,7 @@ class CounterServer:
         with self.lock:
             self.calls[attempt] += 1
             self.inflight[attempt] += 1
+            self.since[attempt] = time.monotonic()
             first = self.first.setdefault((p["execution"], p["ref"]), attempt)
         try:
             delay = int(request.query_params.get("delay_ms", "0"))
@@ -133,9 +135,12 @@ class CounterServer:
             with self.lock:
                 self.inflight[attempt] -= 1
 
-    def in_flight(self) -> set[str]:
+    def in_flight(self, younger_than_s: float | None = None) -> set[str]:
+        """Attempts with a request being answered now (that arrived less than ``younger_than_s`` ago)."""
+        now = time.monotonic()
         with self.lock:
-            return {k for k, v in self.inflight.items() if v > 0}
+            return {k for k, v in self.inflight.items()
+                    if v > 0 and (younger_than_s is None or now - self.since.get(k, 0) < younger_than_s)}
 
     def __enter__(self) -> CounterServer:
         self.thread.start()
