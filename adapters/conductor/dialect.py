@@ -10,7 +10,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from adapters.conductor import metadata_api, tasks_api, workflow_api
-from adapters.conductor.common import guard_numbers
 from adapters.conductor.errors import render_error
 from adapters.conductor.responses import json_response
 from adapters.conductor.security import KeyAuth
@@ -37,13 +36,12 @@ class ConductorDialect:
         return self.auth.open_mode
 
     def handlers(self) -> Mapping[str, Handler]:
-        handlers: dict[str, Handler] = {
+        return {
             **metadata_api.HANDLERS,
             **workflow_api.HANDLERS,
             **tasks_api.HANDLERS,
             "generateToken": self.generate_token,
         }
-        return {op: guard_numbers(fn) for op, fn in handlers.items()}
 
     async def generate_token(self, call: Call) -> Response:
         body = call.body or {}
