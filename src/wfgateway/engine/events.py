@@ -10,14 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wfgateway.core.model import Execution, TaskAttempt
-from wfgateway.engine.store.base import ATT_IDX, EXEC_IDX
 
 if TYPE_CHECKING:
     from wfgateway.engine.unit import Unit
 
 log = logging.getLogger("wfgateway.engine")
-_EXEC_STATUS = EXEC_IDX["status"]
-_ATT_STATUS = ATT_IDX["status"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +33,9 @@ def collect(unit: Unit) -> list[EngineEvent]:
     out: list[EngineEvent] = []
     for st in unit.states.values():
         e = st.e
-        prev = None if st.rec.orig is None else st.rec.orig[_EXEC_STATUS]
+        prev = st.rec.orig_status
         for r in st.all:
-            before = None if r.orig is None else r.orig[_ATT_STATUS]
+            before = r.orig_status
             if before != r.a.status.value:
                 out.append(EngineEvent("task", e, r.a, r.a.status.value, before, unit.now))
         if prev != e.status.value:

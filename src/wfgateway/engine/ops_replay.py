@@ -15,7 +15,7 @@ from wfgateway.core.model import TaskAttempt
 from wfgateway.core.statuses import UNSUCCESSFUL_TERMINAL, ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import child_graph, definition_graph, schedule
 from wfgateway.engine.graph import Graph
-from wfgateway.engine.state import AttRec, ExecState
+from wfgateway.engine.state import AttRec, ExecState, public_fields
 from wfgateway.engine.store.base import ATT_IDX
 from wfgateway.engine.unit import Unit, arm_deadline
 from wfgateway.engine.util import new_id
@@ -253,7 +253,7 @@ def _copy_attempt(r: AttRec, st: ExecState, mapping: dict[str, str]) -> AttRec:
     a = r.a
     nid = new_id()
     mapping[a.id] = nid
-    copy = TaskAttempt(**{**a.__dict__, "id": nid, "execution_id": st.e.id, "seq": st.next_seq(),
+    copy = TaskAttempt(**{**public_fields(a), "id": nid, "execution_id": st.e.id, "seq": st.next_seq(),
                           "parent_attempt_id": mapping.get(a.parent_attempt_id) if a.parent_attempt_id else None,
                           "retried_from": None, "retried": False, "visible": True, "logs": [],
                           "extra": {**a.extra, "copied_from": a.id}})

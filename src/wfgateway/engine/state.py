@@ -1,9 +1,9 @@
 """In-memory working copies of stored rows: an execution and its visible attempts.
 
 Operations load an ``ExecState``, change it through plain attribute assignments, and the unit of work
-turns the differences into a Changeset.  JSON columns keep the text they were loaded from together
-with the decoded object: a JSON field that still holds the very same object is written back as that
-text, so unchanged data is never re-encoded (assign new objects, never mutate loaded ones in place).
+turns the changes into a Changeset.  Loaded objects remember which fields were assigned since the load
+(``_dirty``), so a commit updates only those columns and never re-encodes unchanged JSON (assign new
+objects to JSON fields; never mutate loaded dicts or lists in place).
 """
 
 from __future__ import annotations
@@ -13,26 +13,70 @@ from typing import Any
 from wfgateway.core.model import DYNAMIC, Execution, TaskAttempt, TaskSpec, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.codec import spec_from_dict, spec_to_dict
-from wfgateway.engine.store.base import ATT_COLS, EXEC_COLS
 from wfgateway.engine.util import dumps, loads
 
 _STATUS = {s.value: s for s in TaskStatus}
 _ESTATUS = {s.value: s for s in ExecutionStatus}
 Scope = str | None
+_MISSING = object()
 
 
-def _enc(obj: Any, cached: tuple[Any, str] | None) -> str | None:
-    if cached is not None and cached[0] is obj:
-        return cached[1]
+def _changed(d: dict[str, Any], name: str, value: Any) -> bool:
+    old = d.get(name, _MISSING)
+    return old is not value and (type(old) is not type(value) or old != value)
+
+
+class TrackedAttempt(TaskAttempt):
+    """A TaskAttempt that remembers which fields changed since it was loaded, so a commit writes
+    only those columns (and encodes no JSON it did not change).  Assign new objects to JSON fields,
+    never mutate loaded dicts or lists in place."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        dirty = d.get("_dirty")
+        if dirty is not None and _changed(d, name, value):
+            dirty.add(name)
+        d[name] = value
+
+
+class TrackedExecution(Execution):
+    def __setattr__(self, name: str, value: Any) -> None:
+        d = self.__dict__
+        dirty = d.get("_dirty")
+        if dirty is not None and _changed(d, name, value):
+            dirty.add(name)
+        d[name] = value
+
+
+def _loads_obj(text: str | None, default: Any) -> Any:
+    if text is None:
+        return default
+    if text == "{}":
+        return {}
+    if text == "[]":
+        return []
+    return loads(text)
+
+
+def _dump_or_none(obj: Any) -> str | None:
     return None if obj is None else dumps(obj)
+
+
+_ATT_ENCODE: dict[str, Any] = {
+    "status": lambda v: v.value, "retried": int, "visible": int, "input": dumps, "output": dumps, "logs": dumps,
+    "extra": dumps,
+}
+_REC_FIELDS = frozenset({"retry_base", "retry_pending", "spec", "children", "params"})
 
 
 class AttRec:
     """One attempt row: the public TaskAttempt plus engine-only columns."""
 
-    __slots__ = ("a", "key", "tenant", "retry_base", "retry_pending", "spec", "children", "params", "orig", "raw")
+    __slots__ = ("a", "key", "tenant", "retry_base", "retry_pending", "spec", "children", "params", "loaded",
+                 "orig_status", "dirty")
 
     def __init__(self, a: TaskAttempt, key: str, tenant: str) -> None:
+        object.__setattr__(self, "dirty", None)
         self.a = a
         self.key = key
         self.tenant = tenant
@@ -41,8 +85,14 @@ class AttRec:
         self.spec: TaskSpec | None = None  # nested (dynamic) tasks carry their own spec
         self.children: list[TaskSpec] | None = None  # a dynamic container's expansion
         self.params: dict[str, Any] | None = None  # resolved params (secrets left as templates)
-        self.orig: tuple[Any, ...] | None = None  # the row as loaded; None for a new row
-        self.raw: dict[str, tuple[Any, str]] = {}
+        self.loaded = False  # True: the row exists in the store (update); False: insert
+        self.orig_status: str | None = None  # the status as loaded (for listeners)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        dirty = self.dirty
+        if dirty is not None and name in _REC_FIELDS:
+            dirty.add(name)
+        object.__setattr__(self, name, value)
 
     @property
     def local(self) -> str:
@@ -58,122 +108,162 @@ class AttRec:
          worker_id, retried_from, retried, visible, parent_attempt_id, subworkflow_id, branch, poll_count,
          scheduled_ms, started_ms, ended_ms, updated_ms, lease_until_ms, callback_after_ms, logs, extra,
          retry_base, retry_pending, spec, children, params) = row
-        raw: dict[str, tuple[Any, str]] = {}
-
-        def dec(col: str, text: str | None, default: Any) -> Any:
-            if text is None:
-                return default
-            obj = loads(text)
-            raw[col] = (obj, text)
-            return obj
-
-        a = TaskAttempt(
-            id=id_, execution_id=execution_id, ref=ref, name=name, kind=kind, status=_STATUS[status], seq=seq,
-            attempt=attempt, input=dec("input", input_, {}), output=dec("output", output, {}), reason=reason,
-            worker_id=worker_id, retried_from=retried_from, retried=bool(retried), visible=bool(visible),
-            parent_attempt_id=parent_attempt_id, subworkflow_id=subworkflow_id, branch=branch,
-            poll_count=poll_count, scheduled_ms=scheduled_ms, started_ms=started_ms, ended_ms=ended_ms,
-            updated_ms=updated_ms, lease_until_ms=lease_until_ms, callback_after_ms=callback_after_ms,
-            logs=dec("logs", logs, []), extra=dec("extra", extra, {}),
-        )
-        r = cls(a, key, tenant)
-        r.retry_base = retry_base
-        r.retry_pending = bool(retry_pending)
-        if spec is not None:
-            r.spec = spec_from_dict(loads(spec))
-            raw["spec"] = (r.spec, spec)
-        if children is not None:
-            r.children = [spec_from_dict(d) for d in loads(children)]
-            raw["children"] = (r.children, children)
-        r.params = dec("params", params, None)
-        r.orig = row
-        r.raw = raw
+        a = TrackedAttempt.__new__(TrackedAttempt)
+        a.__dict__.update({
+            "id": id_, "execution_id": execution_id, "ref": ref, "name": name, "kind": kind,
+            "status": _STATUS[status], "seq": seq, "attempt": attempt, "input": _loads_obj(input_, {}),
+            "output": _loads_obj(output, {}), "reason": reason, "worker_id": worker_id,
+            "retried_from": retried_from, "retried": bool(retried), "visible": bool(visible),
+            "parent_attempt_id": parent_attempt_id, "subworkflow_id": subworkflow_id, "branch": branch,
+            "poll_count": poll_count, "scheduled_ms": scheduled_ms, "started_ms": started_ms, "ended_ms": ended_ms,
+            "updated_ms": updated_ms, "lease_until_ms": lease_until_ms, "callback_after_ms": callback_after_ms,
+            "logs": _loads_obj(logs, []), "extra": _loads_obj(extra, {}), "_dirty": set(),
+        })
+        r = cls.__new__(cls)
+        set_ = object.__setattr__
+        set_(r, "dirty", None)
+        set_(r, "a", a)
+        set_(r, "key", key)
+        set_(r, "tenant", tenant)
+        set_(r, "retry_base", retry_base)
+        set_(r, "retry_pending", bool(retry_pending))
+        set_(r, "spec", None if spec is None else spec_from_dict(loads(spec)))
+        set_(r, "children", None if children is None else [spec_from_dict(d) for d in loads(children)])
+        set_(r, "params", None if params is None else loads(params))
+        set_(r, "loaded", True)
+        set_(r, "orig_status", status)
+        set_(r, "dirty", set())
         return r
 
-    def row(self) -> tuple[Any, ...]:
-        a, raw = self.a, self.raw
-        spec = self.spec
-        children = self.children
+    def insert_row(self) -> tuple[Any, ...]:
+        a = self.a
+        spec, children = self.spec, self.children
         return (
             self.key, a.id, a.execution_id, self.tenant, a.ref, a.name, a.kind, a.status.value, a.seq, a.attempt,
-            _enc(a.input, raw.get("input")), _enc(a.output, raw.get("output")), a.reason, a.worker_id,
-            a.retried_from, int(a.retried), int(a.visible), a.parent_attempt_id, a.subworkflow_id, a.branch,
-            a.poll_count, a.scheduled_ms, a.started_ms, a.ended_ms, a.updated_ms, a.lease_until_ms,
-            a.callback_after_ms, _enc(a.logs, raw.get("logs")), _enc(a.extra, raw.get("extra")), self.retry_base,
-            int(self.retry_pending),
-            None if spec is None else (raw["spec"][1] if "spec" in raw and raw["spec"][0] is spec
-                                       else dumps(spec_to_dict(spec))),
-            None if children is None else (raw["children"][1] if "children" in raw and raw["children"][0] is children
-                                           else dumps([spec_to_dict(c) for c in children])),
-            _enc(self.params, raw.get("params")),
+            dumps(a.input), dumps(a.output), a.reason, a.worker_id, a.retried_from, int(a.retried), int(a.visible),
+            a.parent_attempt_id, a.subworkflow_id, a.branch, a.poll_count, a.scheduled_ms, a.started_ms,
+            a.ended_ms, a.updated_ms, a.lease_until_ms, a.callback_after_ms, dumps(a.logs), dumps(a.extra),
+            self.retry_base, int(self.retry_pending),
+            None if spec is None else dumps(spec_to_dict(spec)),
+            None if children is None else dumps([spec_to_dict(c) for c in children]),
+            _dump_or_none(self.params),
         )
+
+    def changes(self) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
+        """The columns changed since load and their encoded values (None if nothing changed)."""
+        adirty = self.a.__dict__.get("_dirty")
+        if not adirty and not self.dirty:
+            return None
+        cols: list[str] = []
+        vals: list[Any] = []
+        d = self.a.__dict__
+        for name in sorted(adirty or ()):
+            enc = _ATT_ENCODE.get(name)
+            v = d[name]
+            cols.append(name)
+            vals.append(enc(v) if enc is not None and v is not None else v)
+        for name in sorted(self.dirty or ()):
+            cols.append(name)
+            v = getattr(self, name)
+            if name == "retry_pending":
+                vals.append(int(v))
+            elif name == "spec":
+                vals.append(None if v is None else dumps(spec_to_dict(v)))
+            elif name == "children":
+                vals.append(None if v is None else dumps([spec_to_dict(c) for c in v]))
+            elif name == "params":
+                vals.append(_dump_or_none(v))
+            else:
+                vals.append(v)
+        return tuple(cols), tuple(vals)
+
+
+_EXEC_COLUMN = {"definition_name": "name", "definition_version": "def_version"}
+_EXEC_ENCODE: dict[str, Any] = {
+    "status": lambda v: v.value, "definition_version": str, "input": dumps, "output": dumps, "variables": dumps,
+    "metadata": dumps, "extra": dumps,
+}
+_EXEC_SKIP = frozenset({"version", "definition", "tasks", "id"})
+_XREC_FIELDS = frozenset({"def_hash", "next_seq", "deadline_ms"})
 
 
 class ExecRec:
     """The execution row."""
 
-    __slots__ = ("e", "def_hash", "next_seq", "deadline_ms", "orig", "raw")
+    __slots__ = ("e", "def_hash", "next_seq", "deadline_ms", "loaded", "orig_status", "dirty")
 
     def __init__(self, e: Execution, def_hash: str, next_seq: int, deadline_ms: int = 0) -> None:
+        object.__setattr__(self, "dirty", None)
         self.e = e
         self.def_hash = def_hash
         self.next_seq = next_seq
         self.deadline_ms = deadline_ms  # when the execution times out (0: never); internal
-        self.orig: tuple[Any, ...] | None = None
-        self.raw: dict[str, tuple[Any, str]] = {}
+        self.loaded = False
+        self.orig_status: str | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        dirty = self.dirty
+        if dirty is not None and name in _XREC_FIELDS:
+            dirty.add(name)
+        object.__setattr__(self, name, value)
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], definition: WorkflowDefinition) -> ExecRec:
         (id_, tenant, name, def_version, status, input_, output, variables, correlation_id, metadata, reason,
          parent_execution_id, parent_task_id, cloned_from, idempotency_key, dialect, priority, created_ms,
-         started_ms, ended_ms, updated_ms, last_retried_ms, row_version, def_hash, extra, next_seq, deadline_ms) = row
-        raw: dict[str, tuple[Any, str]] = {}
-
-        def dec(col: str, text: str | None) -> Any:
-            if text is None:
-                return {}
-            obj = loads(text)
-            raw[col] = (obj, text)
-            return obj
-
-        e = Execution(
-            id=id_, tenant=tenant, definition_name=name, definition_version=definition.version,
-            status=_ESTATUS[status], input=dec("input", input_), output=dec("output", output),
-            variables=dec("variables", variables), correlation_id=correlation_id, metadata=dec("metadata", metadata),
-            reason=reason, parent_execution_id=parent_execution_id, parent_task_id=parent_task_id,
-            cloned_from=cloned_from, idempotency_key=idempotency_key, dialect=dialect or "", priority=priority,
-            created_ms=created_ms, started_ms=started_ms, ended_ms=ended_ms, updated_ms=updated_ms,
-            last_retried_ms=last_retried_ms, version=row_version, definition=definition, extra=dec("extra", extra),
-        )
+         started_ms, ended_ms, updated_ms, last_retried_ms, row_version, def_hash, extra, next_seq,
+         deadline_ms) = row
+        e = TrackedExecution.__new__(TrackedExecution)
+        e.__dict__.update({
+            "id": id_, "tenant": tenant, "definition_name": name, "definition_version": definition.version,
+            "status": _ESTATUS[status], "input": _loads_obj(input_, {}), "output": _loads_obj(output, {}),
+            "variables": _loads_obj(variables, {}), "correlation_id": correlation_id,
+            "metadata": _loads_obj(metadata, {}), "reason": reason, "parent_execution_id": parent_execution_id,
+            "parent_task_id": parent_task_id, "cloned_from": cloned_from, "idempotency_key": idempotency_key,
+            "dialect": dialect or "", "priority": priority, "created_ms": created_ms, "started_ms": started_ms,
+            "ended_ms": ended_ms, "updated_ms": updated_ms, "last_retried_ms": last_retried_ms,
+            "version": row_version, "definition": definition, "tasks": [], "extra": _loads_obj(extra, {}),
+            "_dirty": set(),
+        })
         r = cls(e, def_hash, next_seq, deadline_ms)
-        r.orig = row
-        r.raw = raw
+        r.loaded = True
+        r.orig_status = status
+        object.__setattr__(r, "dirty", set())
         return r
 
-    def row(self) -> tuple[Any, ...]:
-        e, raw = self.e, self.raw
+    def insert_row(self) -> tuple[Any, ...]:
+        e = self.e
         return (
-            e.id, e.tenant, e.definition_name, str(e.definition_version), e.status.value,
-            _enc(e.input, raw.get("input")), _enc(e.output, raw.get("output")), _enc(e.variables, raw.get("variables")),
-            e.correlation_id, _enc(e.metadata, raw.get("metadata")), e.reason, e.parent_execution_id,
-            e.parent_task_id, e.cloned_from, e.idempotency_key, e.dialect, e.priority, e.created_ms, e.started_ms,
-            e.ended_ms, e.updated_ms, e.last_retried_ms, e.version, self.def_hash, _enc(e.extra, raw.get("extra")),
-            self.next_seq, self.deadline_ms,
+            e.id, e.tenant, e.definition_name, str(e.definition_version), e.status.value, dumps(e.input),
+            dumps(e.output), dumps(e.variables), e.correlation_id, dumps(e.metadata), e.reason,
+            e.parent_execution_id, e.parent_task_id, e.cloned_from, e.idempotency_key, e.dialect, e.priority,
+            e.created_ms, e.started_ms, e.ended_ms, e.updated_ms, e.last_retried_ms, e.version, self.def_hash,
+            dumps(e.extra), self.next_seq, self.deadline_ms,
         )
 
+    def changes(self) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+        cols: list[str] = []
+        vals: list[Any] = []
+        d = self.e.__dict__
+        for name in sorted(d.get("_dirty") or ()):
+            if name in _EXEC_SKIP:
+                continue
+            enc = _EXEC_ENCODE.get(name)
+            v = d[name]
+            cols.append(_EXEC_COLUMN.get(name, name))
+            vals.append(enc(v) if enc is not None and v is not None else v)
+        for name in sorted(self.dirty or ()):
+            cols.append(name)
+            vals.append(getattr(self, name))
+        return tuple(cols), tuple(vals)
 
-def diff(cols: tuple[str, ...], old: tuple[Any, ...], new: tuple[Any, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    names: list[str] = []
-    values: list[Any] = []
-    for i, c in enumerate(cols):
-        if old[i] != new[i]:
-            names.append(c)
-            values.append(new[i])
-    return tuple(names), tuple(values)
 
+def public_fields(obj: Any) -> dict[str, Any]:
+    """The dataclass fields of a (tracked) model object, without the engine's bookkeeping."""
+    d = dict(obj.__dict__)
+    d.pop("_dirty", None)
+    return d
 
-EXEC_DIFF_SKIP = EXEC_COLS.index("row_version")
-ATT_KEY = ATT_COLS.index("key")
 
 
 class ExecState:
@@ -241,9 +331,15 @@ class ExecState:
                 del self.cur[k]
 
     def execution(self, include_history: bool = False) -> Execution:
-        """A fresh public Execution (its attempts are copies' owners: the state is not reused after this)."""
-        e = self.e
+        """A public Execution with its attempts (the state is not reused after this)."""
         rows = self.all if include_history else [r for r in self.all if r.a.visible]
-        rows = sorted(rows, key=lambda r: (r.a.seq, r.a.visible))
-        out = Execution(**{**e.__dict__, "tasks": [r.a for r in rows]})
+        rows.sort(key=_seq_key)
+        out = Execution.__new__(Execution)
+        out.__dict__.update(self.e.__dict__)
+        out.__dict__.pop("_dirty", None)
+        out.tasks = [r.a for r in rows]
         return out
+
+
+def _seq_key(r: AttRec) -> tuple[int, bool]:
+    return (r.a.seq, r.a.visible)

@@ -15,8 +15,8 @@ from wfgateway.core.errors import GatewayError
 from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import decide, end_execution, cancel_open, finish
-from wfgateway.engine.state import AttRec, ExecRec, ExecState, diff
-from wfgateway.engine.store.base import ATT_COLS, EXEC_COLS, Changeset
+from wfgateway.engine.state import AttRec, ExecRec, ExecState
+from wfgateway.engine.store.base import EXEC_COLS, Changeset
 from wfgateway.engine.util import new_id, now_ms
 
 if TYPE_CHECKING:
@@ -157,28 +157,26 @@ class Unit:
         for st in self.states.values():
             touched = False
             for r in st.all:
-                row = r.row()
-                if r.orig is None:
-                    cs.attempt_inserts.append(row)
+                if not r.loaded:
+                    cs.attempt_inserts.append(r.insert_row())
                     touched = True
-                elif row != r.orig:
-                    cols, vals = diff(ATT_COLS, r.orig, row)
-                    cs.attempt_updates.append((cols, vals, r.key))
-                    touched = True
+                else:
+                    ch = r.changes()
+                    if ch is not None:
+                        cs.attempt_updates.append((ch[0], ch[1], r.key))
+                        touched = True
             if st.timers:
                 touched = True
                 eid = st.e.id
                 for due, kind, key, payload in st.timers:
                     cs.timer_inserts.append((new_id(), int(due), eid, key, kind, payload))
-            if st.new:
-                cs.exec_inserts.append(st.rec.row())
+            rec = st.rec
+            if not rec.loaded:
+                cs.exec_inserts.append(rec.insert_row())
                 continue
-            row = st.rec.row()
-            if touched or row != st.rec.orig:
-                if st.e.updated_ms != now:
-                    st.e.updated_ms = now
-                    row = st.rec.row()
-                cols, vals = diff(EXEC_COLS, st.rec.orig, row)  # type: ignore[arg-type]
+            if touched or rec.dirty or st.e.__dict__.get("_dirty"):
+                st.e.updated_ms = now
+                cols, vals = rec.changes()
                 cs.exec_updates.append((cols, vals, st.e.id, st.e.version))
-                st.e.version += 1
+                st.e.__dict__["version"] = st.e.version + 1
         return cs

@@ -52,6 +52,7 @@ class SQLiteStore:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA temp_store = MEMORY")
+        db.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: hot executions stay in memory
         self._db = db
         self._migrate()
 
