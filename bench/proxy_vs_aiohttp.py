@@ -7,14 +7,14 @@ by granian so it is never the bottleneck:
   installed for the benchmark only into bench/node_modules (``npm install --prefix bench``, pinned
   in bench/package.json and package-lock.json; this script does it when it is missing).
 
-    .venv/bin/python -m bench.proxy_vs_aiohttp [--seconds 10] [--no-prism]
+    .venv/bin/python -m bench.proxy_vs_aiohttp [--seconds 5] [--rounds 3] [--no-prism]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import REPO, free_port, table, wrk
+from bench.load import REPO, Result, free_port, table, wrk
 
 PRISM_VERSION = "5.14.2"
 PRISM = REPO / "bench" / "node_modules" / ".bin" / "prism"
@@ -78,9 +78,23 @@ def check_functional(base: str, *, validates: bool) -> None:
         assert bad.status_code in (400, 422), (base, bad.status_code)
 
 
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its reaped children), from procfs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def median_result(label: str, results: list[Result]) -> Result:
+    """The round with the median requests/s (its latencies with it)."""
+    ordered = sorted(results, key=lambda r: r.rps)
+    mid = ordered[len(ordered) // 2]
+    return Result(label, mid.rps, mid.p50_ms, mid.p99_ms, sum(r.non_2xx for r in results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median counts")
     parser.add_argument("--no-prism", action="store_true")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="wfgw-proxy-bench-"))
@@ -92,6 +106,7 @@ def main() -> None:
     up_port = free_port()
     upstream = f"http://127.0.0.1:{up_port}"
     targets: dict[str, str] = {}
+    pids: dict[str, int] = {}
     with contextlib.ExitStack() as stack:
         stack.enter_context(process(
             [str(Path(py).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port", str(up_port),
@@ -99,17 +114,17 @@ def main() -> None:
             upstream + "/healthz", tmp / "upstream.log"))
         for name in ("bare", "gateway"):
             port = free_port()
-            stack.enter_context(process([py, "-m", "bench.proxy_serve", name, "--port", str(port), "--upstream",
-                                         upstream, "--tmp", str(tmp), "--spec", str(spec)], f"http://127.0.0.1:{port}/healthz",
-                                        tmp / f"{name}.log"))
+            pids[name] = stack.enter_context(process(
+                [py, "-m", "bench.proxy_serve", name, "--port", str(port), "--upstream", upstream, "--tmp", str(tmp),
+                 "--spec", str(spec)], f"http://127.0.0.1:{port}/healthz", tmp / f"{name}.log")).pid
             targets[name] = f"http://127.0.0.1:{port}"
         if not args.no_prism:
             ensure_prism()
             port = free_port()
-            stack.enter_context(process([str(PRISM), "proxy", str(spec), upstream,
+            pids["prism"] = stack.enter_context(process([str(PRISM), "proxy", str(spec), upstream,
                                          "--errors", "--host", "127.0.0.1", "--port", str(port)],
                                         f"http://127.0.0.1:{port}/api/workflow/wf-1", tmp / "prism.log",
-                                        timeout=120))
+                                        timeout=120)).pid
             targets["prism"] = f"http://127.0.0.1:{port}"
         for name, base in targets.items():
             check_functional(base, validates=name != "bare")
@@ -119,13 +134,25 @@ def main() -> None:
             "prism": f"Prism {PRISM_VERSION} proxy --errors",
         }
         cases = []
+        owner: dict[str, str] = {}
         for kind, path, script in (("GET", "/api/workflow/wf-1", None), ("POST", "/api/workflow/wf-1/rerun", lua)):
             for name, base in targets.items():
                 cases.append((f"{kind} {labels[name]}", base + path, script))
+                owner[f"{kind} {labels[name]}"] = name
+        cpu_us: dict[str, list[float]] = {}
         for label, url, script in cases:  # warm-up
             wrk(label, url, 2, script=script)
-        results = [wrk(label, url, args.seconds, script=script) for label, url, script in cases]
-    print(f"\nupstream: granian (1 worker) on {upstream}; spec: openapi/conductor.yaml; wrk -t1 -c64 -d{args.seconds}s\n")
+        rounds: dict[str, list[Result]] = {}
+        for _ in range(args.rounds):  # interleaved, so a busy moment of the machine hits every target
+            for label, url, script in cases:
+                before = cpu_seconds(pids[owner[label]])
+                result = wrk(label, url, args.seconds, script=script)
+                used = cpu_seconds(pids[owner[label]]) - before
+                rounds.setdefault(label, []).append(result)
+                cpu_us.setdefault(label, []).append(used / max(result.rps * args.seconds, 1) * 1e6)
+        results = [median_result(label, rs) for label, rs in rounds.items()]
+    print(f"\nupstream: granian (1 worker); spec: openapi/conductor.yaml; wrk -t1 -c64 -d{args.seconds}s; "
+          f"median of {args.rounds} interleaved rounds\n")
     print(table(results))
     by = {r.label: r.rps for r in results}
     print()
@@ -136,7 +163,17 @@ def main() -> None:
             prism = by[kind + " " + labels["prism"]]
             line += f"; gateway/prism = {gw / prism:.1f}x (bar >= 4x)"
         print(line)
-    print(f"mean non-2xx: {statistics.mean(r.non_2xx for r in results):.0f}")
+    print(f"non-2xx responses: {sum(r.non_2xx for r in results)}")
+    print("\nCPU of the proxy process per request (median; does not depend on what else the machine runs):")
+    for label, values in cpu_us.items():
+        print(f"  {label}: {sorted(values)[len(values) // 2]:.0f} us")
+    for kind in ("GET", "POST"):
+        gw = sorted(cpu_us[f"{kind} {labels['gateway']}"])[args.rounds // 2]
+        bare = sorted(cpu_us[f"{kind} {labels['bare']}"])[args.rounds // 2]
+        line = f"{kind}: CPU bare/gateway = {bare / gw:.2f} (what gateway/bare req/s tends to on an idle machine)"
+        if "prism" in targets:
+            line += f"; prism/gateway = {sorted(cpu_us[kind + ' ' + labels['prism']])[args.rounds // 2] / gw:.1f}x"
+        print(line)
 
 
 if __name__ == "__main__":

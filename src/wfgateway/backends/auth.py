@@ -28,6 +28,7 @@ class CredentialsError(ValueError):
 class UpstreamAuth(Protocol):
     strip: frozenset[str]  # lower-case request headers that carry the client's own credentials
     scheme: str  # for `wfgateway routes` (never the secret)
+    # optional attribute ``static_headers``: headers that never change (no token to fetch)
 
     async def headers(self, transport: Any) -> Mapping[str, str]:
         """Headers that authenticate the gateway at the upstream (may fetch a token first)."""
@@ -52,6 +53,7 @@ def secret(credentials: Mapping[str, Any], key: str, *, required: bool = True) -
 class NoAuth:
     strip = CLIENT_CREDENTIAL_HEADERS
     scheme = "none"
+    static_headers: dict[str, str] = {}  # known without a call: the transport skips the await
 
     async def headers(self, transport: Any) -> Mapping[str, str]:
         return {}
@@ -64,7 +66,7 @@ class StaticHeaderAuth:
     """A fixed header (``Authorization: Bearer <token>``, or a vendor's own header)."""
 
     def __init__(self, header: str, value: str, scheme: str, strip: frozenset[str] = CLIENT_CREDENTIAL_HEADERS):
-        self._headers = {header: value}
+        self._headers = self.static_headers = {header: value}
         self.scheme = scheme
         self.strip = strip | {header.lower()}
 

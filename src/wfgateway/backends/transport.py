@@ -75,6 +75,9 @@ class UpstreamTransport:
         self.connect_s = settings.connect_timeout_ms / 1000
         self.inflight = 0
         self._session: aiohttp.ClientSession | None = None
+        # the usual attempt timeout, built once: connect, then the answer (one timer, no per-chunk timer)
+        self._timeout = aiohttp.ClientTimeout(total=self.connect_s + self.read_s, connect=self.connect_s)
+        self._static_auth: dict[str, str] | None = getattr(auth, "static_headers", None)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def session(self) -> aiohttp.ClientSession:
@@ -138,7 +141,9 @@ class UpstreamTransport:
                 try:
                     send_headers = headers
                     if authenticate:
-                        auth_headers = await self.auth.headers(self)
+                        auth_headers = self._static_auth
+                        if auth_headers is None:
+                            auth_headers = await self.auth.headers(self)
                         if auth_headers:
                             send_headers = _with(headers, auth_headers)
                     response = await self._attempt(method, url, send_headers, body, remaining)
@@ -169,9 +174,9 @@ class UpstreamTransport:
 
     async def _attempt(self, method: str, url: URL, headers: Any, body: bytes | None,
                        remaining: float) -> UpstreamResponse:
-        # one timer per attempt (no per-chunk sock_read timer): connect, then the answer, within what is left
-        timeout = aiohttp.ClientTimeout(total=min(remaining, self.connect_s + self.read_s),
-                                        connect=min(self.connect_s, remaining))
+        timeout = self._timeout
+        if remaining < timeout.total:  # never wait past the caller's deadline
+            timeout = aiohttp.ClientTimeout(total=remaining, connect=min(self.connect_s, remaining))
         sent = False
         try:
             async with self.session().request(method, url, headers=headers, data=body, timeout=timeout,
