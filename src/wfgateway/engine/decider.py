@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from wfgateway.core.model import (
-    CONDITION, DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, TaskAttempt, TaskSpec,
+    CONDITION, DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, TaskSpec,
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
 from wfgateway.engine.graph import Graph, graph_of
 from wfgateway.engine.resolve import StateContext
-from wfgateway.engine.state import AttRec, ExecState
+from wfgateway.engine.state import AttRec, ExecState, new_attempt
 from wfgateway.engine.templates import resolve
 from wfgateway.engine.util import new_id
 from wfgateway.engine.validation import validate_specs
@@ -51,6 +51,8 @@ def definition_graph(st: ExecState) -> Graph:
 
 
 def containers(st: ExecState) -> list[AttRec]:
+    if not st.dynamic:
+        return []
     return [
         r for r in st.all
         if r.a.kind == DYNAMIC and r.a.visible and r.a.status is TaskStatus.IN_PROGRESS and r.children is not None
@@ -203,12 +205,11 @@ def _new_attempt(st: ExecState, env: Env, container: AttRec | None, spec: TaskSp
         id_ = new_id()
         seq, key = st.next_seq(), id_
         number = retry_of.a.attempt + 1 if retry_of is not None else 0
-    a = TaskAttempt(
-        id=id_, execution_id=st.e.id, ref=spec.ref if container is None else f"{container.a.ref}:{spec.ref}",
-        name=spec.name or spec.ref, kind=spec.kind, status=status, seq=seq, attempt=number,
-        retried_from=retry_of.a.id if retry_of is not None else None,
-        parent_attempt_id=container.a.id if container is not None else None, scheduled_ms=now, updated_ms=now,
-        extra={"local_ref": spec.ref} if container is not None else {},
+    a = new_attempt(
+        id_, st.e.id, spec.ref if container is None else f"{container.a.ref}:{spec.ref}", spec.name or spec.ref,
+        spec.kind, status, seq, number, retry_of.a.id if retry_of is not None else None,
+        container.a.id if container is not None else None, now,
+        {"local_ref": spec.ref} if container is not None else {},
     )
     rec = AttRec(a, key, st.e.tenant)
     if container is not None:

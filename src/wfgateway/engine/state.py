@@ -8,6 +8,7 @@ objects to JSON fields; never mutate loaded dicts or lists in place).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from wfgateway.core.model import DYNAMIC, Execution, TaskAttempt, TaskSpec, WorkflowDefinition
@@ -26,17 +27,39 @@ def _changed(d: dict[str, Any], name: str, value: Any) -> bool:
     return old is not value and (type(old) is not type(value) or old != value)
 
 
+def _lazy(name: str) -> property:
+    slot, raw = "_v_" + name, "_raw_" + name
+
+    def get(self: Any) -> Any:
+        d = self.__dict__
+        try:
+            return d[slot]
+        except KeyError:
+            value = d[slot] = _loads_obj(d.pop(raw, None), {})
+            return value
+
+    return property(get)
+
+
 class TrackedAttempt(TaskAttempt):
     """A TaskAttempt that remembers which fields changed since it was loaded, so a commit writes
-    only those columns (and encodes no JSON it did not change).  Assign new objects to JSON fields,
-    never mutate loaded dicts or lists in place."""
+    only those columns (and encodes no JSON it did not change).  ``input`` and ``output`` are decoded
+    on first access only.  Assign new objects to JSON fields, never mutate loaded ones in place."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         dirty = d.get("_dirty")
-        if dirty is not None and _changed(d, name, value):
+        if name == "input" or name == "output":
+            d.pop("_raw_" + name, None)
+            name = "_v_" + name
+            if dirty is not None and d.get(name, _MISSING) is not value:
+                dirty.add(name[3:])
+        elif dirty is not None and _changed(d, name, value):
             dirty.add(name)
         d[name] = value
+
+    input = _lazy("input")  # type: ignore[assignment]
+    output = _lazy("output")  # type: ignore[assignment]
 
 
 class TrackedExecution(Execution):
@@ -66,17 +89,13 @@ _ATT_ENCODE: dict[str, Any] = {
     "status": lambda v: v.value, "retried": int, "visible": int, "input": dumps, "output": dumps, "logs": dumps,
     "extra": dumps,
 }
-_REC_FIELDS = frozenset({"retry_base", "retry_pending", "spec", "children", "params"})
-
-
 class AttRec:
     """One attempt row: the public TaskAttempt plus engine-only columns."""
 
     __slots__ = ("a", "key", "tenant", "retry_base", "retry_pending", "spec", "children", "params", "loaded",
-                 "orig_status", "dirty")
+                 "orig_status", "orig")
 
     def __init__(self, a: TaskAttempt, key: str, tenant: str) -> None:
-        object.__setattr__(self, "dirty", None)
         self.a = a
         self.key = key
         self.tenant = tenant
@@ -87,12 +106,7 @@ class AttRec:
         self.params: dict[str, Any] | None = None  # resolved params (secrets left as templates)
         self.loaded = False  # True: the row exists in the store (update); False: insert
         self.orig_status: str | None = None  # the status as loaded (for listeners)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        dirty = self.dirty
-        if dirty is not None and name in _REC_FIELDS:
-            dirty.add(name)
-        object.__setattr__(self, name, value)
+        self.orig: tuple[Any, ...] = ()  # the engine-only columns as loaded
 
     @property
     def local(self) -> str:
@@ -111,8 +125,8 @@ class AttRec:
         a = TrackedAttempt.__new__(TrackedAttempt)
         a.__dict__.update({
             "id": id_, "execution_id": execution_id, "ref": ref, "name": name, "kind": kind,
-            "status": _STATUS[status], "seq": seq, "attempt": attempt, "input": _loads_obj(input_, {}),
-            "output": _loads_obj(output, {}), "reason": reason, "worker_id": worker_id,
+            "status": _STATUS[status], "seq": seq, "attempt": attempt, "_raw_input": input_,
+            "_raw_output": output, "reason": reason, "worker_id": worker_id,
             "retried_from": retried_from, "retried": bool(retried), "visible": bool(visible),
             "parent_attempt_id": parent_attempt_id, "subworkflow_id": subworkflow_id, "branch": branch,
             "poll_count": poll_count, "scheduled_ms": scheduled_ms, "started_ms": started_ms, "ended_ms": ended_ms,
@@ -120,30 +134,30 @@ class AttRec:
             "logs": _loads_obj(logs, []), "extra": _loads_obj(extra, {}), "_dirty": set(),
         })
         r = cls.__new__(cls)
-        set_ = object.__setattr__
-        set_(r, "dirty", None)
-        set_(r, "a", a)
-        set_(r, "key", key)
-        set_(r, "tenant", tenant)
-        set_(r, "retry_base", retry_base)
-        set_(r, "retry_pending", bool(retry_pending))
-        set_(r, "spec", None if spec is None else spec_from_dict(loads(spec)))
-        set_(r, "children", None if children is None else [spec_from_dict(d) for d in loads(children)])
-        set_(r, "params", None if params is None else loads(params))
-        set_(r, "loaded", True)
-        set_(r, "orig_status", status)
-        set_(r, "dirty", set())
+        r.a = a
+        r.key = key
+        r.tenant = tenant
+        r.retry_base = retry_base
+        r.retry_pending = pending = bool(retry_pending)
+        r.spec = spec_obj = None if spec is None else spec_from_dict(loads(spec))
+        r.children = children_obj = None if children is None else [spec_from_dict(d) for d in loads(children)]
+        r.params = params_obj = None if params is None else loads(params)
+        r.loaded = True
+        r.orig_status = status
+        r.orig = (retry_base, pending, spec_obj, children_obj, params_obj)
         return r
 
     def insert_row(self) -> tuple[Any, ...]:
         a = self.a
         spec, children = self.spec, self.children
+        inp = dumps(a.input) if a.input else "{}"
+        out = inp if a.output is a.input else (dumps(a.output) if a.output else "{}")
         return (
             self.key, a.id, a.execution_id, self.tenant, a.ref, a.name, a.kind, a.status.value, a.seq, a.attempt,
-            dumps(a.input), dumps(a.output), a.reason, a.worker_id, a.retried_from, int(a.retried), int(a.visible),
+            inp, out, a.reason, a.worker_id, a.retried_from, int(a.retried), int(a.visible),
             a.parent_attempt_id, a.subworkflow_id, a.branch, a.poll_count, a.scheduled_ms, a.started_ms,
-            a.ended_ms, a.updated_ms, a.lease_until_ms, a.callback_after_ms, dumps(a.logs), dumps(a.extra),
-            self.retry_base, int(self.retry_pending),
+            a.ended_ms, a.updated_ms, a.lease_until_ms, a.callback_after_ms, dumps(a.logs) if a.logs else "[]",
+            dumps(a.extra) if a.extra else "{}", self.retry_base, int(self.retry_pending),
             None if spec is None else dumps(spec_to_dict(spec)),
             None if children is None else dumps([spec_to_dict(c) for c in children]),
             _dump_or_none(self.params),
@@ -152,29 +166,35 @@ class AttRec:
     def changes(self) -> tuple[tuple[str, ...], tuple[Any, ...]] | None:
         """The columns changed since load and their encoded values (None if nothing changed)."""
         adirty = self.a.__dict__.get("_dirty")
-        if not adirty and not self.dirty:
+        o = self.orig
+        internal = (self.retry_base != o[0] or self.retry_pending != o[1] or self.spec is not o[2]
+                    or self.children is not o[3] or self.params is not o[4])
+        if not adirty and not internal:
             return None
         cols: list[str] = []
         vals: list[Any] = []
         d = self.a.__dict__
         for name in sorted(adirty or ()):
             enc = _ATT_ENCODE.get(name)
-            v = d[name]
+            v = getattr(self.a, name)
             cols.append(name)
             vals.append(enc(v) if enc is not None and v is not None else v)
-        for name in sorted(self.dirty or ()):
-            cols.append(name)
-            v = getattr(self, name)
-            if name == "retry_pending":
-                vals.append(int(v))
-            elif name == "spec":
-                vals.append(None if v is None else dumps(spec_to_dict(v)))
-            elif name == "children":
-                vals.append(None if v is None else dumps([spec_to_dict(c) for c in v]))
-            elif name == "params":
-                vals.append(_dump_or_none(v))
-            else:
-                vals.append(v)
+        if internal:
+            if self.retry_base != o[0]:
+                cols.append("retry_base")
+                vals.append(self.retry_base)
+            if self.retry_pending != o[1]:
+                cols.append("retry_pending")
+                vals.append(int(self.retry_pending))
+            if self.spec is not o[2]:
+                cols.append("spec")
+                vals.append(None if self.spec is None else dumps(spec_to_dict(self.spec)))
+            if self.children is not o[3]:
+                cols.append("children")
+                vals.append(None if self.children is None else dumps([spec_to_dict(c) for c in self.children]))
+            if self.params is not o[4]:
+                cols.append("params")
+                vals.append(_dump_or_none(self.params))
         return tuple(cols), tuple(vals)
 
 
@@ -184,28 +204,22 @@ _EXEC_ENCODE: dict[str, Any] = {
     "metadata": dumps, "extra": dumps,
 }
 _EXEC_SKIP = frozenset({"version", "definition", "tasks", "id"})
-_XREC_FIELDS = frozenset({"def_hash", "next_seq", "deadline_ms"})
-
-
 class ExecRec:
     """The execution row."""
 
-    __slots__ = ("e", "def_hash", "next_seq", "deadline_ms", "loaded", "orig_status", "dirty")
+    __slots__ = ("e", "def_hash", "next_seq", "deadline_ms", "loaded", "orig_status", "orig")
 
     def __init__(self, e: Execution, def_hash: str, next_seq: int, deadline_ms: int = 0) -> None:
-        object.__setattr__(self, "dirty", None)
         self.e = e
         self.def_hash = def_hash
         self.next_seq = next_seq
         self.deadline_ms = deadline_ms  # when the execution times out (0: never); internal
         self.loaded = False
         self.orig_status: str | None = None
+        self.orig: tuple[Any, ...] = (def_hash, next_seq, deadline_ms)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        dirty = self.dirty
-        if dirty is not None and name in _XREC_FIELDS:
-            dirty.add(name)
-        object.__setattr__(self, name, value)
+    def internal_changed(self) -> bool:
+        return (self.def_hash, self.next_seq, self.deadline_ms) != self.orig
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...], definition: WorkflowDefinition) -> ExecRec:
@@ -228,7 +242,6 @@ class ExecRec:
         r = cls(e, def_hash, next_seq, deadline_ms)
         r.loaded = True
         r.orig_status = status
-        object.__setattr__(r, "dirty", set())
         return r
 
     def insert_row(self) -> tuple[Any, ...]:
@@ -252,17 +265,32 @@ class ExecRec:
             v = d[name]
             cols.append(_EXEC_COLUMN.get(name, name))
             vals.append(enc(v) if enc is not None and v is not None else v)
-        for name in sorted(self.dirty or ()):
-            cols.append(name)
-            vals.append(getattr(self, name))
+        for i, name in enumerate(("def_hash", "next_seq", "deadline_ms")):
+            v = getattr(self, name)
+            if v != self.orig[i]:
+                cols.append(name)
+                vals.append(v)
         return tuple(cols), tuple(vals)
+
+
+def new_attempt(id: str, execution_id: str, ref: str, name: str, kind: str, status: TaskStatus, seq: int,
+                attempt: int, retried_from: str | None, parent_attempt_id: str | None, now: int,
+                extra: dict[str, Any]) -> TaskAttempt:
+    """A new TaskAttempt without the dataclass constructor's per-field overhead (a hot path)."""
+    a = TaskAttempt.__new__(TaskAttempt)
+    a.__dict__.update({
+        "id": id, "execution_id": execution_id, "ref": ref, "name": name, "kind": kind, "status": status,
+        "seq": seq, "attempt": attempt, "input": {}, "output": {}, "reason": None, "worker_id": None,
+        "retried_from": retried_from, "retried": False, "visible": True, "parent_attempt_id": parent_attempt_id,
+        "subworkflow_id": None, "branch": None, "poll_count": 0, "scheduled_ms": now, "started_ms": 0,
+        "ended_ms": 0, "updated_ms": now, "lease_until_ms": 0, "callback_after_ms": 0, "logs": [], "extra": extra,
+    })
+    return a
 
 
 def public_fields(obj: Any) -> dict[str, Any]:
     """The dataclass fields of a (tracked) model object, without the engine's bookkeeping."""
-    d = dict(obj.__dict__)
-    d.pop("_dirty", None)
-    return d
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
 
 
@@ -277,6 +305,7 @@ class ExecState:
         self.all: list[AttRec] = list(atts)  # every row loaded or created (visible or hidden now)
         self.cur: dict[tuple[Scope, str], AttRec] = {}
         self.by_id: dict[str, AttRec] = {}
+        self.dynamic = False  # any dynamic container among the attempts (the decider skips the scan if not)
         for r in atts:
             if r.a.visible:
                 self._index(r)
@@ -289,6 +318,8 @@ class ExecState:
         self.notify: set[tuple[str, str]] = set()  # (tenant, task name) queues that got work
 
     def _index(self, r: AttRec) -> None:
+        if r.a.kind == DYNAMIC:
+            self.dynamic = True
         k = (r.a.parent_attempt_id, r.local)
         old = self.cur.get(k)
         if old is None or (r.a.attempt, r.a.seq) >= (old.a.attempt, old.a.seq):

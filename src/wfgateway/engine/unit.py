@@ -174,7 +174,7 @@ class Unit:
             if not rec.loaded:
                 cs.exec_inserts.append(rec.insert_row())
                 continue
-            if touched or rec.dirty or st.e.__dict__.get("_dirty"):
+            if touched or rec.internal_changed() or st.e.__dict__.get("_dirty"):
                 st.e.updated_ms = now
                 cols, vals = rec.changes()
                 cs.exec_updates.append((cols, vals, st.e.id, st.e.version))

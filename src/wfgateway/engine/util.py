@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -19,6 +19,8 @@ def now_ms() -> int:
 
 _last_ms = 0
 _counter = 0
+_rng = random.Random(os.urandom(32))  # ids need uniqueness, not secrecy; seeded from the OS per process
+os.register_at_fork(after_in_child=lambda: _rng.seed(os.urandom(32)))
 
 
 def new_id() -> str:
@@ -27,14 +29,14 @@ def new_id() -> str:
     global _last_ms, _counter
     ms = time.time_ns() // 1_000_000
     if ms > _last_ms:
-        _last_ms, _counter = ms, int.from_bytes(os.urandom(1), "big")
+        _last_ms, _counter = ms, _rng.getrandbits(8)
     else:
         ms = _last_ms
         _counter += 1
         if _counter > 0xFFF:
             _last_ms = ms = ms + 1
             _counter = 0
-    n = (ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | (int.from_bytes(os.urandom(8), "big") >> 2)
+    n = (ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | _rng.getrandbits(62)
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

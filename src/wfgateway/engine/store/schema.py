@@ -51,4 +51,9 @@ MIGRATIONS: list[list[str]] = [
             kind TEXT NOT NULL, payload TEXT)""",
         "CREATE INDEX timers_due ON timers (due_ms)",
     ],
+    # 2: the public-id index without ``visible``, so superseding an attempt does not rewrite it
+    [
+        "DROP INDEX attempts_public_id",
+        "CREATE INDEX attempts_id ON attempts (id)",
+    ],
 ]
