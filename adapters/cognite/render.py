@@ -67,10 +67,21 @@ class TaskInfo:
 
 
 def info_from_spec(spec: TaskSpec) -> TaskInfo:
-    meta = spec.extra.get("cognite") or {}
+    meta = spec.extra.get("cognite")
+    if not meta:  # a task another dialect defined: show it as the function task it behaves like
+        return TaskInfo(KIND_TO_TYPE.get(spec.kind, "function"), spec.kind, _foreign_parameters(spec))
     task = meta.get("task") or {}
     return TaskInfo(meta.get("type") or KIND_TO_TYPE.get(spec.kind, "function"), meta.get("backing") or spec.kind,
                     task.get("parameters"))
+
+
+def _foreign_parameters(spec: TaskSpec) -> dict[str, Any]:
+    """Function parameters for a task of another dialect, so the SDK can parse it: a worker or wait
+    task is an asynchronously completed function named after the task."""
+    if KIND_TO_TYPE.get(spec.kind, "function") != "function":
+        return {}
+    return {"function": {"externalId": spec.name or spec.ref, "data": spec.input},
+            "isAsyncComplete": spec.kind in ("worker", "wait")}
 
 
 def specs_of(e: Execution) -> dict[str, TaskInfo]:

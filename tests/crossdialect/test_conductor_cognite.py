@@ -113,3 +113,29 @@ def test_cognite_execution_is_read_and_rerun_through_conductor(client):
     client.post(f"{COGNITE}/workflows/tasks/{task['id']}/update", json={"status": "COMPLETED", "output": {"ok": 1}})
     _wait(lambda: client.get(f"{COGNITE}/workflows/executions/{eid}").json()["status"] == "COMPLETED")
     assert client.get(f"/api/workflow/{eid}").json()["status"] == "COMPLETED"
+
+
+def test_cognite_sdk_reads_and_completes_a_conductor_workflow(client):
+    from cognite.client import ClientConfig, CogniteClient, global_config
+    from cognite.client.credentials import Token
+
+    global_config.disable_pypi_version_check = True
+    sdk = CogniteClient(ClientConfig(client_name="xd", base_url=str(client.base_url).rstrip("/"),
+                                     project="default", credentials=Token("any")))
+    definition = {"name": "xd_sdk", "version": 1, "schemaVersion": 2, "timeoutSeconds": 0, "tasks": [
+        {"name": "xd_sdk_a", "taskReferenceName": "a", "type": "SIMPLE", "inputParameters": {"n": "${workflow.input.n}"}},
+    ]}
+    assert client.post("/api/metadata/workflow", json=definition, params={"overwrite": "true"}).status_code == 200
+    wid = client.post("/api/workflow/xd_sdk", json={"n": 3}).text
+
+    def scheduled():
+        detail = sdk.workflows.executions.retrieve_detailed(wid)
+        return detail if detail.executed_tasks else None
+
+    detail = _wait(scheduled)
+    task = detail.executed_tasks[0]
+    assert task.task_type == "function" and task.status in ("in_progress", "scheduled")
+    assert task.input.external_id == "xd_sdk_a" and task.input.is_async_complete
+    sdk.workflows.tasks.update(task.id, "completed", {"answer": 42})
+    final = _wait(lambda: (w := client.get(f"/api/workflow/{wid}").json())["status"] == "COMPLETED" and w)
+    assert final["tasks"][0]["outputData"] == {"answer": 42}

@@ -12,7 +12,7 @@ from adapters.cognite.errors import bad_request, conflict, not_found
 from adapters.cognite.paging import decode, encode
 from adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
 from wfgateway.core.errors import Conflict, NotFound
-from wfgateway.core.model import WAIT, Execution
+from wfgateway.core.model import WAIT, WORKER, Execution
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.dialect import Call
 
@@ -154,7 +154,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             raise not_found(f"Task with id {task_id} not found", [{"id": task_id}]) from None
         if a.status.terminal:
             raise bad_request(f"Task with id {task_id} is already in a terminal state")
-        if a.kind != WAIT:
+        if a.kind not in (WAIT, WORKER):  # WORKER: a task of another dialect that waits for a worker
             raise bad_request(f"Task with id {task_id} is not an asynchronously completed task "
                               "(only tasks with isAsyncComplete can be updated)")
         reason = None
