@@ -33,7 +33,7 @@ class RunsDialect:
         self._ids = itertools.count(1)
 
     def handlers(self) -> dict[str, Any]:
-        return {"startRun": self.start_run, "getRun": self.get_run}
+        return {"startRun": self.start_run, "getRun": self.get_run, "deleteRun": self.delete_run}
 
     async def start_run(self, call: Call) -> Response:
         run = {"id": f"run-{next(self._ids)}", "status": "RUNNING", "attempts": 1}
@@ -47,6 +47,11 @@ class RunsDialect:
         if self.drift:
             return JSONResponse({**run, "status": OFF_SPEC_STATUS})
         return JSONResponse(run)
+
+    async def delete_run(self, call: Call) -> Response:
+        if self.runs.pop(call.path["runId"], None) is None:
+            raise NotFound(f"no run {call.path['runId']}")
+        return Response(status_code=204)
 
     async def authenticate(self, request: Request, operation_id: str) -> Principal:
         token = bearer_token(request.headers)

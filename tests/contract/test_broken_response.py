@@ -33,7 +33,7 @@ def _run_in_process(tmp_path: Path, drift: bool):
 def test_in_process_run_passes_on_spec_and_catches_the_drift(tmp_path: Path) -> None:
     clean = _run_in_process(tmp_path / "clean", drift=False)
     assert clean.ok, render_text(clean)
-    assert clean.operations == {"POST /runs", GET_RUN}
+    assert clean.operations == {"POST /runs", GET_RUN, "DELETE /runs/{runId}"}
 
     broken = _run_in_process(tmp_path / "broken", drift=True)
     text = render_text(broken)
@@ -65,7 +65,7 @@ def test_wfgateway_contract_passes_on_spec_and_fails_on_the_drift(tmp_path: Path
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "result: PASS" in clean.stdout
     assert _junit_failures(tmp_path / "clean.xml") == {"GET /runs/{runId}": [], "POST /runs": [],
-                                                       "Stateful tests": []}
+                                                       "DELETE /runs/{runId}": [], "Stateful tests": []}
 
     with serve_runs(tmp_path / "broken", drift=True) as url:
         broken = _contract_cli(url, tmp_path / "broken.xml")
@@ -77,4 +77,4 @@ def test_wfgateway_contract_passes_on_spec_and_fails_on_the_drift(tmp_path: Path
     assert f"curl -X GET -H 'Authorization: [Filtered]' {url}/runs/run-" in section
     failures = _junit_failures(tmp_path / "broken.xml")
     assert failures[GET_RUN] == ["response_schema_conformance"]
-    assert failures["POST /runs"] == []
+    assert failures["POST /runs"] == [] and failures["DELETE /runs/{runId}"] == []

@@ -60,6 +60,9 @@ def test_enforce_replaces_drift_with_a_dialect_error(tmp_path: Path) -> None:
 def test_on_spec_answers_are_untouched_in_every_mode(tmp_path: Path, mode: str) -> None:
     with serve_runs(tmp_path, drift=False, response_validation=mode) as url:
         started, got = _start_and_get(url)
+        deleted = httpx.delete(f"{url}/runs/{started.json()['id']}", headers=AUTH)  # documented 204, no content
     assert got.status_code == 200
     assert got.json() == {"id": started.json()["id"], "status": "RUNNING", "attempts": 1}
-    assert DRIFT_HEADER not in got.headers and DRIFT_HEADER not in started.headers
+    assert deleted.status_code == 204 and deleted.content == b""
+    for response in (started, got, deleted):
+        assert DRIFT_HEADER not in response.headers, response.headers[DRIFT_HEADER]

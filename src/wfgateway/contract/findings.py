@@ -45,6 +45,7 @@ class ContractReport:
     phases: dict[str, str] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)
     stateful_links: str = ""
+    notes: list[str] = field(default_factory=list)
     stop_reason: str = ""
     elapsed: float = 0.0
 

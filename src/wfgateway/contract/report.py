@@ -24,6 +24,7 @@ def render_text(report: ContractReport, *, max_message_lines: int = 12) -> str:
         lines.append(f"stateful: {report.stateful_links}")
     for check, reason in sorted(report.excluded.items()):
         lines.append(f"not run: {check} -- {reason}")
+    lines += [f"note: {n}" for n in report.notes]
     grouped = report.by_operation()
     if not grouped and not report.errors:
         lines.append("result: PASS (no failures)")

@@ -215,10 +215,10 @@ class ResponseValidator:
 
     def check(self, status: int, media_type: str, document: Any) -> list[str]:
         """Problems with this response (empty when it conforms)."""
-        entry = (
-            self._by_status.get(str(status)) or self._by_status.get(f"{str(status)[0]}XX")
-            or self._by_status.get("default")
-        )
+        entry = next(
+            (self._by_status[k] for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._by_status),
+            None,
+        )  # a documented status without content is an empty dict: present, not missing
         if entry is None:
             return [f"status {status} is not documented for {self.operation.operation_id}"]
         if not entry:
