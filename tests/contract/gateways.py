@@ -31,7 +31,9 @@ def secured_dialects() -> dict[str, Any]:
             "token_ttl_seconds": 3600,
             "token_secret_env": "WFG_CONTRACT_TOKEN_SECRET",
         }},
-        "cognite": {"auth": {"tokens": [{"token_env": "WFG_CONTRACT_COGNITE_TOKEN", "projects": ["*"]}]}},
+        # cdf tasks call cdf_base_url; nothing listens on port 9, so such tasks fail (and can be retried).
+        "cognite": {"auth": {"tokens": [{"token_env": "WFG_CONTRACT_COGNITE_TOKEN", "projects": ["*"]}]},
+                    "cdf_base_url": "http://127.0.0.1:9"},
         "altostrat": {"auth": {"tokens": [{"token_env": "WFG_CONTRACT_ALTOSTRAT_TOKEN", "org": "org_contract"}]}},
     }
 

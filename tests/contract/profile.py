@@ -17,3 +17,25 @@ def active_profile() -> FuzzProfile:
     if name not in PROFILES:
         raise RuntimeError(f"WFGATEWAY_FUZZ_PROFILE={name!r}: choose one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+# DEVELOPMENT ONLY -- open findings in /work/team/contract-findings.md that the spec/adapter owners are
+# fixing right now.  strict: the mark fails as soon as the finding is fixed, so it cannot outlive it.
+# This table must be empty when the issue is closed.
+OPEN_FINDINGS: dict[str, str] = {
+    "conductor": "open findings C2 (remove answers 501), C5, C9 -- /work/team/contract-findings.md",
+    "altostrat": "open findings A1, A2, A3 -- /work/team/contract-findings.md",
+}
+STATEFUL_EVIDENCE_MISSING: dict[str, str] = {
+    d: "specs lack a failing example definition + links (contract-findings.md, Links)" for d in DIALECTS
+}
+
+
+def dialect_params(open_findings: dict[str, str]) -> list:
+    """DIALECTS as pytest params, with a strict xfail for each dialect named in ``open_findings``."""
+    import pytest
+
+    return [
+        pytest.param(d, marks=pytest.mark.xfail(strict=True, reason=open_findings[d])) if d in open_findings else d
+        for d in DIALECTS
+    ]

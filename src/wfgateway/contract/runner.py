@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from wfgateway.contract.findings import ContractReport, Finding, collect_failures
+from wfgateway.contract.findings import ContractReport, collect_failures
 
 # Every check Schemathesis 4.x has that applies to a single-identity OpenAPI run.
 # ``object_level_authorization`` needs two identities and ``max_response_time`` a limit: both are

@@ -1,0 +1,102 @@
+"""`wfgateway contract` against the gateway running as users run it (`wfgateway serve`, own process).
+
+One gateway process serves the three dialects with credentials configured; the command checks each
+dialect over HTTP with a token (Conductor's from POST /api/token) and must pass, writing JUnit.  The
+ci profile runs the examples, fuzzing and stateful phases with a few examples (the in-process suite
+runs every phase at depth); ``deep`` runs every phase here too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.contract.gateways import SECRETS, keyed_document, secured_dialects, token_for
+from tests.contract.profile import DIALECTS, OPEN_FINDINGS, SPECS, active_profile, dialect_params
+from tests.support.server import REPO, run_gateway_process
+from wfgateway.contract.runner import spec_operations
+
+
+@dataclass
+class CommandRun:
+    process: subprocess.Popen
+    junit: Path
+    token: str
+
+
+@pytest.fixture(scope="module")
+def command_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CommandRun]]:
+    """One gateway process; the command for each dialect starts at once (they run side by side)."""
+    tmp = tmp_path_factory.mktemp("contract-cli")
+    profile = active_profile()
+    phases = "examples,coverage,fuzzing,stateful" if profile.name == "deep" else "examples,fuzzing,stateful"
+    max_examples = [] if profile.name == "deep" else ["--max-examples", "3"]
+    with run_gateway_process(tmp, env=SECRETS, dialects=secured_dialects()) as url:
+        runs: dict[str, CommandRun] = {}
+        for dialect in DIALECTS:
+            token = token_for(dialect, _post(url))
+            spec = _keyed_spec(dialect, tmp) if dialect == "conductor" else SPECS[dialect]
+            junit = tmp / f"{dialect}.xml"
+            process = subprocess.Popen(
+                [sys.executable, "-m", "wfgateway.cli", "contract", "--dialect", dialect, "--url", url,
+                 "--spec", str(spec), "--token-env", "WFG_CONTRACT_CLI_TOKEN", "--profile", profile.name,
+                 "--phases", phases, *max_examples, "--junit", str(junit)],
+                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                env={**os.environ, "WFG_CONTRACT_CLI_TOKEN": token},
+            )
+            runs[dialect] = CommandRun(process, junit, token)
+        try:
+            yield runs
+        finally:
+            for run in runs.values():
+                if run.process.poll() is None:
+                    run.process.kill()
+                run.process.communicate()
+
+
+def _post(url: str):
+    def post(path: str, body: dict) -> dict:
+        response = httpx.post(f"{url}{path}", json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    return post
+
+
+def _keyed_spec(dialect: str, folder: Path) -> Path:
+    """The spec as a keyed gateway serves it (see tests/contract/gateways.keyed_document)."""
+    path = folder / f"{dialect}.yaml"
+    path.write_text(yaml.safe_dump(keyed_document(dialect), sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("dialect", dialect_params(OPEN_FINDINGS))
+def test_contract_command_passes_against_the_running_gateway(dialect: str, command_runs: dict[str, CommandRun]) -> None:
+    run = command_runs[dialect]
+    stdout, stderr = run.process.communicate(timeout=900)
+    assert run.process.returncode == 0, stdout[-20000:] + stderr[-5000:]
+    assert "result: PASS" in stdout
+    assert run.token not in stdout  # credentials are never printed
+    suite = ET.parse(run.junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0" and suite.get("errors") == "0"
+    operations = {case.get("name") for case in suite.findall("testcase")} - {"Stateful tests"}
+    assert len(operations) == len(list(spec_operations(keyed_document(dialect))))
+
+
+def test_contract_command_rejects_bad_arguments(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "wfgateway.cli", "contract", "--dialect", "nosuch", "--url", "http://127.0.0.1:9",
+         "--config", str(tmp_path / "missing.yaml")],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert "no spec for dialect 'nosuch'" in done.stderr

@@ -1,0 +1,71 @@
+"""Schemathesis, in process against the gateway's ASGI app, over every operation of the three specs.
+
+All four phases run (examples, coverage, fuzzing and stateful sequences through the specs' OpenAPI
+links) with every check that applies, on a gateway with credentials configured for every dialect (so
+``ignored_auth`` and the missing-``Authorization`` check apply too), an SQLite store in tmp_path and
+``response_validation: report``.  The run is the one ``wfgateway contract`` makes
+(wfgateway.contract.runner); per-operation exceptions are written in the spec (``x-contract``) or
+follow from routing, each with its reason, and the report prints them.  The three dialects run side
+by side in worker processes (tests/contract/inprocess.py).  Depth: WFGATEWAY_FUZZ_PROFILE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import Future
+
+import pytest
+
+from tests.contract.gateways import keyed_document
+from tests.contract.inprocess import DialectRun, start_all
+from tests.contract.profile import (
+    DIALECTS,
+    OPEN_FINDINGS,
+    STATEFUL_EVIDENCE_MISSING,
+    active_profile,
+    dialect_params,
+)
+from wfgateway.contract.report import render_text
+from wfgateway.contract.runner import spec_operations
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    pool, futures = start_all(DIALECTS, tmp_path_factory.mktemp("contract"), active_profile().name)
+    try:
+        yield futures
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture
+def result(runs: dict[str, Future], dialect: str) -> DialectRun:
+    return runs[dialect].result(timeout=900)
+
+
+@pytest.mark.parametrize("dialect", dialect_params(OPEN_FINDINGS))
+def test_every_operation_passes_every_check(dialect: str, result: DialectRun) -> None:
+    report = result.report
+    text = render_text(report)
+    print(text)
+    assert report.ok, text
+    # The run really covered the spec: every operation, and the stateful phase through the links.
+    assert len(report.operations) == len(list(spec_operations(keyed_document(dialect)))), text
+    assert report.phases.get("stateful") == "success", text
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_gateway_response_validation_agrees(dialect: str, result: DialectRun) -> None:
+    """The gateway's own response validator (report mode) flagged nothing Schemathesis accepted."""
+    assert result.traffic.drift_headers == []
+
+
+@pytest.mark.parametrize("dialect", dialect_params(STATEFUL_EVIDENCE_MISSING))
+def test_stateful_runs_reach_failed_executions_and_rerun_them(dialect: str, result: DialectRun) -> None:
+    """Through the links: define, start, get (failed), rerun or retry, get."""
+    traffic = result.traffic
+    assert traffic.failed, f"{dialect}: no stateful sequence reached a failed execution ({traffic.requests} requests)"
+    assert traffic.failed & traffic.rerun, (
+        f"{dialect}: no failed execution was rerun or retried with a 2xx "
+        f"(failed: {sorted(traffic.failed)[:5]}, rerun/retried: {sorted(traffic.rerun)[:5]})"
+    )
