@@ -9,6 +9,7 @@ Shape A: a 10-task chain of noop tasks, rerun from the start (10 attempts supers
 run to completion, the execution row updated) -- the same execution again and again.
 Shape C: a 10-task chain of noop tasks, rerun from the 6th task (5 attempts superseded, 5 new
 attempts run to completion) -- the same execution again and again.
+Shape D: like B, rerun from the start (10 attempts superseded, one new attempt queued).
 Shape B: a 10-task chain of worker tasks, completed, rerun from the 6th task (5 attempts superseded,
 one new attempt queued) -- a fresh execution each time.
 The bare baselines run the same statements with prepared parameters and no engine logic.
@@ -67,7 +68,7 @@ async def engine_c(path: Path, seconds: float) -> float:
     return rate
 
 
-async def engine_b(path: Path, seconds: float) -> float:
+async def engine_b(path: Path, seconds: float, from_start: bool = False) -> float:
     eng = Engine(create_store({"kind": "sqlite", "path": str(path)}))
     await eng.start()
     await eng.put_definition(WorkflowDefinition(tenant="b", name="b", version=1, tasks=chain(WORKER)))
@@ -88,7 +89,7 @@ async def engine_b(path: Path, seconds: float) -> float:
         targets.append((eid, next(t.id for t in e.tasks if t.ref == "t5")))
     n, t0, c0 = 0, time.perf_counter(), time.process_time()
     for eid, tid in targets:
-        await eng.rerun(eid, from_task_id=tid)
+        await eng.rerun(eid, from_task_id=None if from_start else tid)
         n += 1
         if time.perf_counter() - t0 > seconds:
             break
@@ -98,6 +99,8 @@ async def engine_b(path: Path, seconds: float) -> float:
 
 
 def bare(path: Path, seconds: float, shape: str) -> float:
+    """The same statements an engine rerun of ``shape`` needs, with no engine logic (shape B on a
+    fresh execution each time, like the engine run)."""
     db = sqlite3.connect(str(path), isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -105,20 +108,27 @@ def bare(path: Path, seconds: float, shape: str) -> float:
     db.execute("CREATE TABLE att (key TEXT PRIMARY KEY, eid TEXT, ref TEXT, status TEXT, seq INT, input TEXT,"
                " output TEXT, visible INT, ts BIGINT)")
     db.execute("CREATE INDEX att_e ON att (eid, visible, seq)")
-    db.execute("INSERT INTO ex VALUES ('e', 'COMPLETED', '{}', 0, 0)")
-    n_new = {"A": N_TASKS, "B": 1, "C": 5}[shape]
-    n_hide = {"A": N_TASKS, "B": 5, "C": 5}[shape]
-    for i in range(N_TASKS):
-        db.execute("INSERT INTO att VALUES (?, 'e', ?, 'COMPLETED', ?, '{}', '{}', 1, 0)", (uuid.uuid4().hex, f"t{i}", i))
+    n_new = {"A": N_TASKS, "B": 1, "C": 5, "D": 1}[shape]
+    n_hide = {"A": N_TASKS, "B": 5, "C": 5, "D": N_TASKS}[shape]
+    pooled = shape in ("B", "D")
+    pool = [f"e{i}" for i in range(int(4000 * seconds) if pooled else 1)]
+    db.execute("BEGIN")
+    for eid in pool:
+        db.execute("INSERT INTO ex VALUES (?, 'COMPLETED', '{}', 0, 0)", (eid,))
+    for i in range(N_TASKS):  # attempts written in waves, as a real run interleaves executions
+        db.executemany("INSERT INTO att VALUES (?, ?, ?, 'COMPLETED', ?, '{}', '{}', 1, 0)",
+                       [(uuid.uuid4().hex, eid, f"t{i}", i) for eid in pool])
+    db.execute("COMMIT")
     n, t0, c0 = 0, time.perf_counter(), time.process_time()
-    while time.perf_counter() - t0 < seconds:
+    while time.perf_counter() - t0 < seconds and n < len(pool) * (1 if pooled else 10**9):
+        eid = pool[n % len(pool)]
         db.execute("BEGIN IMMEDIATE")
-        db.execute("SELECT * FROM ex WHERE id = 'e'").fetchone()
-        db.execute("SELECT * FROM att WHERE eid = 'e' AND visible = 1 ORDER BY seq").fetchall()
-        db.execute("UPDATE ex SET status = 'RUNNING', v = v + 1 WHERE id = 'e' AND v = ?", (n,))
-        db.execute(f"UPDATE att SET visible = 0 WHERE eid = 'e' AND visible = 1 AND seq >= {N_TASKS - n_hide}")
-        db.executemany("INSERT INTO att VALUES (?, 'e', ?, 'COMPLETED', ?, '{\"i\":1}', '{\"i\":1}', 1, ?)",
-                       [(uuid.uuid4().hex, f"t{i}", N_TASKS - n_hide + i, n) for i in range(n_new)])
+        db.execute("SELECT * FROM ex WHERE id = ?", (eid,)).fetchone()
+        db.execute("SELECT * FROM att WHERE eid = ? AND visible = 1 ORDER BY seq", (eid,)).fetchall()
+        db.execute("UPDATE ex SET status = 'RUNNING', v = v + 1 WHERE id = ? AND v >= 0", (eid,))
+        db.execute("UPDATE att SET visible = 0 WHERE eid = ? AND visible = 1 AND seq >= ?", (eid, N_TASKS - n_hide))
+        db.executemany("INSERT INTO att VALUES (?, ?, ?, 'COMPLETED', ?, '{\"i\":1}', '{\"i\":1}', 1, ?)",
+                       [(uuid.uuid4().hex, eid, f"t{i}", N_TASKS - n_hide + i, n) for i in range(n_new)])
         db.execute("COMMIT")
         n += 1
     rate = n / (time.process_time() - c0)
@@ -128,7 +138,7 @@ def bare(path: Path, seconds: float, shape: str) -> float:
 
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
-    ra = rb = rc = ba = bb = bc = 0.0
+    ra = rb = rc = rd = ba = bb = bc = bd = 0.0
     for r in range(3):
         with tempfile.TemporaryDirectory() as d:
             base = Path(d)
@@ -138,12 +148,16 @@ def main() -> None:
             bb = max(bb, bare(base / "bare_b.db", seconds, "B"))
             rc = max(rc, asyncio.run(engine_c(base / "c.db", seconds)))
             bc = max(bc, bare(base / "bare_c.db", seconds, "C"))
+            rd = max(rd, asyncio.run(engine_b(base / "d.db", seconds, from_start=True)))
+            bd = max(bd, bare(base / "bare_d.db", seconds, "D"))
     print(f"shape A (rerun from start, 10 noop tasks run again): engine {ra:,.0f}/s  bare {ba:,.0f}/s  "
           f"ratio {ra / ba:.0%}")
     print(f"shape B (rerun from task 6 of 10 worker tasks):     engine {rb:,.0f}/s  bare {bb:,.0f}/s  "
           f"ratio {rb / bb:.0%}")
     print(f"shape C (rerun from task 6 of 10 noop tasks):       engine {rc:,.0f}/s  bare {bc:,.0f}/s  "
           f"ratio {rc / bc:.0%}")
+    print(f"shape D (rerun from start of 10 worker tasks):      engine {rd:,.0f}/s  bare {bd:,.0f}/s  "
+          f"ratio {rd / bd:.0%}")
 
 
 if __name__ == "__main__":

@@ -96,8 +96,8 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
                 continue
             if s in AUTO_RETRY and cur.a.attempt - cur.retry_base < spec.retries:
                 n = cur.a.attempt - cur.retry_base
-                schedule(st, env, container, spec, retry_of=cur, delay_ms=retry_delay(spec, n))
-                changed = True
+                new = schedule(st, env, container, spec, retry_of=cur, delay_ms=retry_delay(spec, n))
+                changed = changed or new.a.status.terminal
                 done = False
                 continue
             if spec.optional:
@@ -119,7 +119,8 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
             done = False
             continue
         new = schedule(st, env, container, spec, retry_of=cur) if live else skip(st, env, container, spec, cur)
-        changed = True
+        if new.a.status.terminal:
+            changed = True  # only a finished task can make more tasks ready
         if not new.a.status.successful:
             done = False
     if st.e.status is not RUNNING:

@@ -313,8 +313,8 @@ class Engine:
         return await self.get(row[0], tenant=tenant)
 
     async def load_for(self, unit: Unit, execution_id: str, tenant: str | None, *,
-                       include_hidden: bool = False) -> ExecState:
-        st = await unit.load(execution_id, include_hidden=include_hidden)
+                       include_hidden: bool = False, attempts: bool = True) -> ExecState:
+        st = await unit.load(execution_id, include_hidden=include_hidden, attempts=attempts)
         if st is None or (tenant is not None and st.e.tenant != tenant):
             raise NotFound("No such execution", details={"execution_id": execution_id})
         return st

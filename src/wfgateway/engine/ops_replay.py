@@ -107,6 +107,8 @@ def _fresh(st: ExecState, now: int) -> None:
         if r.a.visible:
             r.a.visible = False
             r.retry_pending = False
+    if not st.attempts_loaded:
+        st.hide_all = True
     st.cur.clear()
     st.by_id.clear()
     st.e.variables = {}
@@ -122,7 +124,7 @@ async def rerun(engine: Engine, execution_id: str, tenant: str | None, from_task
         raise InvalidArgument("workflowInput must be a JSON object")
 
     async def op(unit: Unit) -> Any:
-        st = await engine.load_for(unit, execution_id, tenant)
+        st = await engine.load_for(unit, execution_id, tenant, attempts=from_task_id is not None)
         if not st.e.status.terminal:
             raise _not_terminal(st, "rerun")
         if workflow_input is not None:
@@ -180,7 +182,7 @@ async def restart(engine: Engine, execution_id: str, tenant: str | None, use_lat
         latest = await engine._definition_body(probe.tenant, probe.definition_name, None)
 
     async def op(unit: Unit) -> Any:
-        st = await engine.load_for(unit, execution_id, tenant)
+        st = await engine.load_for(unit, execution_id, tenant, attempts=False)
         if not st.e.status.terminal:
             raise _not_terminal(st, "restarted")
         if not st.definition.restartable and st.e.status is ExecutionStatus.COMPLETED:

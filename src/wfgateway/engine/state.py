@@ -306,6 +306,8 @@ class ExecState:
         self.cur: dict[tuple[Scope, str], AttRec] = {}
         self.by_id: dict[str, AttRec] = {}
         self.dynamic = False  # any dynamic container among the attempts (the decider skips the scan if not)
+        self.attempts_loaded = True  # False: loaded without its attempts (see Unit.load)
+        self.hide_all = False  # supersede every visible attempt in the store (see Changeset.hide_all)
         for r in atts:
             if r.a.visible:
                 self._index(r)

@@ -40,6 +40,9 @@ def arm_deadline(st: ExecState, now: int) -> None:
         st.rec.deadline_ms = 0
 
 
+_DEF_HASH = EXEC_COLS.index("def_hash")
+
+
 class Unit:
     def __init__(self, engine: Engine) -> None:
         self.eng = engine
@@ -52,17 +55,24 @@ class Unit:
         self.version_bumps: list[str] = []
 
     # -- loading -----------------------------------------------------------------------------
-    async def load(self, execution_id: str, *, include_hidden: bool = False) -> ExecState | None:
+    async def load(self, execution_id: str, *, include_hidden: bool = False,
+                   attempts: bool = True) -> ExecState | None:
+        """The execution (cached in this unit).  ``attempts=False`` skips reading the attempts: for an
+        operation that supersedes them all anyway (rerun from the start, restart)."""
         st = self.states.get(execution_id)
         if st is not None:
             return st
         row = await self.store.exec_get(execution_id)
         if row is None:
             return None
-        definition = await self.eng.snapshot(row[EXEC_COLS.index("def_hash")])
+        definition = await self.eng.snapshot(row[_DEF_HASH])
         rec = ExecRec.from_row(row, definition)
-        atts = [AttRec.from_row(r) for r in await self.store.attempts_of(execution_id, include_hidden)]
-        st = ExecState(rec, atts)
+        if attempts or not getattr(self.store, "supports_hide_all", False):
+            atts = [AttRec.from_row(r) for r in await self.store.attempts_of(execution_id, include_hidden)]
+            st = ExecState(rec, atts)
+        else:
+            st = ExecState(rec, [])
+            st.attempts_loaded = False
         self.states[execution_id] = st
         return st
 
@@ -170,6 +180,9 @@ class Unit:
                 eid = st.e.id
                 for due, kind, key, payload in st.timers:
                     cs.timer_inserts.append((new_id(), int(due), eid, key, kind, payload))
+            if st.hide_all:
+                cs.hide_all.append(st.e.id)
+                touched = True
             rec = st.rec
             if not rec.loaded:
                 cs.exec_inserts.append(rec.insert_row())

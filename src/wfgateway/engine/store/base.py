@@ -67,11 +67,14 @@ class Changeset:
     attempt_updates: list[tuple[tuple[str, ...], tuple[Any, ...], str]] = field(default_factory=list)
     timer_inserts: list[tuple[Any, ...]] = field(default_factory=list)
     timer_claims: list[str] = field(default_factory=list)  # must still exist: deleted with rowcount check
+    # executions whose visible attempts all become hidden (visible=0, retry_pending=0), applied after the
+    # execution updates and before the attempt inserts; only sent to stores with ``supports_hide_all``
+    hide_all: list[str] = field(default_factory=list)
     version_bumps: list[str] = field(default_factory=list)  # executions whose row_version is bumped blindly
 
     def empty(self) -> bool:
         return not (
-            self.snapshots or self.exec_inserts or self.exec_updates or self.attempt_inserts
+            self.snapshots or self.exec_inserts or self.exec_updates or self.attempt_inserts or self.hide_all
             or self.attempt_updates or self.timer_inserts or self.timer_claims or self.version_bumps
         )
 
@@ -102,6 +105,8 @@ class SearchFilter:
 
 class Store(Protocol):
     single_process: bool  # True when no other process shares the database (in-flight work is ours)
+    # optional: True if ``commit`` applies ``Changeset.hide_all`` (one statement instead of a row update
+    # per superseded attempt); stores without the attribute get per-attempt updates
 
     async def open(self) -> None:
         """Connect and apply schema migrations (``schema_version`` table)."""

@@ -34,6 +34,7 @@ _TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({', '.joi
 
 class SQLiteStore:
     single_process = True
+    supports_hide_all = True
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10000) -> None:
         self.path = str(path)
@@ -271,6 +272,11 @@ class SQLiteStore:
                     raise VersionConflict(execution_id)
             for execution_id in cs.version_bumps:
                 db.execute("UPDATE executions SET row_version = row_version + 1 WHERE id = ?", (execution_id,))
+            if cs.hide_all:
+                db.executemany(
+                    "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_id = ? AND visible = 1",
+                    [(eid,) for eid in cs.hide_all],
+                )
             if cs.snapshots:
                 db.executemany("INSERT OR IGNORE INTO snapshots (hash, body) VALUES (?, ?)", cs.snapshots)
             if cs.exec_inserts:
