@@ -100,3 +100,44 @@ def test_contract_command_rejects_bad_arguments(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "no spec for dialect 'nosuch'" in done.stderr
+
+
+def _parse(*argv: str):
+    import argparse
+
+    from wfgateway.contract import command
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["contract", "--dialect", "conductor", "--url", "http://127.0.0.1:9",
+                              "--config", str(REPO / "config.yaml"), *argv])
+
+
+def test_contract_command_options_shape_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wfgateway.contract.command import _contract_run
+
+    monkeypatch.setenv("WFG_TEST_TOKEN", "t0k")
+    run = _contract_run(_parse("--open", "--header", "X-Trace: 1", "--token-env", "WFG_TEST_TOKEN",
+                               "--phases", "examples,stateful", "--max-examples", "7", "--seed", "3"))
+    assert run.spec_path == REPO / "openapi" / "conductor.yaml"  # the spec config.yaml names
+    assert run.token == "t0k" and run.headers == {"X-Trace": "1"}
+    assert run.phases == ("examples", "stateful") and run.profile.max_examples == 7 and run.seed == 3
+    assert set(run.excluded) == {"ignored_auth", "missing_required_header"}  # --open, with its reason
+    assert all("--open" in reason for reason in run.excluded.values())
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--phases", "examples,bogus"), "--phases"),
+        (("--header", "no-colon"), "--header"),
+        (("--token-env", "WFG_TEST_UNSET_VARIABLE"), "WFG_TEST_UNSET_VARIABLE is not set"),
+        (("--spec", "/nonexistent.yaml"), "no such file"),
+    ],
+)
+def test_contract_command_refuses_bad_options(argv: tuple[str, ...], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from wfgateway.contract.command import run
+
+    assert run(_parse(*argv)) == 2
+    assert message in capsys.readouterr().err
