@@ -252,3 +252,10 @@ async def test_dynamic_without_expander_fails_clearly(engine):
     e = await run(engine, "noexp", spec("dyn", DYNAMIC, params={}), dialect="nobody")
     assert e.status is ES.FAILED
     assert "expander" in e.reason and "nobody" in e.reason
+
+
+async def test_http_unknown_secret_fails_the_task_clearly(engine, http_server):
+    e = await run(engine, "nosecret", spec("h", HTTP, params={"url": f"{http_server.base_url}/echo",
+                                                             "headers": {"X-Key": "${secrets.missing}"}}))
+    e = await engine.wait_until(e.id, [ES.FAILED], 5)
+    assert "Unknown secret 'missing'" in by_ref(e)["h"].reason

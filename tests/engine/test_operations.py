@@ -246,3 +246,15 @@ async def test_unknown_ids_raise_typed_errors(engine):
 
 def test_task_spec_kinds_are_the_model_constants():
     assert TaskSpec(ref="a", kind=NOOP).kind == "noop"
+
+
+async def test_extending_a_lease_keeps_the_task_with_its_worker(engine):
+    e = await run(engine, "extend", spec("a", WORKER, name="ext"))
+    task = (await engine.poll(TENANT, "ext", worker_id="w1", lease_ms=300))[0]
+    await asyncio.sleep(0.2)
+    await engine.complete_task(task.id, TS.IN_PROGRESS, extend_lease=True)
+    await asyncio.sleep(0.25)  # the first lease has run out, the extended one has not
+    assert await engine.poll(TENANT, "ext", timeout_ms=0) == []
+    assert (await engine.get_task(task.id)).status is TS.IN_PROGRESS
+    await engine.complete_task(task.id, TS.COMPLETED)
+    await engine.wait_until(e.id, [ES.COMPLETED], 3)

@@ -254,3 +254,64 @@ async def test_clone_and_resume_from(engine):
     await work(engine, "fc", {"c": 3})
     done = await engine.wait_until(resumed.id, [ES.COMPLETED], 3)
     assert done.output == {"c": 3}
+
+
+async def test_rerun_from_a_nested_dynamic_task_reopens_the_container(engine):
+    engine.register_expander("t", _two)
+    e = await run(engine, "dyn-rerun", spec("d", DYNAMIC), spec("after", WORKER, "d", name="dafter"), dialect="t")
+    await work(engine, "dx", {"x": 1})
+    await work(engine, "dy", {"y": 1})
+    await work(engine, "dafter")
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    before = by_ref(e)
+    e2 = await engine.rerun(e.id, from_task_id=before["d:y"].id)
+    now = by_ref(e2)
+    assert now["d"].id == before["d"].id and now["d"].status is TS.IN_PROGRESS
+    assert now["d:x"].id == before["d:x"].id and now["d:x"].status is TS.COMPLETED
+    assert now["d:y"].id == before["d:y"].id and now["d:y"].status is TS.SCHEDULED
+    assert "after" not in now  # downstream of the container runs again later
+    await work(engine, "dy", {"y": 2})
+    await work(engine, "dafter")
+    e3 = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    assert by_ref(e3)["d"].output == {"x": {"x": 1}, "y": {"y": 2}}
+
+
+async def test_rerun_from_a_subworkflow_task_starts_a_fresh_child(engine):
+    await engine.put_definition(definition("kid5", spec("k", WORKER, name="k5")))
+    e = await run(engine, "mom5", spec("sub", SUBWORKFLOW, params={"name": "kid5"}))
+    first_child = by_ref(e)["sub"].subworkflow_id
+    await work(engine, "k5", {"n": 1})
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    e2 = await engine.rerun(e.id, from_task_id=by_ref(e)["sub"].id)
+    sub = by_ref(e2)["sub"]
+    assert sub.status is TS.IN_PROGRESS and sub.subworkflow_id != first_child
+    assert (await engine.get(first_child)).status is ES.COMPLETED  # the old child is kept as it was
+    await work(engine, "k5", {"n": 2})
+    assert by_ref(await engine.wait_until(e.id, [ES.COMPLETED], 3))["sub"].output == {"n": 2}
+
+
+async def test_rerun_of_a_failed_parallel_execution_reruns_the_failed_branch_too(engine):
+    e = await run(engine, "branches", spec("a", WORKER, name="ba"), spec("b", WORKER, name="bb"),
+                  spec("a2", WORKER, "a", name="ba2"), spec("join", NOOP, "a2", "b"))
+    await work(engine, "ba", {"a": 1})
+    await work(engine, "bb", fail="b broke")
+    e = await engine.wait_until(e.id, [ES.FAILED], 3)
+    assert statuses(e) == {"a": "COMPLETED", "b": "FAILED", "a2": "CANCELED"}
+    e2 = await engine.rerun(e.id, from_task_id=by_ref(e)["a2"].id)
+    assert statuses(e2) == {"a": "COMPLETED", "b": "SCHEDULED", "a2": "SCHEDULED"}
+    await work(engine, "bb")
+    await work(engine, "ba2")
+    await engine.wait_until(e.id, [ES.COMPLETED], 3)
+
+
+async def test_restart_of_a_terminal_child_resumes_its_parent(engine):
+    await engine.put_definition(definition("kid6", spec("k", WORKER, name="k6")))
+    e = await run(engine, "mom6", spec("sub", SUBWORKFLOW, params={"name": "kid6"}))
+    child_id = by_ref(e)["sub"].subworkflow_id
+    await engine.terminate(child_id, "stop")
+    assert (await engine.get(e.id)).status is ES.FAILED
+    await engine.restart(child_id)
+    parent = await engine.get(e.id)
+    assert parent.status is ES.RUNNING and statuses(parent) == {"sub": "IN_PROGRESS"}
+    await work(engine, "k6")
+    await engine.wait_until(e.id, [ES.COMPLETED], 3)

@@ -154,7 +154,7 @@ class HttpRunner:
                 lambda name: self.engine.resolve_secret(tenant, name), secrets,
             )
         except Exception as exc:
-            return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {exc}"
+            return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {getattr(exc, 'message', exc)}"
         method = str(resolved.get("method") or "GET").upper()
         url = resolved.get("url")
         if not isinstance(url, str) or not url:

@@ -163,6 +163,8 @@ def resolve_secrets(value: Any, secrets: Callable[[str], str | None], found: lis
             if parts[0] != "secrets":
                 return _Unresolved(raw)
             got = secrets(parts[1])
+            if got is None:
+                raise InvalidArgument(f"Unknown secret '{parts[1]}'")
             if isinstance(got, str) and got:
                 found.append(got)
             return got
