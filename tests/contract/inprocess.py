@@ -44,6 +44,8 @@ class Traffic:
     failed: set[str] = field(default_factory=set)
     rerun: set[str] = field(default_factory=set)
     drift_headers: list[str] = field(default_factory=list)  # the gateway's own response validation
+    refused_without_credentials: int = 0  # 401s to requests that carried no credential
+    refused_bad_credentials: int = 0  # 401s to requests that carried a wrong one
 
 
 @dataclass
@@ -60,6 +62,7 @@ class _Recorder:
         self.read, self.failed_value = EXECUTION_READ[dialect]
         self.rerun = RERUN_OR_RETRY[dialect]
         self.traffic = Traffic()
+        self.valid_credential = ""
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -81,6 +84,16 @@ class _Recorder:
 
         await self.app(scope, receive, recording_send)
         self._note(scope["method"], scope["path"], status[0] if status else 0, b"".join(body))
+        if status and status[0] == 401:
+            self._note_refusal(scope)
+
+    def _note_refusal(self, scope: dict[str, Any]) -> None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        sent = headers.get("x-authorization") or headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not sent:
+            self.traffic.refused_without_credentials += 1
+        elif sent != self.valid_credential:
+            self.traffic.refused_bad_credentials += 1
 
     def _note(self, method: str, path: str, status: int, body: bytes) -> None:
         if not 200 <= status < 300:
@@ -120,12 +133,13 @@ def run_dialect(dialect: str, workdir: str, profile_name: str) -> DialectRun:
         return response.json()
 
     try:
+        recorder.valid_credential = token_for(dialect, post)
         report = run_contract(ContractRun(
             dialect=dialect,
             spec_path=SPECS[dialect],
             document=keyed_document(dialect),
             app=recorder,
-            token=token_for(dialect, post),
+            token=recorder.valid_credential,
             profile=PROFILES[profile_name],
         ))
     finally:

@@ -60,6 +60,13 @@ def test_gateway_response_validation_agrees(dialect: str, result: DialectRun) ->
     assert result.traffic.drift_headers == []
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_auth_checks_really_probed_the_gateway(dialect: str, result: DialectRun) -> None:
+    """ignored_auth and the missing-credential cases reached the gateway, which refused them with 401."""
+    assert result.traffic.refused_without_credentials > 0, result.traffic
+    assert result.traffic.refused_bad_credentials > 0, result.traffic
+
+
 @pytest.mark.parametrize("dialect", dialect_params(STATEFUL_EVIDENCE_MISSING))
 def test_stateful_runs_reach_failed_executions_and_rerun_them(dialect: str, result: DialectRun) -> None:
     """Through the links: define, start, get (failed), rerun or retry, get."""

@@ -190,6 +190,9 @@ def schemathesis_config(run: ContractRun, document: Mapping[str, Any], rules: It
         },
         "warnings": False,
         "analysis": {"constants": {"enabled": False}},
+        # Schemathesis would otherwise replay observations it cached from earlier runs (in ./.schemathesis):
+        # a seeded run must send the same requests every time.
+        "cache": {"enabled": False},
     }
     if run.max_failures:
         data["max-failures"] = run.max_failures
