@@ -19,7 +19,11 @@ from psycopg import sql
 
 from wfgateway.engine.store.postgres import PostgresStore
 
-PG_DSN = os.environ.get("WFG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# synchronous_commit=off: a commit is acknowledged before its WAL reaches the disk.  Nothing a test does
+# depends on surviving a crash of the PostgreSQL *server* (engine processes are what the crash test
+# kills), and per-test schemas cost many commits each, so the suite does not wait for fsync.
+PG_DSN = os.environ.get("WFG_TEST_PG_DSN",
+                        "postgresql://postgres@127.0.0.1:5432/test?options=-c%20synchronous_commit%3Doff")
 PREFIX = "test_eng_"
 STALE_AFTER_S = 3 * 3600
 _swept = False

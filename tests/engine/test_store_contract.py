@@ -254,3 +254,41 @@ async def test_poll_candidates_and_recovery_queries(store):
     assert [r[0] for r in await store.attempts_in("http", ["SCHEDULED", "IN_PROGRESS"])] == [f"{eid}-http"]
     assert len(await store.attempts_of(eid, False)) == 3 and len(await store.attempts_of(eid, True)) == 4
     assert await store.attempt_by_id(f"{eid}-hidden") is None
+
+
+@pytest.mark.postgres
+async def test_a_call_cancelled_while_waiting_for_a_pooled_connection_is_cancelled(pg_schema):
+    """Python 3.11's wait_for (used by the pool's queue) can drop a cancellation that arrives just as
+    a connection is handed over; the store must still end the call with CancelledError, or an engine's
+    stop() waits forever for its timer loop."""
+    from .pg import pg_store
+
+    store = pg_store(pg_schema, pool_size=1)
+    await store.open()
+    try:
+        lost = []
+        for steps in range(40):
+            release = asyncio.Event()
+
+            async def hold(release: asyncio.Event) -> None:
+                async with store._conn():  # type: ignore[attr-defined]
+                    await release.wait()
+
+            holder = asyncio.ensure_future(hold(release))
+            await asyncio.sleep(0.005)
+            waiter = asyncio.ensure_future(store.next_timer_due())  # queues for the only connection
+            await asyncio.sleep(0.005)
+            release.set()
+            for _ in range(steps % 20):
+                await asyncio.sleep(0)
+            accepted = waiter.cancel()
+            try:
+                await waiter
+                if accepted:
+                    lost.append(steps)
+            except asyncio.CancelledError:
+                pass
+            await holder
+        assert lost == []
+    finally:
+        await store.close()

@@ -17,6 +17,8 @@ process dies).  Every write keeps the contract of ``base.Store``:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection, errors
@@ -91,13 +93,29 @@ class PostgresStore:
             raise RuntimeError("store is not open")
         return self._pool
 
-    async def _one(self, query: str, args: Any = None) -> tuple[Any, ...] | None:
+    @asynccontextmanager
+    async def _conn(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A pooled connection, with cancellation kept intact.
+
+        On Python 3.11 ``asyncio.wait_for`` drops a cancellation that arrives just as the awaited
+        thing completes, and the pool waits for a free connection with ``wait_for``: the task then
+        gets a connection and runs on as if never cancelled (an engine's ``stop()`` would wait for
+        its timer loop forever).  A cancellation requested while we waited is re-raised here.
+        """
+        task = asyncio.current_task()
+        before = task.cancelling() if task is not None else 0
         async with self.pool.connection() as conn:
+            if task is not None and task.cancelling() > before:
+                raise asyncio.CancelledError()
+            yield conn
+
+    async def _one(self, query: str, args: Any = None) -> tuple[Any, ...] | None:
+        async with self._conn() as conn:
             cur = await conn.execute(query, args)  # type: ignore[arg-type]
             return await cur.fetchone()
 
     async def _all(self, query: str, args: Any = None) -> list[tuple[Any, ...]]:
-        async with self.pool.connection() as conn:
+        async with self._conn() as conn:
             cur = await conn.execute(query, args)  # type: ignore[arg-type]
             return await cur.fetchall()
 
@@ -133,7 +151,7 @@ class PostgresStore:
         if name is not None:
             where += " AND name = %s"
             args.append(name)
-        async with self.pool.connection() as conn:
+        async with self._conn() as conn:
             cur = await conn.execute(
                 f"SELECT body FROM definitions WHERE {where} ORDER BY created_ms, name, version"  # type: ignore[arg-type]
                 " LIMIT %s OFFSET %s",
@@ -145,7 +163,7 @@ class PostgresStore:
         return [r[0] for r in rows], int(total)
 
     async def def_delete(self, tenant: str, name: str, version: str | None) -> int:
-        async with self.pool.connection() as conn:
+        async with self._conn() as conn:
             if version is None:
                 cur = await conn.execute("DELETE FROM definitions WHERE tenant = %s AND name = %s", (tenant, name))
             else:
@@ -205,7 +223,7 @@ class PostgresStore:
         if cursor is not None:
             page_where += f" AND (created_ms {op} %s OR (created_ms = %s AND id {op} %s))"
             page_args.extend([cursor[0], cursor[0], cursor[1]])
-        async with self.pool.connection() as conn:
+        async with self._conn() as conn:
             cur = await conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args)  # type: ignore[arg-type]
             total = (await cur.fetchone() or (0,))[0]
             cur = await conn.execute(
@@ -235,7 +253,7 @@ class PostgresStore:
 
     async def _claim_once(self, claims: list[Claim]) -> list[str]:
         execution_ids = sorted({c.execution_id for c in claims})
-        async with self.pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
+        async with self._conn() as conn, conn.pipeline() as pipe, conn.transaction():
             await conn.execute(_LOCK_EXECS, (execution_ids,))
             cursors = []
             for c in claims:
@@ -275,7 +293,7 @@ class PostgresStore:
 
     async def _commit(self, cs: Changeset) -> None:
         checks: list[tuple[Any, StoreError]] = []
-        async with self.pool.connection() as conn, conn.pipeline() as pipe, conn.transaction():
+        async with self._conn() as conn, conn.pipeline() as pipe, conn.transaction():
             for timer_id in sorted(cs.timer_claims):
                 cur = conn.cursor()
                 await cur.execute(_TIMER_DELETE, (timer_id,))
