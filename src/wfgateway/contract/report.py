@@ -32,6 +32,8 @@ def render_text(report: ContractReport, *, max_message_lines: int = 12) -> str:
     count = len(report.findings)
     lines.append(f"result: FAIL -- {count} distinct failure(s) in {len(grouped)} operation(s)"
                  + (f", {len(report.errors)} error(s)" if report.errors else ""))
+    if any("[Filtered]" in c for f in report.findings for c in f.curls):
+        lines.append("(credentials in the curl commands are shown as [Filtered]: put your token back to replay them)")
     for operation, findings in grouped.items():
         lines += ["", _RULE, operation, _RULE]
         for f in findings:
