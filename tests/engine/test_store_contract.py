@@ -256,6 +256,20 @@ async def test_poll_candidates_and_recovery_queries(store):
     assert await store.attempt_by_id(f"{eid}-hidden") is None
 
 
+async def test_hide_all_supersedes_every_visible_attempt_of_that_execution_only(store):
+    assert getattr(store, "supports_hide_all", False)
+    eid, other = await _seed(store, n_attempts=3), await _seed(store, n_attempts=2)
+    await store.commit(Changeset(attempt_updates=[(("retry_pending",), (1,), f"{eid}-1")], version_bumps=[eid]))
+    await store.commit(Changeset(
+        exec_updates=[(("status",), ("RUNNING",), eid, 1)], hide_all=[eid],
+        attempt_inserts=[att_row(f"{eid}-new", eid, seq=9)],
+    ))
+    rows = await store.attempts_of(eid, True)
+    assert [(r[0], r[ATT_IDX["visible"]], r[ATT_IDX["retry_pending"]]) for r in rows] == [
+        (f"{eid}-0", 0, 0), (f"{eid}-1", 0, 0), (f"{eid}-2", 0, 0), (f"{eid}-new", 1, 0)]
+    assert len(await store.attempts_of(other, False)) == 2
+
+
 @pytest.mark.postgres
 async def test_a_call_cancelled_while_waiting_for_a_pooled_connection_is_cancelled(pg_schema):
     """Python 3.11's wait_for (used by the pool's queue) can drop a cancellation that arrives just as

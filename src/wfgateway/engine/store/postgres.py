@@ -52,11 +52,13 @@ _SNAPSHOT_INSERT = "INSERT INTO snapshots (hash, body) VALUES (%s, %s) ON CONFLI
 _TIMER_DELETE = "DELETE FROM timers WHERE id = %s"
 _BUMP = "UPDATE executions SET row_version = row_version + 1 WHERE id = %s"
 _LOCK_EXECS = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_HIDE_ALL = "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_id = ANY(%s) AND visible = 1"
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
 
 
 class PostgresStore:
     single_process = False
+    supports_hide_all = True
 
     def __init__(
         self, dsn: str, *, schema: str | None = None, pool_size: int = 8, min_pool_size: int = 1,
@@ -311,6 +313,8 @@ class PostgresStore:
                 query = self._update("executions", (*cols, "row_version"), "id = %s AND row_version = %s")
                 await cur.execute(query, (*values, expected + 1, execution_id, expected))  # type: ignore[arg-type]
                 checks.append((cur, VersionConflict(execution_id)))
+            if cs.hide_all:
+                await conn.execute(_HIDE_ALL, (sorted(set(cs.hide_all)),))
             if cs.snapshots:
                 await conn.cursor().executemany(_SNAPSHOT_INSERT, cs.snapshots)
             if cs.exec_inserts:
