@@ -9,6 +9,7 @@ every transaction atomic with respect to the engine's other coroutines.  ``BEGIN
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,33 @@ _ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({', '.join(
 _TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({', '.join('?' * len(TIMER_COLS))})"
 
 
+class _Checkpointer(threading.Thread):
+    """Runs WAL checkpoints (copying pages into the database file, fsync) on its own connection and
+    thread, so a commit on the event loop only appends to the WAL.  The in-line autocheckpoint stays
+    as a safety net (at a larger size) should this thread fall behind."""
+
+    def __init__(self, path: str, interval_s: float = 0.25) -> None:
+        super().__init__(daemon=True, name="wfgateway-sqlite-checkpoint")
+        self.path = path
+        self.interval_s = interval_s
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            return
+        try:
+            db.execute("PRAGMA busy_timeout = 1000")
+            while not self.halt.wait(self.interval_s):
+                try:
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    pass
+        finally:
+            db.close()
+
+
 class SQLiteStore:
     single_process = True
     supports_hide_all = True
@@ -40,6 +68,7 @@ class SQLiteStore:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: _Checkpointer | None = None
         self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -56,6 +85,10 @@ class SQLiteStore:
         db.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: hot executions stay in memory
         self._db = db
         self._migrate()
+        if self.path != ":memory:":
+            db.execute("PRAGMA wal_autocheckpoint = 10000")
+            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer.start()
 
     def _migrate(self) -> None:
         db = self._conn
@@ -76,6 +109,10 @@ class SQLiteStore:
             raise
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.halt.set()
+            self._checkpointer.join(timeout=5)
+            self._checkpointer = None
         if self._db is not None:
             self._db.close()
             self._db = None
