@@ -139,7 +139,7 @@ def bare(path: Path, seconds: float, shape: str) -> float:
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     ra = rb = rc = rd = ba = bb = bc = bd = 0.0
-    for r in range(3):
+    for _ in range(3):
         with tempfile.TemporaryDirectory() as d:
             base = Path(d)
             ra = max(ra, asyncio.run(engine_a(base / "a.db", seconds)))

@@ -21,6 +21,7 @@ from wfgateway.engine import Engine, create_store
 from wfgateway.engine.store.base import Store
 
 from .http_app import make_app
+
 try:
     from .pg import pg_schema, pg_store, release_schema, schema_for  # noqa: F401  (pg_schema: a fixture)
 

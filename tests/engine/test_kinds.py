@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from wfgateway.core.model import (
-    CONDITION, DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, TaskSpec,
+    CONDITION,
+    DYNAMIC,
+    HTTP,
+    NOOP,
+    SET,
+    SUBWORKFLOW,
+    SWITCH,
+    TERMINATE,
+    WAIT,
+    WORKER,
+    TaskSpec,
 )
 from wfgateway.core.statuses import ExecutionStatus as ES
 from wfgateway.core.statuses import TaskStatus as TS

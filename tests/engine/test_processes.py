@@ -75,7 +75,7 @@ async def test_timers_survive_an_engine_restart(make_engine):
     first = make_engine()
     await first.start()
     waiting = await run(first, "nap", spec("w", WAIT, params={"duration_ms": 400}))
-    delayed = await run(first, "later", spec("w", WORKER, name="later-r", retries=1, retry_delay_ms=400))
+    await run(first, "later", spec("w", WORKER, name="later-r", retries=1, retry_delay_ms=400))
     timing_out = await run(first, "slowpoke", spec("w", WORKER, name="nobody-r"), timeout_ms=400)
     await work(first, "later-r", fail="first try")
     await first.stop()

@@ -9,7 +9,7 @@ from wfgateway.core.model import DYNAMIC, NOOP, SUBWORKFLOW, WORKER, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus as ES
 from wfgateway.core.statuses import TaskStatus as TS
 
-from .helpers import TENANT, by_ref, definition, run, spec, statuses, work
+from .helpers import by_ref, definition, run, spec, statuses, work
 
 CHAIN = [spec("a", WORKER, name="wa"), spec("b", WORKER, "a", name="wb", input={"from_a": "${a.output.v}"}),
          spec("c", WORKER, "b", name="wc")]

@@ -48,7 +48,7 @@ def test_backoff_formulas():
 
 
 async def test_retry_delay_holds_the_task_back(engine):
-    e = await run(engine, "delayed", spec("w", WORKER, name="later", retries=1, retry_delay_ms=300))
+    await run(engine, "delayed", spec("w", WORKER, name="later", retries=1, retry_delay_ms=300))
     await work(engine, "later", fail="first")
     assert await engine.poll(TENANT, "later", timeout_ms=100) == []
     loop = asyncio.get_running_loop()

@@ -1,4 +1,27 @@
-"""The unified engine: ``Engine`` (a Backend) on a ``Store`` made by ``create_store``."""
+"""The unified engine: ``Engine`` (a Backend) on a ``Store`` made by ``create_store``.
+
+    store = create_store({"kind": "sqlite", "path": "wfgateway.db"}, base_dir=config_dir)
+    engine = Engine(store, http_allow=[...], http_timeout_ms=30000, worker_lease_ms=60000)
+    await engine.start()   # no arguments: migrations, timer loop, re-dispatch of left-over work
+    ...
+    await engine.stop()
+
+What adapters can rely on beyond core/backend.py:
+- Nested (dynamic) attempts: ``ref`` is ``"<container ref>:<expander ref>"`` (unique in the execution),
+  ``extra["local_ref"]`` the expander's own ref, ``parent_attempt_id`` the container attempt's id.
+  Expanders: ``engine.register_expander(dialect, fn(resolved_params, spec, execution) -> [TaskSpec])``;
+  depends_on and ``${ref...}`` templates of expanded specs name sibling (local) refs.
+- HTTP tasks read method/url/headers/body/timeout_ms from ``params`` and fall back to the attempt's
+  input for keys params leave out (so a rerun's task_input can replace the request).  Output:
+  ``{"status", "headers", "body"}``; secrets (``${secrets.x}``) are resolved only when sending and
+  redacted (``***``) from what is stored.
+- A failed execution has ``extra["failed_task"] = {"id", "ref", "status", "reason"}``; one ended by a
+  terminate task has ``extra["terminated_by"] = {"id", "ref"}``.
+- Execution ids default to time-ordered UUIDs (version 7); pass ``execution_id`` to choose another.
+- Listeners (``register_listener``) get an ``EngineEvent`` after each commit; returned objects are
+  shared with nothing but are meant to be read, not mutated.
+- ``wait_until(execution_id, statuses_or_predicate, timeout_s)`` for tests and synchronous APIs.
+"""
 
 from wfgateway.engine.engine import Engine
 from wfgateway.engine.events import EngineEvent

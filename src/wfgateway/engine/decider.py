@@ -11,7 +11,17 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from wfgateway.core.model import (
-    CONDITION, DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, TaskSpec,
+    CONDITION,
+    DYNAMIC,
+    HTTP,
+    NOOP,
+    SET,
+    SUBWORKFLOW,
+    SWITCH,
+    TERMINATE,
+    WAIT,
+    WORKER,
+    TaskSpec,
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions

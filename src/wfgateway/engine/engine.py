@@ -23,7 +23,14 @@ from wfgateway.engine.codec import definition_from_dict, definition_to_dict
 from wfgateway.engine.decider import cancel_open, end_execution
 from wfgateway.engine.http_task import HttpRunner
 from wfgateway.engine.state import ExecRec, ExecState
-from wfgateway.engine.store.base import EXEC_COLS, ClaimLost, DuplicateKey, SearchFilter, Store, VersionConflict
+from wfgateway.engine.store.base import (
+    EXEC_COLS,
+    ClaimLost,
+    DuplicateKey,
+    SearchFilter,
+    Store,
+    VersionConflict,
+)
 from wfgateway.engine.timers import TimerLoop
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import Signal, dumps, loads, new_id, now_ms

@@ -173,7 +173,6 @@ class AttRec:
             return None
         cols: list[str] = []
         vals: list[Any] = []
-        d = self.a.__dict__
         for name in sorted(adirty or ()):
             enc = _ATT_ENCODE.get(name)
             v = getattr(self.a, name)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from wfgateway.core.errors import GatewayError
 from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
-from wfgateway.engine.decider import decide, end_execution, cancel_open, finish
+from wfgateway.engine.decider import cancel_open, decide, end_execution, finish
 from wfgateway.engine.state import AttRec, ExecRec, ExecState
 from wfgateway.engine.store.base import EXEC_COLS, Changeset
 from wfgateway.engine.util import new_id, now_ms

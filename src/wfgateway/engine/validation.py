@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from wfgateway.core.errors import InvalidArgument
-from wfgateway.core.model import CONDITION, SUBWORKFLOW, SWITCH, TASK_KINDS, TERMINATE, TaskSpec, WorkflowDefinition
+from wfgateway.core.model import (
+    CONDITION,
+    SUBWORKFLOW,
+    SWITCH,
+    TASK_KINDS,
+    TERMINATE,
+    TaskSpec,
+    WorkflowDefinition,
+)
 from wfgateway.engine import templates
 from wfgateway.engine.conditions import OPERATORS
 from wfgateway.engine.graph import Graph
