@@ -18,8 +18,8 @@ What adapters can rely on beyond core/backend.py:
 - A failed execution has ``extra["failed_task"] = {"id", "ref", "status", "reason"}``; one ended by a
   terminate task has ``extra["terminated_by"] = {"id", "ref"}``.
 - Execution ids default to time-ordered UUIDs (version 7); pass ``execution_id`` to choose another.
-- Listeners (``register_listener``) get an ``EngineEvent`` after each commit; returned objects are
-  shared with nothing but are meant to be read, not mutated.
+- Listeners (``register_listener``) get an ``EngineEvent`` after each commit.  Treat returned model
+  objects as read-only; ``Execution.definition`` in particular is a snapshot shared between calls.
 - ``wait_until(execution_id, statuses_or_predicate, timeout_s)`` for tests and synchronous APIs.
 """
 
