@@ -112,7 +112,9 @@ def main() -> None:
         [["reruns per wall-clock second", f"{eng_wall:,.0f}", f"{bare_wall:,.0f}", f"{eng_wall / bare_wall:.0%}"],
          ["reruns per CPU second", f"{eng_cpu:,.0f}", f"{bare_cpu:,.0f}", f"{eng_cpu / bare_cpu:.0%}"]],
     ))
-    print(f"\nbar: engine >= 50% of bare -> {'met' if eng_cpu / bare_cpu >= 0.5 else 'NOT met'} (per CPU second)")
+    verdict = {True: "met", False: "NOT met"}
+    print(f"\nbar: engine >= 50% of bare -> wall-clock: {verdict[eng_wall / bare_wall >= 0.5]}, "
+          f"CPU: {verdict[eng_cpu / bare_cpu >= 0.5]}")
 
 
 if __name__ == "__main__":

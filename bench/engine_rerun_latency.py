@@ -81,7 +81,8 @@ Timings = tuple[tuple[list[float], list[float]], float]
 
 def run_sqlite(size: int, reruns: int, rng: random.Random, cache_dir: str | None) -> Timings:
     with tempfile.TemporaryDirectory(prefix="wfgw-bench-") as d:
-        path = Path(cache_dir or d) / f"latency-{size}.db"
+        keep = cache_dir is not None and size >= 100000  # small ones are rebuilt: quick, and never half-rerun
+        path = Path(cache_dir if keep else d) / f"latency-{size}.db"  # type: ignore[arg-type]
         load_s = 0.0
         if not path.exists():
             template = asyncio.run(make_template(SQLiteStore(path)))
