@@ -43,7 +43,8 @@ class ContractReport:
     checks_passed: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)  # message -> times
     phases: dict[str, str] = field(default_factory=dict)
-    excluded: dict[str, str] = field(default_factory=dict)
+    excluded: dict[str, str] = field(default_factory=dict)  # check (on operation) not run -> why
+    accepted: dict[str, str] = field(default_factory=dict)  # check with widened statuses -> why
     stateful_links: str = ""
     notes: list[str] = field(default_factory=list)
     stop_reason: str = ""
@@ -67,7 +68,8 @@ class ContractReport:
 
 def collect_failures(events: Iterable[Any], report: ContractReport) -> None:
     """Consume the engine's event stream into ``report``."""
-    from schemathesis.engine import Status, events as ev
+    from schemathesis.engine import Status
+    from schemathesis.engine import events as ev
 
     for event in events:
         if isinstance(event, ev.ScenarioFinished):

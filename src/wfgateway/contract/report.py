@@ -24,6 +24,8 @@ def render_text(report: ContractReport, *, max_message_lines: int = 12) -> str:
         lines.append(f"stateful: {report.stateful_links}")
     for check, reason in sorted(report.excluded.items()):
         lines.append(f"not run: {check} -- {reason}")
+    for check, reason in sorted(report.accepted.items()):
+        lines.append(f"per spec: {check} -- {reason}")
     lines += [f"note: {n}" for n in report.notes]
     grouped = report.by_operation()
     if not grouped and not report.errors:
@@ -75,6 +77,8 @@ def write_junit(report: ContractReport, path: Path) -> None:
         ET.SubElement(properties, "property", {"name": name, "value": value})
     for check, reason in sorted(report.excluded.items()):
         ET.SubElement(properties, "property", {"name": f"not-run:{check}", "value": reason})
+    for check, reason in sorted(report.accepted.items()):
+        ET.SubElement(properties, "property", {"name": f"per-spec:{check}", "value": reason})
     for case in cases:
         element = ET.SubElement(suite, "testcase", {"classname": f"contract.{report.dialect}", "name": case})
         for f in grouped.get(case, []):
