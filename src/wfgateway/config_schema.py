@@ -30,6 +30,7 @@ STORE = {
         "dsn": {"type": "string", "minLength": 1},
         "dsn_env": _SECRET_ENV,
         "pool_size": {"type": "integer", "minimum": 1, "maximum": 200},
+        "schema": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
     },
     "allOf": [
         {"if": {"properties": {"kind": {"const": "postgres"}}},
