@@ -4,8 +4,8 @@ Schemathesis' time goes into generating and checking cases, not into the gateway
 dialects run side by side in worker processes (``spawn``: nothing inherited from the test process)
 to use both cores.  Inside a worker everything is in process: the gateway app (credentials configured,
 SQLite in the given folder) is called directly through Schemathesis' ASGI transport.  A recorder
-around the app keeps what the stateful runs reached, so the test can ask whether executions failed
-and were rerun or retried.
+around the app keeps what the gateway answered (its own drift header, its 401s) and which
+executions the runs saw failed and rerun.
 """
 
 from __future__ import annotations

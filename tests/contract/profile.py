@@ -25,9 +25,6 @@ def active_profile() -> FuzzProfile:
 OPEN_FINDINGS: dict[str, str] = {
     "conductor": "open finding C2 (remove answers 501) -- /work/team/contract-findings.md",
 }
-STATEFUL_EVIDENCE_MISSING: dict[str, str] = {
-    d: "no linked sequence reaches a failed run yet (contract-findings.md, Links)" for d in ("cognite", "altostrat")
-}
 
 
 def dialect_params(open_findings: dict[str, str]) -> list:
