@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.contract.gateways import SECRETS, keyed_document, secured_dialects, token_for
-from tests.contract.profile import DIALECTS, OPEN_FINDINGS, SPECS, active_profile, dialect_params
+from tests.contract.profile import DIALECTS, SPECS, active_profile, skip_arguments
 from tests.support.server import REPO, run_gateway_process
 from wfgateway.contract.runner import spec_operations
 
@@ -49,7 +49,7 @@ def command_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             process = subprocess.Popen(
                 [sys.executable, "-m", "wfgateway.cli", "contract", "--dialect", dialect, "--url", url,
                  "--spec", str(spec), "--token-env", "WFG_CONTRACT_CLI_TOKEN", "--profile", profile.name,
-                 "--phases", phases, *max_examples, "--junit", str(junit)],
+                 "--phases", phases, *max_examples, *skip_arguments(dialect), "--junit", str(junit)],
                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 env={**os.environ, "WFG_CONTRACT_CLI_TOKEN": token},
             )
@@ -79,7 +79,7 @@ def _keyed_spec(dialect: str, folder: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("dialect", dialect_params(OPEN_FINDINGS))
+@pytest.mark.parametrize("dialect", DIALECTS)
 def test_contract_command_passes_against_the_running_gateway(dialect: str, command_runs: dict[str, CommandRun]) -> None:
     run = command_runs[dialect]
     stdout, stderr = run.process.communicate(timeout=900)
@@ -125,6 +125,12 @@ def test_contract_command_options_shape_the_run(monkeypatch: pytest.MonkeyPatch)
     assert set(run.excluded) == {"ignored_auth", "missing_required_header"}  # --open, with its reason
     assert all("--open" in reason for reason in run.excluded.values())
 
+    run = _contract_run(_parse("--skip", "use_after_free@terminateWorkflow=terminates, stays readable",
+                               "--skip", "ignored_auth=staging has no auth"))
+    assert [(r.operation_id, r.check, r.reason) for r in run.extra_rules] == [
+        ("terminateWorkflow", "use_after_free", "terminates, stays readable")]
+    assert run.excluded == {"ignored_auth": "staging has no auth"}
+
 
 @pytest.mark.parametrize(
     ("argv", "message"),
@@ -133,6 +139,8 @@ def test_contract_command_options_shape_the_run(monkeypatch: pytest.MonkeyPatch)
         (("--header", "no-colon"), "--header"),
         (("--token-env", "WFG_TEST_UNSET_VARIABLE"), "WFG_TEST_UNSET_VARIABLE is not set"),
         (("--spec", "/nonexistent.yaml"), "no such file"),
+        (("--skip", "use_after_free@terminateWorkflow"), "a reason"),  # no exclusion without a reason
+        (("--skip", "no_such_check=why"), "a reason"),
     ],
 )
 def test_contract_command_refuses_bad_options(argv: tuple[str, ...], message: str,

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from wfgateway.contract.runner import PHASES, PROFILES, ContractRun, FuzzProfile
+from wfgateway.contract.runner import CHECKS, PHASES, PROFILES, ContractRun, FuzzProfile, OperationRule
 
 OPEN_TARGET_REASON = ("--open: the target accepts requests without credentials, so checks that expect "
                       "a 401 without them do not apply")
@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--token-env", metavar="VAR", help="read the credential from this environment variable")
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra header (repeatable)")
     p.add_argument("--open", action="store_true", help="the target runs without credentials: skip the auth checks")
+    p.add_argument("--skip", action="append", default=[], metavar="CHECK[@OPERATION_ID]=REASON",
+                   help="do not run a check (on one operation); the reason is required and printed in the report")
     p.add_argument("--spec", type=Path, help="spec file (default: the dialect's spec from --config)")
     p.add_argument("--config", default="config.yaml", help="config that names the dialect's spec (default config.yaml)")
     p.add_argument("--profile", choices=sorted(PROFILES), default="ci", help="fuzzing depth (default ci)")
@@ -84,6 +86,17 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
     excluded: dict[str, str] = {}
     if args.open:
         excluded = {"ignored_auth": OPEN_TARGET_REASON, "missing_required_header": OPEN_TARGET_REASON}
+    extra_rules: list[OperationRule] = []
+    for raw in args.skip:
+        target, sep, reason = raw.partition("=")
+        check, _, operation = target.partition("@")
+        if not sep or not reason.strip() or check.strip() not in CHECKS:
+            raise ValueError(f"--skip {raw!r}: expected CHECK[@OPERATION_ID]=REASON with a check from "
+                             f"{', '.join(CHECKS)} and a reason")
+        if operation.strip():
+            extra_rules.append(OperationRule(operation.strip(), check.strip(), reason.strip()))
+        else:
+            excluded[check.strip()] = reason.strip()
     return ContractRun(
         dialect=args.dialect,
         spec_path=_spec_path(args),
@@ -95,6 +108,7 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
         phases=phases,
         excluded=excluded,
         operations=tuple(args.operation),
+        extra_rules=tuple(extra_rules),
         request_timeout=args.request_timeout,
     )
 
