@@ -11,6 +11,11 @@ DIALECTS = ("conductor", "cognite", "altostrat")
 SPECS = {name: REPO / "openapi" / f"{name}.yaml" for name in DIALECTS}
 
 
+def time_limit() -> int:
+    """Seconds a heavy contract test may take (pytest-timeout): a deep run is long by design."""
+    return 900 if active_profile().name == "ci" else 4 * 3600
+
+
 def active_profile() -> FuzzProfile:
     """``ci`` (default: the whole suite stays fast) or ``deep`` (``make contract-deep``)."""
     name = os.environ.get("WFGATEWAY_FUZZ_PROFILE", "ci")

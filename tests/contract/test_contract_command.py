@@ -21,9 +21,11 @@ import pytest
 import yaml
 
 from tests.contract.gateways import SECRETS, keyed_document, secured_dialects, token_for
-from tests.contract.profile import DIALECTS, SPECS, active_profile, skip_arguments
+from tests.contract.profile import DIALECTS, SPECS, active_profile, skip_arguments, time_limit
 from tests.support.server import REPO, run_gateway_process
 from wfgateway.contract.runner import spec_operations
+
+pytestmark = pytest.mark.timeout(time_limit())
 
 
 @dataclass
@@ -82,7 +84,7 @@ def _keyed_spec(dialect: str, folder: Path) -> Path:
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_contract_command_passes_against_the_running_gateway(dialect: str, command_runs: dict[str, CommandRun]) -> None:
     run = command_runs[dialect]
-    stdout, stderr = run.process.communicate(timeout=900)
+    stdout, stderr = run.process.communicate(timeout=time_limit())
     assert run.process.returncode == 0, stdout[-20000:] + stderr[-5000:]
     assert "result: PASS" in stdout
     assert run.token not in stdout  # credentials are never printed

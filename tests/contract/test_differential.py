@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from tests.contract.differential import Judges, WireRequest
-from tests.contract.profile import DIALECTS, SPECS, active_profile
+from tests.contract.profile import DIALECTS, SPECS, active_profile, time_limit
 
 PROFILE = active_profile()
 
@@ -28,6 +28,9 @@ PROFILE = active_profile()
 # ``^(?!\s)(?![\s\S]*\s$)...``) it rejects "\x1dabc" where the spec's own regex dialect accepts it.
 # That is the reference deviating from JSON Schema, so such strings are not generated.
 _PYTHON_ONLY_WHITESPACE = frozenset("\x1c\x1d\x1e\x1f")
+
+
+pytestmark = pytest.mark.timeout(time_limit())
 
 
 def _restricted(case: Any, wire: WireRequest) -> str | None:

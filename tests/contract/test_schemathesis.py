@@ -19,9 +19,11 @@ import pytest
 
 from tests.contract.gateways import keyed_document
 from tests.contract.inprocess import DialectRun, start_all
-from tests.contract.profile import DIALECTS, KNOWN_GAPS, active_profile
+from tests.contract.profile import DIALECTS, KNOWN_GAPS, active_profile, time_limit
 from wfgateway.contract.report import render_text
 from wfgateway.contract.runner import spec_operations
+
+pytestmark = pytest.mark.timeout(time_limit())
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]
 
 @pytest.fixture
 def result(runs: dict[str, Future], dialect: str) -> DialectRun:
-    return runs[dialect].result(timeout=900)
+    return runs[dialect].result(timeout=time_limit())
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
