@@ -230,7 +230,12 @@ class Pipeline:
                 status_code=error.status, media_type="application/json",
             )
         else:
-            response = dialect.render_error(error, ErrorContext(path=path, request_id=rid))
+            try:
+                response = dialect.render_error(error, ErrorContext(path=path, request_id=rid))
+            except Exception:  # a renderer bug must not turn a clean 4xx into a crash
+                log.exception("render_error of %s failed (request %s)", dialect.name, rid)
+                response = Response(orjson.dumps({"error": {"code": error.status, "message": error.message}}),
+                                    status_code=error.status, media_type="application/json")
         if isinstance(error, MethodNotAllowed):
             response.headers["allow"] = ", ".join(error.allow)
         return response
