@@ -244,7 +244,3 @@ class Pipeline:
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
-
-def with_backend(call: Call, backend: Backend) -> Call:
-    call.backend = backend
-    return call
