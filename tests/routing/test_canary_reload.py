@@ -142,7 +142,7 @@ def test_calls_in_flight_finish_on_the_old_backend(tmp_path):
         release.set()
         t.join(10)
         assert result["r"].status_code == 200  # finished on the old transport, not cut off by the swap
-        _wait(lambda: old._session is None)  # and the old one closed once drained
+        _wait(lambda: old.closed)  # and the old one closed once drained
 
 
 def _wait(cond, timeout=5.0):

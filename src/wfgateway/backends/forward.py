@@ -88,7 +88,7 @@ class Forwarder(Forwarding):
         if self.path_params:
             path = _override_path(path, target.validator.operation.path, self.path_params)
         query = scope.get("query_string") or b""
-        url = self.transport.url(path + "?" + query.decode("latin-1") if query else path)
+        target_path = path + "?" + query.decode("latin-1") if query else path
         drop = self.strip
         takes_body = target.validator.takes_body
         headers = [
@@ -99,7 +99,7 @@ class Forwarder(Forwarding):
         op: OperationKeys | None = self.keys.operation(target.operation_id) if self.keys else None
         idempotent = method in _IDEMPOTENT_METHODS or (op is not None and op.idempotent)
         deadline = asyncio.get_running_loop().time() + self.timeout_s  # nothing waits past the route's timeout
-        upstream = await self.transport.request(method, url, headers=headers, body=call.raw_body or None,
+        upstream = await self.transport.request(method, target_path, headers=headers, body=call.raw_body or None,
                                                 idempotent=idempotent, deadline=deadline)
         if upstream.status >= 500:
             raise upstream_status_error(self.transport.name, upstream.status)

@@ -1,7 +1,8 @@
-"""HTTP to one upstream vendor: a shared aiohttp session, timeouts, retries, circuit breaker.
+"""HTTP to one upstream vendor: keep-alive connection pools, timeouts, retries, circuit breaker.
 
-aiohttp rather than httpx: as a pass-through proxy httpx.AsyncClient measured 473 req/s against
-6,531 for aiohttp on the same machine (encode/httpx#3215).
+The pools are wfgateway.backends.h1 (HTTP/1.1 on asyncio protocols with httptools): on the proxy
+path the client side of a pass-through dominates the cost, and a general-purpose client spends
+three times the CPU per request there (h1.py says more).
 
 Rules that keep callers safe:
 * nothing waits past the caller's deadline (the route's timeout): every attempt's timeouts and
@@ -20,12 +21,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
-from yarl import URL
 
 from wfgateway.backends.auth import UpstreamAuth
+from wfgateway.backends.h1 import H1Error, H1Pool
 from wfgateway.backends.resilience import CircuitBreaker, backoff_s
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
 from wfgateway.core.errors import Unavailable, UpstreamError, UpstreamTimeout
@@ -55,12 +56,6 @@ class UpstreamResponse:
         return orjson.loads(self.body) if self.body else None
 
 
-class _Failure(Exception):
-    def __init__(self, kind: str, detail: str, *, sent: bool) -> None:
-        super().__init__(detail)
-        self.kind, self.detail, self.sent = kind, detail, sent
-
-
 class UpstreamTransport:
     """One upstream backend's connection pool and resilience rules."""
 
@@ -74,25 +69,27 @@ class UpstreamTransport:
         self.read_s = settings.timeout_ms / 1000
         self.connect_s = settings.connect_timeout_ms / 1000
         self.inflight = 0
-        self._session: aiohttp.ClientSession | None = None
-        # the usual attempt timeout, built once: connect, then the answer (one timer, no per-chunk timer)
-        self._timeout = aiohttp.ClientTimeout(total=self.connect_s + self.read_s, connect=self.connect_s)
+        self.attempt_s = self.connect_s + self.read_s  # one attempt: connect, then the whole answer
+        parts = urlsplit(self.base_url)
+        self.origin = f"{parts.scheme}://{parts.netloc}"
+        self.prefix = parts.path.rstrip("/")  # a base URL may carry a path: every call goes below it
+        self._pools: dict[str, H1Pool] = {}
+        self.closed = False
         self._static_auth: dict[str, str] | None = getattr(auth, "static_headers", None)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def session(self) -> aiohttp.ClientSession:
-        """The shared session, created on first use inside the serving event loop."""
-        s = self._session
-        if s is None or s.closed:
-            connector = aiohttp.TCPConnector(limit=self.settings.max_connections, ttl_dns_cache=300)
-            s = self._session = aiohttp.ClientSession(connector=connector, auto_decompress=True, trust_env=False,
-                                                      timeout=aiohttp.ClientTimeout(total=None))
-        return s
+    def pool(self, origin: str) -> H1Pool:
+        """The keep-alive pool of ``origin`` (the upstream's own, or a token endpoint's)."""
+        p = self._pools.get(origin)
+        if p is None:
+            p = self._pools[origin] = H1Pool(origin, limit=self.settings.max_connections)
+        return p
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        self.closed = True
+        pools, self._pools = list(self._pools.values()), {}
+        for p in pools:
+            await p.close()
 
     async def drain_and_close(self, limit_s: float) -> None:
         """Close once the calls in flight have finished (they finish on this transport)."""
@@ -102,9 +99,9 @@ class UpstreamTransport:
             await asyncio.sleep(0.05)
         await self.close()
 
-    def url(self, path_and_query: str) -> URL:
+    def url(self, path_and_query: str) -> str:
         """An already-encoded path (and query) on the upstream, kept byte for byte."""
-        return URL(self.base_url + path_and_query, encoded=True)
+        return self.base_url + path_and_query
 
     def deadline(self, timeout_ms: int | None = None) -> float:
         """The deadline of the current call: the one set for it, else ``timeout_ms`` from now."""
@@ -115,7 +112,7 @@ class UpstreamTransport:
 
     # -- requests ----------------------------------------------------------------------------------
     async def request(
-        self, method: str, url: URL | str, *, headers: Any = None, body: bytes | None = None,
+        self, method: str, url: str, *, headers: Any = None, body: bytes | None = None,
         idempotent: bool, deadline: float | None = None, authenticate: bool = True,
     ) -> UpstreamResponse:
         """Send, with retries and the breaker; UpstreamResponse for any answer below 500 (and for a
@@ -123,8 +120,12 @@ class UpstreamTransport:
         UpstreamTimeout (deadline passed) or UpstreamError (connection reset)."""
         if deadline is None:
             deadline = self.deadline()
-        if isinstance(url, str):
-            url = self.url(url) if url.startswith("/") else URL(url, encoded=True)
+        if url.startswith("/"):
+            pool, target = self.pool(self.origin), self.prefix + url
+        else:
+            parts = urlsplit(url)
+            pool = self.pool(f"{parts.scheme}://{parts.netloc}")
+            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
         loop = asyncio.get_running_loop()
         attempt = 0
         reauthenticated = False
@@ -146,8 +147,11 @@ class UpstreamTransport:
                             auth_headers = await self.auth.headers(self)
                         if auth_headers:
                             send_headers = _with(headers, auth_headers)
-                    response = await self._attempt(method, url, send_headers, body, remaining)
-                except _Failure as failure:
+                    answer = await pool.request(method, target, send_headers, body,
+                                                timeout=min(self.attempt_s, remaining),
+                                                connect_timeout=min(self.connect_s, remaining))
+                    response = UpstreamResponse(answer.status, answer.raw_headers, answer.body)
+                except H1Error as failure:
                     self.circuit.failure()
                     retry = attempt <= self.settings.retries and (idempotent or not failure.sent)
                     if retry and await _sleep_within(loop, deadline, attempt):
@@ -171,31 +175,6 @@ class UpstreamTransport:
                 return response
         finally:
             self.inflight -= 1
-
-    async def _attempt(self, method: str, url: URL, headers: Any, body: bytes | None,
-                       remaining: float) -> UpstreamResponse:
-        timeout = self._timeout
-        if remaining < timeout.total:  # never wait past the caller's deadline
-            timeout = aiohttp.ClientTimeout(total=remaining, connect=min(self.connect_s, remaining))
-        sent = False
-        try:
-            async with self.session().request(method, url, headers=headers, data=body, timeout=timeout,
-                                              allow_redirects=False) as resp:
-                sent = True
-                data = await resp.read()
-                return UpstreamResponse(resp.status, resp.raw_headers, data)
-        except aiohttp.ClientConnectorError as exc:
-            raise _Failure("connect", f"cannot connect: {exc.os_error or exc}", sent=False) from None
-        except aiohttp.ConnectionTimeoutError:
-            raise _Failure("connect", "connect timeout", sent=False) from None
-        except TimeoutError:
-            raise _Failure("timeout", "no answer in time", sent=True) from None
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, aiohttp.ClientOSError) as exc:
-            raise _Failure("reset", f"connection closed: {type(exc).__name__}", sent=True) from None
-        except aiohttp.ClientResponseError as exc:
-            raise _Failure("protocol", f"bad response: {exc.message}", sent=True) from None
-        except aiohttp.ClientError as exc:
-            raise _Failure("error", f"{type(exc).__name__}: {exc}", sent=sent) from None
 
     async def fetch_json(self, method: str, url: str, *, form: Mapping[str, str] | None = None,
                          json: Any = None, headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
@@ -234,7 +213,7 @@ async def _sleep_within(loop: asyncio.AbstractEventLoop, deadline: float, attemp
     return True
 
 
-def _as_error(name: str, failure: _Failure) -> Exception:
+def _as_error(name: str, failure: H1Error) -> Exception:
     if failure.kind == "connect":
         return Unavailable(f"upstream {name} is unreachable ({failure.detail})")
     if failure.kind == "timeout":
