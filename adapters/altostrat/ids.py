@@ -49,3 +49,37 @@ def log_id(attempt_id: str) -> str:
         chars.append(_ALPHABET[digest & 31])
         digest >>= 5
     return LOG + "".join(reversed(chars))
+
+
+def ulid_uuid(prefixed: str, prefix: str) -> str | None:
+    """The UUID a ``prefix`` + ULID id encodes (a ULID is 128 bits, like a UUID); None for other ids.
+
+    Lets a dialect whose ids must be UUIDs (Cognite's execution ids) name an Altostrat run."""
+    if not prefixed.startswith(prefix) or len(prefixed) != len(prefix) + 26:
+        return None
+    value = 0
+    for ch in prefixed[len(prefix):]:
+        digit = _ALPHABET.find(ch)
+        if digit < 0:
+            return None
+        value = (value << 5) | digit
+    if value >> 128:
+        return None
+    import uuid
+
+    return str(uuid.UUID(int=value))
+
+
+def uuid_ulid(text: str, prefix: str) -> str | None:
+    """The ``prefix`` + ULID id a UUID stands for (the inverse of ulid_uuid); None if ``text`` is no UUID."""
+    import uuid
+
+    try:
+        value = uuid.UUID(text).int
+    except ValueError:
+        return None
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return prefix + "".join(reversed(chars))
