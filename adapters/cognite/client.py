@@ -49,6 +49,7 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
     "get": ("exact", ""),
     "search": ("translated", "no correlation id or parent filter"),
     "terminate": ("exact", "Cognite cancel"),
+    "delete_execution": ("refused", "Cognite executions cannot be deleted (only cancelled)"),
     "pause": ("refused", "Cognite executions cannot be paused"),
     "resume": ("refused", "Cognite executions cannot be paused or resumed"),
     "rerun": ("refused", "Cognite has no rerun (only retry of failed tasks)"),
@@ -221,6 +222,9 @@ class CogniteClient:
         await self._call("POST", f"/workflows/executions/{quote(execution_id, safe='')}/cancel", tenant,
                          {"reason": reason} if reason else {}, idempotent=False)
         return await self.get(execution_id, tenant=tenant)
+
+    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
+        raise refuse("delete_execution", CAPABILITIES["delete_execution"][1])
 
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
         raise refuse("pause", CAPABILITIES["pause"][1])

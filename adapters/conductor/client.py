@@ -44,6 +44,8 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
     "get": ("exact", ""),
     "search": ("translated", "filters become a Conductor search query"),
     "terminate": ("exact", ""),
+    "delete_execution": ("translated", "a running workflow is terminated, then removed without archiving: "
+                                      "two calls, not one transaction"),
     "pause": ("exact", ""),
     "resume": ("exact", ""),
     "rerun": ("exact", ""),
@@ -190,6 +192,12 @@ class ConductorClient:
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         await self._call("DELETE", f"/api/workflow/{quote(execution_id, safe='')}", query={"reason": reason})
         return await self.get(execution_id, tenant=tenant)
+
+    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
+        path = f"/api/workflow/{quote(execution_id, safe='')}"
+        if not (await self.get(execution_id, tenant=tenant)).status.terminal:
+            await self._call("DELETE", path, query={"reason": "Removed"})  # Conductor archives only ended ones
+        await self._call("DELETE", path + "/remove", query={"archiveWorkflow": False})
 
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
         await self._call("PUT", f"/api/workflow/{quote(execution_id, safe='')}/pause", idempotent=False)

@@ -35,7 +35,7 @@ def test_capabilities_cover_every_backend_operation(vendor):
 
 
 ARGS = {
-    "pause": ("e-1",), "resume": ("e-1",), "rerun": ("e-1",), "restart": ("e-1",), "clone": ("e-1",),
+    "pause": ("e-1",), "resume": ("e-1",), "delete_execution": ("e-1",), "rerun": ("e-1",), "restart": ("e-1",), "clone": ("e-1",),
     "poll": ("t", "task"), "get_task": ("task-1",), "add_task_log": ("task-1", "line"),
 }
 

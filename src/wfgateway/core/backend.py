@@ -82,6 +82,12 @@ class Backend(Protocol):
         """Non-terminal tasks become CANCELED, the execution TERMINATED with ``reason`` kept.
         Conflict for a COMPLETED execution."""
 
+    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
+        """Remove the execution for good: it, its task attempts and their logs, and anything scheduled
+        for it.  A non-terminal execution is terminated first (as ``terminate``: running children
+        terminated, a waiting parent settled).  Executions linked to it (children, parent) are kept.
+        NotFound if unknown or of another tenant; afterwards ``get`` raises NotFound."""
+
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution: ...
 
     async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution: ...

@@ -152,6 +152,9 @@ class Engine:
     def after_commit(self, unit: Unit) -> None:
         earliest: int | None = None
         for st in unit.states.values():
+            if st.removed:
+                self.changed(st.e.id)  # waiters see it gone
+                continue
             for key in st.dispatch:
                 self.spawn(self.http.run(key))
             for q in st.notify:
@@ -367,6 +370,22 @@ class Engine:
             return st.execution
 
         return await self.run(op)  # type: ignore[no-any-return]
+
+    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
+        """Backend.delete_execution: the execution, its attempts (with their logs) and its timers go in
+        one transaction.  A running one is terminated in that same transaction first, so its running
+        children are terminated and a waiting parent's sub-workflow task is settled, exactly as a
+        terminate would; those executions stay (each is removed by its own id)."""
+
+        async def op(unit: Unit) -> Any:
+            st = await self.load_for(unit, execution_id, tenant)
+            if not st.e.status.terminal:
+                cancel_open(st, unit)
+                end_execution(st, unit, ExecutionStatus.TERMINATED, "Removed")
+            unit.remove(st)
+            return None
+
+        await self.run(op)
 
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
         async def op(unit: Unit) -> Any:

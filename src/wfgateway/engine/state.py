@@ -307,6 +307,7 @@ class ExecState:
         self.dynamic = False  # any dynamic container among the attempts (the decider skips the scan if not)
         self.attempts_loaded = True  # False: loaded without its attempts (see Unit.load)
         self.hide_all = False  # supersede every visible attempt in the store (see Changeset.hide_all)
+        self.removed = False  # deleted with its attempts and timers by this unit (see Changeset.exec_deletes)
         for r in atts:
             if r.a.visible:
                 self._index(r)

@@ -160,11 +160,19 @@ class Unit:
                reason=None if status is TaskStatus.COMPLETED else (child.e.reason or f"Sub-workflow {status.value}"))
         parent.needs_decide = True
 
+    def remove(self, st: ExecState) -> None:
+        """Delete the execution with its attempts and timers when this unit commits; whatever else the
+        unit settled (a terminated child, a parent told its sub-workflow ended) is written with it."""
+        st.removed = True
+
     # -- writing -----------------------------------------------------------------------------
     def changeset(self) -> Changeset:
         cs = Changeset(snapshots=self.snapshots, timer_claims=self.timer_claims, version_bumps=self.version_bumps)
         now = self.now
         for st in self.states.values():
+            if st.removed:
+                cs.exec_deletes.append((st.e.id, st.e.version))
+                continue
             touched = False
             for r in st.all:
                 if not r.loaded:

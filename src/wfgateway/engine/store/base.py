@@ -71,11 +71,16 @@ class Changeset:
     # execution updates and before the attempt inserts; only sent to stores with ``supports_hide_all``
     hide_all: list[str] = field(default_factory=list)
     version_bumps: list[str] = field(default_factory=list)  # executions whose row_version is bumped blindly
+    # (id, expected row_version): the execution is removed with every attempt (and so its logs) and timer
+    # keyed by it; checked like an update, so a writer that changed it meanwhile makes the whole commit
+    # fail (VersionConflict) instead of leaving its rows behind.  Executions linked to it are not removed.
+    exec_deletes: list[tuple[str, int]] = field(default_factory=list)
 
     def empty(self) -> bool:
         return not (
             self.snapshots or self.exec_inserts or self.exec_updates or self.attempt_inserts or self.hide_all
             or self.attempt_updates or self.timer_inserts or self.timer_claims or self.version_bumps
+            or self.exec_deletes
         )
 
 

@@ -53,6 +53,9 @@ _TIMER_DELETE = "DELETE FROM timers WHERE id = %s"
 _BUMP = "UPDATE executions SET row_version = row_version + 1 WHERE id = %s"
 _LOCK_EXECS = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
 _HIDE_ALL = "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_id = ANY(%s) AND visible = 1"
+_DELETE_EXEC = "DELETE FROM executions WHERE id = %s AND row_version = %s"
+_DELETE_ATTEMPTS = "DELETE FROM attempts WHERE execution_id = ANY(%s)"
+_DELETE_TIMERS = "DELETE FROM timers WHERE execution_id = ANY(%s)"
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
 
 
@@ -300,14 +303,22 @@ class PostgresStore:
                 cur = conn.cursor()
                 await cur.execute(_TIMER_DELETE, (timer_id,))
                 checks.append((cur, ClaimLost(timer_id)))
-            # executions in id order: conditional updates and blind bumps interleaved
+            removed = sorted({eid for eid, _ in cs.exec_deletes})
+            if removed:  # timers before executions, the order a firing timer locks them in
+                await conn.execute(_DELETE_TIMERS, (removed,))
+            # executions in id order: conditional updates, removals and blind bumps interleaved
             work: list[tuple[str, Any]] = [(u[2], u) for u in cs.exec_updates]
+            work += [(eid, expected) for eid, expected in cs.exec_deletes]
             work += [(eid, None) for eid in set(cs.version_bumps)]
             work.sort(key=lambda w: (w[0], w[1] is None))
             for execution_id, upd in work:
                 cur = conn.cursor()
                 if upd is None:
                     await cur.execute(_BUMP, (execution_id,))
+                    continue
+                if isinstance(upd, int):
+                    await cur.execute(_DELETE_EXEC, (execution_id, upd))
+                    checks.append((cur, VersionConflict(execution_id)))
                     continue
                 cols, values, _, expected = upd
                 query = self._update("executions", (*cols, "row_version"), "id = %s AND row_version = %s")
@@ -329,6 +340,8 @@ class PostgresStore:
                     await conn.cursor().executemany(self._update("attempts", cols, "key = %s"), rows)  # type: ignore[arg-type]
             if cs.timer_inserts:
                 await conn.cursor().executemany(_TIMER_INSERT, cs.timer_inserts)
+            if removed:
+                await conn.execute(_DELETE_ATTEMPTS, (removed,))
             await pipe.sync()
             for cur, failure in checks:
                 if cur.rowcount != 1:

@@ -56,4 +56,8 @@ MIGRATIONS: list[list[str]] = [
         "DROP INDEX attempts_public_id",
         "CREATE INDEX attempts_id ON attempts (id)",
     ],
+    # 3: timers by execution, so removing an execution does not scan every pending timer
+    [
+        "CREATE INDEX timers_execution ON timers (execution_id)",
+    ],
 ]

@@ -331,6 +331,12 @@ class SQLiteStore:
                     db.executemany(self._update("attempts", cols, "key = ?"), rows)
             if cs.timer_inserts:
                 db.executemany(_TIMER_INSERT, cs.timer_inserts)
+            for execution_id, expected in cs.exec_deletes:
+                if db.execute("DELETE FROM executions WHERE id = ? AND row_version = ?",
+                              (execution_id, expected)).rowcount != 1:
+                    raise VersionConflict(execution_id)
+                db.execute("DELETE FROM attempts WHERE execution_id = ?", (execution_id,))
+                db.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
