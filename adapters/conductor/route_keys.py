@@ -54,7 +54,7 @@ BACKEND_OPERATIONS = {
     "rerunWorkflow": ("get", "rerun"),
     "retryWorkflow": ("get", "retry"),
     "restartWorkflow": ("get", "restart"),
-    "deleteWorkflow": ("get", "terminate"),
+    "deleteWorkflow": ("get", "delete_execution"),
     "getCorrelatedWorkflows": ("search", "get"),
     "getCorrelatedWorkflowsBatch": ("search", "get"),
     "pollTask": ("poll", "get"),

@@ -7,12 +7,12 @@ from typing import Any
 from starlette.responses import Response
 
 from adapters.conductor import errors as msg
-from adapters.conductor.common import load_execution, new_workflow_id, tenant
+from adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
 from adapters.conductor.metadata_api import translate
 from adapters.conductor.render import summary_json, workflow_json, workflow_status_json
 from adapters.conductor.responses import empty_response, json_response, text_response
 from adapters.conductor.search_query import parse_query
-from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
 from wfgateway.core.model import Execution, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
@@ -220,13 +220,20 @@ async def restart_workflow(call: Call) -> Response:
 
 
 async def delete_workflow(call: Call) -> Response:
+    """Conductor removes the workflow and its tasks from the execution store.  With ``archiveWorkflow``
+    (the default) it first keeps a copy in its search index, and refuses a workflow that is not
+    terminal (400); without it, a running workflow is removed as it is.  The gateway keeps no archive:
+    either way the execution is gone afterwards (GET answers 404).  Two deliberate differences: the
+    400 leaves the workflow in place (Conductor has already deleted it when it refuses), and a running
+    workflow removed without archiving is terminated in the same transaction, so its running
+    sub-workflows end too instead of running on for a parent that no longer exists."""
     exe = await load_execution(call, call.path["workflowId"])
-    remove = getattr(call.backend, "delete_execution", None)
-    if remove is None:
-        raise NotImplementedByBackend("Removing a workflow execution is not supported by this backend")
-    if not exe.status.terminal:
-        await call.backend.terminate(exe.id, "removed", tenant=tenant(call))
-    await remove(exe.id, tenant=tenant(call))
+    if call.query.get("archiveWorkflow", True) and not exe.status.terminal:
+        raise InvalidArgument(f"Cannot archive workflow: {exe.id} with status: {exe.status}")
+    try:
+        await call.backend.delete_execution(exe.id, tenant=tenant(call))
+    except NotFound:  # removed by a concurrent call meanwhile
+        raise no_such_workflow(exe.id) from None
     return empty_response()
 
 

@@ -274,14 +274,13 @@ def test_idempotency_headers_on_start_by_name(api: httpx.Client) -> None:
     assert same.status_code == 200 and same.text == first.text
 
 
-def test_remove_is_refused_clearly_when_the_backend_cannot_delete(api: httpx.Client) -> None:
+def test_remove_refuses_a_running_workflow_it_would_archive(api: httpx.Client) -> None:
     wid = start(api)
-    r = api.delete(f"/api/workflow/{wid}/remove")
-    if r.status_code == 501:  # the embedded engine keeps every execution (no delete operation yet)
-        assert r.json()["message"] == "Removing a workflow execution is not supported by this backend"
-    else:
-        assert r.status_code == 200
-        error(api.get(f"/api/workflow/{wid}"), 404, f"No such workflow found by id: {wid}")
+    error(api.delete(f"/api/workflow/{wid}/remove"), 400, f"Cannot archive workflow: {wid} with status: RUNNING")
+    assert status_of(api, wid) == "RUNNING"
+    assert api.delete(f"/api/workflow/{wid}/remove", params={"archiveWorkflow": "False"}).status_code == 200
+    error(api.get(f"/api/workflow/{wid}"), 404, f"No such workflow found by id: {wid}")
+    error(api.delete(f"/api/workflow/{wid}/remove"), 404, f"No such workflow found by id: {wid}")
 
 
 def test_out_of_range_numbers_in_bad_requests_are_rendered(api: httpx.Client) -> None:

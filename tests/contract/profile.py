@@ -26,15 +26,7 @@ def active_profile() -> FuzzProfile:
 
 # Known gaps of the gateway itself (not of the vendors): each is one check on one operation that is
 # not run, with the reason, printed under "not run:" in every report.  Remove an entry when its gap is closed.
-KNOWN_GAPS: dict[str, tuple[OperationRule, ...]] = {
-    "conductor": (
-        OperationRule(
-            "deleteWorkflow", "not_a_server_error",
-            "GAP: DELETE /api/workflow/{workflowId}/remove answers 501 -- the embedded engine cannot remove "
-            "executions yet (the Backend protocol has no delete_execution)",
-        ),
-    ),
-}
+KNOWN_GAPS: dict[str, tuple[OperationRule, ...]] = {}
 
 
 def skip_arguments(dialect: str) -> list[str]:
