@@ -1,6 +1,6 @@
 """Rerun throughput of the engine against a bare SQLite transaction of the same shape.
 
-    python -m tests.engine.bench_rerun [seconds]
+    .venv/bin/python -m bench.engine_rerun_shapes [seconds]
 
 Rates are per CPU second of this process (time.process_time), best of three alternating rounds, so
 that other work on a shared machine does not decide the ratio.
