@@ -53,15 +53,17 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
     "delete_definition": ("translated", "only a workflow without runs (Altostrat deletes a workflow's runs with it)"),
     "start": ("translated", "the input is the run's context; no correlation id, priority or metadata; "
                             "an idempotency key returns the first run within 24 hours"),
-    "get": ("translated", "a run's tasks are its log entries (the nodes that ran); run ids shown as UUIDs"),
+    "get": ("translated", "tasks are the run's log entries; run ids shown as UUIDs"),
     "search": ("translated", "runs of one workflow, newest first; no correlation id or parent filter"),
     "terminate": ("refused", "Altostrat has no endpoint to cancel a run"),
+    "delete_execution": ("refused", "Altostrat has no endpoint to delete a run (runs go with their workflow)"),
     "pause": ("refused", "Altostrat runs cannot be paused"),
     "resume": ("refused", "Altostrat runs cannot be paused or resumed"),
     "rerun": ("refused", f"{NEW_RUN_ONLY}; it cannot rerun a run in place"),
     "retry": ("refused", f"{NEW_RUN_ONLY}; it cannot retry a run's failed nodes in place"),
     "restart": ("refused", f"{NEW_RUN_ONLY}; it cannot restart a run in place"),
-    "clone": ("exact", ""),
+    "clone": ("exact", "Altostrat re-run"),
+    "clone_from_task": ("exact", "Altostrat resume-from"),
     "poll": ("refused", "Altostrat has no task queue for workers to poll"),
     "complete_task": ("refused", "Altostrat nodes cannot be completed or failed from outside"),
     "get_task": ("refused", "Altostrat has no read of a single log entry"),
@@ -311,6 +313,9 @@ class AltostratClient:
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         raise refuse("terminate", CAPABILITIES["terminate"][1])
+
+    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
+        raise refuse("delete_execution", CAPABILITIES["delete_execution"][1])
 
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
         raise refuse("pause", CAPABILITIES["pause"][1])

@@ -42,10 +42,10 @@ def make(svc: Service) -> dict[str, Any]:
                 break
         return list(await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items[:limit])))
 
-    def entries(executions: list[Any]) -> list[dict[str, Any]]:
+    def entries(executions: list[Any], *, foreign: bool = False) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for e in executions:
-            if e.dialect and e.dialect != W.DIALECT:
+            if e.dialect and e.dialect != W.DIALECT and not foreign:
                 continue
             out.extend(render.logs_of(e, render.trigger_ref(e)))
         out.sort(key=lambda entry: entry["created_at"], reverse=True)
@@ -53,7 +53,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def list_logs(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         q = call.query
         try:
             since = parse_ms(q["from"]) if q.get("from") else None
@@ -61,7 +61,7 @@ def make(svc: Service) -> dict[str, Any]:
         except ValueError as exc:
             raise InvalidArgument("The 'from' and 'to' parameters must be date-times.",
                                   details={"code": "parameter_invalid"}) from exc
-        logs = entries(await runs_of(call, tenant, record["id"], MAX_RUNS))
+        logs = entries(await runs_of(call, tenant, record["id"], MAX_RUNS), foreign=W.is_foreign(record))
         if q.get("level"):
             logs = [x for x in logs if x["status"] == q["level"]]
         if q.get("node_id"):
@@ -81,7 +81,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def stats(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         wf = record["id"]
 
         async def count(statuses: list[ExecutionStatus] | None, since: int | None) -> int:
@@ -97,7 +97,7 @@ def make(svc: Service) -> dict[str, Any]:
             if n:
                 recent[name] = n
         log_statuses = {"success": 0, "error": 0, "warning": 0}
-        for entry in entries(await runs_of(call, tenant, wf, STATS_RUNS)):
+        for entry in entries(await runs_of(call, tenant, wf, STATS_RUNS), foreign=W.is_foreign(record)):
             log_statuses[entry["status"]] += 1
         return json_response({
             "log_statuses": log_statuses,

@@ -65,7 +65,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def execute(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         context = (call.body or {}).get("context") or {}
         key = call.headers.get("Idempotency-Key")
         if not key:
@@ -84,7 +84,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def list_runs(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         page = int(call.query.get("page") or 1)
         skip = (page - 1) * PER_PAGE
         items, total = await _page_of_runs(call.backend, tenant, record["id"], skip, PER_PAGE)

@@ -37,7 +37,7 @@ def make(svc: Service) -> dict[str, Any]:
         await svc.tables.atransaction(statements)
 
     async def list_workflows(call: Call) -> Response:
-        records = await W.list_all(call.backend, call.principal.tenant)
+        records = await W.list_all(call.backend, call.principal.tenant, foreign=True)
         return json_response([render.workflow(r, svc.base_url, full=False) for r in records])
 
     async def create_workflow(call: Call) -> Response:
@@ -60,12 +60,14 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def get_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         return json_response(render.workflow(record, svc.base_url, await authorization_of(tenant, record)))
 
     async def update_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
+        if W.is_foreign(record):
+            raise W.refuse_foreign(record, "updateWorkflow")
         if "authorization_id" in call.body and call.body["authorization_id"] != record.get("authorization_id"):
             await require_authorization(tenant, call.body["authorization_id"])
         updated = W.updated_record(record, call.body)
@@ -81,7 +83,9 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def delete_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
+        if W.is_foreign(record):
+            raise W.refuse_foreign(record, "deleteWorkflow")
         await call.backend.delete_definition(tenant, record["id"])
         await svc.tables.atransaction([
             ("DELETE FROM altostrat_webhooks WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
@@ -103,7 +107,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def execute_sync(call: Call) -> Response:
         tenant = call.principal.tenant
-        record, _ = await W.load(call.backend, tenant, call.path["workflowId"])
+        record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         execution = await runs.start(call.backend, tenant, record, "api", {"payload": call.body or {}})
         done = await runs.wait_terminal(call.backend, tenant, execution.id, SYNC_TIMEOUT_S)
         if done is None:

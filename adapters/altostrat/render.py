@@ -177,7 +177,7 @@ def workflow(record: dict[str, Any], base_url: str, authorization: dict[str, Any
         "name": record["name"],
         "description": record.get("description"),
     }
-    if full:
+    if full and "nodes" in record:  # another dialect's workflow has no nodes (workflows.foreign_view)
         body["nodes"] = record["nodes"]
         body["edges"] = record["edges"]
     body.update({

@@ -35,7 +35,7 @@ BACKEND_OPERATIONS = {
     "listWorkflowRuns": ("search",),
     "getWorkflowRun": ("get",),
     "rerunWorkflowRun": ("get", "clone"),
-    "resumeWorkflowRun": ("get", "clone"),
+    "resumeWorkflowRun": ("get", "clone_from_task"),  # clone with resume_from_ref
     "listWorkflowLogs": ("search", "get"),
     "getWorkflowLogStats": ("search", "get"),
     "listRecentWorkflowLogs": ("search", "get"),
@@ -49,4 +49,22 @@ BACKEND_OPERATIONS = {
     "listWorkflowAuthorizations": (),
     "createWorkflowAuthorizationUrl": (),
     "deleteWorkflowAuthorization": (),
+}
+
+# What the handlers themselves change when the backend is another vendor, whose workflows are never
+# Altostrat workflows (workflows.foreign_view): (level at least, note) for docs/compatibility.md.
+CROSS_VENDOR = {
+    "listWorkflows": ("translated", "the vendor's workflows are listed read-only, each name once (latest version)"),
+    "getWorkflow": ("translated", "the vendor's workflow is read-only and shown without nodes and edges"),
+    "updateWorkflow": ("refused", "the vendor's workflows cannot be edited as nodes and edges"),
+    "deleteWorkflow": ("refused", "the vendor's workflows are deleted through its own API (Altostrat would "
+                                  "delete their runs too)"),
+    "executeWorkflow": ("translated", "the context is the workflow input; the vendor chooses the run id"),
+    "executeSyncWorkflow": ("translated", "the payload is the workflow input; the vendor chooses the run id"),
+    "listTriggerableWorkflows": ("translated", "only Altostrat workflows are triggerable: the vendor's are not listed"),
+    "listRecentWorkflowLogs": ("translated", "only runs of Altostrat workflows: the vendor's runs are left out"),
+    "triggerWorkflowWebhook": ("refused", "webhook tokens belong to Altostrat workflows, none of which live at "
+                                          "another vendor"),
+    "testWorkflowNode": ("refused", "a test node runs an inline Altostrat definition, which another vendor "
+                                    "cannot run"),
 }

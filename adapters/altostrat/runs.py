@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from adapters.altostrat import ids
-from adapters.altostrat.workflows import DIALECT, VERSION, load
+from adapters.altostrat.workflows import DIALECT, VERSION, is_foreign, load
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import Conflict, NotFound
 from wfgateway.core.model import Execution
@@ -24,6 +24,8 @@ async def start(backend: Backend, tenant: str, record: dict[str, Any], trigger_t
     if not record.get("is_active", True):
         raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
     run_id = run_id or ids.new_id(ids.RUN)
+    if is_foreign(record):  # another dialect's workflow: its input is the payload, nothing is added
+        return await backend.start(tenant, record["id"], record["version"], dict(fields), execution_id=run_id)
     return await backend.start(
         tenant, record["id"], VERSION, trigger_input(trigger_type, fields, run_id),
         execution_id=run_id, dialect=DIALECT, metadata={"trigger_type": trigger_type},

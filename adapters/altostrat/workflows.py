@@ -15,7 +15,7 @@ from typing import Any
 from adapters.altostrat import ids
 from adapters.altostrat.translate import Graph, translate
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.errors import InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import WorkflowDefinition
 
 DIALECT = "altostrat"
@@ -98,21 +98,55 @@ def record_of(definition: WorkflowDefinition) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
-async def load(backend: Backend, tenant: str, workflow_id: str) -> tuple[dict[str, Any], WorkflowDefinition]:
-    """The workflow record and its definition; NotFound if it does not exist for ``tenant``."""
+def foreign_view(definition: WorkflowDefinition) -> dict[str, Any]:
+    """A read-only Altostrat view of another dialect's workflow (on the engine, or at a Conductor or
+    Cognite upstream): it can be listed, read (without nodes and edges, which cannot express its
+    tasks), executed, and its runs listed, read and re-run; not updated or deleted."""
+    created = definition.created_ms or definition.updated_ms or now_ms()
+    return {
+        "id": definition.name, "name": definition.name, "description": definition.description,
+        "is_active": True, "authorization_id": None, "schedule_type": "manual", "schedule_value": None,
+        "webhook_token": None, "created_ms": created, "updated_ms": max(definition.updated_ms, created),
+        "foreign": definition.dialect or "another", "version": definition.version,
+    }
+
+
+def is_foreign(record: dict[str, Any]) -> bool:
+    return bool(record.get("foreign"))
+
+
+def refuse_foreign(record: dict[str, Any], operation: str) -> NotImplementedByBackend:
+    return NotImplementedByBackend(
+        f"{operation} cannot be translated: workflow '{record['id']}' was written through the {record['foreign']} "
+        "API, and Altostrat nodes and edges cannot express its tasks.")
+
+
+async def load(backend: Backend, tenant: str, workflow_id: str, *,
+               foreign: bool = False) -> tuple[dict[str, Any], WorkflowDefinition]:
+    """The workflow record and its definition; NotFound if it does not exist for ``tenant``.  With
+    ``foreign``, another dialect's workflow (its latest version) is found too, as ``foreign_view``."""
     try:
         definition = await backend.get_definition(tenant, workflow_id, VERSION)
     except NotFound:
         definition = None
     record = record_of(definition) if definition is not None else None
-    if record is None:
+    if record is None and foreign:
+        try:
+            latest = await backend.get_definition(tenant, workflow_id, None)
+        except NotFound:
+            latest = None
+        if latest is not None and record_of(latest) is None:
+            return foreign_view(latest), latest
+    if record is None or definition is None:
         raise NotFound(f"Workflow '{workflow_id}' not found.")
     return record, definition
 
 
-async def list_all(backend: Backend, tenant: str) -> list[dict[str, Any]]:
-    """Every Altostrat workflow of ``tenant``, newest first."""
+async def list_all(backend: Backend, tenant: str, *, foreign: bool = False) -> list[dict[str, Any]]:
+    """Every Altostrat workflow of ``tenant``, newest first; with ``foreign`` also other dialects'
+    workflows (each name once, at its latest version)."""
     records: list[dict[str, Any]] = []
+    others: dict[str, dict[str, Any]] = {}
     cursor = None
     while True:
         page = await backend.list_definitions(tenant, cursor=cursor, limit=1000)
@@ -120,9 +154,12 @@ async def list_all(backend: Backend, tenant: str) -> list[dict[str, Any]]:
             r = record_of(d)
             if r is not None:
                 records.append(r)
+            elif foreign and d.dialect != DIALECT and d.version != "inline":
+                others[d.name] = foreign_view(d)  # listed oldest first: the latest version wins
         cursor = page.next_cursor
         if not cursor:
             break
+    records += others.values()
     records.sort(key=lambda r: (r["created_ms"], r["id"]), reverse=True)
     return records
 

@@ -40,7 +40,8 @@ VENDOR = "Cognite Data Workflows"
 CORRELATION_KEY = "correlationId"
 
 CAPABILITIES: dict[str, tuple[str, str]] = {
-    "put_definition": ("translated", "definitions written through Cognite's own dialect only"),
+    "put_definition": ("refused", "a definition written in another dialect has no Cognite task types "
+                                  "(define it through Cognite's own API)"),
     "task_definitions": ("refused", "Cognite has no task definitions"),
     "get_definition": ("exact", "a version is required"),
     "list_definitions": ("exact", ""),
@@ -55,7 +56,8 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
     "rerun": ("refused", "Cognite has no rerun (only retry of failed tasks)"),
     "retry": ("translated", "Cognite retry: optional (skipTask) tasks are skipped, nested tasks retried in place"),
     "restart": ("refused", "Cognite has no restart"),
-    "clone": ("refused", "Cognite has no new-run-from-a-task"),
+    "clone": ("translated", "a new run: a run of the same workflow version and input"),
+    "clone_from_task": ("refused", "Cognite has no new run from a task"),
     "poll": ("refused", "Cognite has no task queue for workers to poll"),
     "complete_task": ("translated", "only isAsyncComplete tasks; the worker id is not kept; no reason or logs"),
     "get_task": ("refused", "Cognite has no read of a single task"),
@@ -264,7 +266,14 @@ class CogniteClient:
 
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
-        raise refuse("clone", CAPABILITIES["clone"][1])
+        """Altostrat's re-run (a new run with the same payload): a Cognite run; Cognite picks the id."""
+        if resume_from_ref is not None:
+            raise refuse(f"a new run resumed from task {resume_from_ref}", CAPABILITIES["clone_from_task"][1])
+        original = await self.get(execution_id, tenant=tenant)
+        metadata = {k: v for k, v in original.metadata.items() if k != CORRELATION_KEY}
+        return await self.start(tenant or original.tenant, original.definition_name, original.definition_version,
+                                dict(original.input if input is None else input),
+                                correlation_id=original.correlation_id, metadata=metadata or None)
 
     # -- tasks --------------------------------------------------------------------------------------
     async def poll(self, tenant: str, task_name: str, **kwargs: Any) -> list[TaskAttempt]:

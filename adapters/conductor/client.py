@@ -35,7 +35,8 @@ VENDOR = "Conductor"
 
 # canonical operation -> (exact | translated | refused, what changes or why)
 CAPABILITIES: dict[str, tuple[str, str]] = {
-    "put_definition": ("translated", "definitions written through Conductor's own dialect only"),
+    "put_definition": ("refused", "a definition written in another dialect has no Conductor WorkflowDef "
+                                  "(define it through Conductor's own API)"),
     "task_definitions": ("exact", ""),
     "get_definition": ("exact", ""),
     "list_definitions": ("exact", ""),
@@ -51,7 +52,8 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
     "rerun": ("exact", ""),
     "retry": ("translated", "Conductor retry: failed optional tasks are COMPLETED_WITH_ERRORS and not retried"),
     "restart": ("exact", ""),
-    "clone": ("refused", "Conductor has no new-run-from-a-node (resume-from) operation"),
+    "clone": ("translated", "a new run: a start of the same name, version and input (the definition as it is now)"),
+    "clone_from_task": ("refused", "Conductor has no new run from a task (its rerun from a task is in place)"),
     "poll": ("exact", ""),
     "complete_task": ("exact", ""),
     "get_task": ("exact", ""),
@@ -233,7 +235,14 @@ class ConductorClient:
 
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
-        raise refuse("clone", CAPABILITIES["clone"][1])
+        """Altostrat's re-run (a new run with the same payload): a Conductor start; Conductor picks the id."""
+        if resume_from_ref is not None:
+            raise refuse(f"a new run resumed from node {resume_from_ref}", CAPABILITIES["clone_from_task"][1])
+        original = await self.get(execution_id, tenant=tenant)
+        return await self.start(tenant or original.tenant, original.definition_name, original.definition_version,
+                                dict(original.input if input is None else input),
+                                correlation_id=original.correlation_id, metadata=original.metadata or None,
+                                priority=original.priority)
 
     # -- tasks --------------------------------------------------------------------------------------
     async def poll(self, tenant: str, task_name: str, *, worker_id: str | None = None, count: int = 1,

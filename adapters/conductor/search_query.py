@@ -48,7 +48,7 @@ def _apply(filters: Filters, fld: str, op: str, values: list[str], clause: str) 
             filters.statuses = [ExecutionStatus(v.upper()) for v in values]
         except ValueError:
             raise InvalidArgument(f"Invalid workflow status in search query: {clause!r}") from None
-    elif fld in ("workflowType", "workflowName") and op == "=":
+    elif fld in ("workflowType", "workflowName") and (op == "=" or (op == "IN" and len(values) == 1)):
         filters.name = values[0]
     elif fld == "version" and op == "=" and values[0].lstrip("-").isdigit():
         filters.version = int(values[0])

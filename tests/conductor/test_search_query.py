@@ -16,10 +16,12 @@ def test_common_clauses() -> None:
     assert f.statuses == [ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT]
     assert (f.created_from_ms, f.created_to_ms) == (1001, 1999)
     assert parse_query("workflowId IN (a,b)").workflow_ids == ["a", "b"]
+    assert parse_query("workflowType IN (order_flow)").name == "order_flow"  # what the Conductor client half sends
     assert parse_query("").name is None and parse_query(None).statuses is None
 
 
-@pytest.mark.parametrize("query", ["status = DONE", "foo = 1", "status IN FAILED", "workflowType ~ x"])
+@pytest.mark.parametrize("query", ["status = DONE", "foo = 1", "status IN FAILED", "workflowType ~ x",
+                                   "workflowType IN (a,b)", "workflowType != a"])
 def test_bad_queries_are_400s_naming_the_clause(query: str) -> None:
     with pytest.raises(InvalidArgument):
         parse_query(query)

@@ -27,7 +27,7 @@ def test_compatibility_matrix_is_current():
     assert current == expected, "docs/compatibility.md is stale: run `wfgateway compat`"
 
 
-@pytest.mark.parametrize("vendor", ["conductor", "cognite"])
+@pytest.mark.parametrize("vendor", ["conductor", "cognite", "altostrat"])
 def test_capabilities_cover_every_backend_operation(vendor):
     caps = importlib.import_module(f"adapters.{vendor}.client").CAPABILITIES
     assert BACKEND_OPS <= set(caps), BACKEND_OPS - set(caps)
@@ -40,7 +40,7 @@ ARGS = {
 }
 
 
-@pytest.mark.parametrize("vendor", ["conductor", "cognite"])
+@pytest.mark.parametrize("vendor", ["conductor", "cognite", "altostrat"])
 async def test_refused_operations_are_refused_by_name_without_calling_the_vendor(vendor):
     module = importlib.import_module(f"adapters.{vendor}.client")
     settings = BackendSettings.from_config("v", {"kind": "upstream", "dialect": vendor, "url": "http://127.0.0.1:9",
@@ -58,4 +58,18 @@ async def test_refused_operations_are_refused_by_name_without_calling_the_vendor
     else:
         with pytest.raises(NotImplementedByBackend, match="retry"):
             await client.retry("e-1", RetryPolicy(extra_attempt_past_limit=False))
+    if vendor != "altostrat":  # a new run resumed from a task: only Altostrat has one
+        with pytest.raises(NotImplementedByBackend, match="a new run resumed from"):
+            await client.clone("e-1", resume_from_ref="n2")
+    if vendor == "altostrat":
+        for call, part in [
+            (client.start("t", "fl_x", 1, {}, correlation_id="c-1"), "start with a correlation id"),
+            (client.start("t", "fl_x", 1, {}, metadata={"k": "v"}), "start with metadata"),
+            (client.start("t", "fl_x", 1, {}, idempotency_key="k"), "idempotency strategy fail"),
+            (client.search("t"), "search across workflows"),
+            (client.get_definition("default/conductor-taskdefs", "x"), "task definitions"),
+            (client.complete_task("t1", TaskStatus.COMPLETED), "a task update to COMPLETED"),
+        ]:
+            with pytest.raises(NotImplementedByBackend, match=part):
+                await call
     await client.transport.close()

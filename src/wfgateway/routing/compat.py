@@ -8,7 +8,8 @@ A cell says what happens to the call when its route points at that target:
   (501) naming what cannot be translated.
 
 Generated from the specs (operations), each adapter's ``route_keys.BACKEND_OPERATIONS`` (the
-canonical operations a handler uses) and each adapter's ``client.CAPABILITIES``:
+canonical operations a handler uses) and optional ``route_keys.CROSS_VENDOR`` (what a handler itself
+changes towards another vendor), and each adapter's ``client.CAPABILITIES``:
 ``wfgateway compat --config config.yaml [--check]``.
 """
 
@@ -61,6 +62,7 @@ def generate(config: Config) -> str:
     for name, d in dialects.items():
         spec = load_spec(name, config.resolve(d.get("spec") or f"openapi/{name}.yaml"))
         uses = _optional(f"{d['adapter']}.route_keys", "BACKEND_OPERATIONS") or {}
+        cross = _optional(f"{d['adapter']}.route_keys", "CROSS_VENDOR") or {}
         lines += [f"## {name} dialect", "", "| operation | engine | " + " | ".join(f"{t} upstream" for t in targets)
                   + " |", "|---|---|" + "---|" * len(targets)]
         for op in sorted(spec.operations, key=lambda o: (o.path, o.method)):
@@ -70,6 +72,10 @@ def generate(config: Config) -> str:
                     level, note = "exact", "forwarded raw, answer checked against the spec"
                 else:
                     level, note = cell(uses.get(op.operation_id), caps[target])
+                    if op.operation_id in cross and caps[target] is not None:
+                        at_least, why = cross[op.operation_id]
+                        level = max(level, at_least, key=_RANK.__getitem__)
+                        note = f"{why}; {note}" if note else why
                 summary.setdefault((name, target), {"exact": 0, "translated": 0, "refused": 0})[level] += 1
                 row.append(level if not note or target == name else f"{level}: {note}")
             lines.append("| " + " | ".join(row) + " |")
