@@ -255,7 +255,11 @@ class AltostratClient:
         path = f"/workflows/runs/{quote(run_id, safe='')}"
         known = self._owners.get(run_id)
         if known is not None:
-            run, workflow = await asyncio.gather(self._call("GET", path), self._workflow_doc(known))
+            run, workflow = await asyncio.gather(self._call("GET", path), self._workflow_doc(known),
+                                                 return_exceptions=True)
+            for outcome in (run, workflow):
+                if isinstance(outcome, BaseException):
+                    raise outcome
         else:
             run = await self._call("GET", path)
             known = await self._workflow_of(run)

@@ -218,3 +218,27 @@ def test_a_running_altostrat_run_cannot_be_cancelled_through_cognite(gateways, v
     done = wait(lambda: client.workflows.executions.retrieve_detailed(slow.id), lambda e: e.status != "running")
     assert done.status == "completed" and [x.external_id for x in done.executed_tasks] == ["n1", "d", "n2"]
     assert [h.body for h in t.calls(path)] == [{"order": "3"}]  # the run went on: nothing was cancelled
+
+
+def test_runs_the_front_never_saw_are_found_and_paged(gateways, vendor, target):
+    """Runs started at the vendor itself: a read by id finds their workflow in the run histories, and a
+    search pages through Altostrat's pages of 15 runs."""
+    front, _ = gateways
+    _, url = target
+    wf = new_workflow(vendor, url, f"/{uuid.uuid4().hex[:8]}/hook")
+    started = [vendor.post(f"/workflows/{wf}/execute", json={"context": {"i": i}}).json()["id"] for i in range(17)]
+    shown = [ids.ulid_uuid(run_id, ids.RUN) for run_id in started]
+    wc = OrkesClients(configuration=Configuration(server_api_url=f"{front.url}/api")).get_workflow_client()
+    first = wait(lambda: wc.get_workflow(shown[0], include_tasks=True), lambda w: w.status != "RUNNING")
+    assert first.workflow_name == wf and first.input == {"i": 0} and first.status == "COMPLETED"
+    wait(lambda: runs_at_vendor(vendor, wf), lambda _: all(
+        vendor.get(f"/workflows/runs/{r}").json()["status"] == "completed" for r in started))
+
+    head = wc.search(start=0, size=10, query=f"workflowType = '{wf}'")
+    tail = wc.search(start=10, size=10, query=f"workflowType = '{wf}'")
+    assert len(head.results) == 10 and len(tail.results) == 7
+    totals = httpx.get(f"{front.url}/api/workflow/search", params={"size": 1, "query": f"workflowType = '{wf}'"})
+    assert totals.json()["totalHits"] == 17  # Altostrat's meta.total
+    assert [r.workflow_id for r in head.results + tail.results] == shown[::-1]  # newest first, each once
+    done = wc.search(start=0, size=20, query=f"workflowType = '{wf}' AND status IN (COMPLETED)")
+    assert len(done.results) == 17
