@@ -6,14 +6,21 @@ from typing import Any
 
 from adapters.conductor.dialect import ConductorDialect
 from adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
+from adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.gateway import GatewayContext
 
 
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> ConductorDialect:
-    """Build the dialect and register Conductor's FORK_JOIN_DYNAMIC expander with the engine."""
+    """Build the dialect and register Conductor's FORK_JOIN_DYNAMIC expander and its script / jq
+    evaluators (``script_timeout_ms`` bounds one script's CPU time) with the engine."""
     register = getattr(gateway.engine, "register_expander", None)
     if register is not None:
         register(EXPANDER_NAME, expand_dynamic_fork)
+    register_evaluator = getattr(gateway.engine, "register_evaluator", None)
+    if register_evaluator is not None:
+        scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
+        for name, fn in scripts.evaluators().items():
+            register_evaluator(name, fn)
     return ConductorDialect(settings, gateway)
 
 

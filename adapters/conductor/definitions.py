@@ -15,9 +15,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from adapters.conductor import scripting
 from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms, seconds_to_ms
 from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
 from wfgateway.core.model import (
+    COMPUTE,
     DYNAMIC,
     HTTP,
     NOOP,
@@ -47,10 +49,11 @@ _SIMPLE_KINDS = {
     "SET_VARIABLE": SET,
     "TERMINATE": TERMINATE,
     "NOOP": NOOP,
+    "INLINE": COMPUTE,
+    "JSON_JQ_TRANSFORM": COMPUTE,
 }
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION"})
 _BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
-_JS_PATH = re.compile(r"^\s*\$\.([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)\s*;?\s*$")
 
 
 def to_definition(
@@ -182,7 +185,7 @@ class _Builder:
     def _switch(self, wt: dict[str, Any], deps: list[Edge], specs: list[TaskSpec]) -> list[Edge]:
         ref = wt["taskReferenceName"]
         cases = dict(wt.get("decisionCases") or {})
-        specs.append(self._spec(wt, SWITCH, deps, params={"value": switch_value(wt), "cases": list(cases)}))
+        specs.append(self._spec(wt, SWITCH, deps, params={**switch_params(wt), "cases": list(cases)}))
         ends: list[Edge] = [Edge(ref)]
         for case, tasks in [*cases.items(), ("default", wt.get("defaultCase") or [])]:
             branch_specs, branch_ends = self.chain(list(tasks or []), [Edge(ref, branch=str(case))])
@@ -236,6 +239,10 @@ class _Builder:
         elif kind == "TERMINATE":
             params = {"status": inp.get("terminationStatus") or "COMPLETED", "reason": inp.get("terminationReason"),
                       "output": inp.get("workflowOutput") or {}}
+        elif kind == "INLINE":
+            params = inline_params(wt, inp)
+        elif kind == "JSON_JQ_TRANSFORM":
+            params = jq_params(wt, inp)
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _spec(self, wt: dict[str, Any], kind: str, deps: list[Edge], *, input: dict[str, Any] | None = None,
@@ -273,31 +280,49 @@ def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str,
     spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
 
 
-def switch_value(wt: Mapping[str, Any]) -> Any:
-    """The template the SWITCH branches on: value-param (and DECISION's caseValueParam) name an input
-    parameter; a javascript expression is accepted only when it is a plain ``$.param.path``."""
+def switch_params(wt: Mapping[str, Any]) -> dict[str, Any]:
+    """What the SWITCH branches on: value-param (and DECISION's caseValueParam) name an input parameter
+    (a template, resolved when the switch runs); javascript / graaljs evaluate ``expression`` with ``$``
+    bound to the switch's input."""
     inp = dict(wt.get("inputParameters") or {})
     if wt.get("type") == "DECISION" and wt.get("caseValueParam"):
-        return inp.get(wt["caseValueParam"])
+        return {"value": inp.get(wt["caseValueParam"])}
     evaluator = str(wt.get("evaluatorType") or "value-param")
     expression = str(wt.get("expression") or wt.get("caseExpression") or "")
     if evaluator == "value-param":
-        return inp.get(expression)
-    match = _JS_PATH.match(expression)
-    if evaluator in ("javascript", "graaljs") and match:
-        value = inp.get(match.group(1))
-        rest = match.group(2)
-        if not rest:
-            return value
-        if isinstance(value, str) and value.startswith("${") and value.endswith("}") and value.count("${") == 1:
-            return value[:-1] + rest + "}"
-        for key in rest.strip(".").split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        return value
+        return {"value": inp.get(expression)}
+    if evaluator in scripting.JS_EVALUATORS:
+        if not expression.strip():
+            raise InvalidArgument(f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} needs "
+                                  "an expression")
+        return {"evaluator": scripting.SWITCH, "expression": expression}
     raise InvalidArgument(
-        f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} with expression {expression!r} "
-        "is not supported by this gateway; use evaluatorType value-param (or a plain $.param expression)"
+        f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} is not supported by this gateway "
+        "(use value-param, javascript or graaljs)"
     )
+
+
+def inline_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
+    """INLINE reads evaluatorType and expression from its own (resolved) input, as Conductor does."""
+    ref = wt.get("taskReferenceName")
+    evaluator, expression = inp.get("evaluatorType"), inp.get("expression")
+    if not isinstance(evaluator, str) or not evaluator.strip():
+        raise InvalidArgument(f"INLINE task {ref}: inputParameters.evaluatorType is required "
+                              "(javascript, graaljs or value-param)")
+    if "${" not in evaluator and evaluator not in scripting.INLINE_EVALUATORS:
+        raise InvalidArgument(f"INLINE task {ref}: evaluatorType {evaluator} is not supported "
+                              "(javascript, graaljs or value-param)")
+    if not isinstance(expression, str) or not expression.strip():
+        raise InvalidArgument(f"INLINE task {ref}: inputParameters.expression is required")
+    return {"evaluator": scripting.INLINE}
+
+
+def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
+    query = inp.get("queryExpression")
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidArgument(f"JSON_JQ_TRANSFORM task {wt.get('taskReferenceName')}: "
+                              "inputParameters.queryExpression is required")
+    return {"evaluator": scripting.JQ}
 
 
 def http_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from adapters.conductor.definitions import DEF_KEY, WT_KEY, switch_value, to_definition
+from adapters.conductor.definitions import DEF_KEY, WT_KEY, switch_params, to_definition
 from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms
 from adapters.conductor.dynamic_fork import expand_dynamic_fork
 from wfgateway.core.errors import InvalidArgument, ValidationFailed
@@ -77,15 +77,14 @@ def test_switch_cases_hang_on_branches_and_the_next_task_depends_on_all_of_them(
     assert specs["after_ref"].depends_on == [Edge("route_ref"), Edge("f2_ref"), Edge("s1_ref"), Edge("d1_ref")]
 
 
-def test_switch_value_from_decision_and_plain_javascript_paths() -> None:
+def test_switch_params_from_decision_value_param_and_javascript() -> None:
     decision = {"type": "DECISION", "caseValueParam": "k", "inputParameters": {"k": "${workflow.input.k}"}}
-    assert switch_value(decision) == "${workflow.input.k}"
-    js = {"type": "SWITCH", "evaluatorType": "javascript", "expression": "$.order.kind",
-          "inputParameters": {"order": "${workflow.input.order}"}}
-    assert switch_value(js) == "${workflow.input.order.kind}"
-    with pytest.raises(InvalidArgument, match="not supported"):
-        switch_value({"type": "SWITCH", "taskReferenceName": "s", "evaluatorType": "javascript",
-                      "expression": "$.a > 1 ? 'x' : 'y'", "inputParameters": {"a": 1}})
+    assert switch_params(decision) == {"value": "${workflow.input.k}"}
+    js = {"type": "SWITCH", "evaluatorType": "graaljs", "expression": "$.a > 1 ? 'x' : 'y'",
+          "inputParameters": {"a": 1}}
+    assert switch_params(js) == {"evaluator": "conductor.switch", "expression": "$.a > 1 ? 'x' : 'y'"}
+    with pytest.raises(InvalidArgument, match="evaluatorType python is not supported"):
+        switch_params({"type": "SWITCH", "taskReferenceName": "s", "evaluatorType": "python", "expression": "1"})
 
 
 def test_system_tasks_map_to_engine_kinds_with_their_parameters() -> None:

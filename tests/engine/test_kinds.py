@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from wfgateway.core.errors import EvaluationFailed
 from wfgateway.core.model import (
+    COMPUTE,
     CONDITION,
     DYNAMIC,
     HTTP,
@@ -269,3 +271,33 @@ async def test_http_unknown_secret_fails_the_task_clearly(engine, http_server):
                                                              "headers": {"X-Key": "${secrets.missing}"}}))
     e = await engine.wait_until(e.id, [ES.FAILED], 5)
     assert "Unknown secret 'missing'" in by_ref(e)["h"].reason
+
+
+def _calc(params, data):
+    if data.get("x") is None:
+        raise EvaluationFailed("x is missing", output={"error": "x is missing"})
+    if data.get("x") == "bug":
+        raise KeyError("boom")
+    return {"doubled": data["x"] * 2} if params.get("shape") == "dict" else data["x"] + 1
+
+
+async def test_compute_runs_the_registered_evaluator_and_its_failures_fail_the_task(engine):
+    engine.register_evaluator("calc", _calc)
+    e = await run(engine, "calc",
+                  spec("c", COMPUTE, input={"x": "${workflow.input.x}"}, params={"evaluator": "calc", "shape": "dict"}),
+                  spec("d", COMPUTE, "c", input={"x": "${c.output.doubled}"}, params={"evaluator": "calc"}),
+                  spec("sw", SWITCH, "d", input={"x": "${d.output.result}"},
+                       params={"evaluator": "calc", "cases": ["8", "9"]}),
+                  spec("eight", NOOP, ("sw", "8")), spec("other", NOOP, ("sw", "default")),
+                  input={"x": 3})
+    assert e.status is ES.COMPLETED
+    t = by_ref(e)
+    assert t["c"].output == {"doubled": 6} and t["d"].output == {"result": 7}
+    assert t["sw"].branch == "8" and t["other"].status is TS.SKIPPED
+    failed = await run(engine, "calc2", spec("c", COMPUTE, params={"evaluator": "calc"}))
+    assert failed.status is ES.FAILED and by_ref(failed)["c"].reason == "x is missing"
+    assert by_ref(failed)["c"].output == {"error": "x is missing"}
+    buggy = await run(engine, "calc3", spec("c", COMPUTE, input={"x": "bug"}, params={"evaluator": "calc"}))
+    assert by_ref(buggy)["c"].status is TS.FAILED and by_ref(buggy)["c"].reason == "KeyError: 'boom'"
+    missing = await run(engine, "calc4", spec("c", COMPUTE, params={"evaluator": "nobody"}))
+    assert "No evaluator registered for 'nobody'" in by_ref(missing)["c"].reason

@@ -86,6 +86,17 @@ class MalformedBody(GatewayError):
     status, code = 400, "malformed_body"
 
 
+class EvaluationFailed(GatewayError):
+    """An evaluator (a script, a query) could not compute its result: the task it ran for fails with
+    ``message`` as its reason and ``output`` (if any) as its output; never a request error."""
+
+    status, code = 400, "evaluation_failed"
+
+    def __init__(self, message: str, *, output: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.output = output
+
+
 @dataclass(frozen=True)
 class Violation:
     """One schema violation: where (``body``, ``query``, ``path``, ``header`` + pointer) and what."""

@@ -23,9 +23,12 @@ WAIT = "wait"  # params {duration_ms?, until_ms?}: until signalled (complete_tas
 NOOP = "noop"  # completes at once with its input as output
 SET = "set"  # params {variables}: merged into the execution's variables
 TERMINATE = "terminate"  # params {status, reason, output}: ends the execution
+# params {evaluator, ...}: the output is what the evaluator the adapter registered under that name
+# computes from (params, input) -- an inline script, a query; its EvaluationFailed fails the task
+COMPUTE = "compute"
 DELAY = WAIT  # Altostrat's delay is a timed wait
 
-TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE})
+TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE, COMPUTE})
 
 
 @dataclass(frozen=True)

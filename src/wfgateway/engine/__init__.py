@@ -11,6 +11,9 @@ What adapters can rely on beyond core/backend.py:
   ``extra["local_ref"]`` the expander's own ref, ``parent_attempt_id`` the container attempt's id.
   Expanders: ``engine.register_expander(dialect, fn(resolved_params, spec, execution) -> [TaskSpec])``;
   depends_on and ``${ref...}`` templates of expanded specs name sibling (local) refs.
+- Compute tasks, evaluated switch values and loop conditions call the evaluator their params name
+  (``params["evaluator"]``): ``engine.register_evaluator(name, fn(resolved_params, data) -> value)``;
+  ``fn`` raises ``EvaluationFailed(message, output=...)`` to fail the task and must bound its own time.
 - HTTP tasks read method/url/headers/body/timeout_ms from ``params`` and fall back to the attempt's
   input for keys params leave out (so a rerun's task_input can replace the request).  Output:
   ``{"status", "headers", "body"}``; secrets (``${secrets.x}``) are resolved only when sending and

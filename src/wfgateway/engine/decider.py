@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from wfgateway.core.errors import EvaluationFailed
 from wfgateway.core.model import (
+    COMPUTE,
     CONDITION,
     DYNAMIC,
     HTTP,
@@ -35,11 +37,27 @@ from wfgateway.engine.validation import validate_specs
 RUNNING = ExecutionStatus.RUNNING
 AUTO_RETRY = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 Expander = Callable[[dict[str, Any], TaskSpec, Any], list[TaskSpec]]
+Evaluator = Callable[[dict[str, Any], Any], Any]
 
 
 class Env(Protocol):
     now: int
     expanders: dict[str, Expander]
+    evaluators: dict[str, Evaluator]
+
+
+def evaluate(env: Env, params: dict[str, Any], data: Any) -> Any:
+    """Run the evaluator ``params["evaluator"]`` names; every failure is an EvaluationFailed."""
+    name = params.get("evaluator")
+    fn = env.evaluators.get(name) if isinstance(name, str) else None
+    if fn is None:
+        raise EvaluationFailed(f"No evaluator registered for '{name}'")
+    try:
+        return fn(params, data)
+    except EvaluationFailed:
+        raise
+    except Exception as exc:  # the evaluator is adapter code: its bug fails the task, not the engine
+        raise EvaluationFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
 _child_graphs: dict[int, tuple[list[TaskSpec], Graph]] = {}
@@ -290,8 +308,22 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
             return
         st.e.variables = {**st.e.variables, **values}
         finish(rec, TaskStatus.COMPLETED, now, output=dict(values))
+    elif kind == COMPUTE:
+        try:
+            out = evaluate(env, params, a.input)
+        except EvaluationFailed as exc:
+            finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
+            return
+        finish(rec, TaskStatus.COMPLETED, now, output=out if isinstance(out, dict) else {"result": out})
     elif kind == SWITCH:
-        value = params["value"] if "value" in params else a.input.get("value")
+        if "evaluator" in params:
+            try:
+                value = evaluate(env, params, a.input)
+            except EvaluationFailed as exc:
+                finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
+                return
+        else:
+            value = params["value"] if "value" in params else a.input.get("value")
         branch = conditions.select_case(value, params.get("cases", []))
         a.branch = branch
         finish(rec, TaskStatus.COMPLETED, now, output={"selected": branch})

@@ -38,6 +38,7 @@ from wfgateway.engine.validation import validate_definition
 
 log = logging.getLogger("wfgateway.engine")
 Expander = Callable[[dict[str, Any], TaskSpec, Execution], list[TaskSpec]]
+Evaluator = Callable[[dict[str, Any], Any], Any]
 SecretResolver = Callable[[str, str], "str | None"]
 _DEF_HASH = EXEC_COLS.index("def_hash")
 
@@ -68,6 +69,7 @@ class Engine:
         self.close_store = close_store
         self.instance_id = new_id()
         self._expanders: dict[str, Expander] = {}
+        self._evaluators: dict[str, Evaluator] = {}
         self._secret_resolvers: list[SecretResolver] = []
         self._listeners: list[Callable[[events.EngineEvent], Any]] = []
         self._snapshots: dict[str, WorkflowDefinition] = {}
@@ -84,6 +86,12 @@ class Engine:
     # -- registration ------------------------------------------------------------------------
     def register_expander(self, dialect: str, fn: Expander) -> None:
         self._expanders[dialect] = fn
+
+    def register_evaluator(self, name: str, fn: Evaluator) -> None:
+        """``fn(resolved_params, data) -> value`` for compute tasks, switch values and loop conditions
+        whose params name it (``params["evaluator"]``); it raises EvaluationFailed to fail the task.
+        It runs inside the decider, so it must bound its own time."""
+        self._evaluators[name] = fn
 
     def register_secret_resolver(self, fn: SecretResolver) -> None:
         self._secret_resolvers.append(fn)

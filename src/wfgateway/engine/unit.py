@@ -49,6 +49,7 @@ class Unit:
         self.store = engine.store
         self.now = now_ms()
         self.expanders = engine._expanders
+        self.evaluators = engine._evaluators
         self.states: dict[str, ExecState] = {}
         self.timer_claims: list[str] = []
         self.snapshots: list[tuple[str, str]] = []

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import (
+    COMPUTE,
     CONDITION,
     SUBWORKFLOW,
     SWITCH,
@@ -56,6 +57,9 @@ def _check_kind(s: TaskSpec, where: str) -> None:
         cases = p.get("cases", [])
         if not isinstance(cases, (list, dict, tuple)):
             raise InvalidArgument(f"{where}: switch cases must be a list or an object")
+    elif s.kind == COMPUTE:
+        if not isinstance(p.get("evaluator"), str) or not p["evaluator"]:
+            raise InvalidArgument(f"{where}: a compute task needs params.evaluator (a registered evaluator name)")
     elif s.kind == SUBWORKFLOW:
         if not p.get("name") and not p.get("definition"):
             raise InvalidArgument(f"{where}: a sub-workflow task needs params.name or params.definition")
