@@ -30,7 +30,7 @@ from .helpers import definition, spec
 from .nodes import CounterServer, Node, call
 
 WAIT_MS = 400
-HTTP_DELAY_MS = 300
+HTTP_DELAY_MS = 300  # well inside http_timeout_ms below, so a loaded machine never times the call out
 LEASE_MS = 6000  # worker leases outlive the restart, so held tasks are still ours to complete
 
 
@@ -169,7 +169,7 @@ async def _existing(client: httpx.AsyncClient, node: Node, ids: set[str]) -> lis
 async def test_a_killed_engine_loses_nothing_it_acknowledged(store_kind: str, tmp_path: Path,
                                                               store_factory: Callable[[], Store]):
     settings = {"store": store_settings(store_kind, tmp_path), "http_allow": ["127.0.0.0/8"],
-                "http_timeout_ms": 600, "worker_lease_ms": LEASE_MS}
+                "http_timeout_ms": 5000, "worker_lease_ms": LEASE_MS}
     led = Ledger()
     observer = store_factory()
     await observer.open()
