@@ -3,6 +3,8 @@
 ``workflow`` is the workflow (definition) name, ``execution_id`` the workflowId of an existing
 execution, ``created`` where a start's answer carries the new workflowId (text/plain).  A task
 update names its execution (``workflowInstanceId``), so it reaches the backend that owns it.
+``related``: the executions an answer mentions (sub-workflows a workflow started, the workflows of
+polled tasks, search results), remembered as the answering backend's.
 """
 
 ROUTE_KEYS = {
@@ -13,7 +15,11 @@ ROUTE_KEYS = {
     "unregisterWorkflowDef": {"workflow": "path.name"},
     "startWorkflow": {"workflow": "body.name", "correlation_id": "body.correlationId", "created": "text"},
     "startWorkflowByName": {"workflow": "path.name", "correlation_id": "query.correlationId", "created": "text"},
-    "getWorkflow": {"execution_id": "path.workflowId"},
+    "getWorkflow": {"execution_id": "path.workflowId", "related": "body.tasks.*.subWorkflowId"},
+    "searchWorkflows": {"related": "body.results.*.workflowId"},
+    "pollTask": {"related": "body.workflowInstanceId"},
+    "batchPollTasks": {"related": "body.*.workflowInstanceId"},
+    "getTask": {"related": "body.workflowInstanceId"},
     "terminateWorkflow": {"execution_id": "path.workflowId"},
     "getWorkflowStatusSummary": {"execution_id": "path.workflowId"},
     "pauseWorkflow": {"execution_id": "path.workflowId"},

@@ -107,7 +107,7 @@ class Forwarder(Forwarding):
         media = upstream.content_type
         document: Any = None
         problems: list[str]
-        if self.mode != "off" or (op is not None and op.created is not None):
+        if self.mode != "off" or (op is not None and (op.created is not None or op.related is not None)):
             problems = []
             if body and "json" in media:
                 try:
@@ -127,11 +127,20 @@ class Forwarder(Forwarding):
             if self.mode == "enforce":
                 raise UpstreamError(f"upstream {self.transport.name} answered outside the API contract: {summary}")
             out_headers.append((b"x-wfgateway-drift", summary[:500].encode("latin-1", "replace")))
-        if op is not None and op.created is not None and 200 <= upstream.status < 300:
-            created = op.created(body, document if document is not None else _text(body, media))
-            if created:
-                await self.registry.record(created, self.transport.name, target.dialect.name)
+        if op is not None and 200 <= upstream.status < 300:
+            if op.created is not None:
+                created = op.created(body, document if document is not None else _text(body, media))
+                if created:
+                    await self.registry.record(created, self.transport.name, target.dialect.name)
+            if op.related is not None and document is not None:
+                await self._remember(op.related(document), target.dialect.name)
         return RawResponse(upstream.status, out_headers, body)
+
+    async def _remember(self, ids: list[str], dialect: str) -> None:
+        """Executions an answer mentions belong to the backend that answered (first writer wins)."""
+        for execution_id in dict.fromkeys(ids):
+            if await self.registry.owner(execution_id) is None:
+                await self.registry.record(execution_id, self.transport.name, dialect)
 
 
 def _text(body: bytes, media: str) -> Any:

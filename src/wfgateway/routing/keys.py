@@ -9,7 +9,11 @@ ways (both optional):
   into the JSON body; a number indexes a list) or ``body`` (the whole body, for text bodies).
   The pseudo-key ``created`` says where a successful response carries the id of an execution the
   call created (``text`` for a text/plain id, ``body.<a>.<b>`` into the JSON answer), so the run
-  registry can remember it even when the call was forwarded raw.  ``local: True`` keeps an
+  registry can remember it even when the call was forwarded raw.  The pseudo-key ``related`` names
+  where an answer mentions other executions of the same backend (``body.tasks.*.subWorkflowId``:
+  ``*`` walks every item of a list): children a workflow started upstream, the workflows of polled
+  tasks, search results; they are remembered as owned by the backend that answered, so a later call
+  about them reaches it even after the routes change.  ``local: True`` keeps an
   operation on the gateway itself (token endpoints: they authenticate clients of the gateway).
   ``idempotent: True`` marks a read sent as POST (a search) that may be retried upstream.
 
@@ -49,6 +53,7 @@ class OperationKeys:
 
     getters: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
     created: Callable[[bytes, Any], str | None] | None = None
+    related: Callable[[Any], list[str]] | None = None
     local: bool = False
     idempotent: bool = False  # a read sent as POST (a search): safe to retry
 
@@ -111,6 +116,32 @@ def _created(where: str) -> Callable[[bytes, Any], str | None]:
     return from_json
 
 
+def _related(where: str) -> Callable[[Any], list[str]]:
+    """A function (parsed JSON answer) -> the execution ids found at ``body.<a>.*.<b>``."""
+    part, _, rest = where.partition(".")
+    if part != "body" or not rest:
+        raise ValueError(f"'related' must be 'body.<path>': {where!r}")
+    steps = rest.split(".")
+
+    def collect(document: Any) -> list[str]:
+        nodes = [document]
+        for step in steps:
+            found: list[Any] = []
+            for node in nodes:
+                if step == "*":
+                    if isinstance(node, list):
+                        found.extend(node)
+                elif isinstance(node, dict):
+                    if step in node:
+                        found.append(node[step])
+                elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+                    found.append(node[int(step)])
+            nodes = found
+        return [str(n) for n in nodes if isinstance(n, (str, int)) and n != ""]
+
+    return collect
+
+
 def compile_mapping(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, OperationKeys]:
     """``ROUTE_KEYS`` -> compiled getters per operationId; ValueError names a bad entry."""
     out: dict[str, OperationKeys] = {}
@@ -119,10 +150,11 @@ def compile_mapping(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, Opera
         for key, where in entry.items():
             if key in ROUTE_KEY_NAMES:
                 getters.append((key, _getter(str(where))))
-            elif key not in ("created", "local", "idempotent"):
+            elif key not in ("created", "related", "local", "idempotent"):
                 raise ValueError(f"ROUTE_KEYS[{op!r}]: unknown key {key!r}")
         created = _created(str(entry["created"])) if entry.get("created") else None
-        out[op] = OperationKeys(tuple(getters), created, bool(entry.get("local", False)),
+        related = _related(str(entry["related"])) if entry.get("related") else None
+        out[op] = OperationKeys(tuple(getters), created, related, bool(entry.get("local", False)),
                                 bool(entry.get("idempotent", False)))
     return out
 
