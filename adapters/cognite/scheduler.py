@@ -50,6 +50,11 @@ def zone(timezone: str | None) -> ZoneInfo | Any:
         raise bad_request(f"Invalid timezone '{timezone}'") from exc
 
 
+def is_schedule(trigger: dict[str, Any]) -> bool:
+    """Only schedule triggers fire here (data modeling and record stream triggers have nothing to watch)."""
+    return bool(trigger["triggerRule"].get("triggerType") == "schedule")
+
+
 def upcoming(rec: dict[str, Any], now: int) -> int:
     """The next fire time of a trigger row from ``now``, never one it already fired."""
     rule = rec["trigger"]["triggerRule"]
@@ -98,7 +103,7 @@ class TriggerScheduler:
         runs = []
         for k, rec in await self.kv.scan(TRIGGERS, "", limit=1_000_000):
             trigger = rec["trigger"]
-            if trigger["isPaused"] or rec["nextFireTime"] > now:
+            if trigger["isPaused"] or not is_schedule(trigger) or rec["nextFireTime"] > now:
                 continue
             rule = trigger["triggerRule"]
             claimed = {**rec, "lastFireTime": rec["nextFireTime"],

@@ -1,4 +1,4 @@
-"""Workflow triggers: upsert, list, delete, pause, resume, run history (schedule triggers only)."""
+"""Workflow triggers: upsert, list, delete, pause, resume, run history (only schedule triggers fire)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from starlette.responses import Response
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request, not_found
 from adapters.cognite.paging import decode, encode
-from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, upcoming
+from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, is_schedule, upcoming
 from adapters.cognite.service import CogniteService, json, limit_of
 from adapters.cognite.state import key
 from wfgateway.core.errors import NotFound
@@ -37,16 +37,22 @@ async def _load(svc: CogniteService, project: str, xid: str) -> dict[str, Any]:
     return rec
 
 
+def stored_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """The trigger rule as kept and answered: a schedule's cron checked; other types (data modeling,
+    record streams) kept as given without nulls -- this gateway has nothing they could watch, so they
+    are managed like any trigger but never fire."""
+    if rule["triggerType"] == "schedule":
+        check_schedule(rule["cronExpression"], rule.get("timezone"))
+        return {k: rule[k] for k in ("triggerType", "cronExpression", "timezone") if rule.get(k) is not None}
+    return {k: v for k, v in rule.items() if v is not None}
+
+
 def handlers(svc: CogniteService) -> dict[str, Any]:
     async def upsert_triggers(call: Call) -> Response:
         project = call.principal.tenant
         out = []
         for item in call.body["items"]:
-            rule = item["triggerRule"]
-            if rule["triggerType"] != "schedule":
-                raise bad_request(f"Trigger type '{rule['triggerType']}' is not supported by this gateway; "
-                                  "only schedule triggers are")
-            check_schedule(rule["cronExpression"], rule.get("timezone"))
+            rule = stored_rule(item["triggerRule"])
             await svc.sessions.require(project, item["authentication"]["nonce"])
             xid, wf, version = item["externalId"], item["workflowExternalId"], item["workflowVersion"]
             try:
@@ -58,7 +64,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             now = now_ms()
             trigger: dict[str, Any] = {
                 "externalId": xid,
-                "triggerRule": {k: rule[k] for k in ("triggerType", "cronExpression", "timezone") if k in rule},
+                "triggerRule": rule,
                 "workflowExternalId": wf, "workflowVersion": version,
                 "input": dict(item.get("input") or {}), "metadata": dict(item.get("metadata") or {}),
                 "isPaused": bool(existing and existing["trigger"]["isPaused"]),
@@ -67,7 +73,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             }
             rec = {"trigger": trigger, "nonce": item["authentication"]["nonce"],
                    "lastFireTime": existing.get("lastFireTime", 0) if existing else 0}
-            rec["nextFireTime"] = upcoming(rec, now)
+            rec["nextFireTime"] = upcoming(rec, now) if is_schedule(trigger) else None
             await svc.kv.put(TRIGGERS, key(project, xid), rec)
             out.append(trigger)
         return json({"items": out})
@@ -108,7 +114,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             if rec["trigger"]["isPaused"] != paused:
                 trigger["lastUpdatedTime"] = now_ms()
             new = {**rec, "trigger": trigger}
-            if not paused and rec["trigger"]["isPaused"]:  # resumed: the next fire is the next one from now
+            if not paused and rec["trigger"]["isPaused"] and is_schedule(trigger):  # resumed: next fire from now
                 new["nextFireTime"] = upcoming(new, now_ms())
             if await svc.kv.replace(TRIGGERS, key(project, xid), rec, new):
                 return json({})
