@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from adapters.altostrat import ids, render, runs
+from adapters.altostrat import ids, render, replay, runs
 from adapters.altostrat import workflows as W
 from adapters.altostrat.service import Service, json_response
 from adapters.altostrat.store import Duplicate
@@ -117,43 +117,56 @@ def make(svc: Service) -> dict[str, Any]:
         return json_response(await rendered(tenant, execution))
 
     async def rerun(call: Call) -> Response:
+        """A new run with the original trigger payload, of the workflow as it is now."""
         tenant = call.principal.tenant
         original, record = await runs.get_run(call.backend, tenant, call.path["runId"])
         if record is not None and not record.get("is_active", True):
             raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
         new_id = ids.new_id(ids.RUN)
-        clone = await call.backend.clone(
-            original.id, tenant=tenant, execution_id_new=new_id,
-            input=rerun_input(original, record, new_id),
-        )
+        if record is None or W.is_foreign(record):  # another dialect's run: the same definition and input
+            new = await call.backend.clone(original.id, tenant=tenant, execution_id_new=new_id,
+                                           input=replay.rerun_input(original, record, new_id))
+        else:
+            new = await runs.start(call.backend, tenant, record, trigger_type_of(original),
+                                   render.trigger_payload(original), new_id, original_run_id=original.id)
         return json_response({
             "message": "Workflow re-run initiated successfully.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, clone),
+            "new_run": await rendered(tenant, new),
         }, 202)
 
     async def resume(call: Call) -> Response:
+        """A new run that inherits the failed run's results up to a completed node and goes on from there."""
         tenant = call.principal.tenant
         node_id = call.path["nodeId"]
         original, record = await runs.get_run(call.backend, tenant, call.path["runId"])
+        status = render.RUN_STATUS.get(original.status, "running")
         if not original.status.terminal:
-            raise Conflict(f"Workflow run '{original.id}' is still {render.RUN_STATUS[original.status]}.",
+            raise Conflict(f"Workflow run '{original.id}' is still {status}; only a failed run can be resumed.",
                            details={"code": "run_in_progress"})
-        snapshot = original.definition
-        if snapshot is not None and all(t.ref != node_id for t in snapshot.tasks):
-            raise NotFound(f"Node '{node_id}' not found in workflow run '{original.id}'.")
-        if not any(a.ref == node_id and a.status == TaskStatus.COMPLETED for a in original.tasks):
-            raise InvalidArgument(f"Node '{node_id}' did not complete successfully in workflow run '{original.id}'.",
-                                  details={"code": "node_not_completed"})
+        if status != "failed":
+            raise Conflict(f"Workflow run '{original.id}' is {status}; only a failed run can be resumed.",
+                           details={"code": "run_not_failed"})
         new_id = ids.new_id(ids.RUN)
-        clone = await call.backend.clone(
-            original.id, tenant=tenant, resume_from_ref=node_id, execution_id_new=new_id,
-            input=rerun_input(original, record, new_id),
-        )
+        if record is None or W.is_foreign(record):
+            snapshot = original.definition
+            if snapshot is not None and all(t.ref != node_id for t in snapshot.tasks):
+                raise NotFound(f"Node '{node_id}' not found in workflow run '{original.id}'.")
+            if not any(a.ref == node_id and a.status == TaskStatus.COMPLETED for a in original.tasks):
+                raise InvalidArgument(f"Node '{node_id}' did not complete successfully in workflow run "
+                                      f"'{original.id}'.", details={"code": "node_not_completed"})
+            new = await call.backend.clone(original.id, tenant=tenant, resume_from_ref=node_id,
+                                           execution_id_new=new_id,
+                                           input=replay.rerun_input(original, record, new_id))
+        else:
+            definition, inherited = replay.resumed_definition(tenant, record, original, node_id)
+            new = await runs.start(call.backend, tenant, record, trigger_type_of(original),
+                                   render.trigger_payload(original), new_id, original_run_id=original.id,
+                                   definition=definition, extra_input={replay.INHERITED: inherited})
         return json_response({
             "message": f"Workflow resumed successfully from node '{node_id}'.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, clone),
+            "new_run": await rendered(tenant, new),
         }, 202)
 
     return {
@@ -165,11 +178,8 @@ def make(svc: Service) -> dict[str, Any]:
     }
 
 
-def rerun_input(original: Any, record: dict[str, Any] | None, new_id: str) -> dict[str, Any]:
-    """The same trigger payload with the new run's id; another dialect's input stays as it was."""
-    if record is None:
-        return dict(original.input or {})
-    return runs.trigger_input(original.input.get("trigger_type", "manual"), render.trigger_payload(original), new_id)
+def trigger_type_of(run: Any) -> str:
+    return str((run.input or {}).get("trigger_type") or (run.metadata or {}).get("trigger_type") or "manual")
 
 
 async def _page_of_runs(backend: Any, tenant: str, workflow_id: str, skip: int, limit: int) -> tuple[list[Any], int]:

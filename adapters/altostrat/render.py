@@ -26,7 +26,8 @@ RUN_STATUSES_OF = {
     "completed": [ExecutionStatus.COMPLETED],
     "failed": [ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.TERMINATED],
 }
-HIDDEN_INPUT = ("run_id",)  # added by the gateway, not part of the trigger payload
+INHERITED = "__inherited__"  # replay.INHERITED: a resumed run's inherited outputs
+HIDDEN_INPUT = ("run_id", "trigger_type", INHERITED)  # added by the gateway, not part of the trigger payload
 
 
 def log_status(attempt: TaskAttempt) -> str | None:
@@ -72,10 +73,19 @@ def trigger_payload(execution: Execution) -> dict[str, Any]:
     return {k: v for k, v in (execution.input or {}).items() if k not in HIDDEN_INPUT}
 
 
-def ran_here(attempt: TaskAttempt, execution: Execution) -> bool:
-    """False for attempts a resumed run copied from its original (they ran there, not here)."""
+def inherited_refs(execution: Execution) -> frozenset[str]:
+    """Nodes a resumed run took over from its original run (replay.resumed_definition)."""
+    if execution.definition is None:
+        return frozenset()
+    return frozenset(s.ref for s in execution.definition.tasks if s.extra.get("inherited_from"))
+
+
+def ran_here(attempt: TaskAttempt, execution: Execution, inherited: frozenset[str] | None = None) -> bool:
+    """False for attempts a resumed run took over from its original (they ran there, not here)."""
     extra = attempt.extra or {}
-    return not (extra.get("copied_from") or extra.get("cloned_from") or extra.get("copied"))
+    if extra.get("copied_from") or extra.get("cloned_from") or extra.get("copied"):
+        return False
+    return attempt.ref not in (inherited_refs(execution) if inherited is None else inherited)
 
 
 def log_entry(attempt: TaskAttempt, execution: Execution, trigger_id: str | None) -> dict[str, Any] | None:
@@ -84,7 +94,7 @@ def log_entry(attempt: TaskAttempt, execution: Execution, trigger_id: str | None
         return None
     component = component_of(attempt, execution)
     if attempt.ref == trigger_id:
-        output: dict[str, Any] = dict(execution.input or {})
+        output: dict[str, Any] = {k: v for k, v in (execution.input or {}).items() if k != INHERITED}
     else:
         output = dict(attempt.output or {}) if isinstance(attempt.output, dict) else {"value": attempt.output}
         if attempt.branch is not None and C.is_condition(component or ""):
@@ -106,8 +116,9 @@ def log_entry(attempt: TaskAttempt, execution: Execution, trigger_id: str | None
 def logs_of(execution: Execution, trigger_id: str | None) -> list[dict[str, Any]]:
     attempts = sorted(execution.tasks, key=lambda a: (a.seq, a.ended_ms, a.attempt))
     out = []
+    inherited = inherited_refs(execution)
     for a in attempts:
-        if not ran_here(a, execution):
+        if not ran_here(a, execution, inherited):
             continue
         entry = log_entry(a, execution, trigger_id)
         if entry is not None:
@@ -118,7 +129,8 @@ def logs_of(execution: Execution, trigger_id: str | None) -> list[dict[str, Any]
 def error_message(execution: Execution) -> str | None:
     """The failed node's message for a failed run; for a completed run whose error path was
     taken, that node's message; else None."""
-    failed = [a for a in execution.tasks if a.status in _FAILED and ran_here(a, execution)]
+    inherited = inherited_refs(execution)
+    failed = [a for a in execution.tasks if a.status in _FAILED and ran_here(a, execution, inherited)]
     if failed:
         fatal = [a for a in failed if not _continues(a, execution)] or failed
         last = max(fatal, key=lambda a: (a.ended_ms, a.seq))
@@ -161,7 +173,7 @@ def run(execution: Execution, *, with_logs: bool = True) -> dict[str, Any]:
         "completed_at": iso(ended) if ended else None,
         "duration_in_seconds": round(max(ended - started, 0) / 1000, 3) if ended else None,
         "created_at": iso(execution.created_ms or started),
-        "original_run_id": execution.cloned_from,
+        "original_run_id": execution.cloned_from or (execution.metadata or {}).get("original_run_id"),
     }
     if with_logs:
         body["logs"] = logs_of(execution, trigger_ref(execution))

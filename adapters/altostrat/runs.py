@@ -10,7 +10,7 @@ from adapters.altostrat import ids
 from adapters.altostrat.workflows import DIALECT, VERSION, is_foreign, load
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import Conflict, NotFound
-from wfgateway.core.model import Execution
+from wfgateway.core.model import Execution, WorkflowDefinition
 
 
 def trigger_input(trigger_type: str, fields: dict[str, Any], run_id: str) -> dict[str, Any]:
@@ -20,15 +20,22 @@ def trigger_input(trigger_type: str, fields: dict[str, Any], run_id: str) -> dic
 
 
 async def start(backend: Backend, tenant: str, record: dict[str, Any], trigger_type: str,
-                fields: dict[str, Any], run_id: str | None = None) -> Execution:
+                fields: dict[str, Any], run_id: str | None = None, *, original_run_id: str | None = None,
+                definition: WorkflowDefinition | None = None, extra_input: dict[str, Any] | None = None,
+                ) -> Execution:
+    """A new run of the workflow as it is now (``definition``: an inline one built from it, for a
+    resumed run); ``original_run_id`` names the run a re-run or resumed run came from."""
     if not record.get("is_active", True):
         raise Conflict(f"Workflow '{record['id']}' is not active.", details={"code": "workflow_inactive"})
     run_id = run_id or ids.new_id(ids.RUN)
     if is_foreign(record):  # another dialect's workflow: its input is the payload, nothing is added
         return await backend.start(tenant, record["id"], record["version"], dict(fields), execution_id=run_id)
+    metadata: dict[str, Any] = {"trigger_type": trigger_type}
+    if original_run_id:
+        metadata["original_run_id"] = original_run_id
     return await backend.start(
-        tenant, record["id"], VERSION, trigger_input(trigger_type, fields, run_id),
-        execution_id=run_id, dialect=DIALECT, metadata={"trigger_type": trigger_type},
+        tenant, record["id"], VERSION, {**trigger_input(trigger_type, fields, run_id), **(extra_input or {})},
+        execution_id=run_id, dialect=DIALECT, metadata=metadata, definition=definition,
     )
 
 

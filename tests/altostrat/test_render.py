@@ -39,7 +39,7 @@ def test_failed_webhook_run_reads_like_the_vendor():
     assert body["started_at"] == "2025-10-31T12:00:00.000000Z"
     assert body["completed_at"] == "2025-10-31T12:00:05.000000Z"
     assert body["duration_in_seconds"] == 5
-    assert body["trigger_payload"] == {"user_id": "u1", "trigger_type": "manual"}
+    assert body["trigger_payload"] == {"user_id": "u1"}  # what the run was triggered with, nothing added
     assert [(x["node_id"], x["status"], x["component_id"]) for x in body["logs"]] == [
         ("n1", "success", "manual_trigger"), ("n2", "error", "webhook")]  # n3 never ran
     assert body["logs"][0]["output"]["user_id"] == "u1"
