@@ -22,6 +22,7 @@ from wfgateway.core.model import (
     COMPUTE,
     DYNAMIC,
     HTTP,
+    LOOP,
     NOOP,
     SET,
     SUBWORKFLOW,
@@ -52,7 +53,9 @@ _SIMPLE_KINDS = {
     "INLINE": COMPUTE,
     "JSON_JQ_TRANSFORM": COMPUTE,
 }
-SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION"})
+SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
+                             "DO_WHILE"})
+CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION", "DO_WHILE"})
 _BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
 
 
@@ -64,10 +67,11 @@ def to_definition(
     check_unique_refs(doc)
     builder = _Builder(name, task_defs or {})
     specs, _ = builder.chain(list(doc.get("tasks") or []), [])
-    http_refs = {s.ref for s in specs if s.kind == HTTP}
+    every = all_specs(specs)
+    http_refs = {s.ref for s in every if s.kind == HTTP}
     output = dict(doc.get("outputParameters") or {})
     if http_refs:
-        for spec in specs:
+        for spec in every:
             spec.input = rewrite_http_templates(spec.input, http_refs)
             spec.params = rewrite_http_templates(spec.params, http_refs)
         output = rewrite_http_templates(output, http_refs)
@@ -93,6 +97,15 @@ def to_definition(
     )
 
 
+def all_specs(specs: list[TaskSpec]) -> list[TaskSpec]:
+    """Specs and the specs of loop bodies inside them, depth first."""
+    out: list[TaskSpec] = []
+    for spec in specs:
+        out.append(spec)
+        out.extend(all_specs(spec.body))
+    return out
+
+
 def referenced_task_names(doc: Mapping[str, Any]) -> set[str]:
     """Names of every task in a WorkflowDef (nested too): the TaskDefs that may apply."""
     return {str(t.get("name")) for t in iter_tasks(doc.get("tasks") or [])}
@@ -110,6 +123,7 @@ def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
         for case in (task.get("decisionCases") or {}).values():
             out.extend(iter_tasks(case or []))
         out.extend(iter_tasks(task.get("defaultCase") or []))
+        out.extend(iter_tasks(task.get("loopOver") or []))
     return out
 
 
@@ -145,6 +159,7 @@ class _Builder:
     def __init__(self, workflow_name: str, task_defs: Mapping[str, Mapping[str, Any]]) -> None:
         self.workflow_name = workflow_name
         self.task_defs = task_defs
+        self.in_loop = False
 
     def chain(self, tasks: list[dict[str, Any]], deps: list[Edge]) -> tuple[list[TaskSpec], list[Edge]]:
         """Specs for an ordered list starting after ``deps``; returns them and the chain's end edges."""
@@ -165,6 +180,9 @@ class _Builder:
                 deps = [Edge(wt["taskReferenceName"])]
             elif kind == "FORK_JOIN_DYNAMIC":
                 specs.append(self._dynamic(wt, deps))
+                deps = [Edge(wt["taskReferenceName"])]
+            elif kind == "DO_WHILE":
+                specs.append(self._loop(wt, deps))
                 deps = [Edge(wt["taskReferenceName"])]
             else:
                 specs.append(self._leaf(wt, kind, deps))
@@ -193,6 +211,28 @@ class _Builder:
             if branch_specs:
                 ends.extend(branch_ends)
         return _dedup(ends)
+
+    def _loop(self, wt: dict[str, Any], deps: list[Edge]) -> TaskSpec:
+        """DO_WHILE: its loopOver tasks are the loop's body (a chain of their own); loopCondition is
+        asked after every iteration, with ``$`` = the loop's input, each loop task's output by reference
+        name, and the loop's own output under its reference name."""
+        ref = str(wt["taskReferenceName"])
+        loop_over = list(wt.get("loopOver") or [])
+        if not loop_over:
+            raise InvalidArgument(f"DO_WHILE task {ref}: loopOver needs at least one task")
+        condition = wt.get("loopCondition")
+        if not isinstance(condition, str) or not condition.strip():
+            raise InvalidArgument(f"DO_WHILE task {ref}: loopCondition is required")
+        if self.in_loop:
+            raise InvalidArgument(f"DO_WHILE task {ref}: a DO_WHILE inside another DO_WHILE is not supported")
+        self.in_loop = True
+        try:
+            body, _ = self.chain(loop_over, [])
+        finally:
+            self.in_loop = False
+        spec = self._spec(wt, LOOP, deps, params={"evaluator": scripting.LOOP, "condition": condition, "ref": ref})
+        spec.body = body
+        return spec
 
     def _dynamic(self, wt: dict[str, Any], deps: list[Edge]) -> TaskSpec:
         params_in = dict(wt.get("inputParameters") or {})

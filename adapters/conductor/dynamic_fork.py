@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.conductor.definitions import EXPANDER, SUPPORTED_TYPES, _Builder
+from adapters.conductor.definitions import CONTAINER_TYPES, EXPANDER, SUPPORTED_TYPES, _Builder
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import TaskSpec
 
 EXPANDER_NAME = EXPANDER
-_FORKABLE = SUPPORTED_TYPES - {"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION"}
+_FORKABLE = SUPPORTED_TYPES - CONTAINER_TYPES
 
 
 def expand_dynamic_fork(params: Mapping[str, Any], spec: TaskSpec, execution: Any = None) -> list[TaskSpec]:

@@ -14,9 +14,12 @@ from typing import Any
 
 import orjson
 
-from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, iter_tasks, runtime_task_type
+from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, all_specs, iter_tasks, runtime_task_type
 from wfgateway.core.model import (
+    COMPUTE,
     HTTP,
+    ITERATION,
+    LOOP,
     NOOP,
     SET,
     SUBWORKFLOW,
@@ -32,12 +35,29 @@ from wfgateway.core.statuses import TaskStatus
 
 _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
 _DYNAMIC_CHILD_TYPES = {WORKER: "SIMPLE", HTTP: "HTTP", SUBWORKFLOW: "SUB_WORKFLOW", WAIT: "WAIT", SET: "SET_VARIABLE",
-                        TERMINATE: "TERMINATE", NOOP: "NOOP"}
+                        TERMINATE: "TERMINATE", NOOP: "NOOP", COMPUTE: "INLINE", LOOP: "DO_WHILE"}
+
+
+def local_name(attempt: TaskAttempt) -> str:
+    """Nested tasks (a dynamic fork's, a loop's) are stored as ``<container ref>:<ref>``."""
+    return str(attempt.extra.get("local_ref") or attempt.ref)
 
 
 def reference_name(attempt: TaskAttempt) -> str:
-    """Tasks a dynamic fork created are stored as ``<fork ref>:<ref>``; Conductor shows ``<ref>``."""
-    return str(attempt.extra.get("local_ref") or attempt.ref)
+    """Conductor's taskReferenceName: the definition's ref, ``<ref>__<iteration>`` inside a DO_WHILE."""
+    iteration = attempt.extra.get("iteration")
+    return f"{local_name(attempt)}__{iteration}" if iteration else local_name(attempt)
+
+
+def iteration_of(attempt: TaskAttempt) -> int:
+    if attempt.kind == LOOP:
+        return int((attempt.output or {}).get("iteration") or 0)
+    return int(attempt.extra.get("iteration") or 0)
+
+
+def listed(tasks: Iterable[TaskAttempt]) -> list[TaskAttempt]:
+    """The attempts Conductor lists: not the engine's loop iterations, not dead-branch (SKIPPED) tasks."""
+    return [t for t in tasks if t.kind != ITERATION and t.status != TaskStatus.SKIPPED]
 
 
 def workflow_def_json(definition: WorkflowDefinition) -> dict[str, Any]:
@@ -63,14 +83,20 @@ class SpecIndex:
         self.specs: dict[str, TaskSpec] = {}
         if definition is None:
             return
-        for spec in definition.tasks:
+        for spec in all_specs(definition.tasks):
             self.specs[spec.ref] = spec
         raw = (definition.extra.get(DEF_KEY) or {}).get("tasks") or []
         for wt in iter_tasks(raw):
             self.by_ref[str(wt.get("taskReferenceName"))] = wt
 
-    def workflow_task(self, attempt: TaskAttempt) -> dict[str, Any] | None:
+    def _spec(self, attempt: TaskAttempt) -> TaskSpec | None:
         spec = self.specs.get(attempt.ref)
+        if spec is None and "iteration" in attempt.extra:  # a loop task: its spec is in the loop's body
+            spec = self.specs.get(local_name(attempt))
+        return spec
+
+    def workflow_task(self, attempt: TaskAttempt) -> dict[str, Any] | None:
+        spec = self._spec(attempt)
         if spec is not None and WT_KEY in spec.extra:
             return spec.extra[WT_KEY]
         found = attempt.extra.get(WT_KEY) or self.by_ref.get(attempt.ref)
@@ -80,7 +106,7 @@ class SpecIndex:
         return found
 
     def task_type(self, attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
-        spec = self.specs.get(attempt.ref)
+        spec = self._spec(attempt)
         if spec is not None and TYPE_KEY in spec.extra:
             return str(spec.extra[TYPE_KEY])
         if attempt.extra.get(TYPE_KEY):
@@ -90,7 +116,7 @@ class SpecIndex:
         return attempt.name or attempt.kind.upper()
 
     def response_timeout(self, attempt: TaskAttempt) -> int:
-        spec = self.specs.get(attempt.ref)
+        spec = self._spec(attempt)
         return int((spec.extra if spec else attempt.extra).get("responseTimeoutSeconds") or 3600)
 
 
@@ -139,13 +165,13 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "rateLimitPerFrequency": 0,
         "rateLimitFrequencyInSeconds": 0,
         "workflowPriority": execution.priority if execution else 0,
-        "iteration": 0,
+        "iteration": iteration_of(attempt),
         "subWorkflowId": attempt.subworkflow_id,
         "subworkflowChanged": False,
         "firstStartTime": 0,
-        "parentTaskId": attempt.parent_attempt_id,
+        "parentTaskId": attempt.extra.get("loop_id") or attempt.parent_attempt_id,
         "queueWaitTime": max(0, attempt.started_ms - attempt.scheduled_ms) if attempt.started_ms else 0,
-        "loopOverTask": False,
+        "loopOverTask": iteration_of(attempt) > 0,
     }
     return {k: v for k, v in doc.items() if v is not None}
 
@@ -156,7 +182,7 @@ def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
     refs: list[str] = []
     names: list[str] = []
     for t in tasks:
-        if t.status in _FAILED and not t.retried:
+        if t.status in _FAILED and not t.retried and t.kind != ITERATION:
             ref = reference_name(t)
             if ref not in refs:
                 refs.append(ref)
@@ -168,8 +194,8 @@ def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
 def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:
     index = SpecIndex(execution.definition)
     # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
-    # never schedules them, so they are not listed.
-    tasks = sorted((t for t in execution.tasks if t.status != TaskStatus.SKIPPED), key=lambda t: (t.seq, t.scheduled_ms))
+    # never schedules them, so they are not listed (nor the engine's loop iterations).
+    tasks = sorted(listed(execution.tasks), key=lambda t: (t.seq, t.scheduled_ms))
     refs, names = failed_tasks(tasks)
     definition = execution.definition
     doc: dict[str, Any] = {

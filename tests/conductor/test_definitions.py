@@ -176,8 +176,8 @@ def test_duplicate_reference_names_fail_with_conductors_message() -> None:
 
 
 def test_unsupported_task_types_are_refused_by_name() -> None:
-    with pytest.raises(InvalidArgument, match="Task type DO_WHILE of task loop_ref is not supported"):
-        to_definition(wdef({"name": "loop", "taskReferenceName": "loop_ref", "type": "DO_WHILE"}), "default")
+    with pytest.raises(InvalidArgument, match="Task type EVENT of task ev_ref is not supported"):
+        to_definition(wdef({"name": "ev", "taskReferenceName": "ev_ref", "type": "EVENT"}), "default")
 
 
 def test_translated_definitions_pass_the_engines_checks() -> None:

@@ -103,9 +103,12 @@ def test_invalid_definitions_list_validation_errors(api: httpx.Client) -> None:
     assert body["validationErrors"][0]["message"] == \
         "taskReferenceName: t_ref should be unique across tasks for a given workflowDefinition: dup"
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
-        {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE"}]})
+        {"name": "l", "taskReferenceName": "l", "type": "EVENT"}]})
     body = error(r, 400, "Validation failed, check below errors for detail.")
-    assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "DO_WHILE" for v in body["validationErrors"])
+    assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "EVENT" for v in body["validationErrors"])
+    r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
+        {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE", "loopCondition": "false"}]})
+    error(r, 400, "Validation failed, check below errors for detail.")  # loopOver is required
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "child", "tasks": [
         {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW"}]})
     error(r, 400, "Validation failed, check below errors for detail.")  # subWorkflowParam.name is required

@@ -26,9 +26,16 @@ TERMINATE = "terminate"  # params {status, reason, output}: ends the execution
 # params {evaluator, ...}: the output is what the evaluator the adapter registered under that name
 # computes from (params, input) -- an inline script, a query; its EvaluationFailed fails the task
 COMPUTE = "compute"
+# runs its ``body`` (a DAG of its own) as iterations 1, 2, ... for as long as the evaluator its params
+# name (``params["evaluator"]``, asked after each iteration) says true; params.max_iterations bounds it.
+# Output: {"iteration": n, "1": {ref: output, ...}, "2": ...}; a failed iteration fails the loop.
+LOOP = "loop"
+ITERATION = "iteration"  # engine-made: one pass of a loop, the container of that pass's attempts
 DELAY = WAIT  # Altostrat's delay is a timed wait
 
-TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE, COMPUTE})
+TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE, COMPUTE,
+                        LOOP})
+CONTAINER_KINDS = frozenset({DYNAMIC, LOOP, ITERATION})
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,7 @@ class TaskSpec:
     optional: bool = False  # a final failure ends COMPLETED_WITH_ERRORS and the workflow goes on
     continue_on_error: bool = False  # a final failure takes the "error" branch
     extra: dict[str, Any] = field(default_factory=dict)
+    body: list[TaskSpec] = field(default_factory=list)  # a loop's tasks (their own DAG)
 
 
 @dataclass
@@ -91,7 +99,8 @@ class TaskAttempt:
     """One attempt of one task.  Rows are never rewritten into other attempts; history only grows.
 
     ``visible`` is False for attempts superseded by a rerun or restart (kept as history);
-    ``retried`` is True for an attempt a later attempt of the same ref retried.
+    ``retried`` is True for an attempt a later attempt of the same ref retried.  Attempts inside a loop
+    carry ``extra["iteration"]`` (1, 2, ...) and ``extra["loop_id"]`` (the loop attempt's id).
     """
 
     id: str

@@ -8,6 +8,13 @@ from wfgateway.core.model import Edge, TaskSpec, WorkflowDefinition
 
 
 def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
+    d = _spec_dict(spec)
+    if spec.body:  # only loops have one; leaving it out keeps other snapshots' digests unchanged
+        d["body"] = [spec_to_dict(b) for b in spec.body]
+    return d
+
+
+def _spec_dict(spec: TaskSpec) -> dict[str, Any]:
     return {
         "ref": spec.ref,
         "kind": spec.kind,
@@ -42,6 +49,7 @@ def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
         optional=d.get("optional", False),
         continue_on_error=d.get("continue_on_error", False),
         extra=d.get("extra") or {},
+        body=[spec_from_dict(b) for b in d.get("body") or ()],
     )
 
 

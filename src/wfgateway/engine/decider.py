@@ -16,6 +16,8 @@ from wfgateway.core.model import (
     CONDITION,
     DYNAMIC,
     HTTP,
+    ITERATION,
+    LOOP,
     NOOP,
     SET,
     SUBWORKFLOW,
@@ -36,6 +38,8 @@ from wfgateway.engine.validation import validate_specs
 
 RUNNING = ExecutionStatus.RUNNING
 AUTO_RETRY = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
+ITER_LOCAL = "#iteration"  # the local name every iteration attempt of a loop shares (the latest is current)
+LOOP_LIMIT = 1000  # iterations a loop may run unless its params.max_iterations says otherwise
 Expander = Callable[[dict[str, Any], TaskSpec, Any], list[TaskSpec]]
 Evaluator = Callable[[dict[str, Any], Any], Any]
 
@@ -83,7 +87,17 @@ def containers(st: ExecState) -> list[AttRec]:
         return []
     return [
         r for r in st.all
-        if r.a.kind == DYNAMIC and r.a.visible and r.a.status is TaskStatus.IN_PROGRESS and r.children is not None
+        if (r.a.kind == DYNAMIC or r.a.kind == ITERATION) and r.a.visible and r.a.status is TaskStatus.IN_PROGRESS
+        and r.children is not None and st.cur.get((r.a.parent_attempt_id, r.local)) is r
+    ]
+
+
+def loops(st: ExecState) -> list[AttRec]:
+    if not st.dynamic:
+        return []
+    return [
+        r for r in st.all
+        if r.a.kind == LOOP and r.a.visible and r.a.status is TaskStatus.IN_PROGRESS
         and st.cur.get((r.a.parent_attempt_id, r.local)) is r
     ]
 
@@ -99,6 +113,10 @@ def decide(st: ExecState, env: Env) -> None:
             if e.status is not RUNNING:
                 return
             changed = _decide_scope(st, env, c, child_graph(c)) or changed
+        for loop in loops(st):
+            if e.status is not RUNNING:
+                return
+            changed = advance_loop(st, env, loop) or changed
         if not changed:
             return
     raise RuntimeError("decider did not settle")
@@ -164,7 +182,8 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
             complete_execution(st, env, graph)
         else:
             finish(container, TaskStatus.COMPLETED, env.now,
-                   output={r.local: r.a.output for r in _scope_currents(st, container.a.id, graph)})
+                   output={r.local: r.a.output for r in _scope_currents(st, container.a.id, graph)
+                           if r.a.status is not TaskStatus.SKIPPED})
         return True
     return changed
 
@@ -234,11 +253,16 @@ def _new_attempt(st: ExecState, env: Env, container: AttRec | None, spec: TaskSp
         id_ = new_id()
         seq, key = st.next_seq(), id_
         number = retry_of.a.attempt + 1 if retry_of is not None else 0
+    extra: dict[str, Any] = {}
+    if container is not None:
+        extra = {"local_ref": spec.ref}
+        if "iteration" in container.a.extra:  # inside a loop (at any depth): which pass of which loop
+            extra["iteration"] = container.a.extra["iteration"]
+            extra["loop_id"] = container.a.extra.get("loop_id")
     a = new_attempt(
         id_, st.e.id, spec.ref if container is None else f"{container.a.ref}:{spec.ref}", spec.name or spec.ref,
         spec.kind, status, seq, number, retry_of.a.id if retry_of is not None else None,
-        container.a.id if container is not None else None, now,
-        {"local_ref": spec.ref} if container is not None else {},
+        container.a.id if container is not None else None, now, extra,
     )
     rec = AttRec(a, key, st.e.tenant)
     if container is not None:
@@ -267,7 +291,7 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
     rec = _new_attempt(st, env, container, spec, TaskStatus.SCHEDULED, retry_of=retry_of, reuse=reuse)
     if retry_base is not None:
         rec.retry_base = retry_base
-    ctx = StateContext(st, container)
+    ctx = StateContext(st, container, rec)
     try:
         rec.a.input = input_override if input_override is not None else resolve(spec.input, ctx)
         params = resolve(spec.params, ctx) if spec.params else {}
@@ -355,6 +379,12 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
         _arm_timeout(st, spec, rec, now)
     elif kind == DYNAMIC:
         _expand(st, env, container, spec, rec, params)
+    elif kind == LOOP:
+        a.status = TaskStatus.IN_PROGRESS
+        rec.params = params
+        a.output = {"iteration": 1}
+        _arm_timeout(st, spec, rec, now)
+        start_iteration(st, env, rec, spec, 1)
     else:  # pragma: no cover - validation rejects unknown kinds
         finish(rec, TaskStatus.FAILED, now, reason=f"Unknown task kind '{kind}'")
 
@@ -386,6 +416,93 @@ def _expand(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, r
     rec.children = specs
     rec.a.status = TaskStatus.IN_PROGRESS
     _arm_timeout(st, spec, rec, now)
+
+
+def loop_spec(st: ExecState, loop: AttRec) -> TaskSpec | None:
+    if loop.spec is not None:
+        return loop.spec
+    return definition_graph(st).by_ref.get(loop.local)
+
+
+def start_iteration(st: ExecState, env: Env, loop: AttRec, spec: TaskSpec, n: int) -> AttRec:
+    """Open pass ``n`` of ``loop``: a container attempt whose children are the loop's body."""
+    now = env.now
+    a = new_attempt(new_id(), st.e.id, f"{loop.a.ref}#{n}", loop.a.name, ITERATION, TaskStatus.IN_PROGRESS,
+                    st.next_seq(), 0, None, loop.a.id, now,
+                    {"local_ref": ITER_LOCAL, "iteration": n, "loop_id": loop.a.id})
+    a.started_ms = now
+    rec = AttRec(a, a.id, st.e.tenant)
+    rec.spec = TaskSpec(ref=ITER_LOCAL, kind=ITERATION, name=loop.a.name)
+    rec.children = spec.body
+    st.add(rec)
+    return rec
+
+
+def iterations(st: ExecState, loop: AttRec) -> list[AttRec]:
+    """The loop's visible iteration attempts, in order."""
+    its = [r for r in st.all if r.a.visible and r.a.kind == ITERATION and r.a.parent_attempt_id == loop.a.id]
+    return sorted(its, key=lambda r: r.a.extra.get("iteration", 0))
+
+
+def loop_output(st: ExecState, loop: AttRec, current: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in iterations(st, loop):
+        n = it.a.extra.get("iteration", 0)
+        if it.a.status is TaskStatus.COMPLETED and n <= current:
+            out[str(n)] = it.a.output
+    out["iteration"] = current
+    return out
+
+
+def _loop_data(st: ExecState, loop: AttRec, n: int) -> dict[str, Any]:
+    """What the loop condition sees: the loop's input and output, each body task's latest output."""
+    passes = {r.a.id for r in iterations(st, loop) if r.a.extra.get("iteration", 0) <= n}
+    inside = sorted((r for r in st.all if r.a.visible and r.a.parent_attempt_id in passes
+                     and r.a.status is not TaskStatus.SKIPPED), key=lambda r: r.a.seq)
+    tasks = {r.local: r.a.output for r in inside}
+    return {"input": loop.a.input, "output": loop.a.output, "tasks": tasks, "iteration": n}
+
+
+def advance_loop(st: ExecState, env: Env, loop: AttRec) -> bool:
+    """After an iteration ends: fail the loop, ask its condition, start the next pass or complete."""
+    now = env.now
+    spec = loop_spec(st, loop)
+    it = st.cur.get((loop.a.id, ITER_LOCAL))
+    if spec is None:
+        finish(loop, TaskStatus.FAILED, now, reason="The loop's definition is missing")
+        return True
+    if it is None:
+        start_iteration(st, env, loop, spec, 1)
+        loop.a.output = {"iteration": 1}
+        return True
+    s = it.a.status
+    if not s.terminal:
+        return False
+    n = int(it.a.extra.get("iteration", 1))
+    if not s.successful:
+        loop.a.output = loop_output(st, loop, n)
+        finish(loop, TaskStatus.FAILED, now, reason=it.a.reason or f"Iteration {n} {s.value}")
+        return True
+    loop.a.output = loop_output(st, loop, n)
+    params = loop.params or {}
+    again = False
+    if params.get("evaluator"):
+        try:
+            again = bool(evaluate(env, params, _loop_data(st, loop, n)))
+        except EvaluationFailed as exc:
+            finish(loop, TaskStatus.FAILED_WITH_TERMINAL_ERROR, now, reason=exc.message)
+            return True
+    if not again:
+        finish(loop, TaskStatus.COMPLETED, now)
+        return True
+    limit = params.get("max_iterations") or LOOP_LIMIT
+    if n >= int(limit):
+        finish(loop, TaskStatus.FAILED, now, reason=f"The loop reached its limit of {limit} iterations")
+        return True
+    start_iteration(st, env, loop, spec, n + 1)
+    loop.a.output = {**loop.a.output, "iteration": n + 1}
+    loop.a.updated_ms = now
+    return True
 
 
 def _terminate_task(st: ExecState, env: Env, rec: AttRec, params: dict[str, Any]) -> None:

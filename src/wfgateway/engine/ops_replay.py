@@ -11,9 +11,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wfgateway.core.errors import Conflict, InvalidArgument
-from wfgateway.core.model import TaskAttempt
+from wfgateway.core.model import ITERATION, LOOP, TaskAttempt
 from wfgateway.core.statuses import UNSUCCESSFUL_TERMINAL, ExecutionStatus, TaskStatus
-from wfgateway.engine.decider import child_graph, definition_graph, schedule
+from wfgateway.engine.decider import (
+    ITER_LOCAL,
+    child_graph,
+    definition_graph,
+    iterations,
+    loop_output,
+    schedule,
+)
 from wfgateway.engine.graph import Graph
 from wfgateway.engine.state import AttRec, ExecState, public_fields
 from wfgateway.engine.store.base import ATT_IDX
@@ -64,8 +71,21 @@ def reopen(st: ExecState, rec: AttRec, now: int, *, retry: bool) -> None:
                 st.hide(scope, ref)
         if container is None:
             return
+        if rec.a.kind == ITERATION:
+            _back_to_iteration(st, container, rec)
         _reopen_attempt(container, now)
+        if container.a.kind == LOOP:
+            container.a.output = loop_output(st, container, int(rec.a.extra.get("iteration", 1)))
         rec = container
+
+
+def _back_to_iteration(st: ExecState, loop: AttRec, it: AttRec) -> None:
+    """Reopening pass n of a loop supersedes the passes after it: the loop goes on from pass n."""
+    n = it.a.extra.get("iteration", 0)
+    for later in iterations(st, loop):
+        if later.a.extra.get("iteration", 0) > n:
+            st._hide_one(later)
+    st.cur[(loop.a.id, ITER_LOCAL)] = it
 
 
 def _reopen_attempt(rec: AttRec, now: int) -> None:
@@ -73,7 +93,8 @@ def _reopen_attempt(rec: AttRec, now: int) -> None:
     a.status = TaskStatus.IN_PROGRESS
     a.ended_ms = 0
     a.reason = None
-    a.output = {}
+    if a.kind != LOOP:  # a loop's output keeps its finished iterations (recomputed by the caller)
+        a.output = {}
     a.updated_ms = now
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from wfgateway.core.errors import Conflict
-from wfgateway.core.model import DYNAMIC, SUBWORKFLOW, RetryPolicy
+from wfgateway.core.model import DYNAMIC, LOOP, SUBWORKFLOW, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus
-from wfgateway.engine.decider import child_graph, definition_graph
+from wfgateway.engine.decider import ITER_LOCAL, child_graph, definition_graph, loop_output
 from wfgateway.engine.graph import Graph
 from wfgateway.engine.ops_replay import _reopen_attempt, resume_parents
 from wfgateway.engine.state import AttRec, ExecState
@@ -79,6 +79,16 @@ async def _retry_scope(unit: Unit, st: ExecState, container: AttRec | None, grap
                 unit, child, policy
             ):
                 _reopen_attempt(cur, unit.now)
+                found = True
+                continue
+        if a.kind == LOOP:
+            it = st.cur.get((cur.a.id, ITER_LOCAL))
+            if (it is not None and it.children is not None and it.a.status in policy.retryable
+                    and await _retry_scope(unit, st, it, child_graph(it), policy)):
+                _reopen_attempt(it, unit.now)  # the loop is retried in place, from the failed pass
+                _reopen_attempt(cur, unit.now)
+                cur.a.output = loop_output(st, cur, int(it.a.extra.get("iteration", 1)))
+                cur.a.attempt = a.attempt + 1
                 found = True
                 continue
         if a.kind == DYNAMIC and cur.children is not None:

@@ -11,10 +11,11 @@ class StateContext:
     """Resolves ``${workflow.*}`` from the execution and ``${ref.*}`` from the current attempts visible
     from ``container`` outward (a nested task sees its siblings first, then the enclosing scopes)."""
 
-    __slots__ = ("st", "scopes")
+    __slots__ = ("st", "scopes", "skip")
 
-    def __init__(self, st: ExecState, container: AttRec | None) -> None:
+    def __init__(self, st: ExecState, container: AttRec | None, skip: AttRec | None = None) -> None:
         self.st = st
+        self.skip = skip  # the attempt being scheduled: its own output / input are its previous run's
         scopes: list[str | None] = []
         c = container
         while c is not None:
@@ -49,9 +50,10 @@ class StateContext:
 
     def task_value(self, ref: str, field: str) -> tuple[bool, Any]:
         cur = self.st.cur
+        skip = self.skip if field in ("output", "input") else None
         for scope in self.scopes:
             r = cur.get((scope, ref))
-            if r is not None:
+            if r is not None and r is not skip:
                 a = r.a
                 if field == "output":
                     return True, a.output
@@ -62,4 +64,20 @@ class StateContext:
                 if field == "reason":
                     return True, a.reason
                 return True, a.id
+        r = self.st.latest_nested(ref, skip) if self.st.dynamic else None
+        if r is not None:
+            return self._field(r, field)
         return False, None
+
+    @staticmethod
+    def _field(r: AttRec, field: str) -> tuple[bool, Any]:
+        a = r.a
+        if field == "output":
+            return True, a.output
+        if field == "input":
+            return True, a.input
+        if field == "status":
+            return True, a.status.value
+        if field == "reason":
+            return True, a.reason
+        return True, a.id

@@ -11,7 +11,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from wfgateway.core.model import DYNAMIC, Execution, TaskAttempt, TaskSpec, WorkflowDefinition
+from wfgateway.core.model import (
+    CONTAINER_KINDS,
+    ITERATION,
+    Execution,
+    TaskAttempt,
+    TaskSpec,
+    WorkflowDefinition,
+)
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.codec import spec_from_dict, spec_to_dict
 from wfgateway.engine.util import dumps, loads
@@ -304,7 +311,7 @@ class ExecState:
         self.all: list[AttRec] = list(atts)  # every row loaded or created (visible or hidden now)
         self.cur: dict[tuple[Scope, str], AttRec] = {}
         self.by_id: dict[str, AttRec] = {}
-        self.dynamic = False  # any dynamic container among the attempts (the decider skips the scan if not)
+        self.dynamic = False  # any container (dynamic, loop) among the attempts (the decider skips the scan if not)
         self.attempts_loaded = True  # False: loaded without its attempts (see Unit.load)
         self.hide_all = False  # supersede every visible attempt in the store (see Changeset.hide_all)
         self.removed = False  # deleted with its attempts and timers by this unit (see Changeset.exec_deletes)
@@ -320,7 +327,7 @@ class ExecState:
         self.notify: set[tuple[str, str]] = set()  # (tenant, task name) queues that got work
 
     def _index(self, r: AttRec) -> None:
-        if r.a.kind == DYNAMIC:
+        if r.a.kind in CONTAINER_KINDS:
             self.dynamic = True
         k = (r.a.parent_attempt_id, r.local)
         old = self.cur.get(k)
@@ -335,6 +342,17 @@ class ExecState:
     def next_seq(self) -> int:
         self.rec.next_seq += 1
         return self.rec.next_seq
+
+    def latest_nested(self, local: str, skip: AttRec | None = None) -> AttRec | None:
+        """The latest visible attempt named ``local`` inside any container (a loop's last iteration, a
+        dynamic fork's branch): what a template outside that container sees under its name."""
+        best: AttRec | None = None
+        for r in self.all:
+            a = r.a
+            if (a.visible and a.parent_attempt_id is not None and a.kind != ITERATION and r.local == local
+                    and r is not skip and (best is None or a.seq > best.a.seq)):
+                best = r
+        return best
 
     def visible(self) -> list[AttRec]:
         return [r for r in self.all if r.a.visible]
@@ -357,7 +375,7 @@ class ExecState:
         r.a.visible = False
         if self.by_id.get(r.a.id) is r:
             del self.by_id[r.a.id]
-        if r.a.kind == DYNAMIC:
+        if r.a.kind in CONTAINER_KINDS:
             for child in [c for c in self.all if c.a.visible and c.a.parent_attempt_id == r.a.id]:
                 self._hide_one(child)
             for k in [k for k in self.cur if k[0] == r.a.id]:

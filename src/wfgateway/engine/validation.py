@@ -8,6 +8,7 @@ from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import (
     COMPUTE,
     CONDITION,
+    LOOP,
     SUBWORKFLOW,
     SWITCH,
     TASK_KINDS,
@@ -23,14 +24,30 @@ BACKOFFS = frozenset({"fixed", "linear", "exponential"})
 TERMINATE_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
 
 
+def nested_refs(specs: Sequence[TaskSpec]) -> set[str]:
+    """The refs of every loop body inside ``specs`` (at any depth)."""
+    out: set[str] = set()
+    for s in specs:
+        for b in s.body:
+            out.add(b.ref)
+        out |= nested_refs(s.body)
+    return out
+
+
 def validate_specs(specs: Sequence[TaskSpec], outer_refs: frozenset[str] = frozenset()) -> Graph:
+    """Templates may name tasks of this DAG, of enclosing ones and of loop bodies nested in it (a loop
+    task's latest output is visible after the loop)."""
     for s in specs:
         if not isinstance(s.ref, str) or not s.ref:
             raise InvalidArgument("Every task needs a non-empty reference name")
         if s.kind not in TASK_KINDS:
             raise InvalidArgument(f"Task '{s.ref}' has unknown kind '{s.kind}'")
     graph = Graph(specs)
-    known = frozenset(graph.by_ref) | outer_refs
+    inner = nested_refs(specs)
+    clash = sorted(inner & (set(graph.by_ref) | outer_refs))
+    if clash:
+        raise InvalidArgument(f"Task reference '{clash[0]}' is used inside and outside a loop")
+    known = frozenset(graph.by_ref) | outer_refs | inner
     for s in specs:
         where = f"Task '{s.ref}'"
         if not isinstance(s.retries, int) or s.retries < 0:
@@ -44,6 +61,8 @@ def validate_specs(specs: Sequence[TaskSpec], outer_refs: frozenset[str] = froze
         templates.check(s.input, known, where)
         templates.check(s.params, known, where)
         _check_kind(s, where)
+        if s.kind == LOOP:
+            validate_specs(s.body, frozenset(graph.by_ref) | outer_refs)
     return graph
 
 
@@ -57,6 +76,9 @@ def _check_kind(s: TaskSpec, where: str) -> None:
         cases = p.get("cases", [])
         if not isinstance(cases, (list, dict, tuple)):
             raise InvalidArgument(f"{where}: switch cases must be a list or an object")
+    elif s.kind == LOOP:
+        if not s.body:
+            raise InvalidArgument(f"{where}: a loop needs at least one task in its body")
     elif s.kind == COMPUTE:
         if not isinstance(p.get("evaluator"), str) or not p["evaluator"]:
             raise InvalidArgument(f"{where}: a compute task needs params.evaluator (a registered evaluator name)")
