@@ -199,6 +199,21 @@ def test_run_with_a_nonce_from_sessions_create_and_with_client_credentials(clien
         assert bad.status_code == 400 and bad.json()["error"]["message"]
 
 
+def test_an_input_over_100_kb_is_refused(client):
+    from cognite.client.data_classes.workflows import WorkflowScheduledTriggerRule, WorkflowTriggerUpsert
+
+    xid = unique("big-input")
+    upsert(client, xid, [async_task("a")])
+    with pytest.raises(CogniteAPIError) as big:
+        client.workflows.executions.run(xid, "1", input={"blob": "x" * 110_000})
+    assert big.value.code == 400 and "100 KB" in big.value.message
+    with pytest.raises(CogniteAPIError) as big_trigger:
+        client.workflows.triggers.upsert(WorkflowTriggerUpsert(unique("big"), WorkflowScheduledTriggerRule("0 0 1 1 *"),
+                                                               xid, "1", input={"blob": "x" * 110_000}))
+    assert big_trigger.value.code == 400
+    assert client.workflows.executions.run(xid, "1", input={"blob": "x" * 90_000}).status == "running"
+
+
 def test_running_a_missing_version_is_not_found(client):
     xid = unique("no-version")
     upsert(client, xid, [async_task("a")])
@@ -403,3 +418,25 @@ def test_data_modeling_trigger_is_stored_listed_paused_and_deleted(client, gatew
     assert bad.status_code == 400 and "dataModelingQuery" in bad.json()["error"]["message"]
     client.workflows.triggers.delete(tr)
     assert tr not in {t.external_id for t in client.workflows.triggers.list(limit=None)}
+
+
+def test_dynamic_tasks_chain_on_each_other_and_read_outer_outputs(client, functions):
+    xid = unique("dyn-chain")
+    children = [
+        {"externalId": "d1", "type": "function",
+         "parameters": {"function": {"externalId": "echo", "data": {"n": "${workflow.input.n}"}}}},
+        {"externalId": "d2", "type": "function", "dependsOn": [{"externalId": "d1"}],
+         "parameters": {"function": {"externalId": "echo", "data": {"prev": "${d1.output.response.n}",
+                                                                    "tag": "${plan.output.response.tag}"}}}},
+    ]
+    upsert(client, xid, [
+        WorkflowTask("plan", FunctionTaskParameters("echo", data={"tag": "t-1"})),
+        WorkflowTask("fan", DynamicTaskParameters("${workflow.input.tasks}"), depends_on=["plan"]),
+        WorkflowTask("whole", FunctionTaskParameters("echo", data="${workflow.input.n}"), depends_on=["fan"]),
+    ])
+    run = client.workflows.executions.run(xid, "1", input={"n": 7, "tasks": children})
+    ex = wait_status(client, run.id, "completed")
+    d2 = attempts(ex, "d2")[0]
+    assert d2.output.response == {"prev": 7, "tag": "t-1"}
+    assert attempts(ex, "whole")[0].output.response == 7
+    assert [t.external_id for t in ex.executed_tasks] == ["plan", "fan", "d1", "d2", "whole"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from adapters.cognite import render
@@ -16,6 +17,7 @@ from wfgateway.core.model import WAIT, WORKER, Execution
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.dialect import Call
 
+MAX_INPUT_BYTES = 100 * 1024
 RETRYABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.TERMINATED})
 STATUS_FILTER = {
     "RUNNING": [ExecutionStatus.RUNNING, ExecutionStatus.PAUSED],
@@ -70,10 +72,18 @@ async def start_execution(call: Call, project: str, xid: str, version: str, body
     return render.execution(e)
 
 
+def check_input_size(value: Any) -> None:
+    """Cognite takes at most 100 KB of JSON as an execution's input."""
+    size = len(orjson.dumps(value))
+    if size > MAX_INPUT_BYTES:
+        raise bad_request(f"The workflow input is {size} bytes of JSON; at most {MAX_INPUT_BYTES} (100 KB) are allowed")
+
+
 def handlers(svc: CogniteService) -> dict[str, Any]:
     async def run_workflow(call: Call) -> Response:
         project, xid, version = call.principal.tenant, call.path["workflowExternalId"], call.path["version"]
         nonce = call.body["authentication"]["nonce"]
+        check_input_size(call.body.get("input") or {})
         result = await svc.sessions.once(
             project, nonce, "run", f"{xid}\x1f{version}",
             lambda: start_execution(call, project, xid, version, call.body, nonce),

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request, not_found
+from adapters.cognite.handlers.executions import check_input_size
 from adapters.cognite.paging import decode, encode
 from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, is_schedule, upcoming
 from adapters.cognite.service import CogniteService, json, limit_of
@@ -53,6 +54,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         out = []
         for item in call.body["items"]:
             rule = stored_rule(item["triggerRule"])
+            check_input_size(item.get("input") or {})
             await svc.sessions.require(project, item["authentication"]["nonce"])
             xid, wf, version = item["externalId"], item["workflowExternalId"], item["workflowVersion"]
             try:
