@@ -1,7 +1,8 @@
 """The Altostrat node components wfgateway runs, and how each one's ``data`` is checked.
 
-Component ids confirmed by the vendor's docs are ``manual_trigger``, ``webhook_trigger`` and
-``webhook``; ``schedule``, ``condition`` (also ``string_condition``, ``number_condition``, ...),
+Component ids confirmed by the vendor's docs are ``manual_trigger``, ``webhook_trigger``,
+``webhook`` and ``altostrat_api`` (a call to Altostrat's own API at ``ALTOSTRAT_API_BASE``, which
+the ``tasks.http.allow`` list must admit, as any HTTP call); ``schedule``, ``condition`` (also ``string_condition``, ``number_condition``, ...),
 ``delay`` and ``terminate`` follow the node guides.  A node names its component in
 ``data.componentId`` or, in the current docs' examples, in ``type``.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 TRIGGERS = frozenset({"manual_trigger", "webhook_trigger", "schedule"})
 WEBHOOK = "webhook"
+ALTOSTRAT_API = "altostrat_api"
+ALTOSTRAT_API_BASE = "https://v1.api.altostrat.io"
 DELAY = "delay"
 TERMINATE = "terminate"
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -81,6 +84,13 @@ def check_node(node: dict[str, Any], component: str) -> list[str]:
         headers = data.get("headers")
         if headers is not None and not isinstance(headers, (dict, list)):
             errors.append(f"Node '{nid}' (webhook) has invalid headers: expected an object or a list.")
+    elif component == ALTOSTRAT_API:
+        method = data.get("method", "GET")
+        if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+            errors.append(f"Node '{nid}' (altostrat_api) has an invalid method: use GET, POST, PUT, PATCH or DELETE.")
+        endpoint = data.get("endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith("/"):
+            errors.append(f"Node '{nid}' (altostrat_api) needs an endpoint: a path starting with '/'.")
     elif component == DELAY:
         duration = data.get("duration")
         unit = data.get("unit", "seconds")

@@ -55,15 +55,16 @@ def component_of(attempt: TaskAttempt, execution: Execution) -> str | None:
 def failure_message(attempt: TaskAttempt, component: str | None) -> str:
     """Altostrat's wording for a failed node, e.g. ``Webhook request failed: 503 Service Unavailable``."""
     out = attempt.output or {}
-    if component == C.WEBHOOK:
+    if component in (C.WEBHOOK, C.ALTOSTRAT_API):
+        what = "Webhook" if component == C.WEBHOOK else "Altostrat API"
         code = out.get("status", out.get("status_code", out.get("statusCode")))
         if isinstance(code, int) and not isinstance(code, bool):
             try:
                 phrase = HTTPStatus(code).phrase
             except ValueError:
                 phrase = ""
-            return f"Webhook request failed: {code} {phrase}".rstrip()
-        return f"Webhook request failed: {attempt.reason or 'no response'}"
+            return f"{what} request failed: {code} {phrase}".rstrip()
+        return f"{what} request failed: {attempt.reason or 'no response'}"
     if attempt.status == TaskStatus.TIMED_OUT:
         return f"Node '{attempt.ref}' timed out."
     return attempt.reason or f"Node '{attempt.ref}' failed."

@@ -173,6 +173,10 @@ def task_for_node(node: dict[str, Any], component: str, deps: list[M.Edge], trig
     if component == C.WEBHOOK:
         spec.kind = M.HTTP
         spec.params = T.to_engine(_http_params(data), trigger_id)
+    elif component == C.ALTOSTRAT_API:
+        spec.kind = M.HTTP
+        params = _http_params({**data, "url": C.ALTOSTRAT_API_BASE + str(data.get("endpoint") or "/")})
+        spec.params = T.to_engine(params, trigger_id)
     elif component == C.DELAY:
         seconds = data["duration"] * C.DELAY_UNITS_S[data.get("unit", "seconds")]
         spec.kind = M.WAIT
