@@ -25,6 +25,9 @@ RECENT_LOGS = 50
 STATS_RUNS = 500
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 SCAN_LIMIT = 1000
+# filter -> the query parameters that set it (the vendor names its filters, not their parameters)
+FILTERS = {"level": ("level", "status"), "node_id": ("node_id",), "run_id": ("run_id", "execution_id"),
+           "from": ("from", "start_date"), "to": ("to", "end_date")}
 
 
 def make(svc: Service) -> dict[str, Any]:
@@ -54,19 +57,21 @@ def make(svc: Service) -> dict[str, Any]:
     async def list_logs(call: Call) -> Response:
         tenant = call.principal.tenant
         record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
-        q = call.query
+        q = {name: next((call.query[a] for a in aliases if call.query.get(a)), None)
+             for name, aliases in FILTERS.items()}
         try:
-            since = parse_ms(q["from"]) if q.get("from") else None
-            until = parse_ms(q["to"]) if q.get("to") else None
+            since = parse_ms(q["from"]) if q["from"] else None
+            until = parse_ms(q["to"]) if q["to"] else None
         except ValueError as exc:
             raise InvalidArgument("The 'from' and 'to' parameters must be date-times.",
                                   details={"code": "parameter_invalid"}) from exc
         logs = entries(await runs_of(call, tenant, record["id"], MAX_RUNS), foreign=W.is_foreign(record))
-        if q.get("level"):
-            logs = [x for x in logs if x["status"] == q["level"]]
-        if q.get("node_id"):
+        if q["level"]:
+            level = "success" if q["level"] == "info" else q["level"]
+            logs = [x for x in logs if x["status"] == level]
+        if q["node_id"]:
             logs = [x for x in logs if x["node_id"] == q["node_id"]]
-        if q.get("run_id"):
+        if q["run_id"]:
             logs = [x for x in logs if x["execution_id"] == q["run_id"]]
         if since is not None or until is not None:
             logs = [x for x in logs if _within(x["created_at"], since, until)]

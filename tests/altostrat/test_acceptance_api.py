@@ -161,6 +161,13 @@ def test_logs_stats_sync_and_test_node(org1, target):
     only = checked(org1.get(f"/workflows/{wf['id']}/logs", params={"run_id": done["id"], "node_id": "n4"}),
                    "listWorkflowLogs", 200)
     assert [x["node_id"] for x in only] == ["n4"]
+    # the older docs' names for the same filters
+    same = checked(org1.get(f"/workflows/{wf['id']}/logs", params={"execution_id": failed["id"], "status": "info"}),
+                   "listWorkflowLogs", 200)
+    assert [(x["node_id"], x["execution_id"]) for x in same] == [("n1", failed["id"])]
+    after = checked(org1.get(f"/workflows/{wf['id']}/logs", params={"start_date": done["started_at"]}),
+                    "listWorkflowLogs", 200)
+    assert {x["execution_id"] for x in after} == {done["id"]}
     stats = checked(org1.get(f"/workflows/{wf['id']}/logs/stats"), "getWorkflowLogStats", 200)
     assert stats == {"log_statuses": {"success": 5, "error": 1, "warning": 0},
                      "recent_runs": {"completed": 1, "failed": 1}, "total_runs": 2, "success_rate": 50.0}
