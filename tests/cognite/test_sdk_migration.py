@@ -305,8 +305,21 @@ def test_a_dynamic_reference_that_is_no_task_list_fails_the_execution(client):
     xid = unique("bad-dynamic")
     upsert(client, xid, [WorkflowTask("fan", DynamicTaskParameters("${workflow.input.tasks}"), retries=0)])
     run = client.workflows.executions.run(xid, "1", input={"tasks": "not a list"})
+    assert run.status == "running"  # run answers before the engine looks at the tasks, as at Cognite
     ex = wait_status(client, run.id, "failed")
     assert statuses(ex, "fan") == ["failed"] and ex.reason_for_incompletion
+    retried = client.workflows.executions.retry(run.id)  # the expansion fails again at once ...
+    assert (retried.status, retried.end_time, retried.reason_for_incompletion) == ("running", None, None)
+    ex = wait_for(lambda: detailed(client, run.id), lambda e: len(attempts(e, "fan")) == 2)
+    assert ex.status == "failed"  # ... which retrieve shows
+
+
+def test_running_a_version_without_tasks_answers_running_and_completes(client):
+    xid = unique("empty")
+    upsert(client, xid, [])
+    run = client.workflows.executions.run(xid, "1")
+    assert (run.status, run.end_time) == ("running", None)
+    assert wait_status(client, run.id, "completed").executed_tasks == []
 
 
 # --- timeouts ------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ async def start_execution(call: Call, project: str, xid: str, version: str, body
         execution_id=str(uuid.uuid4()), idempotency_key=f"cognite-nonce:{nonce}",
         idempotency_strategy="return_existing", dialect="cognite",
     )
-    return render.execution(e)
+    return render.accepted(e)
 
 
 def check_input_size(value: Any) -> None:
@@ -149,7 +149,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             except Conflict as exc:
                 raise conflict(f"There are no retryable tasks in workflow execution {execution_id}: "
                                f"{exc.message}") from None
-            return render.execution(retried)
+            return render.accepted(retried)
 
         await load_execution(call, execution_id)  # an unknown id is 404 before the nonce is looked at
         return json(await svc.sessions.once(project, nonce, "retry", execution_id, retry))
