@@ -112,6 +112,11 @@ def test_idempotency_key_returns_the_original_run(org1, target):
     with ThreadPoolExecutor(6) as pool:
         assert len(set(pool.map(fire, range(6)))) == 1
     assert checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"] == 3
+    # a key that is not a UUID works the same way
+    named = [checked(org1.post(f"/workflows/{wf['id']}/execute", headers={"Idempotency-Key": "nightly-2025-10-31"}),
+                     "executeWorkflow", 202)["id"] for _ in range(2)]
+    assert named[0] == named[1]
+    assert checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["meta"]["total"] == 4
 
 
 def test_executions_are_paginated_like_laravel(org1):
