@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.conductor.definitions import DIALECT
 from adapters.conductor.dialect import ConductorDialect
 from adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
+from adapters.conductor.failure import failure_input
 from adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.gateway import GatewayContext
 
 
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> ConductorDialect:
-    """Build the dialect and register Conductor's FORK_JOIN_DYNAMIC expander and its script / jq
-    evaluators (``script_timeout_ms`` bounds one script's CPU time) with the engine."""
+    """Build the dialect and register with the engine Conductor's FORK_JOIN_DYNAMIC expander, its
+    script / jq evaluators (``script_timeout_ms`` bounds one script's CPU time) and the input of
+    failure workflows."""
     register = getattr(gateway.engine, "register_expander", None)
     if register is not None:
         register(EXPANDER_NAME, expand_dynamic_fork)
@@ -21,6 +24,9 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
         scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
         for name, fn in scripts.evaluators().items():
             register_evaluator(name, fn)
+    register_failure = getattr(gateway.engine, "register_failure_input", None)
+    if register_failure is not None:
+        register_failure(DIALECT, failure_input)
     return ConductorDialect(settings, gateway)
 
 

@@ -92,9 +92,24 @@ def to_definition(
         dialect=DIALECT,
         restartable=bool(doc.get("restartable", True)),
         extra={DEF_KEY: stored},
+        on_failure=failure_workflow(doc),
         created_ms=now,  # set by the server, as Conductor does; a client's createTime is not trusted
         updated_ms=now,
     )
+
+
+FAILURE_OUTPUT_KEY = "conductor.failure_workflow"
+
+
+def failure_workflow(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``failureWorkflow`` (a name, or a ``${workflow.input.x}`` template): started when a workflow
+    fails, its id recorded in the failed workflow's output under ``conductor.failure_workflow``."""
+    name = doc.get("failureWorkflow")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    version = doc.get("failureWorkflowVersion")
+    return {"name": name.strip(), "version": version if isinstance(version, int) and version > 0 else None,
+            "output_key": FAILURE_OUTPUT_KEY}
 
 
 def all_specs(specs: list[TaskSpec]) -> list[TaskSpec]:

@@ -176,13 +176,17 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
     return {k: v for k, v in doc.items() if v is not None}
 
 
-def failed_tasks(tasks: Iterable[TaskAttempt]) -> tuple[list[str], list[str]]:
-    """failedReferenceTaskNames and failedTaskNames: refs and def names of FAILED(_WITH_TERMINAL_ERROR)
-    attempts that were not retried since."""
+def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
+    """failedReferenceTaskNames and failedTaskNames, as Conductor records them: when a workflow ends
+    (failed or completed) the refs and def names of every FAILED(_WITH_TERMINAL_ERROR) task it lists
+    are added; a retry does not clear them (the failed attempts it retried stay named while it runs)."""
     refs: list[str] = []
     names: list[str] = []
-    for t in tasks:
-        if t.status in _FAILED and not t.retried and t.kind != ITERATION:
+    terminal = execution.status.terminal
+    for t in sorted(listed(execution.tasks), key=lambda t: t.seq):
+        if t.status not in _FAILED:
+            continue
+        if terminal or (t.retried and execution.last_retried_ms and t.ended_ms <= execution.last_retried_ms):
             ref = reference_name(t)
             if ref not in refs:
                 refs.append(ref)
@@ -196,7 +200,7 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
     # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
     # never schedules them, so they are not listed (nor the engine's loop iterations).
     tasks = sorted(listed(execution.tasks), key=lambda t: (t.seq, t.scheduled_ms))
-    refs, names = failed_tasks(tasks)
+    refs, names = failed_tasks(execution)
     definition = execution.definition
     doc: dict[str, Any] = {
         "createTime": execution.created_ms,
@@ -241,7 +245,7 @@ def workflow_status_json(execution: Execution, include_output: bool, include_var
 def summary_json(execution: Execution) -> dict[str, Any]:
     """WorkflowSummary with Conductor's quirks: ISO time strings, input/output as JSON strings,
     failedReferenceTaskNames comma-joined, parentWorkflowId "" when there is none."""
-    refs, names = failed_tasks(execution.tasks)
+    refs, names = failed_tasks(execution)
     input_text = orjson.dumps(execution.input or {}).decode()
     output_text = orjson.dumps(execution.output or {}).decode()
     started = execution.started_ms or execution.created_ms

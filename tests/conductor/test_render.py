@@ -43,7 +43,8 @@ def test_workflow_json_uses_conductors_names_and_omits_nulls() -> None:
     assert doc["startTime"] == 1000 and doc["endTime"] == 5000
     assert doc["workflowDefinition"]["tasks"] == DEF["tasks"]
     assert "parentWorkflowId" not in doc  # null fields are omitted, as Jackson NON_NULL does
-    assert doc["failedReferenceTaskNames"] == ["ship_ref"] and doc["failedTaskNames"] == ["ship"]
+    # Conductor adds every FAILED task of a workflow that ends, the retried attempt's too
+    assert doc["failedReferenceTaskNames"] == ["charge_ref", "ship_ref"] and doc["failedTaskNames"] == ["charge", "ship"]
     first, retry, ship = doc["tasks"]
     assert (first["taskId"], first["retried"], first["retryCount"], first["status"]) == ("t1", True, 0, "FAILED")
     assert "retriedTaskId" not in first and first["reasonForIncompletion"] == "declined"

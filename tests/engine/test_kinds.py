@@ -301,3 +301,25 @@ async def test_compute_runs_the_registered_evaluator_and_its_failures_fail_the_t
     assert by_ref(buggy)["c"].status is TS.FAILED and by_ref(buggy)["c"].reason == "KeyError: 'boom'"
     missing = await run(engine, "calc4", spec("c", COMPUTE, params={"evaluator": "nobody"}))
     assert "No evaluator registered for 'nobody'" in by_ref(missing)["c"].reason
+
+
+async def test_on_failure_starts_a_workflow_in_the_same_commit(engine):
+    engine.register_failure_input("fdialect", lambda e: {"failed": e.id, "why": e.reason, "n": len(e.tasks)})
+    await engine.put_definition(definition("handler", spec("h", NOOP, input={"got": "${workflow.input}"})))
+    e = await run(engine, "breaks", spec("a", WORKER, name="breaker"), dialect="fdialect",
+                  on_failure={"name": "${workflow.input.handler}", "output_key": "failure_run"},
+                  input={"handler": "handler"})
+    await work(engine, "breaker", fail="boom")
+    e = await engine.wait_until(e.id, [ES.FAILED], 3)
+    child = await engine.get(e.output["failure_run"])
+    assert child.definition_name == "handler" and child.status is ES.COMPLETED
+    assert child.input == {"failed": e.id, "why": "boom", "n": 1} and child.metadata == {"triggered_by": e.id}
+    terminated = await run(engine, "breaks2", spec("a", WORKER, name="breaker2"),
+                           on_failure={"name": "handler", "output_key": "failure_run"})
+    terminated = await engine.terminate(terminated.id, "by hand")
+    assert "failure_run" not in terminated.output  # only a failure of its own starts it
+    missing = await run(engine, "breaks3", spec("a", WORKER, name="breaker3"),
+                        on_failure={"name": "nobody", "output_key": "failure_run"})
+    await work(engine, "breaker3", fail="boom")
+    missing = await engine.wait_until(missing.id, [ES.FAILED], 3)
+    assert missing.output["failure_run"].startswith("Error workflow nobody failed to start.")

@@ -90,6 +90,11 @@ class WorkflowDefinition:
     dialect: str = ""  # the dialect that wrote it; used to pick the dynamic-task expander
     restartable: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # vendor JSON kept for round trips
+    # {"name", "version"?, "output_key"?}: a workflow started when an execution fails by itself (a task
+    # failure, its timeout, a terminate task ending it FAILED; not an API terminate).  ``name`` may be
+    # a template; its input comes from the failure-input builder registered for the dialect, and the
+    # started execution's id is written to the failed execution's output under ``output_key``.
+    on_failure: dict[str, Any] | None = None
     created_ms: int = 0
     updated_ms: int = 0
 

@@ -54,6 +54,13 @@ def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
 
 
 def definition_to_dict(d: WorkflowDefinition) -> dict[str, Any]:
+    out = _definition_dict(d)
+    if d.on_failure:  # only when set, so other snapshots keep their digests
+        out["on_failure"] = d.on_failure
+    return out
+
+
+def _definition_dict(d: WorkflowDefinition) -> dict[str, Any]:
     return {
         "tenant": d.tenant,
         "name": d.name,
@@ -84,4 +91,5 @@ def definition_from_dict(d: dict[str, Any]) -> WorkflowDefinition:
         extra=d.get("extra") or {},
         created_ms=d.get("created_ms", 0),
         updated_ms=d.get("updated_ms", 0),
+        on_failure=d.get("on_failure") or None,
     )

@@ -523,6 +523,8 @@ def _terminate_task(st: ExecState, env: Env, rec: AttRec, params: dict[str, Any]
         output = workflow_output(st, definition_graph(st))
     end_execution(st, env, target, reason if reason is None else str(reason), output=output)
     e.extra = {**e.extra, "terminated_by": {"id": rec.a.id, "ref": rec.a.ref}}
+    if target is ExecutionStatus.FAILED:
+        mark_failure(st)
 
 
 def cancel_open(st: ExecState, env: Env, scope: str | None | bool = False) -> None:
@@ -559,12 +561,19 @@ def _fail_container(st: ExecState, env: Env, container: AttRec, failed: AttRec) 
     finish(container, status, env.now, reason=failed.a.reason or f"Task {failed.a.ref} {failed.a.status.value}")
 
 
+def mark_failure(st: ExecState) -> None:
+    """The execution failed by itself: its on_failure workflow (if any) starts in this unit of work."""
+    if st.definition.on_failure:
+        st.failure_pending = True
+
+
 def fail_execution(st: ExecState, env: Env, failed: AttRec) -> None:
     e = st.e
     a = failed.a
     cancel_open(st, env)
     status = ExecutionStatus.TIMED_OUT if a.status is TaskStatus.TIMED_OUT else ExecutionStatus.FAILED
     end_execution(st, env, status, a.reason)
+    mark_failure(st)
     e.extra = {**e.extra, "failed_task": {"id": a.id, "ref": a.ref, "status": a.status.value, "reason": a.reason}}
 
 

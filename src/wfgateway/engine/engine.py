@@ -39,6 +39,7 @@ from wfgateway.engine.validation import validate_definition
 log = logging.getLogger("wfgateway.engine")
 Expander = Callable[[dict[str, Any], TaskSpec, Execution], list[TaskSpec]]
 Evaluator = Callable[[dict[str, Any], Any], Any]
+FailureInput = Callable[[Execution], dict[str, Any]]
 SecretResolver = Callable[[str, str], "str | None"]
 _DEF_HASH = EXEC_COLS.index("def_hash")
 
@@ -70,6 +71,7 @@ class Engine:
         self.instance_id = new_id()
         self._expanders: dict[str, Expander] = {}
         self._evaluators: dict[str, Evaluator] = {}
+        self._failure_inputs: dict[str, FailureInput] = {}
         self._secret_resolvers: list[SecretResolver] = []
         self._listeners: list[Callable[[events.EngineEvent], Any]] = []
         self._snapshots: dict[str, WorkflowDefinition] = {}
@@ -92,6 +94,11 @@ class Engine:
         whose params name it (``params["evaluator"]``); it raises EvaluationFailed to fail the task.
         It runs inside the decider, so it must bound its own time."""
         self._evaluators[name] = fn
+
+    def register_failure_input(self, dialect: str, fn: FailureInput) -> None:
+        """``fn(failed_execution) -> input`` of the on_failure workflow of the dialect's definitions
+        (the execution comes with its attempts; treat it as read-only)."""
+        self._failure_inputs[dialect] = fn
 
     def register_secret_resolver(self, fn: SecretResolver) -> None:
         self._secret_resolvers.append(fn)

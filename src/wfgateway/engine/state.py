@@ -320,6 +320,7 @@ class ExecState:
                 self._index(r)
         self.needs_decide = False
         self.propagate = False  # became terminal here: the parent's sub-workflow task must follow
+        self.failure_pending = False  # failed by itself: start the definition's on_failure workflow
         self.pending_children: list[AttRec] = []
         self.terminate_children: list[str] = []
         self.timers: list[tuple[int, str, str | None, str | None]] = []  # (due, kind, attempt key, payload)

@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from wfgateway.core.model import HTTP, WAIT, WORKER
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
-from wfgateway.engine.decider import begin, cancel_open, child_graph, definition_graph, end_execution, finish
+from wfgateway.engine.decider import (
+    begin,
+    cancel_open,
+    child_graph,
+    definition_graph,
+    end_execution,
+    finish,
+    mark_failure,
+)
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.store.base import Changeset
 from wfgateway.engine.unit import Unit
@@ -108,6 +116,7 @@ async def fire(engine: Engine, row: tuple[Any, ...]) -> None:
                 cancel_open(st, unit)
                 timeout = st.definition.timeout_ms
                 end_execution(st, unit, ExecutionStatus.TIMED_OUT, f"Workflow timed out after {timeout} ms")
+                mark_failure(st)
             return
         rec = next((r for r in st.all if r.key == key), None)
         if rec is None or not rec.a.visible:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wfgateway.core.errors import GatewayError
+from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import cancel_open, decide, end_execution, finish
+from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.state import AttRec, ExecRec, ExecState
 from wfgateway.engine.store.base import EXEC_COLS, Changeset
+from wfgateway.engine.templates import resolve
 from wfgateway.engine.util import new_id, now_ms
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ class Unit:
         self.now = now_ms()
         self.expanders = engine._expanders
         self.evaluators = engine._evaluators
+        self.failure_inputs = engine._failure_inputs
         self.states: dict[str, ExecState] = {}
         self.timer_claims: list[str] = []
         self.snapshots: list[tuple[str, str]] = []
@@ -119,6 +122,10 @@ class Unit:
                     if st.e.parent_execution_id:
                         await self._propagate(st)
                         progressed = True
+                if st.failure_pending:
+                    st.failure_pending = False
+                    await self._start_failure_workflow(st)
+                    progressed = True
             if not progressed:
                 return
         raise RuntimeError("unit of work did not settle")
@@ -138,6 +145,38 @@ class Unit:
             execution_id=rec.a.subworkflow_id, correlation_id=parent.e.correlation_id,
             parent=(parent.e.id, rec.a.id), dialect=parent.e.dialect, priority=parent.e.priority,
         )
+
+    async def _start_failure_workflow(self, st: ExecState) -> None:
+        """Start the definition's on_failure workflow for ``st``, which just failed by itself; its id (or
+        why it could not start) goes to ``st``'s output under the on_failure ``output_key``."""
+        spec = st.definition.on_failure or {}
+        e = st.e
+        name: Any = spec.get("name")
+        try:
+            if isinstance(name, str) and "${" in name:
+                name = resolve(name, StateContext(st, None))
+            if not isinstance(name, str) or not name:
+                raise NotFound(f"No failure workflow name resolved from {spec.get('name')!r}")
+            if name == e.definition_name and e.metadata.get("triggered_by"):
+                raise GatewayError(f"{name} is itself running as a failure workflow; not started again")
+            body = await self.eng._definition_body(e.tenant, name, spec.get("version"))
+            digest, definition = self.eng.register_snapshot(self, body)
+            builder = self.failure_inputs.get(st.definition.dialect or e.dialect)
+            execution = st.execution()
+            child_input = builder(execution) if builder is not None else {
+                "execution_id": e.id, "status": e.status.value, "reason": e.reason, "input": e.input}
+            child = self.new_execution(
+                tenant=e.tenant, definition=definition, def_hash=digest, input=child_input,
+                correlation_id=e.correlation_id, dialect=definition.dialect or e.dialect, priority=e.priority,
+                metadata={"triggered_by": e.id},
+            )
+            recorded: str = child.e.id
+            e.extra = {**e.extra, "failure_execution_id": child.e.id}
+        except Exception as exc:  # a missing definition or a builder bug never hides the failure itself
+            recorded = f"Error workflow {name} failed to start.  reason: {getattr(exc, 'message', exc)}"
+        key = spec.get("output_key")
+        if key:
+            e.output = {**e.output, str(key): recorded}
 
     async def _terminate_child(self, child_id: str, parent: ExecState) -> None:
         child = await self.load(child_id)

@@ -1,0 +1,142 @@
+"""Acceptance: WorkflowDef.failureWorkflow with conductor-python (ConductorWorkflow.failure_workflow) and a
+real SDK worker that fails: the failure workflow starts with the input Conductor gives it, its id lands
+in the failed workflow's output, and failedReferenceTaskNames are recorded as Conductor records them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conductor.client.automator.task_handler import TaskHandler
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.models import TaskDef, Workflow
+from conductor.client.orkes_clients import OrkesClients
+from conductor.client.worker.worker import Worker
+from conductor.client.workflow.conductor_workflow import ConductorWorkflow
+from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.inline import InlineTask
+from conductor.client.workflow.task.simple_task import SimpleTask
+from conductor.client.workflow.task.terminate_task import TerminateTask, WorkflowStatus
+
+from tests.conductor.workers import flaky
+from tests.support.server import run_gateway
+
+ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Configuration]:
+    with run_gateway(tmp_path_factory.mktemp("conductor-failure"), dialects=ONLY_CONDUCTOR) as gw:
+        yield Configuration(server_api_url=f"{gw.url}/api")
+
+
+@pytest.fixture(scope="module")
+def clients(config: Configuration) -> OrkesClients:
+    return OrkesClients(configuration=config)
+
+
+@pytest.fixture(scope="module")
+def executor(config: Configuration) -> WorkflowExecutor:
+    return WorkflowExecutor(config)
+
+
+@pytest.fixture(scope="module")
+def worker(config: Configuration, clients: OrkesClients) -> Iterator[None]:
+    clients.get_metadata_client().register_task_def(
+        TaskDef(name="fw_charge", retry_count=0, timeout_seconds=60, response_timeout_seconds=30))
+    handler = TaskHandler(workers=[Worker("fw_charge", flaky, poll_interval=50)], configuration=config,
+                          scan_for_annotated_workers=False, monitor_processes=False)
+    handler.start_processes()
+    try:
+        yield
+    finally:
+        handler.stop_processes()
+
+
+@pytest.fixture(scope="module")
+def handler_flow(executor: WorkflowExecutor) -> str:
+    """The failure workflow: it summarises the input it was given."""
+    wf = ConductorWorkflow(executor=executor, name="fw_handler", version=1)
+    wf.add(InlineTask("summary_ref", "({failed: $.id, status: $.status, tasks: $.failed.tasks.length})",
+                      bindings={"id": "${workflow.input.workflowId}", "status": "${workflow.input.failureStatus}",
+                                "failed": "${workflow.input.failedWorkflow}"}))
+    wf.register(overwrite=True)
+    return wf.name
+
+
+def wait_status(clients: OrkesClients, workflow_id: str, *statuses: str, timeout: float = 20.0) -> Workflow:
+    wc = clients.get_workflow_client()
+    deadline = time.monotonic() + timeout
+    while True:
+        wf = wc.get_workflow(workflow_id, include_tasks=True)
+        if wf.status in statuses:
+            return wf
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workflow {workflow_id} is {wf.status}, expected {statuses}")
+        time.sleep(0.05)
+
+
+def charging_flow(executor: WorkflowExecutor, name: str, failure: str) -> None:
+    wf = ConductorWorkflow(executor=executor, name=name, version=1).failure_workflow(failure)
+    wf.add(SimpleTask("fw_charge", "charge_ref").input(key="fail_once_marker", value="${workflow.input.marker}"))
+    wf.add(InlineTask("done_ref", "'charged'"))
+    wf.register(overwrite=True)
+
+
+def test_a_failed_workflow_starts_its_failure_workflow(clients: OrkesClients, executor: WorkflowExecutor,
+                                                      worker: None, handler_flow: str, tmp_path: Path) -> None:
+    charging_flow(executor, "fw_orders", handler_flow)
+    wc = clients.get_workflow_client()
+    marker = str(tmp_path / "fail-once")
+    wid = wc.start_workflow_by_name("fw_orders", {"marker": marker, "order": 7}, version=1, correlationId="ord-7")
+    failed = wait_status(clients, wid, "FAILED")
+    charge = failed.tasks[0]
+    assert set(failed.failed_reference_task_names) == {"charge_ref"} and set(failed.failed_task_names) == {"fw_charge"}
+    handler_id = failed.output["conductor.failure_workflow"]
+    handled = wait_status(clients, handler_id, "COMPLETED")
+    assert handled.workflow_name == "fw_handler" and handled.correlation_id == "ord-7"
+    given = handled.input
+    assert given["workflowId"] == wid and given["failureStatus"] == "FAILED" and given["order"] == 7
+    assert given["marker"] == marker and given["failureTaskId"] == charge.task_id
+    assert "planned failure of charge_ref" in given["reason"]
+    assert given["failedWorkflow"]["workflowId"] == wid and given["failedWorkflow"]["status"] == "FAILED"
+    assert handled.tasks[0].output_data == {"result": {"failed": wid, "status": "FAILED", "tasks": 1}}
+
+    # a retry keeps the failed names while it runs; the completed run still names the failed attempt
+    wc.retry_workflow(wid)
+    done = wait_status(clients, wid, "COMPLETED")
+    assert [t.status for t in done.tasks] == ["FAILED", "COMPLETED", "COMPLETED"]
+    assert set(done.failed_reference_task_names) == {"charge_ref"}
+    assert done.output == {"result": "charged"}  # completing sets the output anew, as Conductor does
+
+
+def test_terminate_task_failing_the_workflow_triggers_it_but_an_api_terminate_does_not(
+        clients: OrkesClients, executor: WorkflowExecutor, handler_flow: str) -> None:
+    wf = ConductorWorkflow(executor=executor, name="fw_stop", version=1).failure_workflow(handler_flow)
+    wf.add(TerminateTask("stop_ref", WorkflowStatus.FAILED, "no stock"))
+    wf.register(overwrite=True)
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow_by_name("fw_stop", {}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    assert failed.reason_for_incompletion == "no stock"
+    handled = wait_status(clients, failed.output["conductor.failure_workflow"], "COMPLETED")
+    assert handled.input["failureTaskId"] == failed.tasks[0].task_id and handled.input["reason"] == "no stock"
+
+    charging_flow(executor, "fw_manual", handler_flow)
+    wid = wc.start_workflow_by_name("fw_manual", {}, version=1)
+    wc.terminate_workflow(wid, reason="operator")
+    terminated = wait_status(clients, wid, "TERMINATED")
+    assert "conductor.failure_workflow" not in (terminated.output or {})
+
+
+def test_a_missing_failure_workflow_is_reported_in_the_output(clients: OrkesClients, executor: WorkflowExecutor,
+                                                             worker: None, tmp_path: Path) -> None:
+    charging_flow(executor, "fw_orphan", "fw_nobody")
+    wid = clients.get_workflow_client().start_workflow_by_name(
+        "fw_orphan", {"marker": str(tmp_path / "orphan")}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    note = failed.output["conductor.failure_workflow"]
+    assert note.startswith("Error workflow fw_nobody failed to start.  reason: ") and "fw_nobody" in note
