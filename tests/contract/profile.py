@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from tests.support.server import REPO
 from wfgateway.contract.runner import PROFILES, FuzzProfile, OperationRule
 
 DIALECTS = ("conductor", "cognite", "altostrat")
 SPECS = {name: REPO / "openapi" / f"{name}.yaml" for name in DIALECTS}
+
+
+def selected_dialects(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The dialects the selected tests of the requesting module are parametrized with, so a module
+    fixture starts only what runs: ``pytest tests/contract -k conductor`` covers one dialect."""
+    wanted = {item.callspec.params["dialect"] for item in request.session.items
+              if item.path == request.path and "dialect" in getattr(getattr(item, "callspec", None), "params", {})}
+    return tuple(d for d in DIALECTS if d in wanted) or DIALECTS
 
 
 def time_limit() -> int:

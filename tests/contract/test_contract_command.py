@@ -21,7 +21,14 @@ import pytest
 import yaml
 
 from tests.contract.gateways import SECRETS, keyed_document, secured_dialects, token_for
-from tests.contract.profile import DIALECTS, SPECS, active_profile, skip_arguments, time_limit
+from tests.contract.profile import (
+    DIALECTS,
+    SPECS,
+    active_profile,
+    selected_dialects,
+    skip_arguments,
+    time_limit,
+)
 from tests.support.server import REPO, run_gateway_process
 from wfgateway.contract.runner import spec_operations
 
@@ -36,7 +43,8 @@ class CommandRun:
 
 
 @pytest.fixture(scope="module")
-def command_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, CommandRun]]:
+def command_runs(tmp_path_factory: pytest.TempPathFactory,
+                 request: pytest.FixtureRequest) -> Iterator[dict[str, CommandRun]]:
     """One gateway process; the command for each dialect starts at once (they run side by side)."""
     tmp = tmp_path_factory.mktemp("contract-cli")
     profile = active_profile()
@@ -44,7 +52,7 @@ def command_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     max_examples = [] if profile.name == "deep" else ["--max-examples", "3"]
     with run_gateway_process(tmp, env=SECRETS, dialects=secured_dialects()) as url:
         runs: dict[str, CommandRun] = {}
-        for dialect in DIALECTS:
+        for dialect in selected_dialects(request):
             token = token_for(dialect, _post(url))
             spec = _keyed_spec(dialect, tmp) if dialect == "conductor" else SPECS[dialect]
             junit = tmp / f"{dialect}.xml"

@@ -19,7 +19,7 @@ import pytest
 
 from tests.contract.gateways import keyed_document
 from tests.contract.inprocess import DialectRun, start_all
-from tests.contract.profile import DIALECTS, KNOWN_GAPS, active_profile, time_limit
+from tests.contract.profile import DIALECTS, KNOWN_GAPS, active_profile, selected_dialects, time_limit
 from wfgateway.contract.report import render_text
 from wfgateway.contract.runner import spec_operations
 
@@ -27,8 +27,8 @@ pytestmark = pytest.mark.timeout(time_limit())
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
-    pool, futures = start_all(DIALECTS, tmp_path_factory.mktemp("contract"), active_profile().name)
+def runs(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[dict[str, Future]]:
+    pool, futures = start_all(selected_dialects(request), tmp_path_factory.mktemp("contract"), active_profile().name)
     try:
         yield futures
     finally:
