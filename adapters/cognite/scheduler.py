@@ -24,6 +24,7 @@ from croniter import croniter
 
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request
+from adapters.cognite.nesting import check_references, cognite_tasks
 from adapters.cognite.state import SEP, KeyValue, key
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
@@ -119,6 +120,9 @@ class TriggerScheduler:
             "workflowExternalId": trigger["workflowExternalId"], "workflowVersion": trigger["workflowVersion"],
         }
         try:
+            wf, version = trigger["workflowExternalId"], trigger["workflowVersion"]
+            d = await self.backend.get_definition(project, wf, version)
+            await check_references(self.backend, project, wf, version, cognite_tasks(d))
             e = await self.backend.start(
                 project, trigger["workflowExternalId"], trigger["workflowVersion"], dict(trigger.get("input") or {}),
                 metadata=dict(trigger.get("metadata") or {}), execution_id=str(uuid.uuid4()),

@@ -26,6 +26,7 @@ from cognite.client.data_classes.workflows import (
 )
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
+from adapters.cognite.scheduler import next_fire
 from tests.cognite.conftest import wait_for
 from tests.cognite.test_sdk_retry import (
     async_task,
@@ -453,3 +454,35 @@ def test_dynamic_tasks_chain_on_each_other_and_read_outer_outputs(client, functi
     assert d2.output.response == {"prev": 7, "tag": "t-1"}
     assert attempts(ex, "whole")[0].output.response == 7
     assert [t.external_id for t in ex.executed_tasks] == ["plan", "fan", "d1", "d2", "whole"]
+
+
+def test_subworkflow_references_follow_cognites_nesting_rule(client, gateway):
+    """A subworkflow's tasks cannot be dynamic or subworkflow tasks -- also those of a referenced
+    version -- so no version reaches itself through references (which once recursed without end)."""
+    from cognite.client.data_classes.workflows import WorkflowScheduledTriggerRule, WorkflowTriggerUpsert
+
+    me = unique("self-ref")
+    with pytest.raises(CogniteAPIError) as itself:
+        upsert(client, me, [WorkflowTask("again", SubworkflowReferenceParameters(me, "1"))])
+    assert itself.value.code == 400 and "subworkflow" in itself.value.message
+
+    child, parent = unique("nest-child"), unique("nest-parent")
+    upsert(client, child, [async_task("a")])
+    upsert(client, parent, [WorkflowTask("stage", SubworkflowReferenceParameters(child, "1"), retries=0)])
+    upsert(client, child, [WorkflowTask("fan", DynamicTaskParameters("${workflow.input.tasks}"))])  # changed since
+    with pytest.raises(CogniteAPIError) as nested:
+        client.workflows.executions.run(parent, "1")
+    assert nested.value.code == 400 and "fan" in nested.value.message
+    assert len(client.workflows.executions.list(parent, limit=None)) == 0
+    tr = unique("nest-tr")
+    created = client.workflows.triggers.upsert(
+        WorkflowTriggerUpsert(tr, WorkflowScheduledTriggerRule("0 0 1 1 *"), parent, "1"))
+    fired = [r for r in tick(gateway, next_fire("0 0 1 1 *", None, created.created_time)) if r["externalId"] == tr]
+    assert fired[0]["status"] == "failed" and "fan" in fired[0]["reasonForFailure"]
+    client.workflows.triggers.delete(tr)
+
+    ghost = unique("ghost-ref")
+    upsert(client, ghost, [WorkflowTask("stage", SubworkflowReferenceParameters(unique("missing"), "1"), retries=0)])
+    run = client.workflows.executions.run(ghost, "1")
+    ex = wait_status(client, run.id, "failed")
+    assert statuses(ex, "stage") == ["failed"] and attempts(ex, "stage")[0].reason_for_incompletion

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from adapters.cognite import render
 from adapters.cognite.errors import bad_request, conflict, not_found
+from adapters.cognite.nesting import check_references, cognite_tasks
 from adapters.cognite.paging import decode, encode
 from adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
 from wfgateway.core.errors import Conflict, NotFound
@@ -60,10 +61,11 @@ async def subworkflow_children(call: Call, e: Execution) -> dict[str, Execution]
 async def start_execution(call: Call, project: str, xid: str, version: str, body: dict[str, Any],
                           nonce: str) -> dict[str, Any]:
     try:
-        await call.backend.get_definition(project, xid, version)
+        d = await call.backend.get_definition(project, xid, version)
     except NotFound:
         raise not_found(f"Workflow version '{xid}' version '{version}' not found",
                         [{"workflowExternalId": xid, "version": version}]) from None
+    await check_references(call.backend, project, xid, version, cognite_tasks(d))
     e = await call.backend.start(
         project, xid, version, dict(body.get("input") or {}), metadata=dict(body.get("metadata") or {}),
         execution_id=str(uuid.uuid4()), idempotency_key=f"cognite-nonce:{nonce}",

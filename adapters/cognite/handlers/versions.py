@@ -11,6 +11,7 @@ from starlette.responses import Response
 from adapters.cognite import render
 from adapters.cognite.errors import bad_request, conflict, not_found
 from adapters.cognite.handlers.workflows import ensure_workflow, has_running
+from adapters.cognite.nesting import check_references
 from adapters.cognite.paging import page_of
 from adapters.cognite.service import CogniteService, json, limit_of
 from adapters.cognite.translate import normalize_definition
@@ -58,6 +59,8 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         out = []
         for item in call.body["items"]:
             normalized = normalize_definition(item["workflowDefinition"])
+            await check_references(call.backend, project, item["workflowExternalId"], item["version"],
+                                   normalized["tasks"])
             definition = svc.translator.definition(project, item["workflowExternalId"], item["version"], normalized)
             stored = await call.backend.put_definition(definition, overwrite=True)
             await ensure_workflow(svc, project, item["workflowExternalId"])
