@@ -276,9 +276,14 @@ class ConductorClient:
 # -- Conductor JSON -> canonical --------------------------------------------------------------------
 def parse_task(doc: dict[str, Any]) -> TaskAttempt:
     status = _TERMINAL_TASK.get(str(doc.get("status")), TaskStatus.SCHEDULED)
+    extra: dict[str, Any] = {"conductorTaskType": doc.get("taskType"), "workflowTask": doc.get("workflowTask")}
+    ref = str(doc.get("referenceTaskName") or doc.get("taskDefName") or "")
+    iteration = doc.get("iteration")
+    if isinstance(iteration, int) and iteration > 0 and ref.endswith(f"__{iteration}") and doc.get("taskType") != "DO_WHILE":
+        extra.update(local_ref=ref[: -len(f"__{iteration}")], iteration=iteration)  # a DO_WHILE's task
     return TaskAttempt(
         id=str(doc["taskId"]), execution_id=str(doc.get("workflowInstanceId") or ""),
-        ref=str(doc.get("referenceTaskName") or doc.get("taskDefName") or ""),
+        ref=ref,
         name=str(doc.get("taskDefName") or doc.get("referenceTaskName") or ""),
         kind=_KINDS.get(str(doc.get("taskType")), "worker"), status=status, seq=int(doc.get("seq") or 0),
         attempt=int(doc.get("retryCount") or 0), input=doc.get("inputData") or {}, output=doc.get("outputData") or {},
@@ -286,8 +291,7 @@ def parse_task(doc: dict[str, Any]) -> TaskAttempt:
         retried=bool(doc.get("retried")), subworkflow_id=doc.get("subWorkflowId"),
         parent_attempt_id=doc.get("parentTaskId"), poll_count=int(doc.get("pollCount") or 0),
         scheduled_ms=int(doc.get("scheduledTime") or 0), started_ms=int(doc.get("startTime") or 0),
-        ended_ms=int(doc.get("endTime") or 0), updated_ms=int(doc.get("updateTime") or 0),
-        extra={"conductorTaskType": doc.get("taskType"), "workflowTask": doc.get("workflowTask")},
+        ended_ms=int(doc.get("endTime") or 0), updated_ms=int(doc.get("updateTime") or 0), extra=extra,
     )
 
 
@@ -311,8 +315,8 @@ def parse_workflow(doc: dict[str, Any], tenant: str) -> Execution:
 
 
 _KINDS = {"SIMPLE": "worker", "HTTP": "http", "SUB_WORKFLOW": "subworkflow", "FORK_JOIN_DYNAMIC": "dynamic",
-          "SWITCH": "switch", "DECISION": "switch", "WAIT": "wait", "SET_VARIABLE": "set", "INLINE": "set",
-          "JOIN": "noop", "TERMINATE": "noop", "HUMAN": "wait"}
+          "SWITCH": "switch", "DECISION": "switch", "WAIT": "wait", "SET_VARIABLE": "set", "INLINE": "compute",
+          "JSON_JQ_TRANSFORM": "compute", "DO_WHILE": "loop", "JOIN": "noop", "TERMINATE": "noop", "HUMAN": "wait"}
 
 
 def _ms(value: Any) -> int:

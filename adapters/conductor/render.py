@@ -111,6 +111,8 @@ class SpecIndex:
             return str(spec.extra[TYPE_KEY])
         if attempt.extra.get(TYPE_KEY):
             return str(attempt.extra[TYPE_KEY])
+        if attempt.extra.get("conductorTaskType"):  # a task an upstream Conductor answered
+            return str(attempt.extra["conductorTaskType"])
         if wt is not None:
             return runtime_task_type(wt)
         return attempt.name or attempt.kind.upper()

@@ -85,3 +85,15 @@ def test_status_json() -> None:
     full = workflow_status_json(exe, True, True)
     component("WorkflowStatus").validate(full)
     assert full["output"] == {"r": 1} and full["variables"] == {"v": 2}
+
+
+def test_an_upstream_loop_task_renders_back_with_its_iteration() -> None:
+    from adapters.conductor.client import parse_task
+
+    doc = {"taskId": "t9", "workflowInstanceId": "wf-1", "referenceTaskName": "step_ref__2", "taskDefName": "step",
+           "taskType": "step", "status": "COMPLETED", "iteration": 2, "seq": 5, "outputData": {"n": 2}}
+    got = task_json(parse_task(doc), None)
+    assert (got["referenceTaskName"], got["iteration"], got["loopOverTask"]) == ("step_ref__2", 2, True)
+    loop = task_json(parse_task({**doc, "taskId": "t1", "referenceTaskName": "loop_ref", "taskType": "DO_WHILE",
+                                 "outputData": {"iteration": 2}}), None)
+    assert (loop["referenceTaskName"], loop["taskType"], loop["iteration"]) == ("loop_ref", "DO_WHILE", 2)
