@@ -27,9 +27,20 @@ def decode(cursor: str | None) -> dict[str, Any]:
     return state
 
 
+def field(cursor: str | None, name: str, kind: type) -> Any:
+    """The ``name`` entry of a cursor this gateway issued (None without a cursor); 400 when it is
+    missing or of another type -- a cursor made up to look like ours is refused, never a 500."""
+    if not cursor:
+        return None
+    value = decode(cursor).get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+        raise bad_request(f"Invalid cursor: {cursor[:40]}")
+    return value
+
+
 def page_of(items: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
     """``limit`` items from the offset in ``cursor``, and the cursor of the rest (None at the end)."""
-    start = int(decode(cursor).get("o", 0))
+    start = field(cursor, "o", int) or 0
     chunk = items[start:start + limit]
     end = start + len(chunk)
     return chunk, encode({"o": end}) if end < len(items) else None

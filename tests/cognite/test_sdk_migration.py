@@ -486,3 +486,19 @@ def test_subworkflow_references_follow_cognites_nesting_rule(client, gateway):
     run = client.workflows.executions.run(ghost, "1")
     ex = wait_status(client, run.id, "failed")
     assert statuses(ex, "stage") == ["failed"] and attempts(ex, "stage")[0].reason_for_incompletion
+
+
+@pytest.mark.parametrize("state", [{"o": "abc"}, {"o": -5}, {"o": [1]}, {"after": ["x"]}, {"after": 1},
+                                   {"before": {"a": 1}}, {"c": 5}])
+def test_a_cursor_made_up_to_look_like_ours_is_400_never_500(gateway, state):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    with api(gateway) as http:
+        for r in (http.get("/workflows", params={"cursor": cursor}),
+                  http.post("/workflows/versions/list", json={"cursor": cursor}),
+                  http.get("/workflows/versions", params={"cursor": cursor}),
+                  http.post("/workflows/executions/list", json={"cursor": cursor}),
+                  http.get("/workflows/triggers", params={"cursor": cursor})):
+            assert r.status_code == 400, (r.request.url, r.text)
+            assert "cursor" in r.json()["error"]["message"].lower()

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from adapters.cognite import render
 from adapters.cognite.errors import bad_request, conflict, not_found
 from adapters.cognite.nesting import check_references, cognite_tasks
-from adapters.cognite.paging import decode, encode
+from adapters.cognite.paging import encode, field
 from adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
 from wfgateway.core.errors import Conflict, NotFound
 from wfgateway.core.model import WAIT, WORKER, Execution
@@ -100,12 +100,11 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         filters = f.get("workflowFilters") or []
         statuses = [s for name in f.get("status") or [] for s in STATUS_FILTER[name]] or None
         single = filters[0] if len(filters) == 1 else None
-        state = decode(body.get("cursor"))
         page = await call.backend.search(
             project, name=single["externalId"] if single else None,
             version=single.get("version") if single else None, statuses=statuses,
             created_from_ms=f.get("createdTimeStart"), created_to_ms=f.get("createdTimeEnd"),
-            cursor=state.get("c"), limit=limit, newest_first=True,
+            cursor=field(body.get("cursor"), "c", str), limit=limit, newest_first=True,
         )
         items = [e for e in page.items if e.parent_execution_id is None and _matches(e, filters)]
         cursor = encode({"c": page.next_cursor}) if page.next_cursor else None

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request, not_found
 from adapters.cognite.handlers.executions import check_input_size
-from adapters.cognite.paging import decode, encode
+from adapters.cognite.paging import encode, field
 from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, is_schedule, upcoming
 from adapters.cognite.service import CogniteService, json, limit_of
 from adapters.cognite.state import key
@@ -83,7 +83,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def list_triggers(call: Call) -> Response:
         project = call.principal.tenant
         limit = limit_of(call.query.get("limit"))
-        after = decode(call.query.get("cursor")).get("after")
+        after = field(call.query.get("cursor"), "after", str)
         rows = await svc.kv.scan(TRIGGERS, key(project, ""), after=after, limit=limit + 1)
         cursor = encode({"after": rows[limit - 1][0]}) if len(rows) > limit else None
         return json({"items": [rec["trigger"] for _, rec in rows[:limit]], "nextCursor": cursor})
@@ -103,7 +103,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         project, xid = call.principal.tenant, call.path["triggerExternalId"]
         await _load(svc, project, xid)
         limit = limit_of(call.query.get("limit"))
-        before = decode(call.query.get("cursor")).get("before")
+        before = field(call.query.get("cursor"), "before", str)
         rows = await svc.kv.scan(RUNS, key(project, xid, ""), after=before, limit=limit + 1, reverse=True)
         cursor = encode({"before": rows[limit - 1][0]}) if len(rows) > limit else None
         return json({"items": [run for _, run in rows[:limit]], "nextCursor": cursor})

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from adapters.cognite.clock import now_ms
 from adapters.cognite.errors import bad_request, conflict, not_found
 from adapters.cognite.handlers.triggers import delete_triggers_of
-from adapters.cognite.paging import decode, encode
+from adapters.cognite.paging import encode, field
 from adapters.cognite.service import CogniteService, json, limit_of
 from adapters.cognite.state import key
 from wfgateway.core.errors import NotFound
@@ -61,7 +61,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def list_workflows(call: Call) -> Response:
         project = call.principal.tenant
         limit = limit_of(call.query.get("limit"))
-        after = decode(call.query.get("cursor")).get("after")
+        after = field(call.query.get("cursor"), "after", str)
         rows = await svc.kv.scan(WORKFLOWS, key(project, ""), after=after, limit=limit + 1)
         items = [v for _, v in rows[:limit]]
         cursor = encode({"after": rows[limit - 1][0]}) if len(rows) > limit else None
