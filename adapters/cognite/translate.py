@@ -143,6 +143,8 @@ class Translator:
             retries=0 if engine_kind in (DYNAMIC, SUBWORKFLOW) else task["retries"],
             timeout_ms=task["timeout"] * 1000,
             optional=task["onFailure"] == "skipTask",
+            # abortWorkflow: a timeout is not retried and fails the workflow (skipTask retries it)
+            timeout_policy="retry" if task["onFailure"] == "skipTask" else "fail",
             extra={"cognite": {"type": kind, "backing": engine_kind, "task": task}},
         )
         if kind == "function":
@@ -209,7 +211,7 @@ def spec_dict(s: TaskSpec) -> dict[str, Any]:
     """A spec as the plain dict an embedded (inline) sub-workflow definition carries."""
     return {"ref": s.ref, "kind": s.kind, "name": s.name, "depends_on": [[e.ref, e.branch] for e in s.depends_on],
             "input": s.input, "params": s.params, "retries": s.retries, "timeout_ms": s.timeout_ms,
-            "optional": s.optional, "extra": s.extra}
+            "optional": s.optional, "timeout_policy": s.timeout_policy, "extra": s.extra}
 
 
 def rewrite_templates(value: Any, backing: Mapping[str, str]) -> Any:

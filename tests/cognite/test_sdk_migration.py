@@ -326,6 +326,26 @@ def test_running_a_version_without_tasks_answers_running_and_completes(client):
 # --- timeouts ------------------------------------------------------------------------------------
 
 
+def test_a_timed_out_task_with_abort_workflow_is_not_retried_and_fails_the_workflow(client):
+    """SDK docstring of WorkflowTask.on_failure: "In the event of a timeout, no retries are
+    undertaken; the task is marked as TIMED_OUT and the Workflow is marked as FAILED"."""
+    xid = unique("timeout-abort")
+    upsert(client, xid, [WorkflowTask("slow", FunctionTaskParameters("manual", is_async_complete=True),
+                                      retries=3, timeout=1), async_task("after", depends_on=["slow"])])
+    run = client.workflows.executions.run(xid, "1")
+    ex = wait_for(lambda: detailed(client, run.id), lambda e: e.status != "running", timeout=15)
+    print([(t.external_id, t.status, t.start_time, t.end_time) for t in ex.executed_tasks])
+    assert ex.status == "failed" and statuses(ex, "slow") == ["timed_out"] and statuses(ex, "after") == []
+    assert attempts(ex, "slow")[0].reason_for_incompletion
+    assert [e.id for e in client.workflows.executions.list(xid, statuses="failed", limit=None)] == [run.id]
+    client.workflows.executions.retry(run.id)  # a TIMED_OUT task is among those a retry re-runs
+    slow = wait_task(client, run.id, "slow", "in_progress", count=2)
+    client.workflows.tasks.update(slow.id, "completed")
+    after = wait_task(client, run.id, "after", "in_progress")
+    client.workflows.tasks.update(after.id, "completed")
+    wait_status(client, run.id, "completed")
+
+
 def test_a_timed_out_task_with_skip_task_retries_then_lets_the_workflow_go_on(client):
     """With skipTask, failures and timeouts are retried until the retries are exhausted; the task then
     ends COMPLETED_WITH_ERRORS and the next tasks run."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from wfgateway.core.model import HTTP, NOOP, WAIT, WORKER
+from wfgateway.core.model import DYNAMIC, HTTP, NOOP, WAIT, WORKER, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus as ES
 from wfgateway.core.statuses import TaskStatus as TS
 from wfgateway.engine.decider import retry_delay
@@ -75,6 +75,33 @@ async def test_task_timeout_times_out_the_execution(engine):
     w = by_ref(e)["w"]
     assert w.status is TS.TIMED_OUT and "timed out" in w.reason
     assert e.extra["failed_task"]["status"] == "TIMED_OUT"
+
+
+async def test_timeout_policy_fail_is_not_retried_and_fails_the_execution(engine):
+    e = await run(engine, "tmofail", spec("w", WAIT, timeout_ms=150, retries=3, timeout_policy="fail"),
+                  spec("after", NOOP, "w"))
+    e = await engine.wait_until(e.id, [ES.FAILED, ES.TIMED_OUT], 3)
+    assert e.status is ES.FAILED and [t.status for t in e.tasks if t.ref == "w"] == [TS.TIMED_OUT]
+    assert "after" not in statuses(e) and "timed out" in e.reason
+
+
+async def test_timeout_policy_fail_inside_a_container_fails_the_container(engine):
+    def expand(params, spec_, execution):
+        return [TaskSpec(ref="slow", kind=WAIT, timeout_ms=150, retries=2, timeout_policy="fail")]
+
+    engine.register_expander("tmodialect", expand)
+    e = await run(engine, "tmofan", spec("dyn", DYNAMIC, params={}), dialect="tmodialect")
+    e = await engine.wait_until(e.id, [ES.FAILED, ES.TIMED_OUT], 3)
+    assert e.status is ES.FAILED and by_ref(e)["dyn"].status is TS.FAILED
+    assert [t.status for t in e.tasks if t.ref == "dyn:slow"] == [TS.TIMED_OUT]
+
+
+def test_timeout_policy_survives_the_store():
+    from wfgateway.engine.codec import spec_from_dict, spec_to_dict
+
+    kept = spec_from_dict(spec_to_dict(spec("w", WAIT, timeout_policy="fail")))
+    assert kept.timeout_policy == "fail"
+    assert "timeout_policy" not in spec_to_dict(spec("w", WAIT))  # the default leaves digests as they were
 
 
 async def test_worker_timeout_counts_from_the_poll_and_retries(engine):

@@ -74,6 +74,11 @@ class TaskSpec:
     timeout_ms: int | None = None
     optional: bool = False  # a final failure ends COMPLETED_WITH_ERRORS and the workflow goes on
     continue_on_error: bool = False  # a final failure takes the "error" branch
+    # what a TIMED_OUT attempt means: "retry" -- retried like a failure while ``retries`` last, and
+    # once final it ends its scope (the execution or container) TIMED_OUT; "fail" -- final at once
+    # (no automatic retry) and it ends its scope FAILED.  ``optional`` and ``continue_on_error`` apply
+    # to either.
+    timeout_policy: str = "retry"
     extra: dict[str, Any] = field(default_factory=dict)
     body: list[TaskSpec] = field(default_factory=list)  # a loop's tasks (their own DAG)
 

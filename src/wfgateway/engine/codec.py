@@ -11,6 +11,8 @@ def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
     d = _spec_dict(spec)
     if spec.body:  # only loops have one; leaving it out keeps other snapshots' digests unchanged
         d["body"] = [spec_to_dict(b) for b in spec.body]
+    if spec.timeout_policy != "retry":  # likewise only when not the default
+        d["timeout_policy"] = spec.timeout_policy
     return d
 
 
@@ -48,6 +50,7 @@ def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
         timeout_ms=d.get("timeout_ms"),
         optional=d.get("optional", False),
         continue_on_error=d.get("continue_on_error", False),
+        timeout_policy=d.get("timeout_policy", "retry"),
         extra=d.get("extra") or {},
         body=[spec_from_dict(b) for b in d.get("body") or ()],
     )

@@ -126,6 +126,7 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
     scope = container.a.id if container is not None else None
     changed = False
     failed: AttRec | None = None
+    failed_spec: TaskSpec | None = None
     done = True
     cur_map = st.cur
     for ref in graph.order:
@@ -140,7 +141,8 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
                 continue
             if s.successful or cur.a.branch == "error":
                 continue
-            if s in AUTO_RETRY and cur.a.attempt - cur.retry_base < spec.retries:
+            if (s in AUTO_RETRY and cur.a.attempt - cur.retry_base < spec.retries
+                    and not (s is TaskStatus.TIMED_OUT and spec.timeout_policy == "fail")):
                 n = cur.a.attempt - cur.retry_base
                 new = schedule(st, env, container, spec, retry_of=cur, delay_ms=retry_delay(spec, n))
                 changed = changed or new.a.status.terminal
@@ -157,7 +159,7 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
                 changed = True
                 continue
             if failed is None:
-                failed = cur
+                failed, failed_spec = cur, spec
             done = False
             continue
         ready, live = _deps(st, scope, spec)
@@ -172,10 +174,12 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
     if st.e.status is not RUNNING:
         return True
     if failed is not None:
+        timed_out = failed.a.status is TaskStatus.TIMED_OUT and not (
+            failed_spec is not None and failed_spec.timeout_policy == "fail")
         if container is None:
-            fail_execution(st, env, failed)
+            fail_execution(st, env, failed, timed_out=timed_out)
         else:
-            _fail_container(st, env, container, failed)
+            _fail_container(st, env, container, failed, timed_out=timed_out)
         return True
     if done:
         if container is None:
@@ -555,9 +559,9 @@ def _within(st: ExecState, r: AttRec, scope: Any) -> bool:
     return False
 
 
-def _fail_container(st: ExecState, env: Env, container: AttRec, failed: AttRec) -> None:
+def _fail_container(st: ExecState, env: Env, container: AttRec, failed: AttRec, *, timed_out: bool) -> None:
     cancel_open(st, env, container.a.id)
-    status = TaskStatus.TIMED_OUT if failed.a.status is TaskStatus.TIMED_OUT else TaskStatus.FAILED
+    status = TaskStatus.TIMED_OUT if timed_out else TaskStatus.FAILED
     finish(container, status, env.now, reason=failed.a.reason or f"Task {failed.a.ref} {failed.a.status.value}")
 
 
@@ -567,11 +571,15 @@ def mark_failure(st: ExecState) -> None:
         st.failure_pending = True
 
 
-def fail_execution(st: ExecState, env: Env, failed: AttRec) -> None:
+def fail_execution(st: ExecState, env: Env, failed: AttRec, *, timed_out: bool | None = None) -> None:
+    """End the execution because ``failed`` failed for good: TIMED_OUT when ``timed_out`` (by
+    default: when the task timed out), FAILED otherwise."""
     e = st.e
     a = failed.a
     cancel_open(st, env)
-    status = ExecutionStatus.TIMED_OUT if a.status is TaskStatus.TIMED_OUT else ExecutionStatus.FAILED
+    if timed_out is None:
+        timed_out = a.status is TaskStatus.TIMED_OUT
+    status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
     end_execution(st, env, status, a.reason)
     mark_failure(st)
     e.extra = {**e.extra, "failed_task": {"id": a.id, "ref": a.ref, "status": a.status.value, "reason": a.reason}}
