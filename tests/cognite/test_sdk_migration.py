@@ -522,3 +522,21 @@ def test_a_cursor_made_up_to_look_like_ours_is_400_never_500(gateway, state):
                   http.get("/workflows/triggers", params={"cursor": cursor})):
             assert r.status_code == 400, (r.request.url, r.text)
             assert "cursor" in r.json()["error"]["message"].lower()
+
+
+def test_errors_reach_the_sdk_with_cognites_fields(client):
+    xid = unique("err-fields")
+    with pytest.raises(CogniteNotFoundError) as missing:
+        client.workflows.delete(xid)
+    err = missing.value
+    assert (err.code, err.missing, err.extra) == (400, [{"externalId": xid}], {}) and not err.duplicated
+    assert err.x_request_id and err.message == "The following workflows were not found"
+    upsert(client, xid, [async_task("a")])
+    run = client.workflows.executions.run(xid, "1")
+    with pytest.raises(CogniteAPIError) as busy:
+        client.workflows.delete(xid)
+    assert type(busy.value) is CogniteAPIError and busy.value.code == 409 and busy.value.x_request_id
+    with pytest.raises(CogniteAPIError) as bad:
+        client.workflows.executions.cancel(run.id, "x" * 501)
+    assert bad.value.code == 400 and "reason" in bad.value.message
+    client.workflows.executions.cancel(run.id, "cleanup")
