@@ -144,11 +144,10 @@ def make(svc: Service) -> dict[str, Any]:
         if not original.status.terminal:
             raise Conflict(f"Workflow run '{original.id}' is still {status}; only a failed run can be resumed.",
                            details={"code": "run_in_progress"})
-        if status != "failed":
-            raise Conflict(f"Workflow run '{original.id}' is {status}; only a failed run can be resumed.",
-                           details={"code": "run_not_failed"})
         new_id = ids.new_id(ids.RUN)
         if record is None or W.is_foreign(record):
+            # another vendor's run: whether and how it resumes is the backend's to say (an upstream
+            # that cannot start a new run from a task refuses by name), as before this rule
             snapshot = original.definition
             if snapshot is not None and all(t.ref != node_id for t in snapshot.tasks):
                 raise NotFound(f"Node '{node_id}' not found in workflow run '{original.id}'.")
@@ -159,6 +158,9 @@ def make(svc: Service) -> dict[str, Any]:
                                            execution_id_new=new_id,
                                            input=replay.rerun_input(original, record, new_id))
         else:
+            if status != "failed":
+                raise Conflict(f"Workflow run '{original.id}' is {status}; only a failed run can be resumed.",
+                               details={"code": "run_not_failed"})
             definition, inherited = replay.resumed_definition(tenant, record, original, node_id)
             new = await runs.start(call.backend, tenant, record, trigger_type_of(original),
                                    render.trigger_payload(original), new_id, original_run_id=original.id,
