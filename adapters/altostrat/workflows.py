@@ -2,7 +2,7 @@
 the vendor JSON travels in ``definition.extra["altostrat"]`` so it renders back unchanged.
 
 Each workflow has one definition version (1) that an update overwrites; runs keep the snapshot
-they started with.
+they started with, and re-runs and resumed runs start from the workflow as it is now (replay.py).
 """
 
 from __future__ import annotations
