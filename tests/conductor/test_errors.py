@@ -108,7 +108,7 @@ def test_invalid_definitions_list_validation_errors(api: httpx.Client) -> None:
     assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "EVENT" for v in body["validationErrors"])
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
         {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE", "loopCondition": "false"}]})
-    error(r, 400, "Validation failed, check below errors for detail.")  # loopOver is required
+    error(r, 400, "DO_WHILE task l: loopOver needs at least one task")
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "child", "tasks": [
         {"name": "c", "taskReferenceName": "c", "type": "SUB_WORKFLOW"}]})
     error(r, 400, "Validation failed, check below errors for detail.")  # subWorkflowParam.name is required
