@@ -29,8 +29,9 @@ lint: install-test
 bench: install-test
 	$(BIN)/python -m bench.run_all
 
+# Several hundred examples per operation and every coverage case (hours); DIALECT=conductor runs one dialect.
 contract-deep: install-test
-	WFGATEWAY_FUZZ_PROFILE=deep $(BIN)/python -m pytest -q tests/contract
+	WFGATEWAY_FUZZ_PROFILE=full $(BIN)/python -m pytest -q tests/contract $(if $(DIALECT),-k $(DIALECT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

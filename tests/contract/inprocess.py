@@ -114,11 +114,11 @@ def run_dialect(dialect: str, workdir: str, profile_name: str) -> DialectRun:
     from schemathesis.python import asgi
 
     from tests.contract.gateways import SECRETS, keyed_document, secured_dialects, token_for
-    from tests.contract.profile import KNOWN_GAPS, SPECS
+    from tests.contract.profile import KNOWN_GAPS, SPECS, SUITE_PROFILES
     from tests.support.server import REPO, gateway_config
     from wfgateway.app import create_app
     from wfgateway.config import config_from_dict
-    from wfgateway.contract.runner import PROFILES, ContractRun, run_contract
+    from wfgateway.contract.runner import ContractRun, run_contract
 
     os.environ.update(SECRETS)
     logging.getLogger("wfgateway").setLevel(logging.CRITICAL)  # 500s are reported by the run itself
@@ -140,7 +140,7 @@ def run_dialect(dialect: str, workdir: str, profile_name: str) -> DialectRun:
             document=keyed_document(dialect),
             app=recorder,
             token=recorder.valid_credential,
-            profile=PROFILES[profile_name],
+            profile=SUITE_PROFILES[profile_name],
             extra_rules=KNOWN_GAPS.get(dialect, ()),
         ))
     finally:

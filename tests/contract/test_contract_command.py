@@ -2,8 +2,9 @@
 
 One gateway process serves the three dialects with credentials configured; the command checks each
 dialect over HTTP with a token (Conductor's from POST /api/token) and must pass, writing JUnit.  The
-ci profile runs the examples, fuzzing and stateful phases with a few examples (the in-process suite
-runs every phase at depth); ``deep`` runs every phase here too.
+ci profile runs the examples, fuzzing and stateful phases with a few examples and ``deep`` with 25 (the
+in-process suite runs every phase at depth; the coverage phase over HTTP alone takes longer than a deep
+run of one dialect may); ``full`` runs every phase here too, at the command's own deep profile.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ def command_runs(tmp_path_factory: pytest.TempPathFactory,
     """One gateway process; the command for each dialect starts at once (they run side by side)."""
     tmp = tmp_path_factory.mktemp("contract-cli")
     profile = active_profile()
-    phases = "examples,coverage,fuzzing,stateful" if profile.name == "deep" else "examples,fuzzing,stateful"
-    max_examples = [] if profile.name == "deep" else ["--max-examples", "3"]
+    phases = "examples,coverage,fuzzing,stateful" if profile.name == "full" else "examples,fuzzing,stateful"
+    max_examples = {"ci": ["--max-examples", "3"], "deep": ["--max-examples", "25"]}.get(profile.name, [])
+    command_profile = "ci" if profile.name == "ci" else "deep"
     with run_gateway_process(tmp, env=SECRETS, dialects=secured_dialects()) as url:
         runs: dict[str, CommandRun] = {}
         for dialect in selected_dialects(request):
@@ -58,7 +60,7 @@ def command_runs(tmp_path_factory: pytest.TempPathFactory,
             junit = tmp / f"{dialect}.xml"
             process = subprocess.Popen(
                 [sys.executable, "-m", "wfgateway.cli", "contract", "--dialect", dialect, "--url", url,
-                 "--spec", str(spec), "--token-env", "WFG_CONTRACT_CLI_TOKEN", "--profile", profile.name,
+                 "--spec", str(spec), "--token-env", "WFG_CONTRACT_CLI_TOKEN", "--profile", command_profile,
                  "--phases", phases, *max_examples, *skip_arguments(dialect), "--junit", str(junit)],
                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 env={**os.environ, "WFG_CONTRACT_CLI_TOKEN": token},

@@ -138,7 +138,8 @@ def run_contract(run: ContractRun) -> ContractReport:
     report.elapsed = time.monotonic() - started
     if dropped:
         report.notes.append(f"coverage phase: {sum(dropped.values())} cases beyond {run.profile.coverage_cap} per "
-                            f"operation and scenario not sent (profile {run.profile.name}; `deep` sends all)")
+                            f"operation and scenario not sent (profile {run.profile.name}; a profile without a cap "
+                            "sends all, as the command's `deep`)")
     return report
 
 
