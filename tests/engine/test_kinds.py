@@ -323,3 +323,15 @@ async def test_on_failure_starts_a_workflow_in_the_same_commit(engine):
     await work(engine, "breaker3", fail="boom")
     missing = await engine.wait_until(missing.id, [ES.FAILED], 3)
     assert missing.output["failure_run"].startswith("Error workflow nobody failed to start.")
+
+
+async def test_a_workflow_that_starts_itself_fails_at_the_nesting_limit_instead_of_looping(engine):
+    e = await run(engine, "ouroboros", spec("again", SUBWORKFLOW, params={"name": "ouroboros"}))
+    e = await engine.wait_until(e.id, [ES.FAILED], 10)
+    assert "nest deeper than" in e.reason
+    depth, node = 0, e
+    while (child_id := by_ref(node)["again"].subworkflow_id) is not None:
+        node = await engine.get(child_id)
+        assert node.status is ES.FAILED  # every level failed and told its parent
+        depth += 1
+    assert depth == 32

@@ -45,6 +45,10 @@ def arm_deadline(st: ExecState, now: int) -> None:
 _DEF_HASH = EXEC_COLS.index("def_hash")
 
 
+MAX_NESTING = 32  # sub-workflow levels below a top-level execution
+NESTING_KEY = "nesting_depth"  # Execution.extra: how deep below a top-level execution this one runs
+
+
 class Unit:
     def __init__(self, engine: Engine) -> None:
         self.eng = engine
@@ -132,6 +136,13 @@ class Unit:
 
     async def _start_child(self, parent: ExecState, rec: AttRec) -> None:
         params = rec.params or {}
+        depth = int(parent.e.extra.get(NESTING_KEY, 0)) + 1
+        if depth > MAX_NESTING:  # a workflow that starts itself would otherwise nest without end
+            rec.a.subworkflow_id = None
+            finish(rec, TaskStatus.FAILED, self.now,
+                   reason=f"Sub-workflows nest deeper than {MAX_NESTING} levels (does a workflow start itself?)")
+            parent.needs_decide = True
+            return
         try:
             definition, digest = await self.eng.child_definition(parent, params, self)
         except GatewayError as exc:
@@ -140,11 +151,12 @@ class Unit:
             parent.needs_decide = True
             return
         child_input = params["input"] if isinstance(params.get("input"), dict) else rec.a.input
-        self.new_execution(
+        child = self.new_execution(
             tenant=parent.e.tenant, definition=definition, def_hash=digest, input=child_input,
             execution_id=rec.a.subworkflow_id, correlation_id=parent.e.correlation_id,
             parent=(parent.e.id, rec.a.id), dialect=parent.e.dialect, priority=parent.e.priority,
         )
+        child.e.extra[NESTING_KEY] = depth
 
     async def _start_failure_workflow(self, st: ExecState) -> None:
         """Start the definition's on_failure workflow for ``st``, which just failed by itself; its id (or
