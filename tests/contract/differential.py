@@ -5,7 +5,9 @@ prepares it exactly as a client would), then each side parses those bytes its ow
 
 * ours: the route trie, ``RequestValidator.params`` and the pipeline's own body step (content type,
   JSON parse, ``RequestValidator.body``) -- the same code the gateway runs per request;
-* reference: ``openapi_core``'s ``V31RequestValidator`` on a ``MockRequest`` of the same bytes.
+* reference: ``openapi_core``'s ``V31RequestValidator`` on a ``MockRequest`` of the same bytes, with
+  the path parameters percent-decoded as a server's framework hands them over (``view_args``):
+  left alone, ``MockRequest`` validates the still-encoded text (``abc%20`` for the value ``abc ``).
 
 Authentication is outside both: the dialect checks credentials, so every reference request carries
 a well-formed credential and security errors never decide a verdict.
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import requests
 from openapi_core.testing import MockRequest
@@ -110,12 +112,22 @@ class Judges:
         headers = {**wire.headers, **_CREDENTIALS}
         request = MockRequest(
             BASE, wire.method, wire.raw_path, args=MultiDict(wire.query), headers=headers,
-            data=wire.body, content_type=wire.headers.get("content-type"),
+            data=wire.body, content_type=wire.headers.get("content-type"), view_args=self._path_values(wire),
         )
         errors = list(self._reference.iter_errors(request))
         if not errors:
             return Verdict(True, "valid")
         return Verdict(False, "; ".join(_explain(e) for e in errors[:3]))
+
+
+    def _path_values(self, wire: WireRequest) -> dict[str, str] | None:
+        """The request's path parameters, each raw segment percent-decoded (None: no route)."""
+        found = self.trie.lookup(wire.raw_path, wire.method)
+        if not isinstance(found, Match):
+            return None
+        segments = zip(found.target.operation.path.strip("/").split("/"), wire.raw_path.strip("/").split("/"),
+                       strict=False)
+        return {t[1:-1]: unquote(raw) for t, raw in segments if t.startswith("{") and t.endswith("}")}
 
 
 def _explain(error: Exception) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import schemathesis
@@ -40,7 +41,7 @@ def _restricted(case: Any, wire: WireRequest) -> str | None:
         # ``?name=``; the vendors' servers (Spring for Conductor, the CDF API, Altostrat) bind it as
         # the empty string, and so does the gateway.  A documented, deliberate difference.
         return "empty query value"
-    if _has_chars(case.path_parameters, case.query, case.headers, case.body):
+    if _has_chars(case.path_parameters, case.query, case.headers, case.body, unquote(wire.raw_path)):
         return "U+001C..U+001F (Python re whitespace)"
     return None
 
