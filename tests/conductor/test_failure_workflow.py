@@ -5,22 +5,19 @@ in the failed workflow's output, and failedReferenceTaskNames are recorded as Co
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conductor.client.automator.task_handler import TaskHandler
 from conductor.client.configuration.configuration import Configuration
-from conductor.client.http.models import TaskDef, Workflow
 from conductor.client.orkes_clients import OrkesClients
-from conductor.client.worker.worker import Worker
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 from conductor.client.workflow.task.inline import InlineTask
 from conductor.client.workflow.task.simple_task import SimpleTask
 from conductor.client.workflow.task.terminate_task import TerminateTask, WorkflowStatus
 
+from tests.conductor.sdk_support import wait_status, worker_processes
 from tests.conductor.workers import flaky
 from tests.support.server import run_gateway
 
@@ -45,15 +42,8 @@ def executor(config: Configuration) -> WorkflowExecutor:
 
 @pytest.fixture(scope="module")
 def worker(config: Configuration, clients: OrkesClients) -> Iterator[None]:
-    clients.get_metadata_client().register_task_def(
-        TaskDef(name="fw_charge", retry_count=0, timeout_seconds=60, response_timeout_seconds=30))
-    handler = TaskHandler(workers=[Worker("fw_charge", flaky, poll_interval=50)], configuration=config,
-                          scan_for_annotated_workers=False, monitor_processes=False)
-    handler.start_processes()
-    try:
+    with worker_processes(config, clients, "fw_charge", flaky):
         yield
-    finally:
-        handler.stop_processes()
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +55,6 @@ def handler_flow(executor: WorkflowExecutor) -> str:
                                 "failed": "${workflow.input.failedWorkflow}"}))
     wf.register(overwrite=True)
     return wf.name
-
-
-def wait_status(clients: OrkesClients, workflow_id: str, *statuses: str, timeout: float = 20.0) -> Workflow:
-    wc = clients.get_workflow_client()
-    deadline = time.monotonic() + timeout
-    while True:
-        wf = wc.get_workflow(workflow_id, include_tasks=True)
-        if wf.status in statuses:
-            return wf
-        if time.monotonic() > deadline:
-            raise AssertionError(f"workflow {workflow_id} is {wf.status}, expected {statuses}")
-        time.sleep(0.05)
 
 
 def charging_flow(executor: WorkflowExecutor, name: str, failure: str) -> None:

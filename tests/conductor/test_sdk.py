@@ -22,6 +22,7 @@ from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.worker.worker import Worker
 
+from tests.conductor.sdk_support import rows, wait_status
 from tests.conductor.workers import flaky
 from tests.support.server import run_gateway
 
@@ -68,23 +69,6 @@ def task(name: str, ref: str, **kw: Any) -> WorkflowTask:
 def register(clients: OrkesClients, name: str, tasks: list[WorkflowTask], version: int = 1) -> None:
     clients.get_metadata_client().register_workflow_def(
         WorkflowDef(name=name, version=version, tasks=tasks, timeout_seconds=0), overwrite=True)
-
-
-def wait_status(clients: OrkesClients, workflow_id: str, *statuses: str, timeout: float = 20.0) -> Workflow:
-    wc = clients.get_workflow_client()
-    deadline = time.monotonic() + timeout
-    while True:
-        wf = wc.get_workflow(workflow_id, include_tasks=True)
-        if wf.status in statuses:
-            return wf
-        if time.monotonic() > deadline:
-            raise AssertionError(f"workflow {workflow_id} is {wf.status}, expected {statuses}: "
-                                 f"{[(t.reference_task_name, t.status) for t in wf.tasks]}")
-        time.sleep(0.05)
-
-
-def rows(wf: Workflow) -> list[tuple[str, str]]:
-    return [(t.reference_task_name, t.status) for t in wf.tasks]
 
 
 def three_tasks(clients: OrkesClients, name: str) -> None:
