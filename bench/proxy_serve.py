@@ -22,7 +22,7 @@ def gateway_app(upstream: str, tmp: Path, spec: Path | None = None):
     config = config_from_dict({
         "server": {"access_log": False, "reload_interval_ms": 0},
         "store": {"kind": "sqlite", "path": str(tmp / "bench.db")},
-        "dialects": {"conductor": {"adapter": "adapters.conductor", "spec": str(spec or REPO / "openapi/conductor.yaml")}},
+        "dialects": {"conductor": {"adapter": "wfgateway.adapters.conductor", "spec": str(spec or REPO / "openapi/conductor.yaml")}},
         "backends": {"engine": {"kind": "engine"},
                      "vendor": {"kind": "upstream", "dialect": "conductor", "url": upstream,
                                 "response_validation": "report", "max_connections": 100}},

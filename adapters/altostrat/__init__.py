@@ -8,6 +8,6 @@ from wfgateway.gateway import GatewayContext
 
 
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Any:
-    from adapters.altostrat.dialect import AltostratDialect
+    from wfgateway.adapters.altostrat.dialect import AltostratDialect
 
     return AltostratDialect(settings, gateway)

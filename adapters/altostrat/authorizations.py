@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.altostrat import ids
-from adapters.altostrat.store import Tables
-from adapters.altostrat.timefmt import iso
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.timefmt import iso
+
 from wfgateway.core.errors import NotFound
 from wfgateway.dialect import Principal
 

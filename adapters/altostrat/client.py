@@ -24,9 +24,9 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from wfgateway.adapters.altostrat.client_json import context_of, ms, parse_run, to_definition, upstream_id
+from wfgateway.adapters.altostrat.workflows import VERSION, record_of
 
-from adapters.altostrat.client_json import context_of, ms, parse_run, to_definition, upstream_id
-from adapters.altostrat.workflows import VERSION, record_of
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
 from wfgateway.core.errors import (

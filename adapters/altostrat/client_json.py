@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.altostrat import components as C
-from adapters.altostrat import ids
-from adapters.altostrat.timefmt import parse_ms
-from adapters.altostrat.translate import BRANCH_HANDLES, ERROR_HANDLE, translate
-from adapters.altostrat.workflows import DIALECT, RUN_TIMEOUT_MS, VERSION
+from wfgateway.adapters.altostrat import components as C
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.timefmt import parse_ms
+from wfgateway.adapters.altostrat.translate import BRANCH_HANDLES, ERROR_HANDLE, translate
+from wfgateway.adapters.altostrat.workflows import DIALECT, RUN_TIMEOUT_MS, VERSION
+
 from wfgateway.core import model as M
 from wfgateway.core.model import Execution, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus

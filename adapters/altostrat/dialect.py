@@ -10,15 +10,21 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from wfgateway.adapters.altostrat import (
+    errors,
+    handlers_logs,
+    handlers_misc,
+    handlers_runs,
+    handlers_workflows,
+)
+from wfgateway.adapters.altostrat.authorizations import Authorizations
+from wfgateway.adapters.altostrat.schedules import SCHEMA as SCHEDULES_SCHEMA
+from wfgateway.adapters.altostrat.schedules import Scheduler
+from wfgateway.adapters.altostrat.security import BearerAuth
+from wfgateway.adapters.altostrat.service import Service
+from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.vault import Vault, load_key
 
-from adapters.altostrat import errors, handlers_logs, handlers_misc, handlers_runs, handlers_workflows
-from adapters.altostrat.authorizations import Authorizations
-from adapters.altostrat.schedules import SCHEMA as SCHEDULES_SCHEMA
-from adapters.altostrat.schedules import Scheduler
-from adapters.altostrat.security import BearerAuth
-from adapters.altostrat.service import Service
-from adapters.altostrat.store import Tables
-from adapters.altostrat.vault import Vault, load_key
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Handler, Principal
 from wfgateway.gateway import GatewayContext

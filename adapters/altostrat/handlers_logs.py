@@ -10,11 +10,11 @@ import asyncio
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.altostrat import render
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.service import Service, json_response
+from wfgateway.adapters.altostrat.timefmt import parse_ms
 
-from adapters.altostrat import render
-from adapters.altostrat import workflows as W
-from adapters.altostrat.service import Service, json_response
-from adapters.altostrat.timefmt import parse_ms
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.altostrat import components as C
+from wfgateway.adapters.altostrat import ids, render, runs
+from wfgateway.adapters.altostrat import templates as T
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.service import Service, json_response, no_content
+from wfgateway.adapters.altostrat.timefmt import iso, parse_ms
+from wfgateway.adapters.altostrat.translate import task_for_node
+from wfgateway.adapters.altostrat.vault import VaultItem
 
-from adapters.altostrat import components as C
-from adapters.altostrat import ids, render, runs
-from adapters.altostrat import templates as T
-from adapters.altostrat import workflows as W
-from adapters.altostrat.service import Service, json_response, no_content
-from adapters.altostrat.timefmt import iso, parse_ms
-from adapters.altostrat.translate import task_for_node
-from adapters.altostrat.vault import VaultItem
 from wfgateway.auth import constant_time_equals
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, UpstreamTimeout
 from wfgateway.core.model import WorkflowDefinition

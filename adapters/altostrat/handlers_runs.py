@@ -7,11 +7,11 @@ import math
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.altostrat import ids, render, replay, runs
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.service import Service, json_response
+from wfgateway.adapters.altostrat.store import Duplicate
 
-from adapters.altostrat import ids, render, replay, runs
-from adapters.altostrat import workflows as W
-from adapters.altostrat.service import Service, json_response
-from adapters.altostrat.store import Duplicate
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.dialect import Call

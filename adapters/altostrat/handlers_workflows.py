@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.altostrat import render, runs
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.service import Service, json_response, no_content
 
-from adapters.altostrat import render, runs
-from adapters.altostrat import workflows as W
-from adapters.altostrat.service import Service, json_response, no_content
 from wfgateway.core.errors import InvalidArgument, UpstreamTimeout
 from wfgateway.core.model import TaskAttempt
 from wfgateway.core.statuses import ExecutionStatus

@@ -5,10 +5,11 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from adapters.altostrat import components as C
-from adapters.altostrat import ids
-from adapters.altostrat.schedules import next_due
-from adapters.altostrat.timefmt import iso
+from wfgateway.adapters.altostrat import components as C
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.schedules import next_due
+from wfgateway.adapters.altostrat.timefmt import iso
+
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from adapters.altostrat import components as C
-from adapters.altostrat import render, runs
-from adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat import components as C
+from wfgateway.adapters.altostrat import render, runs
+from wfgateway.adapters.altostrat import workflows as W
+
 from wfgateway.core import model as M
 from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.statuses import TaskStatus

@@ -6,8 +6,9 @@ import asyncio
 import time
 from typing import Any
 
-from adapters.altostrat import ids
-from adapters.altostrat.workflows import DIALECT, VERSION, is_foreign, load
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.workflows import DIALECT, VERSION, is_foreign, load
+
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import Conflict, NotFound
 from wfgateway.core.model import Execution, WorkflowDefinition

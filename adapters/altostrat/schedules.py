@@ -13,9 +13,10 @@ import logging
 import re
 from typing import Any
 
-from adapters.altostrat import runs
-from adapters.altostrat import workflows as W
-from adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat import runs
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.store import Tables
+
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from wfgateway.adapters.altostrat.authorizations import Authorizations
+from wfgateway.adapters.altostrat.schedules import Scheduler
+from wfgateway.adapters.altostrat.security import BearerAuth
+from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.vault import Vault
 
-from adapters.altostrat.authorizations import Authorizations
-from adapters.altostrat.schedules import Scheduler
-from adapters.altostrat.security import BearerAuth
-from adapters.altostrat.store import Tables
-from adapters.altostrat.vault import Vault
 from wfgateway.gateway import GatewayContext
 
 

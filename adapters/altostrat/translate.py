@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.altostrat import components as C
-from adapters.altostrat import templates as T
+from wfgateway.adapters.altostrat import components as C
+from wfgateway.adapters.altostrat import templates as T
+
 from wfgateway.core import model as M
 
 BRANCH_HANDLES = frozenset({"true", "false"})

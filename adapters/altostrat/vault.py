@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.store import Duplicate, Tables
 
-from adapters.altostrat import ids
-from adapters.altostrat.store import Duplicate, Tables
 from wfgateway.auth import secret_from_env
 from wfgateway.core.errors import InvalidArgument, NotFound
 

@@ -12,8 +12,9 @@ import re
 import time
 from typing import Any
 
-from adapters.altostrat import ids
-from adapters.altostrat.translate import Graph, translate
+from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.translate import Graph, translate
+
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import WorkflowDefinition

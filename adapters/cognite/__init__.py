@@ -1,5 +1,5 @@
 """Cognite Data Workflows dialect (openapi/cognite.yaml): ``create_dialect(settings, gateway)``."""
 
-from adapters.cognite.dialect import CogniteDialect, create_dialect
+from wfgateway.adapters.cognite.dialect import CogniteDialect, create_dialect
 
 __all__ = ["CogniteDialect", "create_dialect"]

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from wfgateway.adapters.cognite.translate import Translator, normalize_definition
 
-from adapters.cognite.translate import Translator, normalize_definition
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
 from wfgateway.core.errors import (

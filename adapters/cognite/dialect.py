@@ -10,16 +10,16 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from wfgateway.adapters.cognite.async_functions import AsyncFunctionCaller
+from wfgateway.adapters.cognite.errors import render_error
+from wfgateway.adapters.cognite.handlers import all_handlers
+from wfgateway.adapters.cognite.scheduler import TriggerScheduler
+from wfgateway.adapters.cognite.security import TokenAuth
+from wfgateway.adapters.cognite.service import CogniteService
+from wfgateway.adapters.cognite.sessions import Sessions
+from wfgateway.adapters.cognite.state import KeyValue, create_state
+from wfgateway.adapters.cognite.translate import DIALECT, Translator, expand_dynamic
 
-from adapters.cognite.async_functions import AsyncFunctionCaller
-from adapters.cognite.errors import render_error
-from adapters.cognite.handlers import all_handlers
-from adapters.cognite.scheduler import TriggerScheduler
-from adapters.cognite.security import TokenAuth
-from adapters.cognite.service import CogniteService
-from adapters.cognite.sessions import Sessions
-from adapters.cognite.state import KeyValue, create_state
-from adapters.cognite.translate import DIALECT, Translator, expand_dynamic
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.core.model import TaskSpec
 from wfgateway.dialect import Principal

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from adapters.cognite.errors import bad_request
-from adapters.cognite.translate import NESTED_FORBIDDEN
+from wfgateway.adapters.cognite.errors import bad_request
+from wfgateway.adapters.cognite.translate import NESTED_FORBIDDEN
+
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import WorkflowDefinition

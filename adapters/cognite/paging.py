@@ -6,8 +6,7 @@ import base64
 from typing import Any
 
 import orjson
-
-from adapters.cognite.errors import bad_request
+from wfgateway.adapters.cognite.errors import bad_request
 
 
 def encode(state: dict[str, Any]) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.cognite.outputs import render_output
-from adapters.cognite.translate import Translator, normalize_task
+from wfgateway.adapters.cognite.outputs import render_output
+from wfgateway.adapters.cognite.translate import Translator, normalize_task
+
 from wfgateway.core.model import Execution, TaskAttempt, TaskSpec, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 

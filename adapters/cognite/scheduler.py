@@ -21,11 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from wfgateway.adapters.cognite.clock import now_ms
+from wfgateway.adapters.cognite.errors import bad_request
+from wfgateway.adapters.cognite.nesting import check_references, cognite_tasks
+from wfgateway.adapters.cognite.state import SEP, KeyValue, key
 
-from adapters.cognite.clock import now_ms
-from adapters.cognite.errors import bad_request
-from adapters.cognite.nesting import check_references, cognite_tasks
-from adapters.cognite.state import SEP, KeyValue, key
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
 

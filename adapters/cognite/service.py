@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from wfgateway.adapters.cognite.security import TokenAuth
+from wfgateway.adapters.cognite.sessions import Sessions
+from wfgateway.adapters.cognite.state import KeyValue
+from wfgateway.adapters.cognite.translate import Translator
 
-from adapters.cognite.security import TokenAuth
-from adapters.cognite.sessions import Sessions
-from adapters.cognite.state import KeyValue
-from adapters.cognite.translate import Translator
 from wfgateway.core.model import RetryPolicy
 
 # Cognite's retry rules (seed 003): optional tasks stay as they are, a task past its retry limit gets

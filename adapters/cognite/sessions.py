@@ -13,9 +13,10 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from adapters.cognite.clock import now_ms
-from adapters.cognite.errors import bad_request
-from adapters.cognite.state import KeyValue, key
+from wfgateway.adapters.cognite.clock import now_ms
+from wfgateway.adapters.cognite.errors import bad_request
+from wfgateway.adapters.cognite.state import KeyValue, key
+
 from wfgateway.core.errors import Unavailable
 
 SESSIONS = "session"

@@ -28,8 +28,8 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
+from wfgateway.adapters.cognite import outputs
 
-from adapters.cognite import outputs
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import DYNAMIC, HTTP, SUBWORKFLOW, WAIT, Edge, TaskSpec, WorkflowDefinition
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.conductor.definitions import DIALECT
-from adapters.conductor.dialect import ConductorDialect
-from adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
-from adapters.conductor.failure import failure_input
-from adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
+from wfgateway.adapters.conductor.definitions import DIALECT
+from wfgateway.adapters.conductor.dialect import ConductorDialect
+from wfgateway.adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
+from wfgateway.adapters.conductor.failure import failure_input
+from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
+
 from wfgateway.gateway import GatewayContext
 
 

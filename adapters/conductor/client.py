@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import orjson
+from wfgateway.adapters.conductor.definitions import DEF_KEY, to_definition
+from wfgateway.adapters.conductor.render import workflow_def_json
 
-from adapters.conductor.definitions import DEF_KEY, to_definition
-from adapters.conductor.render import workflow_def_json
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
 from wfgateway.core.errors import (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from adapters.conductor.errors import no_such_workflow
+from wfgateway.adapters.conductor.errors import no_such_workflow
+
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution
 from wfgateway.dialect import Call

@@ -15,8 +15,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.conductor import scripting
-from adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms, seconds_to_ms
+from wfgateway.adapters.conductor import scripting
+from wfgateway.adapters.conductor.durations import (
+    BadDuration,
+    parse_duration_ms,
+    parse_until_ms,
+    seconds_to_ms,
+)
+
 from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
 from wfgateway.core.model import (
     COMPUTE,

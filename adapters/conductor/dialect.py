@@ -8,11 +8,11 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from wfgateway.adapters.conductor import metadata_api, tasks_api, workflow_api
+from wfgateway.adapters.conductor.errors import render_error
+from wfgateway.adapters.conductor.responses import json_response
+from wfgateway.adapters.conductor.security import KeyAuth
 
-from adapters.conductor import metadata_api, tasks_api, workflow_api
-from adapters.conductor.errors import render_error
-from adapters.conductor.responses import json_response
-from adapters.conductor.security import KeyAuth
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Call, Handler, Principal
 from wfgateway.gateway import GatewayContext

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.conductor.definitions import CONTAINER_TYPES, EXPANDER, SUPPORTED_TYPES, _Builder
+from wfgateway.adapters.conductor.definitions import CONTAINER_TYPES, EXPANDER, SUPPORTED_TYPES, _Builder
+
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import TaskSpec
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.conductor.render import workflow_json
+from wfgateway.adapters.conductor.render import workflow_json
+
 from wfgateway.core.model import Execution
 
 

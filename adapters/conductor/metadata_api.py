@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.conductor import taskdefs
+from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.definitions import referenced_task_names, to_definition
+from wfgateway.adapters.conductor.render import workflow_def_json
+from wfgateway.adapters.conductor.responses import empty_response, json_response
 
-from adapters.conductor import taskdefs
-from adapters.conductor.common import tenant
-from adapters.conductor.definitions import referenced_task_names, to_definition
-from adapters.conductor.render import workflow_def_json
-from adapters.conductor.responses import empty_response, json_response
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import Conflict, GatewayError, NotFound, ValidationFailed
 from wfgateway.core.model import WorkflowDefinition

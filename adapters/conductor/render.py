@@ -13,8 +13,15 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from wfgateway.adapters.conductor.definitions import (
+    DEF_KEY,
+    TYPE_KEY,
+    WT_KEY,
+    all_specs,
+    iter_tasks,
+    runtime_task_type,
+)
 
-from adapters.conductor.definitions import DEF_KEY, TYPE_KEY, WT_KEY, all_specs, iter_tasks, runtime_task_type
 from wfgateway.core.model import (
     COMPUTE,
     HTTP,

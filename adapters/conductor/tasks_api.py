@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.conductor import errors as msg
+from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.durations import seconds_to_ms
+from wfgateway.adapters.conductor.render import task_json
+from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 
-from adapters.conductor import errors as msg
-from adapters.conductor.common import tenant
-from adapters.conductor.durations import seconds_to_ms
-from adapters.conductor.render import task_json
-from adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import WORKER, Execution, TaskAttempt
 from wfgateway.core.statuses import TaskStatus

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.conductor import errors as msg
+from wfgateway.adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
+from wfgateway.adapters.conductor.metadata_api import translate
+from wfgateway.adapters.conductor.render import summary_json, workflow_json, workflow_status_json
+from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
+from wfgateway.adapters.conductor.search_query import parse_query
 
-from adapters.conductor import errors as msg
-from adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
-from adapters.conductor.metadata_api import translate
-from adapters.conductor.render import summary_json, workflow_json, workflow_status_json
-from adapters.conductor.responses import empty_response, json_response, text_response
-from adapters.conductor.search_query import parse_query
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
 from wfgateway.core.model import Execution, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus

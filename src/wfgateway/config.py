@@ -102,12 +102,25 @@ def parse_config(text: str, *, path: Path | None = None, base_dir: Path | None =
         key = ".".join(str(k) for k in where) or "(top level)"
         raise ConfigError(_describe(err), key=key, line=_nearest_line(lines, where), path=label)
     merged = _merge(DEFAULTS, data)
+    _accept_old_adapter_names(merged)
     _check_references(merged, lines, label)
     base = base_dir or (path.parent.resolve() if path else Path.cwd())
     return Config(
         path=path, base_dir=base, server=merged["server"], store=merged["store"], dialects=merged["dialects"],
         backends=merged["backends"], routes=merged["routes"], tasks=merged["tasks"], raw=data,
     )
+
+
+# Before 0.2 the adapters installed as the top-level package `adapters`; configs written then keep working.
+_OLD_ADAPTER_PREFIX = "adapters."
+_ADAPTER_PREFIX = "wfgateway.adapters."
+
+
+def _accept_old_adapter_names(cfg: dict[str, Any]) -> None:
+    for dialect in cfg["dialects"].values():
+        name = dialect.get("adapter")
+        if isinstance(name, str) and name.startswith(_OLD_ADAPTER_PREFIX):
+            dialect["adapter"] = _ADAPTER_PREFIX + name[len(_OLD_ADAPTER_PREFIX):]
 
 
 def _check_references(cfg: dict[str, Any], lines: dict[tuple, int], label: str) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from wfgateway.adapters.altostrat.errors import render_error
+from wfgateway.adapters.altostrat.security import BearerAuth
 
-from adapters.altostrat.errors import render_error
-from adapters.altostrat.security import BearerAuth
 from tests.altostrat.spec_schemas import validator_for
 from wfgateway.auth import issue_token
 from wfgateway.core import errors as E

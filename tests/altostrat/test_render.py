@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from adapters.altostrat import render
-from adapters.altostrat import workflows as W
-from adapters.altostrat.translate import translate
+from wfgateway.adapters.altostrat import render
+from wfgateway.adapters.altostrat import workflows as W
+from wfgateway.adapters.altostrat.translate import translate
+
 from tests.altostrat.graphs import branching
 from tests.altostrat.spec_schemas import response_errors
 from wfgateway.core.model import Execution, TaskAttempt, WorkflowDefinition

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.altostrat.schedules import as_cron, next_due
-from adapters.altostrat.timefmt import iso, parse_ms
-from adapters.altostrat.workflows import check_schedule
+from wfgateway.adapters.altostrat.schedules import as_cron, next_due
+from wfgateway.adapters.altostrat.timefmt import iso, parse_ms
+from wfgateway.adapters.altostrat.workflows import check_schedule
 
 T = parse_ms("2025-10-31T12:00:00Z")  # a Friday
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from adapters.altostrat.translate import translate
+from wfgateway.adapters.altostrat.translate import translate
+
 from tests.altostrat.graphs import branching, edge, node
 from wfgateway.core import model as M
 

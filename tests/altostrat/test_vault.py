@@ -8,9 +8,9 @@ import stat
 import uuid
 
 import pytest
+from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.vault import KEY_FILE, Redactor, Vault, load_key
 
-from adapters.altostrat.store import Tables
-from adapters.altostrat.vault import KEY_FILE, Redactor, Vault, load_key
 from wfgateway.core.errors import InvalidArgument, NotFound
 
 NOW = 1_700_000_000_000

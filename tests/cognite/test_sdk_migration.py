@@ -25,8 +25,8 @@ from cognite.client.data_classes.workflows import (
     WorkflowVersionUpsert,
 )
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
+from wfgateway.adapters.cognite.scheduler import next_fire
 
-from adapters.cognite.scheduler import next_fire
 from tests.cognite.conftest import wait_for
 from tests.cognite.test_sdk_retry import (
     async_task,

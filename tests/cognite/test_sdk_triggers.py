@@ -10,8 +10,8 @@ import time
 import pytest
 from cognite.client.data_classes.workflows import WorkflowScheduledTriggerRule, WorkflowTriggerUpsert
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
+from wfgateway.adapters.cognite.scheduler import TriggerScheduler, next_fire
 
-from adapters.cognite.scheduler import TriggerScheduler, next_fire
 from tests.cognite.conftest import wait_for
 from tests.cognite.test_sdk_retry import async_task, detailed, unique, upsert
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from wfgateway.adapters.cognite.sessions import Sessions
+from wfgateway.adapters.cognite.state import KeyValue, PostgresKeyValue, SqliteKeyValue, create_state, key
 
-from adapters.cognite.sessions import Sessions
-from adapters.cognite.state import KeyValue, PostgresKeyValue, SqliteKeyValue, create_state, key
 from wfgateway.core.errors import InvalidArgument
 
 PG = "postgresql://127.0.0.1:5432/test"

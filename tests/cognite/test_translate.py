@@ -5,11 +5,10 @@ from __future__ import annotations
 import orjson
 import pytest
 from starlette.datastructures import Headers
-
-from adapters.cognite.errors import bad_request, conflict, not_found, render_error
-from adapters.cognite.outputs import render_output
-from adapters.cognite.security import TokenAuth, project_of
-from adapters.cognite.translate import (
+from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found, render_error
+from wfgateway.adapters.cognite.outputs import render_output
+from wfgateway.adapters.cognite.security import TokenAuth, project_of
+from wfgateway.adapters.cognite.translate import (
     Translator,
     definition_hash,
     expand_dynamic,
@@ -17,6 +16,7 @@ from adapters.cognite.translate import (
     normalize_task,
     rewrite_templates,
 )
+
 from wfgateway.core.errors import (
     ErrorContext,
     Forbidden,

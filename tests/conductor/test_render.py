@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 
-from adapters.conductor.definitions import to_definition
-from adapters.conductor.render import iso, summary_json, task_json, workflow_json, workflow_status_json
+from wfgateway.adapters.conductor.definitions import to_definition
+from wfgateway.adapters.conductor.render import (
+    iso,
+    summary_json,
+    task_json,
+    workflow_json,
+    workflow_status_json,
+)
+
 from tests.conductor.test_spec import component
 from wfgateway.core.model import WORKER, Execution, TaskAttempt
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
@@ -88,7 +95,7 @@ def test_status_json() -> None:
 
 
 def test_an_upstream_loop_task_renders_back_with_its_iteration() -> None:
-    from adapters.conductor.client import parse_task
+    from wfgateway.adapters.conductor.client import parse_task
 
     doc = {"taskId": "t9", "workflowInstanceId": "wf-1", "referenceTaskName": "step_ref__2", "taskDefName": "step",
            "taskType": "step", "status": "COMPLETED", "iteration": 2, "seq": 5, "outputData": {"n": 2}}

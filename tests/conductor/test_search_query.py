@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from wfgateway.adapters.conductor.search_query import parse_query
 
-from adapters.conductor.search_query import parse_query
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.statuses import ExecutionStatus
 

@@ -29,7 +29,7 @@ def test_compatibility_matrix_is_current():
 
 @pytest.mark.parametrize("vendor", ["conductor", "cognite", "altostrat"])
 def test_capabilities_cover_every_backend_operation(vendor):
-    caps = importlib.import_module(f"adapters.{vendor}.client").CAPABILITIES
+    caps = importlib.import_module(f"wfgateway.adapters.{vendor}.client").CAPABILITIES
     assert BACKEND_OPS <= set(caps), BACKEND_OPS - set(caps)
     assert {level for level, _ in caps.values()} <= {"exact", "translated", "refused"}
 
@@ -42,7 +42,7 @@ ARGS = {
 
 @pytest.mark.parametrize("vendor", ["conductor", "cognite", "altostrat"])
 async def test_refused_operations_are_refused_by_name_without_calling_the_vendor(vendor):
-    module = importlib.import_module(f"adapters.{vendor}.client")
+    module = importlib.import_module(f"wfgateway.adapters.{vendor}.client")
     settings = BackendSettings.from_config("v", {"kind": "upstream", "dialect": vendor, "url": "http://127.0.0.1:9",
                                                  "project": "p"})
     client = module.create_client(settings, UpstreamTransport(settings, NoAuth()))

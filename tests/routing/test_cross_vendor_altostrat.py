@@ -22,8 +22,8 @@ from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import RerunWorkflowRequest, StartWorkflowRequest
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
+from wfgateway.adapters.altostrat import ids
 
-from adapters.altostrat import ids
 from tests.altostrat.target import Target
 from tests.support.server import RunningGateway, ThreadServer, run_gateway
 

@@ -13,7 +13,7 @@ from wfgateway.routing.keys import compile_mapping
 
 @pytest.mark.parametrize("vendor", ["conductor", "cognite", "altostrat"])
 def test_route_keys_point_at_the_spec(vendor):
-    mapping = importlib.import_module(f"adapters.{vendor}.route_keys").ROUTE_KEYS
+    mapping = importlib.import_module(f"wfgateway.adapters.{vendor}.route_keys").ROUTE_KEYS
     compile_mapping(mapping)  # every location parses
     spec = load_spec(vendor, REPO / f"openapi/{vendor}.yaml")
     ops = {op.operation_id: op for op in spec.operations}

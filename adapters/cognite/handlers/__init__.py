@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.cognite.handlers import executions, sessions, triggers, versions, workflows
-from adapters.cognite.service import CogniteService
+from wfgateway.adapters.cognite.handlers import executions, sessions, triggers, versions, workflows
+from wfgateway.adapters.cognite.service import CogniteService
 
 
 def all_handlers(svc: CogniteService) -> dict[str, Any]:

@@ -7,12 +7,12 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from wfgateway.adapters.cognite import render
+from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
+from wfgateway.adapters.cognite.nesting import check_references, cognite_tasks
+from wfgateway.adapters.cognite.paging import encode, field
+from wfgateway.adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
 
-from adapters.cognite import render
-from adapters.cognite.errors import bad_request, conflict, not_found
-from adapters.cognite.nesting import check_references, cognite_tasks
-from adapters.cognite.paging import encode, field
-from adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
 from wfgateway.core.errors import Conflict, NotFound
 from wfgateway.core.model import WAIT, WORKER, Execution
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus

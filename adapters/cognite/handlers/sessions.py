@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.cognite.service import CogniteService, json
 
-from adapters.cognite.service import CogniteService, json
 from wfgateway.dialect import Call
 
 

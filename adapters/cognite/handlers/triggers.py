@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.cognite.clock import now_ms
+from wfgateway.adapters.cognite.errors import bad_request, not_found
+from wfgateway.adapters.cognite.handlers.executions import check_input_size
+from wfgateway.adapters.cognite.paging import encode, field
+from wfgateway.adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, is_schedule, upcoming
+from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
+from wfgateway.adapters.cognite.state import key
 
-from adapters.cognite.clock import now_ms
-from adapters.cognite.errors import bad_request, not_found
-from adapters.cognite.handlers.executions import check_input_size
-from adapters.cognite.paging import encode, field
-from adapters.cognite.scheduler import RUNS, TRIGGERS, check_schedule, is_schedule, upcoming
-from adapters.cognite.service import CogniteService, json, limit_of
-from adapters.cognite.state import key
 from wfgateway.core.errors import NotFound
 from wfgateway.dialect import Call
 

@@ -7,14 +7,14 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+from wfgateway.adapters.cognite import render
+from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
+from wfgateway.adapters.cognite.handlers.workflows import ensure_workflow, has_running
+from wfgateway.adapters.cognite.nesting import check_references
+from wfgateway.adapters.cognite.paging import page_of
+from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
+from wfgateway.adapters.cognite.translate import normalize_definition
 
-from adapters.cognite import render
-from adapters.cognite.errors import bad_request, conflict, not_found
-from adapters.cognite.handlers.workflows import ensure_workflow, has_running
-from adapters.cognite.nesting import check_references
-from adapters.cognite.paging import page_of
-from adapters.cognite.service import CogniteService, json, limit_of
-from adapters.cognite.translate import normalize_definition
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import WorkflowDefinition
 from wfgateway.dialect import Call

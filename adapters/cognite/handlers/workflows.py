@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
+from wfgateway.adapters.cognite.clock import now_ms
+from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
+from wfgateway.adapters.cognite.handlers.triggers import delete_triggers_of
+from wfgateway.adapters.cognite.paging import encode, field
+from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
+from wfgateway.adapters.cognite.state import key
 
-from adapters.cognite.clock import now_ms
-from adapters.cognite.errors import bad_request, conflict, not_found
-from adapters.cognite.handlers.triggers import delete_triggers_of
-from adapters.cognite.paging import encode, field
-from adapters.cognite.service import CogniteService, json, limit_of
-from adapters.cognite.state import key
 from wfgateway.core.errors import NotFound
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call

@@ -66,7 +66,7 @@ def fingerprint(settings: BackendSettings) -> str:
 
 
 def adapter_for(config: Config, dialect: str) -> str:
-    return str((config.dialects.get(dialect) or {}).get("adapter") or f"adapters.{dialect}")
+    return str((config.dialects.get(dialect) or {}).get("adapter") or f"wfgateway.adapters.{dialect}")
 
 
 def build_state(config: Config, engine: Any, metrics: RoutingMetrics, generation: int,
