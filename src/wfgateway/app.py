@@ -109,7 +109,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     specs: dict[str, Spec] = {}
     for name, settings in config.enabled_dialects().items():
         dialect, spec = _load_dialect(name, settings, config, context)
-        pipeline.add_dialect(dialect, _targets(dialect, spec))
+        pipeline.add_dialect(dialect, _targets(dialect, spec, check_answers=pipeline.response_validation != "off"))
         dialects.append(dialect)
         specs[name] = spec
     app = GatewayApp(config, engine, dialects, specs, pipeline, context)
@@ -175,13 +175,15 @@ def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: 
     return dialect, spec
 
 
-def _targets(dialect: Dialect, spec: Spec) -> list[Target]:
+def _targets(dialect: Dialect, spec: Spec, *, check_answers: bool) -> list[Target]:
+    """One target per operation; its response validators compile now when the gateway checks every
+    answer, else on the first answer an upstream backend asks to check."""
     handlers = dialect.handlers()
     missing = [op.operation_id for op in spec.operations if op.operation_id not in handlers]
     if missing:
         raise StartupError(f"dialect {dialect.name}: no handler for operations {', '.join(sorted(missing))}")
     return [
-        Target(dialect, op.operation_id, RequestValidator(op, spec), ResponseValidator(op, spec),
+        Target(dialect, op.operation_id, RequestValidator(op, spec), ResponseValidator(op, spec, eager=check_answers),
                handlers[op.operation_id])
         for op in spec.operations
     ]

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 from openapi_core import OpenAPI
 
+from wfgateway.contract.schemas import SpecSchemas
+
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 
@@ -48,6 +50,7 @@ class Spec:
     document: dict[str, Any]
     operations: list[Operation]
     openapi: OpenAPI
+    schemas: SpecSchemas  # every validator of this spec compiles against these shared components
 
     @property
     def components(self) -> dict[str, Any]:
@@ -64,7 +67,9 @@ def load_spec(dialect: str, path: Path) -> Spec:
         openapi = OpenAPI.from_dict(document, base_uri=path.resolve().as_uri())
     except Exception as exc:  # openapi-core raises many validation error types
         raise SpecError(f"{path}: not a valid OpenAPI document: {exc}") from exc
-    return Spec(dialect=dialect, path=path, document=document, operations=_operations(document), openapi=openapi)
+    uri = path.resolve().as_uri()
+    return Spec(dialect=dialect, path=path, document=document, operations=_operations(document), openapi=openapi,
+                schemas=SpecSchemas(uri, document.get("components", {})))
 
 
 def resolve(document: dict[str, Any], node: Any) -> Any:

@@ -1,8 +1,11 @@
-"""Per-operation request validators, compiled once at start with jsonschema-rs.
+"""Per-operation request and response validators, compiled with jsonschema-rs.
 
 openapi-core validates a request in ~1.3 ms because it rebuilds validators per call; here each
 operation gets, at start, one compiled validator for its parameters and one per body media type,
 and the request path only coerces strings and calls them.  tests/contract checks that both agree.
+All of them compile against their spec's shared components (contract/schemas.py).  Response
+validators are compiled when first needed, one per documented status and media type, so a gateway
+that does not check answers holds none.
 """
 
 from __future__ import annotations
@@ -20,43 +23,6 @@ _INT = re.compile(r"^-?\d+$")
 _NUM = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _TRUE = frozenset({"true"})
 _FALSE = frozenset({"false"})
-
-
-def compile_schema(schema: dict[str, Any], components: dict[str, Any]) -> Any:
-    """A jsonschema-rs validator for an OpenAPI 3.1 schema whose ``$ref``s point into components.
-
-    Formats are asserted (``date-time``, ``uuid``...), as openapi-core and the vendors do, and the
-    OpenAPI integer formats ``int32``/``int64`` become range checks (JSON Schema formats only
-    apply to strings, so jsonschema-rs alone would ignore them)."""
-    root = _with_integer_ranges(dict(schema))
-    root["components"] = _ranged_components(components)
-    return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
-
-
-_INT_RANGES = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_RANGED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
-
-
-def _ranged_components(components: dict[str, Any]) -> dict[str, Any]:
-    """Components with integer ranges added, computed once per spec."""
-    cached = _RANGED.get(id(components))
-    if cached is None or cached[0] is not components:
-        cached = (components, _with_integer_ranges(components))
-        _RANGED[id(components)] = cached
-    return cached[1]
-
-
-def _with_integer_ranges(node: Any) -> Any:
-    """A copy of ``node`` where every ``format: int32|int64`` schema also bounds the value."""
-    if isinstance(node, list):
-        return [_with_integer_ranges(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _with_integer_ranges(v) for k, v in node.items()}
-    bounds = _INT_RANGES.get(out.get("format")) if isinstance(out.get("format"), str) else None
-    if bounds is not None:
-        out["allOf"] = [*out.get("allOf", []), {"minimum": bounds[0], "maximum": bounds[1]}]
-    return out
 
 
 def _types(schema: dict[str, Any]) -> set[str]:
@@ -110,7 +76,7 @@ class RequestValidator:
     """Checks one operation's parameters and body; returns them coerced, or raises ValidationFailed."""
 
     def __init__(self, op: Operation, spec: Spec) -> None:
-        doc, comps = spec.document, spec.components
+        doc = spec.document
         self.operation = op
         self._params: list[_Param] = []
         props: dict[str, dict[str, Any]] = {"path": {}, "query": {}, "header": {}}
@@ -130,8 +96,8 @@ class RequestValidator:
                 loc: {"type": "object", "properties": props[loc], "required": required[loc]} for loc in props
             },
         }
-        self._param_validator = compile_schema(params_schema, comps) if op.parameters else None
-        self._body_validators = {mt: compile_schema(s, comps) for mt, s in op.body_media.items() if s}
+        self._param_validator = spec.schemas.compile(params_schema) if op.parameters else None
+        self._body_validators = {mt: spec.schemas.compile(s) for mt, s in op.body_media.items() if s}
         self.json_media = next((mt for mt in op.body_media if "json" in mt), None)
         self.takes_body = bool(op.body_media)
 
@@ -204,29 +170,42 @@ def _value_at(err: Any) -> Any:
 
 
 class ResponseValidator:
-    """Checks one operation's responses (status and JSON body) against the spec."""
+    """Checks one operation's responses (status and JSON body) against the spec.
 
-    def __init__(self, op: Operation, spec: Spec) -> None:
-        comps = spec.components
+    A status's schema is compiled on its first check (``eager`` compiles them all now): the
+    gateway checks answers only where ``response_validation`` asks for it, and an operation
+    answers few of its documented statuses."""
+
+    def __init__(self, op: Operation, spec: Spec, *, eager: bool = False) -> None:
         self.operation = op
-        self._by_status: dict[str, dict[str, Any]] = {}
-        for status, media in op.responses.items():
-            self._by_status[status] = {mt: compile_schema(s, comps) if s else None for mt, s in media.items()}
+        self._schemas = spec.schemas
+        self._compiled: dict[tuple[str, str], jsonschema_rs.Validator] = {}
+        if eager:
+            for status, media in op.responses.items():
+                for media_type, schema in media.items():
+                    if schema and "json" in media_type:
+                        self._validator(status, media_type, schema)
 
     def check(self, status: int, media_type: str, document: Any) -> list[str]:
         """Problems with this response (empty when it conforms)."""
-        entry = next(
-            (self._by_status[k] for k in (str(status), f"{str(status)[0]}XX", "default") if k in self._by_status),
-            None,
-        )  # a documented status without content is an empty dict: present, not missing
-        if entry is None:
+        responses = self.operation.responses
+        key = next((k for k in (str(status), f"{str(status)[0]}XX", "default") if k in responses), None)
+        if key is None:
             return [f"status {status} is not documented for {self.operation.operation_id}"]
+        entry = responses[key]  # a documented status without content is an empty dict: present, not missing
         if not entry:
             return []
         base = media_type.split(";")[0].strip().lower()
         if base not in entry:
             return [f"content type {base or '(none)'} is not documented for status {status}"]
-        validator = entry[base]
-        if validator is None or "json" not in base:
+        schema = entry[base]
+        if not schema or "json" not in base:
             return []
+        validator = self._validator(key, base, schema)
         return [f"{'/'.join(map(str, e.instance_path)) or '(root)'}: {e.message}" for e in validator.iter_errors(document)]
+
+    def _validator(self, status: str, media_type: str, schema: dict[str, Any]) -> jsonschema_rs.Validator:
+        compiled = self._compiled.get((status, media_type))
+        if compiled is None:
+            compiled = self._compiled[(status, media_type)] = self._schemas.compile(schema)
+        return compiled
