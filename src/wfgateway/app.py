@@ -12,6 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
 from wfgateway.contract.spec import Spec, load_spec
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
@@ -102,7 +103,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     pipeline = Pipeline(
         context,
         max_body_bytes=config.server["max_body_bytes"],
-        response_validation=str(config.server.get("response_validation") or "off"),
+        response_validation=validation_mode(config.server.get("response_validation")),
         access_log=bool(config.server.get("access_log", True)),
     )
     dialects: list[Dialect] = []

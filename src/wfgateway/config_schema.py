@@ -67,7 +67,9 @@ BACKEND = {
         "max_connections": {"type": "integer", "minimum": 1},
         "path_params": {"type": "object", "additionalProperties": {"type": "string"}},
         "credentials": {"type": "object"},
-        "response_validation": {"enum": ["off", "report", "enforce"]},
+        "response_validation": {"enum": ["off", "report", "enforce", False]},  # unquoted YAML off is false
+        "max_response_bytes": {"type": "integer", "minimum": 1},
+        "pass_cookies": {"type": "array", "items": {"type": "string", "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"}},
     },
     "allOf": [
         {"if": {"properties": {"kind": {"const": "upstream"}}}, "then": {"required": ["url", "dialect"]}},

@@ -8,9 +8,8 @@ import time
 import zlib
 from typing import Any
 
-import orjson
-
 from wfgateway.core.errors import MalformedBody, PayloadTooLarge
+from wfgateway.sanitize import json_line
 
 access_logger = logging.getLogger("wfgateway.access")
 
@@ -70,4 +69,4 @@ def log_access(record: dict[str, Any], started: float) -> None:
     """One JSON line per request: no headers, no query values, no bodies, so no secrets."""
     if access_logger.isEnabledFor(logging.INFO):
         record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        access_logger.info(orjson.dumps(record).decode())
+        access_logger.info(json_line(record))  # one JSON object per line, whatever the record holds

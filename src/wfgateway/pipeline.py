@@ -32,6 +32,7 @@ from wfgateway.core.errors import (
 )
 from wfgateway.dialect import Call, Dialect, Handler
 from wfgateway.hygiene import decode_body, log_access, read_body, request_id
+from wfgateway.sanitize import header_value, json_line
 
 log = logging.getLogger("wfgateway")
 
@@ -214,13 +215,14 @@ class Pipeline:
             problems = target.responses.check(response.status_code, media if body else "", document)
         if not problems:
             return response
-        log.warning("response drift in %s: %s", target.operation_id, "; ".join(problems[:5]))
+        log.warning(json_line({"event": "response_drift", "dialect": target.dialect.name,
+                               "operation": target.operation_id, "problems": problems[:5]}))
         if self.response_validation == "enforce":
             from wfgateway.core.errors import UpstreamError
 
             return self._render(target.dialect, UpstreamError("Response does not match the API contract: "
                                                              + "; ".join(problems[:3])), path, rid)
-        response.headers["x-wfgateway-drift"] = "; ".join(problems[:3])[:500]
+        response.raw_headers.append((b"x-wfgateway-drift", header_value("; ".join(problems[:3]))))
         return response
 
     def _render(self, dialect: Dialect | None, error: GatewayError, path: str, rid: str) -> Response:

@@ -5,6 +5,13 @@ goes out raw (method, path, query, body, the client's headers minus its credenti
 upstream credentials instead), and the upstream's answer is checked against the same spec with
 the compiled ResponseValidator.  Drift is reported (log line, metric, ``x-wfgateway-drift``
 header) or, in enforce mode, answered 502 in the dialect's own error format.
+
+Each hop is the gateway's own (RFC 9110 §7.6.1): hop-by-hop headers -- the fixed list and every
+header a ``Connection`` header names -- are dropped in both directions.  The upstream's cookies are
+the gateway's session with it: its ``Set-Cookie`` reaches clients only for names the backend's
+``pass_cookies`` lists.  Header values the gateway writes from data (the drift summary) are
+sanitised; the upstream's own header values were checked by the parser (no CR, LF, NUL or other
+control characters).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from starlette.responses import Response
 from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
 from wfgateway.core.errors import UpstreamError
 from wfgateway.pipeline import Forwarding, Target
+from wfgateway.sanitize import header_value, json_line
 
 if TYPE_CHECKING:
     from wfgateway.dialect import Call
@@ -30,15 +38,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wfgateway.drift")
 
-# Never forwarded: hop-by-hop headers, framing we recompute, and the client's view of the host.
-_DROP_REQUEST = frozenset(
-    {b"host", b"content-length", b"connection", b"keep-alive", b"proxy-connection", b"te", b"trailer",
-     b"transfer-encoding", b"upgrade", b"accept-encoding", b"expect"}
+# Hop-by-hop (RFC 9110 §7.6.1, plus the proxy-auth pair of the hop to a proxy): never forwarded.
+_HOP_BY_HOP = frozenset(
+    {b"connection", b"proxy-connection", b"keep-alive", b"te", b"trailer", b"transfer-encoding", b"upgrade",
+     b"proxy-authenticate", b"proxy-authorization"}
 )
-_DROP_RESPONSE = frozenset(
-    {b"content-length", b"connection", b"keep-alive", b"transfer-encoding", b"content-encoding", b"date",
-     b"server", b"proxy-authenticate", b"trailer", b"upgrade"}
-)
+# Also never forwarded: framing we recompute, the client's view of the host, what this hop negotiates.
+_DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding", b"expect"}
+_DROP_RESPONSE = _HOP_BY_HOP | {b"content-length", b"content-encoding", b"date", b"server"}
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -66,6 +73,7 @@ class Forwarder(Forwarding):
         self.mode = mode  # off | report | enforce
         self.strip = frozenset(h.encode() for h in transport.auth.strip)
         self.path_params = transport.settings.path_params
+        self.pass_cookies = frozenset(c.encode() for c in transport.settings.pass_cookies)
 
     async def forward(self, target: Target, call: Call) -> Response:
         started = time.perf_counter()
@@ -89,7 +97,7 @@ class Forwarder(Forwarding):
             path = _override_path(path, target.validator.operation.path, self.path_params)
         query = scope.get("query_string") or b""
         target_path = path + "?" + query.decode("latin-1") if query else path
-        drop = self.strip
+        drop = self.strip | _connection_named(scope["headers"])
         takes_body = target.validator.takes_body
         headers = [
             (k.decode("latin-1"), v.decode("latin-1"))
@@ -118,15 +126,16 @@ class Forwarder(Forwarding):
                 problems = target.responses.check(upstream.status, media if body else "", document)
         else:
             problems = []
-        out_headers = [(k, v) for k, v in upstream.raw_headers if k.lower() not in _DROP_RESPONSE]
+        out_headers = _end_to_end(upstream.raw_headers, self.pass_cookies)
         if problems:
             self.stats.drift(target.operation_id)
             summary = "; ".join(problems[:3])
-            log.warning("response drift from upstream %s in %s %s: %s", self.transport.name, target.dialect.name,
-                        target.operation_id, summary)
+            log.warning(json_line({"event": "response_drift", "backend": self.transport.name,
+                                   "dialect": target.dialect.name, "operation": target.operation_id,
+                                   "problems": problems[:3]}))
             if self.mode == "enforce":
                 raise UpstreamError(f"upstream {self.transport.name} answered outside the API contract: {summary}")
-            out_headers.append((b"x-wfgateway-drift", summary[:500].encode("latin-1", "replace")))
+            out_headers.append((b"x-wfgateway-drift", header_value(summary)))
         if op is not None and 200 <= upstream.status < 300:
             if op.created is not None:
                 created = op.created(body, document if document is not None else _text(body, media))
@@ -141,6 +150,29 @@ class Forwarder(Forwarding):
         for execution_id in dict.fromkeys(ids):
             if await self.registry.owner(execution_id) is None:
                 await self.registry.record(execution_id, self.transport.name, dialect)
+
+
+def _connection_named(headers: Any) -> frozenset[bytes]:
+    """The header names a ``Connection`` header lists (lower case): hop-by-hop for this hop only."""
+    named: set[bytes] = set()
+    for k, v in headers:
+        if k.lower() == b"connection":
+            named.update(t.strip().lower() for t in v.split(b","))
+    return frozenset(named)
+
+
+def _end_to_end(raw: tuple[tuple[bytes, bytes], ...], pass_cookies: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
+    """The upstream's headers a client may see: no hop-by-hop ones, no Set-Cookie unless passed on by name."""
+    named = _connection_named(raw)
+    out = []
+    for k, v in raw:
+        lk = k.lower()
+        if lk in _DROP_RESPONSE or lk in named:
+            continue
+        if lk == b"set-cookie" and v.split(b"=", 1)[0].strip() not in pass_cookies:
+            continue
+        out.append((k, v))
+    return out
 
 
 def _text(body: bytes, media: str) -> Any:

@@ -82,7 +82,8 @@ class UpstreamTransport:
         """The keep-alive pool of ``origin`` (the upstream's own, or a token endpoint's)."""
         p = self._pools.get(origin)
         if p is None:
-            p = self._pools[origin] = H1Pool(origin, limit=self.settings.max_connections)
+            p = self._pools[origin] = H1Pool(origin, limit=self.settings.max_connections,
+                                             max_body_bytes=self.settings.max_response_bytes)
         return p
 
     async def close(self) -> None:
@@ -153,7 +154,8 @@ class UpstreamTransport:
                     response = UpstreamResponse(answer.status, answer.raw_headers, answer.body)
                 except H1Error as failure:
                     self.circuit.failure()
-                    retry = attempt <= self.settings.retries and (idempotent or not failure.sent)
+                    retry = (attempt <= self.settings.retries and (idempotent or not failure.sent)
+                             and failure.kind != "too_large")  # the same answer would come again
                     if retry and await _sleep_within(loop, deadline, attempt):
                         log.info("upstream %s: %s; retrying (%d)", self.name, failure.detail, attempt)
                         continue
@@ -218,6 +220,8 @@ def _as_error(name: str, failure: H1Error) -> Exception:
         return Unavailable(f"upstream {name} is unreachable ({failure.detail})")
     if failure.kind == "timeout":
         return UpstreamTimeout(f"upstream {name} did not answer in time")
+    if failure.kind == "too_large":
+        return UpstreamError(f"upstream {name} answered too much: {failure.detail}")
     return UpstreamError(f"upstream {name}: {failure.detail}")
 
 

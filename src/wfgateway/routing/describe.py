@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
+from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings, validation_mode
 from wfgateway.config import Config
 from wfgateway.routing.table import RouteTable
 
@@ -25,7 +25,9 @@ def credentials_summary(settings: BackendSettings) -> str:
 
 def describe(config: Config) -> str:
     table = RouteTable.from_config(config.routes)
-    backends = {name: BackendSettings.from_config(name, entry) for name, entry in config.backends.items()}
+    server_mode = validation_mode(config.server.get("response_validation"))
+    backends = {name: BackendSettings.from_config(name, entry, default_validation=server_mode)
+                for name, entry in config.backends.items()}
     route_rows = []
     for r in table.routes:
         upstream = any(backends[b].is_upstream for b in r.backends if b in backends)
@@ -39,7 +41,7 @@ def describe(config: Config) -> str:
                                  f"{b.connect_timeout_ms}/{b.timeout_ms} ms", str(b.retries),
                                  f"{b.circuit_failures} fails, {b.circuit_reset_ms} ms", b.response_validation])
         else:
-            backend_rows.append([b.name, b.kind, "-", "(in process)", "-", "-", "-", "-", "-"])
+            backend_rows.append([b.name, b.kind, "-", "(in process)", "-", "-", "-", "-", server_mode])
     return "\n".join([
         f"routes ({config.path or 'config'}; first match wins)",
         _table(["#", "name", "match", "backend", "sticky", "timeout"], route_rows),

@@ -62,7 +62,8 @@ class RoutingState:
 def fingerprint(settings: BackendSettings) -> str:
     """What must be equal for a backend to be kept across a reload (its secrets' values included)."""
     env = {k: os.environ.get(str(v), "") for k, v in settings.credentials.items() if str(k).endswith("_env")}
-    return repr((sorted(settings.raw.items(), key=lambda kv: kv[0]), sorted(env.items())))
+    return repr((sorted(settings.raw.items(), key=lambda kv: kv[0]), sorted(env.items()),
+                 settings.response_validation))  # the server's default may change it too
 
 
 def adapter_for(config: Config, dialect: str) -> str:
@@ -79,7 +80,8 @@ def build_state(config: Config, engine: Any, metrics: RoutingMetrics, generation
     kept = previous.runtimes if previous is not None else {}
     runtimes: dict[str, BackendRuntime] = {}
     for name, entry in config.backends.items():
-        settings = BackendSettings.from_config(name, entry)
+        settings = BackendSettings.from_config(name, entry,
+                                               default_validation=config.server.get("response_validation"))
         fp = fingerprint(settings)
         old = kept.get(name)
         if old is not None and old.fingerprint == fp:
