@@ -22,6 +22,22 @@ def key(*parts: str) -> str:
     return SEP.join(parts)
 
 
+def prefix_range(prefix: str, after: str | None, reverse: bool) -> tuple[str, str, str]:
+    """``(low, high, past)`` of one scan: keys ``low <= k < high`` and ``k > past``, always inside the
+    prefix whatever ``after`` (a cursor's key) says -- a cursor pointing past the prefix or before it
+    narrows nothing outside it, so a crafted cursor never walks into another project's keys. Keys
+    compare by code point (SQLite's BINARY and PostgreSQL's "C" collation order UTF-8 the same way)."""
+    low, high, past = prefix, prefix + "\U0010ffff", ""
+    if after is not None and "\x00" in after:  # no stored key holds NUL (PostgreSQL text cannot)
+        return prefix, prefix, ""
+    if after is not None:
+        if reverse:
+            high = min(high, after)
+        else:
+            past = after
+    return low, high, past
+
+
 class KeyValue(Protocol):
     async def open(self) -> None: ...
 
@@ -107,16 +123,11 @@ class SqliteKeyValue:
 
     async def scan(self, ns: str, prefix: str, *, after: str | None = None, limit: int = 1000,
                    reverse: bool = False) -> list[tuple[str, Any]]:
-        upper = prefix + "\U0010ffff"
-        if reverse:
-            bound = after if after is not None else upper
-            sql = "SELECT k, v FROM cognite_kv WHERE ns=? AND k>=? AND k<? ORDER BY k DESC LIMIT ?"
-            rows = self._conn().execute(sql, (ns, prefix, bound, limit)).fetchall()
-        else:
-            low = after if after is not None else ""
-            sql = "SELECT k, v FROM cognite_kv WHERE ns=? AND k>=? AND k<? AND k>? ORDER BY k LIMIT ?"
-            rows = self._conn().execute(sql, (ns, prefix, upper, low, limit)).fetchall()
-        return [(k, orjson.loads(v)) for k, v in rows]
+        low, high, past = prefix_range(prefix, after, reverse)
+        order = "DESC" if reverse else "ASC"
+        sql = f"SELECT k, v FROM cognite_kv WHERE ns=? AND k>=? AND k<? AND k>? ORDER BY k {order} LIMIT ?"
+        rows = self._conn().execute(sql, (ns, low, high, past, limit)).fetchall()
+        return [(k, orjson.loads(v)) for k, v in rows if k.startswith(prefix)]
 
 
 class PostgresKeyValue:
@@ -168,16 +179,12 @@ class PostgresKeyValue:
 
     async def scan(self, ns: str, prefix: str, *, after: str | None = None, limit: int = 1000,
                    reverse: bool = False) -> list[tuple[str, Any]]:
-        upper = prefix + "\U0010ffff"
-        if reverse:
-            sql = ('SELECT k, v FROM cognite_kv WHERE ns=%s AND k>=%s AND k<%s COLLATE "C" '
-                   'ORDER BY k COLLATE "C" DESC LIMIT %s')
-            cur = await self._run(sql, (ns, prefix, after if after is not None else upper, limit))
-        else:
-            sql = ('SELECT k, v FROM cognite_kv WHERE ns=%s AND k>=%s AND k<%s COLLATE "C" AND k>%s COLLATE "C" '
-                   'ORDER BY k COLLATE "C" LIMIT %s')
-            cur = await self._run(sql, (ns, prefix, upper, after if after is not None else "", limit))
-        return [(k, orjson.loads(v)) for k, v in await cur.fetchall()]
+        low, high, past = prefix_range(prefix, after, reverse)
+        order = "DESC" if reverse else "ASC"
+        sql = (f'SELECT k, v FROM cognite_kv WHERE ns=%s AND k COLLATE "C" >= %s AND k COLLATE "C" < %s '
+               f'AND k COLLATE "C" > %s ORDER BY k COLLATE "C" {order} LIMIT %s')
+        cur = await self._run(sql, (ns, low, high, past, limit))
+        return [(k, orjson.loads(v)) for k, v in await cur.fetchall() if k.startswith(prefix)]
 
 
 def create_state(store: dict[str, Any], resolve: Any = None) -> KeyValue:

@@ -64,6 +64,18 @@ async def test_scan_is_ordered_paged_and_stays_inside_the_prefix(kv: KeyValue):
     assert [v["n"] for _, v in newest + older] == ["c", "b", "a"]
 
 
+@pytest.mark.parametrize("after", ["\U0010ffff", "\uffff", "p3", "p1\x1fz", "", "\x00", "p2\x1f\U0010ffff\U0010ffff"])
+async def test_no_cursor_key_walks_a_scan_out_of_its_prefix(kv: KeyValue, after: str):
+    """A key read back from a crafted cursor bounds the scan only inside the prefix: the reverse scan
+    used to run from the cursor's key down to the prefix, through every project sorting in between."""
+    for project in ("p1", "p2", "p3", "q"):
+        for name in ("a", "b"):
+            await kv.put("runs", key(project, "t", name), {"p": project})
+    for reverse in (False, True):
+        rows = await kv.scan("runs", key("p2", "t", ""), after=after, reverse=reverse)
+        assert {v["p"] for _, v in rows} <= {"p2"}, (after, reverse)
+
+
 async def test_a_nonce_applies_its_action_once_even_when_resent_concurrently(kv: KeyValue):
     sessions = Sessions(kv)
     nonce = (await sessions.create("p", {"tokenExchange": True}))["nonce"]
