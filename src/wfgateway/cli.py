@@ -78,6 +78,8 @@ def _check(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         app = create_app(config, engine=_NoEngine())
         check_bind(app, config.server["host"])
+        for spec in app.specs.values():
+            spec.openapi  # noqa: B018 -- openapi-core's complete check, which serve leaves out
     except (ConfigError, StartupError, SpecError) as exc:
         print(f"wfgateway: {exc}", file=sys.stderr)
         return 2
