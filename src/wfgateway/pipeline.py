@@ -32,6 +32,7 @@ from wfgateway.core.errors import (
 )
 from wfgateway.dialect import Call, Dialect, Handler
 from wfgateway.hygiene import decode_body, log_access, read_body, request_id
+from wfgateway.redaction import Redactor
 from wfgateway.sanitize import header_value, json_line
 
 log = logging.getLogger("wfgateway")
@@ -67,6 +68,7 @@ class Pipeline:
         self.max_body = max_body_bytes
         self.response_validation = response_validation or "off"
         self.access_log = access_log
+        self.redactor = Redactor()  # credentials the specs mark in paths and queries
         self.select_backend = self._engine_backend  # replaced by routing (wfgateway.routing)
 
     async def _engine_backend(self, target: Target, call: Call) -> Backend:
@@ -76,6 +78,10 @@ class Pipeline:
         for t in targets:
             op = t.validator.operation
             self.trie.add(op.path, op.method, t)
+            secret = [p for p in op.parameters if p.credential]
+            if secret:
+                self.redactor.declare(op.path, [p.name for p in secret if p.location == "path"],
+                                      [p.name for p in secret if p.location == "query"])
         for prefix in dialect.path_prefixes:
             self.prefixes.append((prefix, dialect))
         self.prefixes.sort(key=lambda p: len(p[0]), reverse=True)
@@ -104,7 +110,7 @@ class Pipeline:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        record: dict[str, Any] = {"request_id": rid, "method": method, "path": path}
+        record: dict[str, Any] = {"request_id": rid, "method": method, "path": self.redactor.path(path)}
         extra = self.extra_routes.get((method, path))
         if extra is not None:
             response = await extra(Request(scope, receive))
@@ -226,6 +232,8 @@ class Pipeline:
         return response
 
     def _render(self, dialect: Dialect | None, error: GatewayError, path: str, rid: str) -> Response:
+        error.message = self.redactor.text(error.message, path)
+        path = self.redactor.path(path)
         if dialect is None:
             response: Response = Response(
                 orjson.dumps({"error": {"code": error.status, "message": error.message}}),

@@ -40,6 +40,7 @@ class Parameter:
     required: bool
     schema: dict[str, Any]
     explode: bool = True
+    credential: bool = False  # ``x-credential: true``: masked wherever a path or query is written
 
 
 @dataclass
@@ -166,6 +167,7 @@ def _operations(document: dict[str, Any]) -> list[Operation]:
                             required=bool(p.get("required", p["in"] == "path")),
                             schema=p.get("schema", {}),
                             explode=p.get("explode", p.get("style", "form") == "form"),
+                            credential=p.get("x-credential") is True,
                         )
                         for p in params.values()
                         if p["in"] in ("path", "query", "header")
