@@ -80,7 +80,8 @@ class BoundBackend:
             if creating:
                 new_id = getattr(result, "id", None)
                 if new_id:
-                    await registry.record(str(new_id), name, dialect)
+                    tenant = kwargs.get("tenant") or (args[0] if op == "start" and args else "")
+                    await registry.record(str(new_id), name, dialect, str(tenant or ""))
             return result
 
         call.__name__ = op

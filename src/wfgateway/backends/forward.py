@@ -140,16 +140,18 @@ class Forwarder(Forwarding):
             if op.created is not None:
                 created = op.created(body, document if document is not None else _text(body, media))
                 if created:
-                    await self.registry.record(created, self.transport.name, target.dialect.name)
+                    await self.registry.record(created, self.transport.name, target.dialect.name,
+                                               call.principal.tenant)
             if op.related is not None and document is not None:
-                await self._remember(op.related(document), target.dialect.name)
+                await self._remember(op.related(document), target.dialect.name, call.principal.tenant)
         return RawResponse(upstream.status, out_headers, body)
 
-    async def _remember(self, ids: list[str], dialect: str) -> None:
-        """Executions an answer mentions belong to the backend that answered (first writer wins)."""
+    async def _remember(self, ids: list[str], dialect: str, tenant: str) -> None:
+        """Executions an answer mentions belong to the backend that answered, and to the tenant it
+        answered (first writer wins)."""
         for execution_id in dict.fromkeys(ids):
             if await self.registry.owner(execution_id) is None:
-                await self.registry.record(execution_id, self.transport.name, dialect)
+                await self.registry.record(execution_id, self.transport.name, dialect, tenant)
 
 
 def _connection_named(headers: Any) -> frozenset[bytes]:

@@ -6,6 +6,10 @@ once, when the call that created it succeeds, and never changes owner, so lookup
 
 SQLite (the embedded store): its own file beside the store's, so the engine's schema stays the
 engine's.  PostgreSQL (several replicas): a table in the store's database, shared by all replicas.
+
+Each id is recorded with the tenant that created it, and a lookup names the caller's tenant: another
+tenant's id is unknown to the registry (the call is then routed by the caller's own routes and finds
+nothing), so an id never steers a caller to a backend that only another tenant's routes reach.
 """
 
 from __future__ import annotations
@@ -29,27 +33,33 @@ class RunRegistry(Protocol):
 
     async def close(self) -> None: ...
 
-    async def owner(self, execution_id: str) -> str | None:
-        """The backend that owns ``execution_id``, or None if the gateway never saw it."""
+    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
+        """The backend that owns ``execution_id``, or None if the gateway never saw it -- or saw it
+        for another tenant than ``tenant`` (None: any tenant; ids recorded without one match every tenant)."""
 
-    async def record(self, execution_id: str, backend: str, dialect: str = "") -> None:
-        """Remember the owner of a new execution (first writer wins)."""
+    async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
+        """Remember the owner and tenant of a new execution (first writer wins)."""
+
+
+def _visible(row: tuple[str, str], tenant: str | None) -> str | None:
+    backend, owner_tenant = row
+    return backend if tenant is None or not owner_tenant or owner_tenant == tenant else None
 
 
 class _Cache:
-    """A bounded LRU of known owners (owners never change, so entries never go stale)."""
+    """A bounded LRU of known (owner, tenant) pairs (they never change, so entries never go stale)."""
 
     def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self._items: OrderedDict[str, str] = OrderedDict()
+        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._size = size
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str) -> tuple[str, str] | None:
         value = self._items.get(key)
         if value is not None:
             self._items.move_to_end(key)
         return value
 
-    def put(self, key: str, value: str) -> None:
+    def put(self, key: str, value: tuple[str, str]) -> None:
         self._items[key] = value
         self._items.move_to_end(key)
         if len(self._items) > self._size:
@@ -75,8 +85,11 @@ class SqliteRegistry:
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute(
             "CREATE TABLE IF NOT EXISTS run_registry (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
-            " dialect TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+            " dialect TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+            " tenant TEXT NOT NULL DEFAULT '')"
         )
+        if "tenant" not in {row[1] for row in db.execute("PRAGMA table_info(run_registry)")}:
+            db.execute("ALTER TABLE run_registry ADD COLUMN tenant TEXT NOT NULL DEFAULT ''")
         self._owners = {row[0] for row in db.execute("SELECT DISTINCT backend FROM run_registry")}
         self._db = db
 
@@ -95,24 +108,25 @@ class SqliteRegistry:
             raise RuntimeError("run registry is not open")
         return self._db
 
-    async def owner(self, execution_id: str) -> str | None:
+    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
         cached = self._cache.get(execution_id)
         if cached is not None:
-            return cached
+            return _visible(cached, tenant)
         row = self._conn().execute(
-            "SELECT backend FROM run_registry WHERE execution_id = ?", (execution_id,)
+            "SELECT backend, tenant FROM run_registry WHERE execution_id = ?", (execution_id,)
         ).fetchone()
         if row is None:
             return None
-        self._cache.put(execution_id, row[0])
-        return row[0]
+        self._cache.put(execution_id, (row[0], row[1]))
+        return _visible((row[0], row[1]), tenant)
 
-    async def record(self, execution_id: str, backend: str, dialect: str = "") -> None:
-        self._conn().execute(
-            "INSERT OR IGNORE INTO run_registry (execution_id, backend, dialect) VALUES (?, ?, ?)",
-            (execution_id, backend, dialect),
+    async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
+        cur = self._conn().execute(
+            "INSERT OR IGNORE INTO run_registry (execution_id, backend, dialect, tenant) VALUES (?, ?, ?, ?)",
+            (execution_id, backend, dialect, tenant),
         )
-        self._cache.put(execution_id, backend)
+        if cur.rowcount == 1:  # first writer wins; the cache only ever holds what the table holds
+            self._cache.put(execution_id, (backend, tenant))
         self._owners.add(backend)
 
 
@@ -138,8 +152,10 @@ class PostgresRegistry:
             async with pool.connection() as conn:
                 await conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {_PG_TABLE} (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
-                    " dialect TEXT NOT NULL DEFAULT '', created_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                    " dialect TEXT NOT NULL DEFAULT '', created_at TIMESTAMPTZ NOT NULL DEFAULT now(),"
+                    " tenant TEXT NOT NULL DEFAULT '')"
                 )
+                await conn.execute(f"ALTER TABLE {_PG_TABLE} ADD COLUMN IF NOT EXISTS tenant TEXT NOT NULL DEFAULT ''")
             self._pool = pool
 
     async def close(self) -> None:
@@ -147,30 +163,32 @@ class PostgresRegistry:
             await self._pool.close()
             self._pool = None
 
-    async def owner(self, execution_id: str) -> str | None:
+    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
         cached = self._cache.get(execution_id)
         if cached is not None:
-            return cached
+            return _visible(cached, tenant)
         if self._pool is None:
             await self.open()
         async with self._pool.connection() as conn:
-            cur = await conn.execute(f"SELECT backend FROM {_PG_TABLE} WHERE execution_id = %s", (execution_id,))
+            cur = await conn.execute(f"SELECT backend, tenant FROM {_PG_TABLE} WHERE execution_id = %s",
+                                     (execution_id,))
             row = await cur.fetchone()
         if row is None:
             return None
-        self._cache.put(execution_id, row[0])
-        return row[0]
+        self._cache.put(execution_id, (row[0], row[1]))
+        return _visible((row[0], row[1]), tenant)
 
-    async def record(self, execution_id: str, backend: str, dialect: str = "") -> None:
+    async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
         if self._pool is None:
             await self.open()
         async with self._pool.connection() as conn:
-            await conn.execute(
-                f"INSERT INTO {_PG_TABLE} (execution_id, backend, dialect) VALUES (%s, %s, %s)"
+            cur = await conn.execute(
+                f"INSERT INTO {_PG_TABLE} (execution_id, backend, dialect, tenant) VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (execution_id) DO NOTHING",
-                (execution_id, backend, dialect),
+                (execution_id, backend, dialect, tenant),
             )
-        self._cache.put(execution_id, backend)
+        if cur.rowcount == 1:
+            self._cache.put(execution_id, (backend, tenant))
 
 
 def registry_for_store(store: dict[str, Any], base_dir: Path) -> RunRegistry:

@@ -61,7 +61,7 @@ class Router:
             raise Unavailable(f"no route in the gateway's config serves {dialect} {op}") from exc
         backend = route.choose(keys)
         if keys.execution_id is not None and self._registry_may_differ(backend):
-            owner = await self.registry.owner(keys.execution_id)
+            owner = await self.registry.owner(keys.execution_id, call.principal.tenant)
             if owner is not None and owner != backend:
                 if owner not in state.runtimes:
                     raise Unavailable(f"execution {keys.execution_id} belongs to backend {owner!r}, "

@@ -1,0 +1,61 @@
+"""Issue 21: the run registry knows an execution id only for the tenant that created it, so another
+tenant's id never steers a call to a backend only that tenant's routes reach (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests.engine.pg import PG_DSN, create_schema, drop_schema
+from wfgateway.routing.registry import PostgresRegistry, RunRegistry, SqliteRegistry
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def registries(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[RunRegistry, RunRegistry]]:
+    """Two handles on one registry (a replica, or the same file reopened with a cold cache)."""
+    if request.param == "sqlite":
+        a, b = SqliteRegistry(tmp_path / "r.sqlite"), SqliteRegistry(tmp_path / "r.sqlite")
+        schema = None
+    else:
+        schema = create_schema()
+        options = conninfo_to_dict(PG_DSN).get("options") or ""
+        dsn = make_conninfo(PG_DSN, options=f"{options} -c search_path={schema}".strip())
+        a, b = PostgresRegistry(dsn), PostgresRegistry(dsn)
+    await a.open()
+    await b.open()
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+        if schema:
+            drop_schema(schema)
+
+
+async def test_an_id_is_known_only_to_the_tenant_that_created_it(registries):
+    a, b = registries
+    await a.record("e-acme", "conductor-acme", "conductor", "acme")
+    await a.record("e-acme", "engine", "conductor", "rival")  # first writer wins, tenant included
+    for reg in (a, b):  # warm cache and cold cache answer alike
+        assert await reg.owner("e-acme", "acme") == "conductor-acme"
+        assert await reg.owner("e-acme", "rival") is None
+        assert await reg.owner("e-acme") == "conductor-acme"
+        assert await reg.owner("e-other", "acme") is None
+
+
+async def test_a_registry_file_from_before_tenants_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE run_registry (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
+                   " dialect TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+        db.execute("INSERT INTO run_registry (execution_id, backend) VALUES ('old', 'up')")
+    reg = SqliteRegistry(path)
+    await reg.open()
+    await reg.record("new", "up", "conductor", "acme")
+    assert await reg.owner("old", "acme") == "up"  # recorded before tenants: kept reachable as before
+    assert await reg.owner("new", "rival") is None
+    await reg.close()
