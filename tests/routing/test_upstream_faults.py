@@ -15,15 +15,18 @@ import socket
 import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.routing.raw_upstream import RawUpstream, good, good_answer, good_body
 from tests.routing.support import relay_gateway, upstream
+from tests.support.server import run_gateway
 
 FRONT = {"Authorization": "Bearer front-secret"}
 MB = 1024 * 1024
@@ -239,3 +242,51 @@ async def test_a_head_answer_with_a_body_is_not_taken_for_the_next_answer() -> N
         assert pool.free_slots == 2
         assert up.connections == 2  # the HEAD's connection was not reused
         await pool.close()
+
+
+# -- the issue's reproduction on the real dialects ----------------------------------------------------------
+def vendor_answer(body: dict[str, Any]) -> bytes:
+    data = orjson.dumps(body)
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + str(len(data)).encode()
+            + b"\r\n\r\n" + data)
+
+
+STOLEN = str(uuid.uuid4())
+VENDORS = {
+    "conductor": ("/api/workflow/{id}", lambda i: {"workflowId": i, "status": "COMPLETED",
+                                                   "taskToDomain": {"a\r\nX-Injected: yes": 5}}, "workflowId"),
+    "cognite": ("/api/v1/projects/p1/workflows/executions/{id}", lambda i: {
+        "id": i, "workflowExternalId": "w", "status": "completed", "createdTime": 1,
+        "a\r\nX-Injected: yes": 5}, "id"),
+}
+
+
+@pytest.mark.parametrize("dialect", sorted(VENDORS))
+def test_smuggled_answers_and_injecting_drift_on_the_vendor_dialects(tmp_path, dialect):
+    """The issue's faults against the Conductor and Cognite dialects forwarded to a same-vendor upstream."""
+    path, document, id_field = VENDORS[dialect]
+
+    def script(conn: socket.socket, request: bytes) -> bool:
+        own = request.split(b" ", 2)[1].decode().split("?")[0].rsplit("/", 1)[-1]
+        stolen = vendor_answer(document(STOLEN))  # the start of an answer too many, as in the issue
+        conn.sendall(vendor_answer(document(own)) + stolen[:stolen.index(b"\r\n\r\n") + 4 + 20])
+        return True
+
+    routes = {"backends": {"engine": {"kind": "engine"},
+                           "up": {"kind": "upstream", "dialect": dialect, "url": "", "retries": 0,
+                                  "response_validation": "report", "max_connections": 2}},
+              "routes": [{"name": "proxy", "match": {"dialect": dialect}, "backend": "up"},
+                         {"match": {}, "backend": "engine"}]}
+    with RawUpstream() as up:
+        routes["backends"]["up"]["url"] = up.url
+        up.script = script
+        with run_gateway(tmp_path, **routes) as gw, httpx.Client(base_url=gw.url, timeout=30) as client:
+            for own in [str(uuid.uuid4()) for _ in range(4)]:
+                r = client.get(path.format(id=own))
+                assert r.status_code == 200, r.text[:300]
+                assert r.json()[id_field] == own  # never the smuggled answer
+                assert "x-injected" not in r.headers
+                assert not any(c in r.headers["x-wfgateway-drift"] for c in "\r\n")
+            pool = gw.app.context.state["routing"].state.runtimes["up"].transport
+            assert pool.pool(pool.origin).free_slots == 2
+        assert up.connections == 4  # every connection that carried a smuggled answer was dropped

@@ -2,11 +2,12 @@
 
 Why not a general-purpose client (decided by measurement, issue #20): the validation proxy's budget
 is a few hundred microseconds of CPU per request, and the client side of a pass-through is where
-general clients spend most of it.  bench/proxy_vs_aiohttp.py, same run, 2-core machine: the bare
-aiohttp pass-through spends 169-181 us of CPU per request, the whole gateway with this pool (request
-and response validated) 119-128 us, i.e. 1.4-1.6x the pass-through's requests/s; with aiohttp's client
-in its place the gateway would spend more than the bare pass-through does.  The pool stays, held to a
-library's standard: framing is httptools' llhttp (the parser uvicorn and Node use) in its strict mode,
+general clients spend most of it (aiohttp's client ~65 us per request, this pool ~20 us).
+bench/proxy_vs_aiohttp.py --no-prism, one run with this hardening on, 2-core machine at load 7: the
+bare aiohttp pass-through spends 153 (GET) / 164 (POST) us of CPU per request, the whole gateway with
+this pool, request and response validated, 108 / 109 us -- 1.42x / 1.50x cheaper (req/s in that run
+1.39x / 1.11x, moved by the machine's load); with aiohttp's client in its place the gateway would
+spend about as much as the bare pass-through.  So the pool stays, held to a library's standard: framing is httptools' llhttp (the parser uvicorn and Node use) in its strict mode,
 plus the rules below, and tests/routing/test_h1_differential.py checks it against h11 (the reference
 HTTP/1.1 parser) over generated answers.
 

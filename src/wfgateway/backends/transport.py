@@ -30,6 +30,7 @@ from wfgateway.backends.h1 import H1Error, H1Pool
 from wfgateway.backends.resilience import CircuitBreaker, backoff_s
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
 from wfgateway.core.errors import Unavailable, UpstreamError, UpstreamTimeout
+from wfgateway.sanitize import json_line
 
 log = logging.getLogger("wfgateway.upstream")
 
@@ -157,7 +158,8 @@ class UpstreamTransport:
                     retry = (attempt <= self.settings.retries and (idempotent or not failure.sent)
                              and failure.kind != "too_large")  # the same answer would come again
                     if retry and await _sleep_within(loop, deadline, attempt):
-                        log.info("upstream %s: %s; retrying (%d)", self.name, failure.detail, attempt)
+                        log.info(json_line({"event": "upstream_retry", "backend": self.name,
+                                            "failure": failure.detail, "attempt": attempt}))
                         continue
                     raise _as_error(self.name, failure) from None
                 except BaseException:
