@@ -87,6 +87,7 @@ def to_definition(
     stored.setdefault("version", 1)
     stored.setdefault("schemaVersion", 2)
     stored.setdefault("restartable", True)
+    stored.setdefault("timeoutSeconds", 0)
     return WorkflowDefinition(
         tenant=tenant,
         name=name,

@@ -30,6 +30,7 @@ async def put(backend: Backend, tenant: str, doc: dict[str, Any], *, created_ms:
     now = int(time.time() * 1000)
     stored = dict(doc)
     stored.setdefault("retryCount", 3)
+    stored.setdefault("timeoutSeconds", 0)
     stored.setdefault("timeoutPolicy", "TIME_OUT_WF")
     stored.setdefault("retryLogic", "FIXED")
     stored.setdefault("retryDelaySeconds", 60)

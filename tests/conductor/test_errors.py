@@ -312,6 +312,26 @@ def test_huge_timeouts_and_audit_times_never_break_storage(api: httpx.Client) ->
     stored = api.get("/api/metadata/workflow/huge").json()
     assert stored["timeoutSeconds"] == 9223372036854775807 and stored["createTime"] < 9223372036854775807
     r = api.post("/api/metadata/taskdefs", json=[{"name": "huge_task", "timeoutSeconds": 9223372036854775807,
-                                                 "retryDelaySeconds": 9223372036854775807}])
+                                                 "retryDelaySeconds": 2147483647}])
     assert r.status_code == 200
     assert api.post("/api/workflow/huge", json={}).status_code == 200
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    # Java int fields (WorkflowTask.retryCount/startDelay, TaskDef.retryCount/retryDelaySeconds): Jackson refuses
+    # a value past Integer.MAX_VALUE with 400; beyond 64 bits it must never become a server error
+    ("/api/metadata/workflow", [{**DEF, "name": "int_wt", "tasks": [{**DEF["tasks"][0], "retryCount": 2**31}]}]),
+    ("/api/metadata/workflow", [{**DEF, "name": "int_wt2", "tasks": [{**DEF["tasks"][0], "startDelay": 2**80}]}]),
+    ("/api/metadata/taskdefs", [{"name": "int_td", "retryDelaySeconds": 2**31}]),
+    ("/api/metadata/taskdefs", [{"name": "int_td2", "retryCount": 2**80}]),
+])
+def test_java_int_fields_refuse_values_past_int32(api: httpx.Client, path: str, body: list) -> None:
+    r = api.put(path, json=body) if path.endswith("workflow") else api.post(path, json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["validationErrors"]
+
+
+def test_numbers_past_64_bits_in_free_form_task_input_are_stored(api: httpx.Client) -> None:
+    doc = {**DEF, "name": "bigint_params", "tasks": [{**DEF["tasks"][0], "inputParameters": {"n": 2**80}}]}
+    assert api.post("/api/metadata/workflow", json=doc).status_code == 200
+    assert api.get("/api/metadata/workflow/bigint_params").status_code == 200

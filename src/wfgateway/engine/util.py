@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import time
@@ -42,8 +43,15 @@ def new_id() -> str:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text (orjson); unknown objects are stringified rather than failing a commit."""
-    return orjson.dumps(value, option=_OPTS, default=str).decode()
+    """Compact JSON text (orjson); unknown objects are stringified rather than failing a commit.
+
+    Free-form inputs may hold integers beyond 64 bits (a JSON number has no size, and the vendors
+    accept them in maps); orjson cannot write those, so such a value goes through the standard
+    library's encoder instead of failing the request."""
+    try:
+        return orjson.dumps(value, option=_OPTS, default=str).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
 
 
 def loads(text: str | bytes | None) -> Any:
