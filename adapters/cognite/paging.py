@@ -1,45 +1,49 @@
-"""Opaque list cursors: the engine's own cursor, or an offset into a list the adapter assembled."""
+"""List cursors of the Cognite dialect: the paging state (a last key, an offset, the engine's own
+cursor) sealed by the gateway's ``CursorSigner`` for the caller's project, the operation and its
+filter.  A cursor this gateway did not issue for exactly that -- made up, edited, another project's,
+another list's or another filter's -- is refused with 400 ``Invalid cursor``, as Cognite refuses a
+cursor it does not know; it never resumes a scan."""
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-import orjson
 from wfgateway.adapters.cognite.errors import bad_request
 
+from wfgateway.cursors import BadCursor
+from wfgateway.dialect import Call
 
-def encode(state: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(state)).decode().rstrip("=")
+
+def encode(call: Call, state: dict[str, Any], filter: Any = None) -> str:
+    return call.gateway.cursors.seal(state, tenant=call.principal.tenant, operation=call.operation_id, filter=filter)
 
 
-def decode(cursor: str | None) -> dict[str, Any]:
-    """The state inside a cursor this gateway issued; 400 for anything else."""
+def decode(call: Call, cursor: str | None, filter: Any = None) -> dict[str, Any]:
+    """The state inside a cursor this gateway issued for this call; 400 for anything else."""
     if not cursor:
         return {}
     try:
-        state = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        raise bad_request(f"Invalid cursor: {cursor[:40]}") from exc
-    if not isinstance(state, dict):
-        raise bad_request(f"Invalid cursor: {cursor[:40]}")
-    return state
+        return call.gateway.cursors.open(cursor, tenant=call.principal.tenant, operation=call.operation_id,
+                                         filter=filter)
+    except BadCursor:
+        raise bad_request(f"Invalid cursor: {cursor[:40]}") from None
 
 
-def field(cursor: str | None, name: str, kind: type) -> Any:
-    """The ``name`` entry of a cursor this gateway issued (None without a cursor); 400 when it is
-    missing or of another type -- a cursor made up to look like ours is refused, never a 500."""
+def field(call: Call, cursor: str | None, name: str, kind: type, filter: Any = None) -> Any:
+    """The ``name`` entry of a cursor this gateway issued for this call (None without a cursor); 400
+    when it is missing or of another type."""
     if not cursor:
         return None
-    value = decode(cursor).get(name)
+    value = decode(call, cursor, filter).get(name)
     if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
         raise bad_request(f"Invalid cursor: {cursor[:40]}")
     return value
 
 
-def page_of(items: list[Any], cursor: str | None, limit: int) -> tuple[list[Any], str | None]:
+def page_of(call: Call, items: list[Any], cursor: str | None, limit: int,
+            filter: Any = None) -> tuple[list[Any], str | None]:
     """``limit`` items from the offset in ``cursor``, and the cursor of the rest (None at the end)."""
-    start = field(cursor, "o", int) or 0
+    start = field(call, cursor, "o", int, filter) or 0
     chunk = items[start:start + limit]
     end = start + len(chunk)
-    return chunk, encode({"o": end}) if end < len(items) else None
+    return chunk, encode(call, {"o": end}, filter) if end < len(items) else None

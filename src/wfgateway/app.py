@@ -17,6 +17,7 @@ from wfgateway.config import Config, load_config
 from wfgateway.contract.spec import Spec, load_spec
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
 from wfgateway.core.backend import Backend
+from wfgateway.cursors import cursor_signer
 from wfgateway.dialect import Dialect
 from wfgateway.gateway import GatewayContext
 from wfgateway.pipeline import Pipeline, Target
@@ -99,6 +100,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
         dialect_settings=config.enabled_dialects(),
         task_settings=config.tasks,
         base_url=config.server.get("public_url") or f"http://{config.server['host']}:{config.server['port']}",
+        cursors=cursor_signer(config.server.get("cursor_key_env")),
     )
     pipeline = Pipeline(
         context,

@@ -16,6 +16,7 @@ SERVER = {
         "access_log": {"type": "boolean"},
         "response_validation": {"enum": ["off", "report", "enforce", False]},
         "public_url": {"type": ["string", "null"]},
+        "cursor_key_env": _SECRET_ENV,  # signs list cursors; replicas sharing a store need the same key
         "reload_interval_ms": {"type": "integer", "minimum": 0},  # config file poll for hot reload; 0 = off
     },
 }

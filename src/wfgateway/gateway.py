@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wfgateway.core.backend import Backend
+from wfgateway.cursors import CursorSigner
 
 
 @dataclass
@@ -23,3 +24,4 @@ class GatewayContext:
     task_settings: dict[str, Any] = field(default_factory=dict)
     base_url: str = "http://127.0.0.1:8080"
     state: dict[str, Any] = field(default_factory=dict)
+    cursors: CursorSigner = field(default_factory=CursorSigner)  # seals every dialect's list cursors

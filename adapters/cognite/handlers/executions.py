@@ -104,10 +104,10 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             project, name=single["externalId"] if single else None,
             version=single.get("version") if single else None, statuses=statuses,
             created_from_ms=f.get("createdTimeStart"), created_to_ms=f.get("createdTimeEnd"),
-            cursor=field(body.get("cursor"), "c", str), limit=limit, newest_first=True,
+            cursor=field(call, body.get("cursor"), "c", str, f), limit=limit, newest_first=True,
         )
         items = [e for e in page.items if e.parent_execution_id is None and _matches(e, filters)]
-        cursor = encode({"c": page.next_cursor}) if page.next_cursor else None
+        cursor = encode(call, {"c": page.next_cursor}, f) if page.next_cursor else None
         return json({"items": [render.execution(e) for e in items], "nextCursor": cursor})
 
     async def retrieve_execution(call: Call) -> Response:

@@ -83,9 +83,9 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def list_triggers(call: Call) -> Response:
         project = call.principal.tenant
         limit = limit_of(call.query.get("limit"))
-        after = field(call.query.get("cursor"), "after", str)
+        after = field(call, call.query.get("cursor"), "after", str)
         rows = await svc.kv.scan(TRIGGERS, key(project, ""), after=after, limit=limit + 1)
-        cursor = encode({"after": rows[limit - 1][0]}) if len(rows) > limit else None
+        cursor = encode(call, {"after": rows[limit - 1][0]}) if len(rows) > limit else None
         return json({"items": [rec["trigger"] for _, rec in rows[:limit]], "nextCursor": cursor})
 
     async def delete_triggers(call: Call) -> Response:
@@ -103,9 +103,9 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         project, xid = call.principal.tenant, call.path["triggerExternalId"]
         await _load(svc, project, xid)
         limit = limit_of(call.query.get("limit"))
-        before = field(call.query.get("cursor"), "before", str)
+        before = field(call, call.query.get("cursor"), "before", str, xid)
         rows = await svc.kv.scan(RUNS, key(project, xid, ""), after=before, limit=limit + 1, reverse=True)
-        cursor = encode({"before": rows[limit - 1][0]}) if len(rows) > limit else None
+        cursor = encode(call, {"before": rows[limit - 1][0]}, xid) if len(rows) > limit else None
         return json({"items": [run for _, run in rows[:limit]], "nextCursor": cursor})
 
     async def set_paused(call: Call, paused: bool) -> Response:

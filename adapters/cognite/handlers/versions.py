@@ -75,7 +75,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         else:
             found = await all_definitions(call, project)
         chosen = [d for d in found if matches(d, filters)]
-        items, next_cursor = page_of(chosen, cursor, limit)
+        items, next_cursor = page_of(call, chosen, cursor, limit, filters)
         return json({"items": [render.version(d) for d in items], "nextCursor": next_cursor})
 
     async def list_versions(call: Call) -> Response:

@@ -61,10 +61,10 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def list_workflows(call: Call) -> Response:
         project = call.principal.tenant
         limit = limit_of(call.query.get("limit"))
-        after = field(call.query.get("cursor"), "after", str)
+        after = field(call, call.query.get("cursor"), "after", str)
         rows = await svc.kv.scan(WORKFLOWS, key(project, ""), after=after, limit=limit + 1)
         items = [v for _, v in rows[:limit]]
-        cursor = encode({"after": rows[limit - 1][0]}) if len(rows) > limit else None
+        cursor = encode(call, {"after": rows[limit - 1][0]}) if len(rows) > limit else None
         return json({"items": items, "nextCursor": cursor})
 
     async def retrieve_workflow(call: Call) -> Response:
