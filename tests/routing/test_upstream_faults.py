@@ -209,7 +209,10 @@ def test_after_each_fault_the_next_client_gets_its_own_answer_and_the_pool_is_wh
         assert peak < fault.memory_mb * MB, f"{peak / MB:.1f} MB traced during the fault"
         if fault.script is late_bytes:  # (sent later, they can only be told apart from an answer while idle)
             assert LATE_SENT.wait(5)
-            time.sleep(0.1)
+            end = time.monotonic() + 5
+            while pool.idle_connections and time.monotonic() < end:
+                time.sleep(0.01)
+            assert pool.idle_connections == 0  # the pool dropped the connection the stray bytes came on
         connections = up.connections
         up.script = good
         nxt = client.get("/relay/executions/next-client")
