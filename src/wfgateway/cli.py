@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from wfgateway.config import ConfigError, load_config
@@ -90,10 +89,11 @@ def _check(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from wfgateway.app import StartupError, check_bind, create_app
+    from wfgateway.app import StartupError, check_bind, create_app, open_dialects
     from wfgateway.contract.spec import SpecError
+    from wfgateway.operator_output import DialectLine, banner, configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure_logging()
     try:
         config = load_config(args.config)
         if args.host:
@@ -105,8 +105,11 @@ def _serve(args: argparse.Namespace) -> int:
     except (ConfigError, StartupError, SpecError) as exc:
         print(f"wfgateway: {exc}", file=sys.stderr)
         return 2
+    open_ones = set(open_dialects(app))
+    lines = [DialectLine(d.name, tuple(d.path_prefixes), d.name in open_ones) for d in app.dialects]
+    print(banner(config, lines, config.server["host"], config.server["port"]), flush=True)
     uvicorn.run(app, host=config.server["host"], port=config.server["port"], loop="uvloop", http="httptools",
-                access_log=False, log_level="info")
+                access_log=False, log_level="info", log_config=None)
     return 0
 
 

@@ -31,6 +31,7 @@ from wfgateway.core.errors import (
     Violation,
 )
 from wfgateway.dialect import Call, Dialect, Handler
+from wfgateway.request_metrics import RequestCounts
 from wfgateway.hygiene import decode_body, log_access, read_body, request_id
 from wfgateway.redaction import Redactor
 from wfgateway.sanitize import header_value, json_line
@@ -69,6 +70,7 @@ class Pipeline:
         self.response_validation = response_validation or "off"
         self.access_log = access_log
         self.redactor = Redactor()  # credentials the specs mark in paths and queries
+        self.request_counts = RequestCounts()  # every answer, for /metrics
         self.select_backend = self._engine_backend  # replaced by routing (wfgateway.routing)
 
     async def _engine_backend(self, target: Target, call: Call) -> Backend:
@@ -118,6 +120,7 @@ class Pipeline:
         else:
             response = await self._dispatch(scope, receive, headers, rid, record)
             await response(scope, receive, send_with_id)
+        self.request_counts.add(record.get("dialect", "-"), record.get("operation", "-"), status_holder[0])
         if self.access_log:
             record["status"] = status_holder[0]
             log_access(record, started)
@@ -137,7 +140,8 @@ class Pipeline:
                     f"Request method '{scope['method']}' is not supported", allow=allow
                 )
             else:
-                error = RouteNotFound(f"No endpoint {scope['method']} {path}")
+                error = RouteNotFound(f"wfgateway does not serve {scope['method']} {path}; "
+                                      "docs/compatibility.md lists the operations it serves")
             return self._render(dialect, error, path, rid)
         target = found.target
         dialect = target.dialect

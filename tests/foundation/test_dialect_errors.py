@@ -167,8 +167,12 @@ def test_missing_and_bad_credentials(gateway, dialect):
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_unknown_path(gateway, dialect):
+    """A vendor path the gateway does not serve says so (not "wrong base URL") and names where to look."""
     client, auth = gateway
-    check_shape(dialect, client.get(CASES[dialect]["unknown"], headers=auth[dialect]), 404)
+    body = check_shape(dialect, client.get(CASES[dialect]["unknown"], headers=auth[dialect]), 404)
+    message = body["error"]["message"] if dialect == "cognite" else body["message"]
+    assert f"does not serve GET {CASES[dialect]['unknown']}" in message
+    assert "docs/compatibility.md" in message
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

@@ -22,6 +22,8 @@ def install_routing(app: Any) -> Any:
     context.state.setdefault("on_startup", []).append(router.start)
     context.state.setdefault("on_shutdown", []).append(router.stop)
 
+    router.metrics.registry.register(app.pipeline.request_counts)
+
     async def metrics(request: Request) -> Response:
         body, content_type = router.metrics.render()
         return Response(body, media_type=content_type)
