@@ -31,9 +31,9 @@ from wfgateway.core.errors import (
     Violation,
 )
 from wfgateway.dialect import Call, Dialect, Handler
-from wfgateway.request_metrics import RequestCounts
 from wfgateway.hygiene import decode_body, log_access, read_body, request_id
 from wfgateway.redaction import Redactor
+from wfgateway.request_metrics import RequestCounts
 from wfgateway.sanitize import header_value, json_line
 
 log = logging.getLogger("wfgateway")

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tests.support.server import REPO, free_port, gateway_config, wait_ready
+from tests.support.server import free_port, gateway_config, wait_ready
 
 
 def test_banner_json_logs_and_request_counters(tmp_path: Path):

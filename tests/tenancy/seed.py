@@ -8,8 +8,6 @@ from typing import Any
 
 import httpx
 
-from tests.tenancy.conftest import Tenant
-
 
 def names(tenant: str) -> list[str]:
     return [f"{tenant}-wf", "shared", f"a-{tenant}", f"zz-{tenant}", f"{tenant}\u00e9"]
