@@ -20,7 +20,7 @@ from wfgateway.auth import (
     secret_from_env,
     verify_token,
 )
-from wfgateway.core.errors import InvalidArgument, NotFound, Unauthorized
+from wfgateway.core.errors import InvalidArgument, NotFound, SettingError, Unauthorized
 from wfgateway.dialect import Principal
 
 DEFAULT_TENANT = "default"
@@ -34,22 +34,17 @@ class AppKey:
     tenant: str = DEFAULT_TENANT
 
 
-class StartupConfigError(Exception):
-    """The auth section names a secret environment variable that is not set."""
-
-
 class KeyAuth:
     """Verifies application keys and the tokens issued for them."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.keys: list[AppKey] = []
-        for entry in settings.get("keys") or []:
+        for i, entry in enumerate(settings.get("keys") or []):
             env = entry.get("key_secret_env")
             secret = secret_from_env(env)
             if secret is None:
-                raise StartupConfigError(
-                    f"dialects.conductor.auth.keys: environment variable {env!r} for key {entry.get('key_id')!r} is not set"
-                )
+                raise SettingError(f"auth.keys.{i}.key_secret_env",
+                                   f"environment variable {env!r} (the secret of key {entry.get('key_id')!r}) is not set")
             self.keys.append(AppKey(str(entry["key_id"]), secret, str(entry.get("tenant") or DEFAULT_TENANT)))
         self.ttl_seconds = int(settings.get("token_ttl_seconds") or 2700)
         self.token_secret = secret_from_env(settings.get("token_secret_env")) or random_secret()

@@ -17,6 +17,7 @@ from wfgateway.config import Config, load_config
 from wfgateway.contract.spec import Spec, load_spec
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
 from wfgateway.core.backend import Backend
+from wfgateway.core.errors import SettingError
 from wfgateway.cursors import cursor_signer
 from wfgateway.dialect import Dialect
 from wfgateway.gateway import GatewayContext
@@ -173,6 +174,8 @@ def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: 
     spec = load_spec(name, spec_path)
     try:
         dialect: Dialect = factory(settings, context)
+    except SettingError as exc:
+        raise config.error_at(f"dialects.{name}.{exc.key}", exc.message) from exc
     except Exception as exc:  # an adapter's own config errors: report them, no traceback
         raise StartupError(f"dialects.{name}: {exc}") from exc
     return dialect, spec

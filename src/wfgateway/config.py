@@ -7,6 +7,7 @@ fix it without guessing.  ``wfgateway check --config FILE`` runs exactly this.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,13 @@ class Config:
     routes: list[dict[str, Any]]
     tasks: dict[str, Any]
     raw: dict[str, Any] = field(default_factory=dict)
+    lines: dict[tuple, int] = field(default_factory=dict)  # key path -> line in the file
+
+    def error_at(self, key: str, message: str) -> ConfigError:
+        """A ConfigError for dotted ``key`` with the file and the nearest line, like a schema error."""
+        parts: list[Any] = [int(p) if p.isdigit() else p for p in key.split(".")]
+        label = str(self.path) if self.path else "<config>"
+        return ConfigError(message, key=key, line=_nearest_line(self.lines, parts), path=label)
 
     def enabled_dialects(self) -> dict[str, dict[str, Any]]:
         return {name: d for name, d in self.dialects.items() if d.get("enabled", True)}
@@ -107,7 +115,7 @@ def parse_config(text: str, *, path: Path | None = None, base_dir: Path | None =
     base = base_dir or (path.parent.resolve() if path else Path.cwd())
     return Config(
         path=path, base_dir=base, server=merged["server"], store=merged["store"], dialects=merged["dialects"],
-        backends=merged["backends"], routes=merged["routes"], tasks=merged["tasks"], raw=data,
+        backends=merged["backends"], routes=merged["routes"], tasks=merged["tasks"], raw=data, lines=lines,
     )
 
 
@@ -140,6 +148,10 @@ def _check_references(cfg: dict[str, Any], lines: dict[tuple, int], label: str) 
             except ValueError as exc:
                 raise ConfigError(f"not a host or network: {entry!r}", key=f"tasks.http.allow.{i}",
                                   line=_nearest_line(lines, ["tasks", "http", "allow", i]), path=label) from exc
+    store = cfg["store"]
+    if store.get("kind") == "postgres" and not store.get("dsn") and not os.environ.get(str(store.get("dsn_env"))):
+        raise ConfigError(f"environment variable {store.get('dsn_env')!r} (the PostgreSQL DSN) is not set",
+                          key="store.dsn_env", line=_nearest_line(lines, ["store", "dsn_env"]), path=label)
     for name, dialect in cfg["dialects"].items():
         for dep in dialect.get("requires", []):
             if dep not in cfg["dialects"]:

@@ -71,3 +71,18 @@ def test_serve_refuses_open_dialects_on_a_public_address(tmp_path):
     r = _cli("check", "--config", str(cfg))
     assert r.returncode == 2
     assert "refusing to serve them open on 0.0.0.0" in r.stderr
+
+
+@pytest.mark.parametrize(("section", "key", "line", "variable"), [
+    ("store:\n  kind: postgres\n  dsn_env: WFG_TEST_UNSET_DSN\n", "store.dsn_env", 3, "WFG_TEST_UNSET_DSN"),
+    ("dialects:\n  conductor:\n    adapter: adapters.conductor\n    spec: {spec}\n    auth:\n"
+     "      keys:\n        - {{key_id: ci, key_secret_env: WFG_TEST_UNSET_SECRET}}\n",
+     "dialects.conductor.auth.keys.0.key_secret_env", 7, "WFG_TEST_UNSET_SECRET"),
+])
+def test_an_unset_environment_variable_names_file_line_and_key_once(tmp_path, section, key, line, variable):
+    cfg = tmp_path / "env.yaml"
+    cfg.write_text(section.format(spec=REPO / "openapi" / "conductor.yaml"))
+    r = _cli("check", "--config", str(cfg))
+    assert r.returncode == 2, r.stdout
+    assert f"env.yaml:{line}: {key}: environment variable '{variable}'" in r.stderr
+    assert r.stderr.count("dialects.") <= 1 and "Traceback" not in r.stderr

@@ -156,3 +156,13 @@ class InternalError(GatewayError):
     """A bug: logged with its traceback on the server, answered without one."""
 
     status, code = 500, "internal_error"
+
+
+class SettingError(Exception):
+    """An adapter cannot use a value of its config.yaml section.  ``key`` is the dotted path below that
+    section (``auth.keys.0.key_secret_env``), so the gateway can name the file, the line and the full key
+    once, as it does for every other config error."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key, self.message = key, message
