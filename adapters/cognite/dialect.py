@@ -37,7 +37,7 @@ class CogniteDialect:
         self.auth = TokenAuth(settings.get("auth") or {})
         self.translator = Translator(settings)
         self.service = CogniteService(settings, kv, Sessions(kv), self.translator, self.auth)
-        self.scheduler = TriggerScheduler(kv, gateway.engine,
+        self.scheduler = TriggerScheduler(kv, gateway.engine, sessions=self.service.sessions,
                                           interval_s=float(settings.get("trigger_tick_seconds") or 1.0))
         self.async_functions = AsyncFunctionCaller(settings.get("functions") or {}, gateway.engine)
         self._handlers = all_handlers(self.service)

@@ -25,6 +25,9 @@ ROUTE_KEYS = {
 # adapter's own state; a trigger's runs start executions through ``start``).
 BACKEND_OPERATIONS = {
     "createSessions": (),
+    "listSessions": (),
+    "getSessionsByIds": (),
+    "revokeSessions": (),
     "inspectToken": (),
     "upsertWorkflows": (),
     "listWorkflows": ("list_definitions",),

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
@@ -69,10 +69,21 @@ def next_fire(cron: str, timezone: str | None, after_ms: int) -> int:
     return int(nxt.timestamp() * 1000)
 
 
+def trigger_input(trigger: dict[str, Any]) -> dict[str, Any]:
+    """A trigger-started execution's input: the trigger's static input plus CDF's system input,
+    the workflow version (``${workflow.input.version}``), as CDF appends it."""
+    return {**dict(trigger.get("input") or {}), "version": trigger["workflowVersion"]}
+
+
+class SessionCheck(Protocol):
+    async def usable(self, project: str, session_id: int | None) -> str | None: ...
+
+
 class TriggerScheduler:
     def __init__(self, kv: KeyValue, backend: Backend, *, clock: Callable[[], int] = now_ms,
-                 interval_s: float = 1.0) -> None:
+                 interval_s: float = 1.0, sessions: SessionCheck | None = None) -> None:
         self.kv = kv
+        self.sessions = sessions  # a trigger whose session was revoked or expired starts nothing
         self.backend = backend
         self.clock = clock
         self.interval_s = interval_s
@@ -111,20 +122,24 @@ class TriggerScheduler:
                        "nextFireTime": next_fire(rule["cronExpression"], rule.get("timezone"), now)}
             if not await self.kv.replace(TRIGGERS, k, rec, claimed):
                 continue  # another replica fired it, or it changed meanwhile
-            runs.append(await self.fire(k.split(SEP, 1)[0], trigger, rec["nextFireTime"]))
+            runs.append(await self.fire(k.split(SEP, 1)[0], trigger, rec["nextFireTime"], rec.get("sessionId")))
         return runs
 
-    async def fire(self, project: str, trigger: dict[str, Any], fire_time: int) -> dict[str, Any]:
+    async def fire(self, project: str, trigger: dict[str, Any], fire_time: int,
+                   session_id: int | None = None) -> dict[str, Any]:
         run: dict[str, Any] = {
             "externalId": trigger["externalId"], "fireTime": fire_time,
             "workflowExternalId": trigger["workflowExternalId"], "workflowVersion": trigger["workflowVersion"],
         }
         try:
             wf, version = trigger["workflowExternalId"], trigger["workflowVersion"]
+            unusable = await self.sessions.usable(project, session_id) if self.sessions else None
+            if unusable:
+                raise bad_request(f"The trigger's session cannot start executions: {unusable}")
             d = await self.backend.get_definition(project, wf, version)
             await check_references(self.backend, project, wf, version, cognite_tasks(d))
             e = await self.backend.start(
-                project, trigger["workflowExternalId"], trigger["workflowVersion"], dict(trigger.get("input") or {}),
+                project, trigger["workflowExternalId"], trigger["workflowVersion"], trigger_input(trigger),
                 metadata=dict(trigger.get("metadata") or {}), execution_id=str(uuid.uuid4()),
                 idempotency_key=f"cognite-trigger:{trigger['externalId']}:{fire_time}",
                 idempotency_strategy="return_existing", dialect="cognite",

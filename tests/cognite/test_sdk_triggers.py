@@ -55,7 +55,9 @@ def test_trigger_fires_on_schedule_and_records_history(client, gateway):
     runs = client.workflows.triggers.list_runs(tr, limit=None)
     assert [(r.status, r.fire_time, r.workflow_external_id) for r in runs] == [("success", due, wf)]
     execution = detailed(client, runs[0].workflow_execution_id)
-    assert (execution.workflow_external_id, execution.input, execution.metadata) == (wf, {"k": 1}, {"src": "cron"})
+    # CDF appends the system input (the workflow version) to the trigger's static input
+    assert execution.input == {"k": 1, "version": "1"}
+    assert (execution.workflow_external_id, execution.metadata) == (wf, {"src": "cron"})
 
     client.workflows.triggers.pause(tr)
     assert next(t for t in client.workflows.triggers.list(limit=None) if t.external_id == tr).is_paused

@@ -31,10 +31,13 @@ async def _delete(svc: CogniteService, project: str, xid: str) -> bool:
     return found
 
 
-async def _load(svc: CogniteService, project: str, xid: str) -> dict[str, Any]:
+async def _load(svc: CogniteService, project: str, xid: str,
+                message: str = "Workflow trigger not found.") -> dict[str, Any]:
+    """The trigger row; 404 with CDF's text (history says "Workflow trigger not found.", pause and
+    resume "Trigger not found.")."""
     rec = await svc.kv.get(TRIGGERS, key(project, xid))
     if rec is None:
-        raise not_found(f"Workflow trigger '{xid}' not found", [{"externalId": xid}])
+        raise not_found(message, [{"externalId": xid}])
     return rec
 
 
@@ -55,7 +58,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         for item in call.body["items"]:
             rule = stored_rule(item["triggerRule"])
             check_input_size(item.get("input") or {})
-            await svc.sessions.require(project, item["authentication"]["nonce"])
+            session = await svc.sessions.require(project, item["authentication"]["nonce"])
             xid, wf, version = item["externalId"], item["workflowExternalId"], item["workflowVersion"]
             try:
                 await call.backend.get_definition(project, wf, version)
@@ -73,7 +76,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
                 "createdTime": existing["trigger"]["createdTime"] if existing else now,
                 "lastUpdatedTime": now,
             }
-            rec = {"trigger": trigger, "nonce": item["authentication"]["nonce"],
+            rec = {"trigger": trigger, "nonce": item["authentication"]["nonce"], "sessionId": session.get("id"),
                    "lastFireTime": existing.get("lastFireTime", 0) if existing else 0}
             rec["nextFireTime"] = upcoming(rec, now) if is_schedule(trigger) else None
             await svc.kv.put(TRIGGERS, key(project, xid), rec)
@@ -111,7 +114,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def set_paused(call: Call, paused: bool) -> Response:
         project, xid = call.principal.tenant, call.path["triggerExternalId"]
         while True:
-            rec = await _load(svc, project, xid)
+            rec = await _load(svc, project, xid, "Trigger not found.")
             trigger = {**rec["trigger"], "isPaused": paused}
             if rec["trigger"]["isPaused"] != paused:
                 trigger["lastUpdatedTime"] = now_ms()

@@ -9,7 +9,7 @@ import orjson
 from starlette.responses import Response
 from wfgateway.adapters.cognite import render
 from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
-from wfgateway.adapters.cognite.handlers.workflows import ensure_workflow, has_running
+from wfgateway.adapters.cognite.handlers.workflows import RUNNING_EXECUTIONS, ensure_workflow, has_running
 from wfgateway.adapters.cognite.nesting import check_references
 from wfgateway.adapters.cognite.paging import page_of
 from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
@@ -111,7 +111,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             raise bad_request("The following workflow versions were not found", missing=missing)
         busy = [f"{x}/{v}" for x, v in known if await has_running(call, project, x, v)]
         if busy:
-            raise conflict(f"Cannot delete workflow versions with RUNNING executions: {', '.join(busy)}")
+            raise conflict(RUNNING_EXECUTIONS)
         for xid, version in known:
             try:
                 await call.backend.delete_definition(project, xid, version)

@@ -19,6 +19,7 @@ from wfgateway.dialect import Call
 
 WORKFLOWS = "workflow"
 FIELDS = ("description", "dataSetId", "maxConcurrentExecutions")
+RUNNING_EXECUTIONS = "Some of the specified workflows have running executions"  # CDF's text, clients match it
 
 
 async def ensure_workflow(svc: CogniteService, project: str, xid: str) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             raise bad_request("The following workflows were not found", missing=[{"externalId": x} for x in missing])
         busy = [x for x in known if await has_running(call, project, x)]
         if busy:
-            raise conflict(f"Cannot delete workflows with RUNNING executions: {', '.join(busy)}")
+            raise conflict(RUNNING_EXECUTIONS)
         for x in known:
             try:
                 await call.backend.delete_definition(project, x)
