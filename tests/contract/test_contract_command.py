@@ -161,3 +161,13 @@ def test_contract_command_refuses_bad_options(argv: tuple[str, ...], message: st
 
     assert run(_parse(*argv)) == 2
     assert message in capsys.readouterr().err
+
+
+def test_without_schemathesis_the_command_says_what_to_install() -> None:
+    """After `make run` only the gateway's own dependencies are installed; the command says how to get
+    the rest and exits 2 (the run could not start), never a traceback."""
+    code = ("import sys; sys.modules['schemathesis'] = None; from wfgateway.cli import main; "
+            "sys.exit(main(['contract', '--dialect', 'conductor', '--url', 'http://127.0.0.1:9']))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'wfgateway[contract]'" in done.stderr and "Traceback" not in done.stderr

@@ -46,10 +46,19 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
+MISSING_SCHEMATHESIS = ("wfgateway contract: Schemathesis is not installed in this environment; install it with "
+                        "`pip install 'wfgateway[contract]'` (in a clone of the repository: `make install-test`)")
+
+
 def run(args: argparse.Namespace) -> int:
     from wfgateway.contract.report import render_text, write_junit
     from wfgateway.contract.runner import run_contract
 
+    try:
+        import schemathesis  # noqa: F401 -- an optional dependency (the `contract` extra)
+    except ImportError:
+        print(MISSING_SCHEMATHESIS, file=sys.stderr)
+        return 2
     try:
         contract_run = _contract_run(args)
     except ValueError as exc:
