@@ -32,7 +32,7 @@ Template = tuple[tuple[Any, ...], list[tuple[Any, ...]]]
 
 async def make_template(path: Path) -> Template:
     eng = Engine(SQLiteStore(path))
-    await eng.start()
+    await eng.startup()
     try:
         return await completed_worker_execution(eng, "rerun10")
     finally:
@@ -42,7 +42,7 @@ async def make_template(path: Path) -> Template:
 async def engine_round(path: Path, template: Template, count: int, prefix: str) -> tuple[float, float]:
     bulk_load_sqlite(str(path), template, count, prefix)
     eng = Engine(SQLiteStore(path))
-    await eng.start()
+    await eng.startup()
     try:
         ids = [f"{prefix}{n:09d}" for n in range(count)]
         await eng.rerun(ids[0])  # warm caches (definition snapshot, statements)

@@ -46,7 +46,7 @@ Template = tuple[tuple[Any, ...], list[tuple[Any, ...]]]
 
 async def make_template(store: Store) -> Template:
     eng = Engine(store)
-    await eng.start()
+    await eng.startup()
     try:
         return await completed_worker_execution(eng, "latency10")
     finally:
@@ -57,7 +57,7 @@ async def timed_reruns(store: Store, ids: list[str]) -> tuple[list[float], list[
     """(wall-clock ms, CPU ms of this thread) of each rerun; executions a previous run of this benchmark
     already reran (``--cache-dir``) are refused by the engine and skipped."""
     eng = Engine(store)
-    await eng.start()
+    await eng.startup()
     wall, cpu = [], []
     try:
         warm = False

@@ -39,7 +39,7 @@ def chain(kind: str) -> list[TaskSpec]:
 
 async def engine_a(path: Path, seconds: float) -> float:
     eng = Engine(create_store({"kind": "sqlite", "path": str(path)}))
-    await eng.start()
+    await eng.startup()
     await eng.put_definition(WorkflowDefinition(tenant="b", name="a", version=1, tasks=chain(NOOP)))
     e = await eng.start("b", "a", None, {})
     n, t0, c0 = 0, time.perf_counter(), time.process_time()
@@ -54,7 +54,7 @@ async def engine_a(path: Path, seconds: float) -> float:
 
 async def engine_c(path: Path, seconds: float) -> float:
     eng = Engine(create_store({"kind": "sqlite", "path": str(path)}))
-    await eng.start()
+    await eng.startup()
     await eng.put_definition(WorkflowDefinition(tenant="b", name="c", version=1, tasks=chain(NOOP)))
     e = await eng.start("b", "c", None, {})
     tid = next(t.id for t in e.tasks if t.ref == "t5")
@@ -70,7 +70,7 @@ async def engine_c(path: Path, seconds: float) -> float:
 
 async def engine_b(path: Path, seconds: float, from_start: bool = False) -> float:
     eng = Engine(create_store({"kind": "sqlite", "path": str(path)}))
-    await eng.start()
+    await eng.startup()
     await eng.put_definition(WorkflowDefinition(tenant="b", name="b", version=1, tasks=chain(WORKER)))
     pool = []
     for _ in range(int(4000 * seconds)):

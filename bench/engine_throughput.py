@@ -58,7 +58,7 @@ async def _timed(n: int, concurrency: int, start: Callable[[int], Awaitable[Any]
 
 async def engine_rates(store: Store, count: int, concurrency: int) -> tuple[float, float, Template]:
     eng = Engine(store)
-    await eng.start()
+    await eng.startup()
     try:
         await eng.put_definition(noop_chain("noop10"))
         first = await eng.start(TENANT, "noop10", None, {"n": 0})

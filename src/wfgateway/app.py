@@ -51,9 +51,9 @@ class GatewayApp:
             await self._lifespan(receive, send)
 
     async def startup(self) -> None:
-        start = getattr(self.engine, "start", None)
-        if start is not None:
-            await start()
+        startup = getattr(self.engine, "startup", None)  # the embedded engine's own start-up
+        if startup is not None:
+            await startup()
         for d in self.dialects:
             await d.startup()
         for hook in self.context.state.get("on_startup", ()):  # routing: registry, upstreams, reload

@@ -78,7 +78,7 @@ def make_engine(store_factory: Callable[[], Store]) -> Iterator[Callable[..., En
 @pytest.fixture
 async def engine(make_engine: Callable[..., Engine]) -> AsyncIterator[Engine]:
     eng = make_engine()
-    await eng.start()
+    await eng.startup()
     try:
         yield eng
     finally:

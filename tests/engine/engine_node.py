@@ -53,7 +53,7 @@ def build_app(settings: dict[str, Any]) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await engine.start()
+        await engine.startup()
         try:
             yield
         finally:

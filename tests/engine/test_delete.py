@@ -183,8 +183,8 @@ async def test_a_removal_racing_task_results_leaves_no_half_written_rows(make_en
     """Two engines on one database (two gateway processes): one removes executions while the other
     reports their tasks' results.  Each execution ends either wholly gone or, never, partly there."""
     remover, worker = make_engine(), make_engine()
-    await remover.start()
-    await worker.start()
+    await remover.startup()
+    await worker.startup()
     try:
         await worker.put_definition(definition("rm_race", spec("a", WORKER, name="rm-race-job"),
                                                spec("b", WORKER, "a", name="rm-race-next")))
@@ -211,8 +211,8 @@ async def test_a_removal_racing_task_results_leaves_no_half_written_rows(make_en
 
 async def test_a_removal_racing_a_firing_timer_leaves_no_half_written_rows(make_engine):
     remover, waker = make_engine(), make_engine()
-    await remover.start()
-    await waker.start()
+    await remover.startup()
+    await waker.startup()
     try:
         await waker.put_definition(definition("rm_timer", spec("w", WAIT, params={"duration_ms": 30}),
                                               spec("after", WORKER, "w", name="rm-timer-next")))

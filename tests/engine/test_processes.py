@@ -73,7 +73,7 @@ async def test_an_expired_lease_requeues_the_task_of_a_killed_worker(engine, sto
 
 async def test_timers_survive_an_engine_restart(make_engine):
     first = make_engine()
-    await first.start()
+    await first.startup()
     waiting = await run(first, "nap", spec("w", WAIT, params={"duration_ms": 400}))
     await run(first, "later", spec("w", WORKER, name="later-r", retries=1, retry_delay_ms=400))
     timing_out = await run(first, "slowpoke", spec("w", WORKER, name="nobody-r"), timeout_ms=400)
@@ -81,7 +81,7 @@ async def test_timers_survive_an_engine_restart(make_engine):
     await first.stop()
 
     second = make_engine()
-    await second.start()
+    await second.startup()
     try:
         assert (await second.wait_until(waiting.id, [ES.COMPLETED], 5)).status is ES.COMPLETED
         got = await second.poll(TENANT, "later-r", timeout_ms=5000)
@@ -93,7 +93,7 @@ async def test_timers_survive_an_engine_restart(make_engine):
 
 async def test_in_flight_http_task_is_sent_again_after_a_restart(make_engine, http_server):
     first = make_engine()
-    await first.start()
+    await first.startup()
     marker = uuid.uuid4().hex
     e = await run(first, "inflight", spec("h", HTTP, params={"url": f"{http_server.base_url}/slow?ms=600&m={marker}"}))
     for _ in range(100):
@@ -106,7 +106,7 @@ async def test_in_flight_http_task_is_sent_again_after_a_restart(make_engine, ht
     # The only process of this deployment restarts: it re-sends what it had in flight at once (with
     # several replicas sharing a database the request's lease expiry does it instead).
     second = make_engine(recover_inflight=True)
-    await second.start()
+    await second.startup()
     try:
         done = await second.wait_until(e.id, [ES.COMPLETED], 5)
         assert by_ref(done)["h"].output["body"] == {"slow": True}

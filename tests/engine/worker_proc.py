@@ -22,7 +22,7 @@ from wfgateway.engine import Engine, create_store
 
 async def main(settings: dict, tenant: str, name: str, mode: str, max_tasks: int, seconds: float) -> None:
     engine = Engine(create_store(settings), recover_inflight=False)
-    await engine.start()
+    await engine.startup()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:

@@ -30,11 +30,9 @@ class MemoryBackend:
         self.executions: dict[str, Execution] = {}
         self.calls: list[str] = []
 
-    async def start(self, tenant: str | None = None, name: str = "", version: Any = None,
+    async def start(self, tenant: str, name: str = "", version: Any = None,
                     input: dict[str, Any] | None = None, *, correlation_id: str | None = None,
-                    **kwargs: Any) -> Execution | None:
-        if tenant is None:  # GatewayApp.startup calls engine.start() as its lifecycle hook
-            return None
+                    **kwargs: Any) -> Execution:
         self.calls.append("start")
         if name == "missing":
             raise NotFound(f"no workflow {name}")

@@ -2,7 +2,7 @@
 
     store = create_store({"kind": "sqlite", "path": "wfgateway.db"}, base_dir=config_dir)
     engine = Engine(store, http_allow=[...], http_timeout_ms=30000, worker_lease_ms=60000)
-    await engine.start()   # no arguments: migrations, timer loop, re-dispatch of left-over work
+    await engine.startup()   # migrations, timer loop, re-dispatch of left-over work
     ...
     await engine.stop()
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.model import Execution, TaskAttempt
-
-if TYPE_CHECKING:
-    from wfgateway.engine.unit import Unit
+from wfgateway.engine.state import ExecState
 
 log = logging.getLogger("wfgateway.engine")
 
@@ -29,17 +27,18 @@ class EngineEvent:
     at_ms: int
 
 
-def collect(unit: Unit) -> list[EngineEvent]:
+def collect(states: Iterable[ExecState], now: int) -> list[EngineEvent]:
+    """The status changes of the states one unit of work committed at ``now``."""
     out: list[EngineEvent] = []
-    for st in unit.states.values():
+    for st in states:
         e = st.e
         prev = st.rec.orig_status
         for r in st.all:
             before = r.orig_status
             if before != r.a.status.value:
-                out.append(EngineEvent("task", e, r.a, r.a.status.value, before, unit.now))
+                out.append(EngineEvent("task", e, r.a, r.a.status.value, before, now))
         if prev != e.status.value:
-            out.append(EngineEvent("execution", e, None, e.status.value, prev, unit.now))
+            out.append(EngineEvent("execution", e, None, e.status.value, prev, now))
     return out
 
 

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
 from wfgateway.core.statuses import TaskStatus
+from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import finish
 from wfgateway.engine.state import AttRec
 from wfgateway.engine.store.base import Claim
 from wfgateway.engine.templates import redact, resolve_secrets
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms
-
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
 
 log = logging.getLogger("wfgateway.engine")
 REQUEST_KEYS = ("method", "url", "headers", "body", "timeout_ms")
@@ -74,15 +72,15 @@ def request_of(rec: AttRec) -> dict[str, Any]:
 
 
 class HttpRunner:
-    def __init__(self, engine: Engine, allow: list[str], timeout_ms: int) -> None:
-        self.engine = engine
+    def __init__(self, ctx: EngineContext, allow: list[str], timeout_ms: int) -> None:
+        self.ctx = ctx
         self.policy = HostPolicy(allow)
         self.timeout_ms = timeout_ms
         self.client: httpx.AsyncClient | None = None
 
     @property
     def owner(self) -> str:
-        return f"engine:{self.engine.instance_id}"
+        return f"engine:{self.ctx.instance_id}"
 
     async def open(self) -> None:
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
@@ -94,14 +92,14 @@ class HttpRunner:
 
     async def recover(self) -> None:
         """Send again what a previous process left queued or (for an unshared store) in flight."""
-        store = self.engine.store
+        store = self.ctx.store
         now = now_ms()
         for row in await store.attempts_in("http", ["SCHEDULED", "IN_PROGRESS"]):
             rec = AttRec.from_row(row)
             if rec.a.status is TaskStatus.SCHEDULED and rec.a.callback_after_ms <= now:
-                self.engine.spawn(self.run(rec.key))
-            elif rec.a.status is TaskStatus.IN_PROGRESS and self.engine.recover_inflight:
-                self.engine.spawn(self.run(rec.key, reclaim=True))
+                self.ctx.spawn(self.run(rec.key))
+            elif rec.a.status is TaskStatus.IN_PROGRESS and self.ctx.recover_inflight:
+                self.ctx.spawn(self.run(rec.key, reclaim=True))
 
     def _timeout(self, req: dict[str, Any], rec: AttRec) -> int:
         t = req.get("timeout_ms") or self.timeout_ms
@@ -117,7 +115,7 @@ class HttpRunner:
             log.exception("http task %s failed unexpectedly", key)
 
     async def _run(self, key: str, reclaim: bool) -> None:
-        store = self.engine.store
+        store = self.ctx.store
         row = await store.attempt_by_key(key)
         if row is None:
             return
@@ -140,8 +138,8 @@ class HttpRunner:
         )
         if not await store.claim([claim]):
             return
-        self.engine.timers.arm(lease_until)
-        self.engine.changed(a.execution_id)
+        self.ctx.timers.arm(lease_until)
+        self.ctx.changed(a.execution_id)
         status, output, reason = await self._call(req, rec.tenant, timeout)
         await self._record(key, a.execution_id, status, output, reason)
 
@@ -151,7 +149,7 @@ class HttpRunner:
         try:
             resolved = resolve_secrets(
                 {k: req.get(k) for k in ("method", "url", "headers", "body")},
-                lambda name: self.engine.resolve_secret(tenant, name), secrets,
+                lambda name: self.ctx.hooks.resolve_secret(tenant, name), secrets,
             )
         except Exception as exc:
             return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {getattr(exc, 'message', exc)}"
@@ -205,7 +203,7 @@ class HttpRunner:
             rec.a.lease_until_ms = 0
             st.needs_decide = True
 
-        await self.engine.run(op)
+        await self.ctx.run(op)
 
 
 def _decode_body(resp: httpx.Response) -> Any:

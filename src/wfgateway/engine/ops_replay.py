@@ -8,11 +8,13 @@ inside a sub-workflow child reruns the child in place and resumes every parent u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.errors import Conflict, InvalidArgument
 from wfgateway.core.model import ITERATION, LOOP, TaskAttempt
 from wfgateway.core.statuses import UNSUCCESSFUL_TERMINAL, ExecutionStatus, TaskStatus
+from wfgateway.engine import ops_read
+from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import (
     ITER_LOCAL,
     child_graph,
@@ -26,9 +28,6 @@ from wfgateway.engine.state import AttRec, ExecState, public_fields
 from wfgateway.engine.store.base import ATT_IDX
 from wfgateway.engine.unit import Unit, arm_deadline
 from wfgateway.engine.util import new_id
-
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
 
 _EXEC = ATT_IDX["execution_id"]
 
@@ -136,7 +135,7 @@ def _fresh(st: ExecState, now: int) -> None:
     _run_again(st, now)
 
 
-async def rerun(engine: Engine, execution_id: str, tenant: str | None, from_task_id: str | None,
+async def rerun(ctx: EngineContext, execution_id: str, tenant: str | None, from_task_id: str | None,
                 task_input: dict[str, Any] | None, workflow_input: dict[str, Any] | None,
                 correlation_id: str | None) -> Any:
     if task_input is not None and not isinstance(task_input, dict):
@@ -145,7 +144,7 @@ async def rerun(engine: Engine, execution_id: str, tenant: str | None, from_task
         raise InvalidArgument("workflowInput must be a JSON object")
 
     async def op(unit: Unit) -> Any:
-        st = await engine.load_for(unit, execution_id, tenant, attempts=from_task_id is not None)
+        st = await unit.require(execution_id, tenant, attempts=from_task_id is not None)
         if not st.e.status.terminal:
             raise _not_terminal(st, "rerun")
         if workflow_input is not None:
@@ -159,7 +158,7 @@ async def rerun(engine: Engine, execution_id: str, tenant: str | None, from_task
         target = st
         rec = st.by_id.get(from_task_id)
         if rec is None:
-            target, rec = await _find_in_children(engine, unit, st, from_task_id)
+            target, rec = await _find_in_children(ctx, unit, st, from_task_id)
         _rerun_from(target, rec, unit, task_input)
         if target is not st:
             await resume_parents(unit, target, retry=False)
@@ -167,11 +166,11 @@ async def rerun(engine: Engine, execution_id: str, tenant: str | None, from_task
             await resume_parents(unit, st, retry=False)
         return st.execution
 
-    return await engine.run(op)
+    return await ctx.run(op)
 
 
-async def _find_in_children(engine: Engine, unit: Unit, top: ExecState, task_id: str) -> tuple[ExecState, AttRec]:
-    row = await engine.store.attempt_by_id(task_id)
+async def _find_in_children(ctx: EngineContext, unit: Unit, top: ExecState, task_id: str) -> tuple[ExecState, AttRec]:
+    row = await ctx.store.attempt_by_id(task_id)
     if row is None:
         raise InvalidArgument(f"Task {task_id} not found")
     child = await unit.load(row[_EXEC])
@@ -196,20 +195,20 @@ def _rerun_from(st: ExecState, rec: AttRec, unit: Unit, task_input: dict[str, An
     schedule(st, unit, container, spec, reuse=rec, input_override=task_input)
 
 
-async def restart(engine: Engine, execution_id: str, tenant: str | None, use_latest_definition: bool) -> Any:
+async def restart(ctx: EngineContext, execution_id: str, tenant: str | None, use_latest_definition: bool) -> Any:
     latest = None
     if use_latest_definition:
-        probe = await engine.get(execution_id, tenant=tenant)
-        latest = await engine._definition_body(probe.tenant, probe.definition_name, None)
+        probe = await ops_read.get(ctx, execution_id, tenant, False)
+        latest = await ctx.snapshots.stored_body(probe.tenant, probe.definition_name, None)
 
     async def op(unit: Unit) -> Any:
-        st = await engine.load_for(unit, execution_id, tenant, attempts=False)
+        st = await unit.require(execution_id, tenant, attempts=False)
         if not st.e.status.terminal:
             raise _not_terminal(st, "restarted")
         if not st.definition.restartable and st.e.status is ExecutionStatus.COMPLETED:
             raise Conflict(f"Workflow {st.e.definition_name} is not restartable", details={"reason": "non_restartable"})
         if latest is not None:
-            digest, d = engine.register_snapshot(unit, latest)
+            digest, d = unit.use_definition(latest)
             st.rec.def_hash = digest
             st.definition = st.e.definition = d
             st.e.definition_version = d.version
@@ -221,16 +220,16 @@ async def restart(engine: Engine, execution_id: str, tenant: str | None, use_lat
         await resume_parents(unit, st, retry=False)
         return st.execution
 
-    return await engine.run(op)
+    return await ctx.run(op)
 
 
-async def clone(engine: Engine, execution_id: str, tenant: str | None, resume_from_ref: str | None,
+async def clone(ctx: EngineContext, execution_id: str, tenant: str | None, resume_from_ref: str | None,
                 execution_id_new: str | None, input: dict[str, Any] | None) -> Any:
     if input is not None and not isinstance(input, dict):
         raise InvalidArgument("The workflow input must be a JSON object")
 
     async def op(unit: Unit) -> Any:
-        src = await engine.load_for(unit, execution_id, tenant)
+        src = await unit.require(execution_id, tenant)
         e = src.e
         st = unit.new_execution(
             tenant=e.tenant, definition=src.definition, def_hash=src.rec.def_hash,
@@ -242,7 +241,7 @@ async def clone(engine: Engine, execution_id: str, tenant: str | None, resume_fr
             _copy_upstream(src, st, resume_from_ref)
         return st.execution
 
-    return await engine.run(op)
+    return await ctx.run(op)
 
 
 def _copy_upstream(src: ExecState, st: ExecState, ref: str) -> None:

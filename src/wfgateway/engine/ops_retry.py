@@ -9,26 +9,24 @@ failed tasks, later for canceled tasks that were merely downstream of the failur
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.errors import Conflict
 from wfgateway.core.model import DYNAMIC, LOOP, SUBWORKFLOW, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import ITER_LOCAL, child_graph, definition_graph, loop_output
 from wfgateway.engine.graph import Graph
 from wfgateway.engine.ops_replay import _reopen_attempt, resume_parents
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.unit import Unit, arm_deadline
 
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
-
 RETRYABLE_EXECUTION = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.TERMINATED})
 
 
-async def retry(engine: Engine, execution_id: str, policy: RetryPolicy, tenant: str | None) -> Any:
+async def retry(ctx: EngineContext, execution_id: str, policy: RetryPolicy, tenant: str | None) -> Any:
     async def op(unit: Unit) -> Any:
-        st = await engine.load_for(unit, execution_id, tenant)
+        st = await unit.require(execution_id, tenant)
         s = st.e.status
         if s not in RETRYABLE_EXECUTION:
             raise Conflict(
@@ -43,7 +41,7 @@ async def retry(engine: Engine, execution_id: str, policy: RetryPolicy, tenant: 
         await resume_parents(unit, st, retry=True)
         return st.execution
 
-    return await engine.run(op)
+    return await ctx.run(op)
 
 
 async def _retry_execution(unit: Unit, st: ExecState, policy: RetryPolicy) -> bool:

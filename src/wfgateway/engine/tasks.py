@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import WORKER, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
+from wfgateway.engine import ops_read
+from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import finish
-from wfgateway.engine.state import AttRec
+from wfgateway.engine.events import EngineEvent, deliver
+from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.store.base import ATT_IDX, Claim
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms
-
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
 
 _TENANT = ATT_IDX["tenant"]
 _EXEC = ATT_IDX["execution_id"]
 
 
-async def poll(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int, timeout_ms: int,
+async def poll(ctx: EngineContext, tenant: str, name: str, worker_id: str | None, count: int, timeout_ms: int,
                lease_ms: int | None, domain: str | None) -> list[TaskAttempt]:
     """Claim up to ``count`` queued tasks; long-poll on the queue's event until ``timeout_ms`` passes."""
     if count <= 0:
         return []
-    lease = engine.worker_lease_ms if lease_ms is None else lease_ms
+    lease = ctx.worker_lease_ms if lease_ms is None else lease_ms
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(timeout_ms, 0) / 1000
     while True:
-        sig = engine.queue_signal(tenant, name)
+        sig = ctx.queue_signal(tenant, name)
         fut = sig.waiter()
         try:
-            got = await _claim(engine, tenant, name, worker_id, count, lease)
+            got = await _claim(ctx, tenant, name, worker_id, count, lease)
         except BaseException:
             sig.discard(fut)
             raise
@@ -45,7 +45,7 @@ async def poll(engine: Engine, tenant: str, name: str, worker_id: str | None, co
         await sig.wait(fut, min(remaining, 1.0))
 
 
-async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, count: int,
+async def _claim(ctx: EngineContext, tenant: str, name: str, worker_id: str | None, count: int,
                  lease: int) -> list[TaskAttempt]:
     """Claim rounds: a claim lost to a concurrent poller (another coroutine or process) is replaced by
     the next candidate, so a poll never comes back short while work is queued."""
@@ -54,18 +54,18 @@ async def _claim(engine: Engine, tenant: str, name: str, worker_id: str | None, 
     claims: list[Claim] = []
     for _ in range(5):
         need = count - len(out)
-        rows = await engine.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
+        rows = await ctx.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
         recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
         if not recs:
             break
         round_claims = [_claim_of(r, worker_id, lease) for r in recs]
         tried.update(r.key for r in recs)
-        got = set(await engine.store.claim(round_claims))
+        got = set(await ctx.store.claim(round_claims))
         claims += [c for c in round_claims if c.key in got]
         out += [r.a for r in recs if r.key in got]
         if len(got) == len(recs):
             break
-    return await _claimed(engine, out, claims)
+    return await _claimed(ctx, out, claims)
 
 
 def _claim_of(r: AttRec, worker_id: str | None, lease: int) -> Claim:
@@ -90,32 +90,31 @@ def _claim_of(r: AttRec, worker_id: str | None, lease: int) -> Claim:
     )
 
 
-async def _claimed(engine: Engine, out: list[TaskAttempt], claims: list[Claim]) -> list[TaskAttempt]:
+async def _claimed(ctx: EngineContext, out: list[TaskAttempt], claims: list[Claim]) -> list[TaskAttempt]:
     now = now_ms()
     if out:
         for c in claims:
             for t in c.timers:
-                engine.timers.arm(t[1])
+                ctx.timers.arm(t[1])
         for a in out:
-            engine.changed(a.execution_id)
-        if engine._listeners:
-            from wfgateway.engine.events import EngineEvent, deliver
-
+            ctx.changed(a.execution_id)
+        listeners = ctx.hooks.listeners
+        if listeners:
             evs = []
             for a in out:
                 try:
-                    e = await engine.get(a.execution_id)
+                    e = await ops_read.get(ctx, a.execution_id, None, False)
                 except NotFound:
                     continue
                 e.tasks = []
                 evs.append(EngineEvent("task", e, a, a.status.value, "SCHEDULED", now))
-            deliver(engine._listeners, evs)
+            deliver(listeners, evs)
     return out
 
 
-async def _find(engine: Engine, unit: Unit, task_id: str, tenant: str | None,
-                execution_id: str | None = None) -> tuple[Any, AttRec]:
-    row = await engine.store.attempt_by_id(task_id)
+async def _find(ctx: EngineContext, unit: Unit, task_id: str, tenant: str | None,
+                execution_id: str | None = None) -> tuple[ExecState, AttRec]:
+    row = await ctx.store.attempt_by_id(task_id)
     if row is None or (tenant is not None and row[_TENANT] != tenant) or (
         execution_id is not None and row[_EXEC] != execution_id
     ):
@@ -127,7 +126,7 @@ async def _find(engine: Engine, unit: Unit, task_id: str, tenant: str | None,
     return st, rec
 
 
-async def complete(engine: Engine, task_id: str, status: TaskStatus, tenant: str | None, execution_id: str | None,
+async def complete(ctx: EngineContext, task_id: str, status: TaskStatus, tenant: str | None, execution_id: str | None,
                    output: dict[str, Any] | None, reason: str | None, worker_id: str | None, extend_lease: bool,
                    callback_after_ms: int, logs: list[str] | None) -> TaskAttempt:
     status = TaskStatus(status)
@@ -137,7 +136,7 @@ async def complete(engine: Engine, task_id: str, status: TaskStatus, tenant: str
         raise InvalidArgument("Task output must be a JSON object")
 
     async def op(unit: Unit) -> Any:
-        st, rec = await _find(engine, unit, task_id, tenant, execution_id)
+        st, rec = await _find(ctx, unit, task_id, tenant, execution_id)
         a, now = rec.a, unit.now
         if st.e.status.terminal or a.status.terminal:
             return rec.a  # late or repeated results are ignored
@@ -151,7 +150,7 @@ async def complete(engine: Engine, task_id: str, status: TaskStatus, tenant: str
         if status is TaskStatus.IN_PROGRESS:
             if extend_lease or a.kind != WORKER:
                 if a.kind == WORKER:
-                    a.lease_until_ms = now + engine.worker_lease_ms
+                    a.lease_until_ms = now + ctx.worker_lease_ms
                     st.timers.append((a.lease_until_ms, "lease", rec.key, None))
                 if a.status is TaskStatus.SCHEDULED:
                     a.status = TaskStatus.IN_PROGRESS
@@ -170,19 +169,19 @@ async def complete(engine: Engine, task_id: str, status: TaskStatus, tenant: str
         st.needs_decide = True
         return lambda: rec.a
 
-    return await engine.run(op)  # type: ignore[no-any-return]
+    return await ctx.run(op)
 
 
-async def get_task(engine: Engine, task_id: str, tenant: str | None) -> TaskAttempt:
-    row = await engine.store.attempt_by_id(task_id)
+async def get_task(ctx: EngineContext, task_id: str, tenant: str | None) -> TaskAttempt:
+    row = await ctx.store.attempt_by_id(task_id)
     if row is None or (tenant is not None and row[_TENANT] != tenant):
         raise NotFound(f"No such task {task_id}", details={"task_id": task_id})
     return AttRec.from_row(row).a
 
 
-async def add_log(engine: Engine, task_id: str, message: str, tenant: str | None) -> None:
+async def add_log(ctx: EngineContext, task_id: str, message: str, tenant: str | None) -> None:
     async def op(unit: Unit) -> None:
-        _, rec = await _find(engine, unit, task_id, tenant)
+        _, rec = await _find(ctx, unit, task_id, tenant)
         rec.a.logs = [*rec.a.logs, {"message": str(message), "created_ms": unit.now}]
 
-    await engine.run(op)
+    await ctx.run(op)

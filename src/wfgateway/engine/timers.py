@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.model import HTTP, WAIT, WORKER
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import (
     begin,
     cancel_open,
@@ -27,15 +28,12 @@ from wfgateway.engine.store.base import Changeset
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import Signal, now_ms
 
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
-
 log = logging.getLogger("wfgateway.engine")
 
 
 class TimerLoop:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, ctx: EngineContext) -> None:
+        self.ctx = ctx
         self._next: int | None = None
         self._wake = Signal()
         self._task: asyncio.Task[None] | None = None
@@ -59,7 +57,7 @@ class TimerLoop:
             self._wake.fire()
 
     async def _loop(self) -> None:
-        store = self.engine.store
+        store = self.ctx.store
         self._next = await store.next_timer_due()
         # Timers another process stores cannot wake us: look at the table at least every second.
         idle_cap = 1.0
@@ -84,11 +82,11 @@ class TimerLoop:
 
     async def _fire_safely(self, row: tuple[Any, ...]) -> None:
         try:
-            await fire(self.engine, row)
+            await fire(self.ctx, row)
         except Exception:
             log.exception("timer %s failed; dropping it", row[0])
             try:
-                await self.engine.store.commit(Changeset(timer_claims=[row[0]]))
+                await self.ctx.store.commit(Changeset(timer_claims=[row[0]]))
             except Exception:
                 pass
 
@@ -101,7 +99,7 @@ def _spec_and_container(st: ExecState, rec: AttRec) -> tuple[Any, AttRec | None]
     return graph.by_ref.get(rec.local), container
 
 
-async def fire(engine: Engine, row: tuple[Any, ...]) -> None:
+async def fire(ctx: EngineContext, row: tuple[Any, ...]) -> None:
     timer_id, due, execution_id, key, kind, payload = row
 
     async def op(unit: Unit) -> None:
@@ -164,4 +162,4 @@ async def fire(engine: Engine, row: tuple[Any, ...]) -> None:
             else:
                 st.dispatch.append(key)
 
-    await engine.run(op)
+    await ctx.run(op)

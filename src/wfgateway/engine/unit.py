@@ -9,20 +9,19 @@ re-runs the whole operation from a fresh read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import cancel_open, decide, end_execution, finish
+from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.resolve import StateContext
+from wfgateway.engine.snapshots import Snapshots
 from wfgateway.engine.state import AttRec, ExecRec, ExecState
-from wfgateway.engine.store.base import EXEC_COLS, Changeset
+from wfgateway.engine.store.base import EXEC_COLS, Changeset, Store
 from wfgateway.engine.templates import resolve
 from wfgateway.engine.util import new_id, now_ms
-
-if TYPE_CHECKING:
-    from wfgateway.engine.engine import Engine
 
 MIRROR = {
     ExecutionStatus.COMPLETED: TaskStatus.COMPLETED,
@@ -50,16 +49,19 @@ NESTING_KEY = "nesting_depth"  # Execution.extra: how deep below a top-level exe
 
 
 class Unit:
-    def __init__(self, engine: Engine) -> None:
-        self.eng = engine
-        self.store = engine.store
+    """One operation's reads and writes.  It sees the store, the definition snapshots and the adapters'
+    hooks -- nothing else of the engine (the engine runs and commits units, see runtime.py)."""
+
+    def __init__(self, store: Store, snapshots: Snapshots, hooks: Hooks) -> None:
+        self.store = store
+        self.snapshots = snapshots
         self.now = now_ms()
-        self.expanders = engine._expanders
-        self.evaluators = engine._evaluators
-        self.failure_inputs = engine._failure_inputs
+        self.expanders = hooks.expanders
+        self.evaluators = hooks.evaluators
+        self.failure_inputs = hooks.failure_inputs
         self.states: dict[str, ExecState] = {}
         self.timer_claims: list[str] = []
-        self.snapshots: list[tuple[str, str]] = []
+        self.snapshots_pending: list[tuple[str, str]] = []
         self.version_bumps: list[str] = []
 
     # -- loading -----------------------------------------------------------------------------
@@ -73,9 +75,9 @@ class Unit:
         row = await self.store.exec_get(execution_id)
         if row is None:
             return None
-        definition = await self.eng.snapshot(row[_DEF_HASH])
+        definition = await self.snapshots.get(row[_DEF_HASH])
         rec = ExecRec.from_row(row, definition)
-        if attempts or not getattr(self.store, "supports_hide_all", False):
+        if attempts or not self.store.supports_hide_all:
             atts = [AttRec.from_row(r) for r in await self.store.attempts_of(execution_id, include_hidden)]
             st = ExecState(rec, atts)
         else:
@@ -83,6 +85,18 @@ class Unit:
             st.attempts_loaded = False
         self.states[execution_id] = st
         return st
+
+    async def require(self, execution_id: str, tenant: str | None, *, include_hidden: bool = False,
+                      attempts: bool = True) -> ExecState:
+        """``load`` for an operation named by a caller: NotFound if unknown or of another tenant."""
+        st = await self.load(execution_id, include_hidden=include_hidden, attempts=attempts)
+        if st is None or (tenant is not None and st.e.tenant != tenant):
+            raise NotFound("No such execution", details={"execution_id": execution_id})
+        return st
+
+    def use_definition(self, body: str) -> tuple[str, WorkflowDefinition]:
+        """(digest, definition) of a definition body; its snapshot is written with this unit if new."""
+        return self.snapshots.use(body, self.snapshots_pending)
 
     def new_execution(
         self, *, tenant: str, definition: WorkflowDefinition, def_hash: str, input: dict[str, Any],
@@ -144,7 +158,7 @@ class Unit:
             parent.needs_decide = True
             return
         try:
-            definition, digest = await self.eng.child_definition(parent, params, self)
+            digest, definition = self.use_definition(await self.snapshots.child_body(parent.e.tenant, params))
         except GatewayError as exc:
             rec.a.subworkflow_id = None
             finish(rec, TaskStatus.FAILED, self.now, reason=exc.message)
@@ -171,8 +185,8 @@ class Unit:
                 raise NotFound(f"No failure workflow name resolved from {spec.get('name')!r}")
             if name == e.definition_name and e.metadata.get("triggered_by"):
                 raise GatewayError(f"{name} is itself running as a failure workflow; not started again")
-            body = await self.eng._definition_body(e.tenant, name, spec.get("version"))
-            digest, definition = self.eng.register_snapshot(self, body)
+            body = await self.snapshots.stored_body(e.tenant, name, spec.get("version"))
+            digest, definition = self.use_definition(body)
             builder = self.failure_inputs.get(st.definition.dialect or e.dialect)
             execution = st.execution()
             child_input = builder(execution) if builder is not None else {
@@ -219,7 +233,7 @@ class Unit:
 
     # -- writing -----------------------------------------------------------------------------
     def changeset(self) -> Changeset:
-        cs = Changeset(snapshots=self.snapshots, timer_claims=self.timer_claims, version_bumps=self.version_bumps)
+        cs = Changeset(snapshots=self.snapshots_pending, timer_claims=self.timer_claims, version_bumps=self.version_bumps)
         now = self.now
         for st in self.states.values():
             if st.removed:

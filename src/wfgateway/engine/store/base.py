@@ -110,8 +110,9 @@ class SearchFilter:
 
 class Store(Protocol):
     single_process: bool  # True when no other process shares the database (in-flight work is ours)
-    # optional: True if ``commit`` applies ``Changeset.hide_all`` (one statement instead of a row update
-    # per superseded attempt); stores without the attribute get per-attempt updates
+    # True if ``commit`` applies ``Changeset.hide_all`` (one statement instead of a row update per
+    # superseded attempt); a store that says False gets per-attempt updates
+    supports_hide_all: bool
 
     async def open(self) -> None:
         """Connect and apply schema migrations (``schema_version`` table)."""

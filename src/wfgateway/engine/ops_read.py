@@ -1,0 +1,76 @@
+"""Reading executions: one by id, a search page, and waiting until one reaches a state."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Collection
+
+from wfgateway.core.errors import InvalidArgument
+from wfgateway.core.model import Execution, Page
+from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.engine import cursors
+from wfgateway.engine.context import EngineContext
+from wfgateway.engine.state import ExecRec
+from wfgateway.engine.store.base import EXEC_COLS, SearchFilter
+
+_DEF_HASH = EXEC_COLS.index("def_hash")
+# a predicate on the execution, one status, or a collection of statuses
+Awaited = Callable[[Execution], bool] | str | Collection[str]
+
+
+async def get(ctx: EngineContext, execution_id: str, tenant: str | None, include_history: bool) -> Execution:
+    st = await ctx.unit().require(execution_id, tenant, include_hidden=include_history)
+    return st.execution(include_history)
+
+
+async def search(
+    ctx: EngineContext, tenant: str, *, name: str | None, version: int | str | None,
+    statuses: list[ExecutionStatus] | None, correlation_id: str | None, created_from_ms: int | None,
+    created_to_ms: int | None, parent_execution_id: str | None, cursor: str | None, limit: int, newest_first: bool,
+) -> Page:
+    if limit <= 0:
+        raise InvalidArgument("limit must be positive")
+    flt = SearchFilter(
+        tenant=tenant, name=name, def_version=None if version is None else str(version),
+        statuses=[str(s) for s in statuses] if statuses else None, correlation_id=correlation_id,
+        created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
+    )
+    rows, total = await ctx.store.exec_search(flt, cursors.decode_position(cursor), limit + 1, newest_first)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = []
+    for row in rows:
+        items.append(ExecRec.from_row(row, await ctx.snapshots.get(row[_DEF_HASH])).e)
+    nxt = cursors.encode(f"{items[-1].created_ms}|{items[-1].id}") if more and items else None
+    return Page(items, nxt, total)
+
+
+async def wait_until(ctx: EngineContext, execution_id: str, awaited: Awaited, timeout_s: float,
+                     include_history: bool) -> Execution:
+    """Wait until the execution satisfies ``awaited``; TimeoutError naming the last status otherwise."""
+    if callable(awaited):
+        pred = awaited
+    else:
+        wanted = {str(awaited)} if isinstance(awaited, str) else {str(s) for s in awaited}
+
+        def pred(e: Execution) -> bool:
+            return str(e.status) in wanted
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        sig = ctx.watch(execution_id)
+        fut = sig.waiter()
+        try:
+            e = await get(ctx, execution_id, None, include_history)
+        except BaseException:
+            sig.discard(fut)
+            raise
+        if pred(e):
+            sig.discard(fut)
+            return e
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            sig.discard(fut)
+            raise TimeoutError(f"execution {execution_id} still {e.status} after {timeout_s}s")
+        await sig.wait(fut, min(remaining, 0.5))
