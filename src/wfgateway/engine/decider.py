@@ -7,7 +7,6 @@ in the same transaction as the change that triggered the decision.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from wfgateway.core.errors import EvaluationFailed
@@ -30,6 +29,7 @@ from wfgateway.core.model import (
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
 from wfgateway.engine.graph import Graph, graph_of
+from wfgateway.engine.hooks import Evaluator, Expander
 from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.state import AttRec, ExecState, new_attempt
 from wfgateway.engine.templates import resolve
@@ -40,8 +40,6 @@ RUNNING = ExecutionStatus.RUNNING
 AUTO_RETRY = frozenset({TaskStatus.FAILED, TaskStatus.TIMED_OUT})
 ITER_LOCAL = "#iteration"  # the local name every iteration attempt of a loop shares (the latest is current)
 LOOP_LIMIT = 1000  # iterations a loop may run unless its params.max_iterations says otherwise
-Expander = Callable[[dict[str, Any], TaskSpec, Any], list[TaskSpec]]
-Evaluator = Callable[[dict[str, Any], Any], Any]
 
 
 class Env(Protocol):
@@ -549,7 +547,7 @@ def cancel_open(st: ExecState, env: Env, scope: str | None | bool = False) -> No
             st.terminate_children.append(a.subworkflow_id)
 
 
-def _within(st: ExecState, r: AttRec, scope: Any) -> bool:
+def _within(st: ExecState, r: AttRec, scope: str | None | bool) -> bool:
     p = r.a.parent_attempt_id
     while p is not None:
         if p == scope:
@@ -605,8 +603,8 @@ def workflow_output(st: ExecState, graph: Graph) -> dict[str, Any]:
             out = {}
         return out if isinstance(out, dict) else {"output": out}
     merged: dict[str, Any] = {}
-    ran = [st.cur.get((None, ref)) for ref in graph.sinks]
-    ran = [r for r in ran if r is not None and r.a.status is not TaskStatus.SKIPPED]
+    sinks = (st.cur.get((None, ref)) for ref in graph.sinks)
+    ran = [r for r in sinks if r is not None and r.a.status is not TaskStatus.SKIPPED]
     if len(ran) == 1:
         return ran[0].a.output if isinstance(ran[0].a.output, dict) else {"output": ran[0].a.output}
     for r in ran:

@@ -8,10 +8,11 @@ inside a sub-workflow child reruns the child in place and resumes every parent u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wfgateway.core.errors import Conflict, InvalidArgument
-from wfgateway.core.model import ITERATION, LOOP, TaskAttempt
+from wfgateway.core.model import ITERATION, LOOP, Execution, TaskAttempt
 from wfgateway.core.statuses import UNSUCCESSFUL_TERMINAL, ExecutionStatus, TaskStatus
 from wfgateway.engine import ops_read
 from wfgateway.engine.context import EngineContext
@@ -137,13 +138,13 @@ def _fresh(st: ExecState, now: int) -> None:
 
 async def rerun(ctx: EngineContext, execution_id: str, tenant: str | None, from_task_id: str | None,
                 task_input: dict[str, Any] | None, workflow_input: dict[str, Any] | None,
-                correlation_id: str | None) -> Any:
+                correlation_id: str | None) -> Execution:
     if task_input is not None and not isinstance(task_input, dict):
         raise InvalidArgument("taskInput must be a JSON object")
     if workflow_input is not None and not isinstance(workflow_input, dict):
         raise InvalidArgument("workflowInput must be a JSON object")
 
-    async def op(unit: Unit) -> Any:
+    async def op(unit: Unit) -> Callable[[], Execution]:
         st = await unit.require(execution_id, tenant, attempts=from_task_id is not None)
         if not st.e.status.terminal:
             raise _not_terminal(st, "rerun")
@@ -195,13 +196,14 @@ def _rerun_from(st: ExecState, rec: AttRec, unit: Unit, task_input: dict[str, An
     schedule(st, unit, container, spec, reuse=rec, input_override=task_input)
 
 
-async def restart(ctx: EngineContext, execution_id: str, tenant: str | None, use_latest_definition: bool) -> Any:
+async def restart(ctx: EngineContext, execution_id: str, tenant: str | None, use_latest_definition: bool
+                  ) -> Execution:
     latest = None
     if use_latest_definition:
         probe = await ops_read.get(ctx, execution_id, tenant, False)
         latest = await ctx.snapshots.stored_body(probe.tenant, probe.definition_name, None)
 
-    async def op(unit: Unit) -> Any:
+    async def op(unit: Unit) -> Callable[[], Execution]:
         st = await unit.require(execution_id, tenant, attempts=False)
         if not st.e.status.terminal:
             raise _not_terminal(st, "restarted")
@@ -224,11 +226,11 @@ async def restart(ctx: EngineContext, execution_id: str, tenant: str | None, use
 
 
 async def clone(ctx: EngineContext, execution_id: str, tenant: str | None, resume_from_ref: str | None,
-                execution_id_new: str | None, input: dict[str, Any] | None) -> Any:
+                execution_id_new: str | None, input: dict[str, Any] | None) -> Execution:
     if input is not None and not isinstance(input, dict):
         raise InvalidArgument("The workflow input must be a JSON object")
 
-    async def op(unit: Unit) -> Any:
+    async def op(unit: Unit) -> Callable[[], Execution]:
         src = await unit.require(execution_id, tenant)
         e = src.e
         st = unit.new_execution(

@@ -9,10 +9,10 @@ failed tasks, later for canceled tasks that were merely downstream of the failur
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from wfgateway.core.errors import Conflict
-from wfgateway.core.model import DYNAMIC, LOOP, SUBWORKFLOW, RetryPolicy
+from wfgateway.core.model import DYNAMIC, LOOP, SUBWORKFLOW, Execution, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import ITER_LOCAL, child_graph, definition_graph, loop_output
@@ -24,8 +24,8 @@ from wfgateway.engine.unit import Unit, arm_deadline
 RETRYABLE_EXECUTION = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.TERMINATED})
 
 
-async def retry(ctx: EngineContext, execution_id: str, policy: RetryPolicy, tenant: str | None) -> Any:
-    async def op(unit: Unit) -> Any:
+async def retry(ctx: EngineContext, execution_id: str, policy: RetryPolicy, tenant: str | None) -> Execution:
+    async def op(unit: Unit) -> Callable[[], Execution]:
         st = await unit.require(execution_id, tenant)
         s = st.e.status
         if s not in RETRYABLE_EXECUTION:

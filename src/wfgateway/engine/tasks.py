@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from wfgateway.core.errors import InvalidArgument, NotFound
@@ -135,11 +136,11 @@ async def complete(ctx: EngineContext, task_id: str, status: TaskStatus, tenant:
     if output is not None and not isinstance(output, dict):
         raise InvalidArgument("Task output must be a JSON object")
 
-    async def op(unit: Unit) -> Any:
+    async def op(unit: Unit) -> Callable[[], TaskAttempt]:
         st, rec = await _find(ctx, unit, task_id, tenant, execution_id)
         a, now = rec.a, unit.now
         if st.e.status.terminal or a.status.terminal:
-            return rec.a  # late or repeated results are ignored
+            return lambda: rec.a  # late or repeated results are ignored
         if logs:
             a.logs = [*a.logs, *({"message": str(m), "created_ms": now} for m in logs)]
         if output is not None:

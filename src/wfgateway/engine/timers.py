@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from wfgateway.core.model import HTTP, WAIT, WORKER
+from wfgateway.core.model import HTTP, WAIT, WORKER, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import (
@@ -91,7 +91,7 @@ class TimerLoop:
                 pass
 
 
-def _spec_and_container(st: ExecState, rec: AttRec) -> tuple[Any, AttRec | None]:
+def _spec_and_container(st: ExecState, rec: AttRec) -> tuple[TaskSpec | None, AttRec | None]:
     container = st.by_id.get(rec.a.parent_attempt_id) if rec.a.parent_attempt_id else None
     if rec.spec is not None:
         return rec.spec, container
@@ -139,7 +139,7 @@ async def fire(ctx: EngineContext, row: tuple[Any, ...]) -> None:
         elif kind == "timeout":
             if not a.status.terminal:
                 spec, _ = _spec_and_container(st, rec)
-                limit = getattr(spec, "timeout_ms", None)
+                limit = spec.timeout_ms if spec is not None else None
                 finish(rec, TaskStatus.TIMED_OUT, now, reason=f"Task timed out after {limit} ms")
                 a.lease_until_ms = 0
                 if a.subworkflow_id:
