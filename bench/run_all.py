@@ -1,0 +1,93 @@
+"""Run every benchmark in bench/ and print the figures of the README's benchmark table.
+
+    .venv/bin/python -m bench.run_all            # short runs (a few minutes): ratios, noisier figures
+    .venv/bin/python -m bench.run_all --full     # the README's own commands (1M executions stored,
+                                                 # Prism installed by npm: the better part of an hour)
+    .venv/bin/python -m bench.run_all --only engine_rerun,gateway_vs_hello
+
+Each benchmark runs in its own process (they start servers and fill databases) and prints its figure
+beside the baseline it measured in the same run; this script prints that output under the README row
+it belongs to, then one summary line per benchmark (its ratio lines, or why it failed).  A benchmark
+that cannot run here (no wrk, no PostgreSQL) is reported as failed and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RATIO_WORDS = ("ratio", "bar:", "engine/bare", "x bare", "gateway/hello")
+
+
+@dataclass(frozen=True)
+class Bench:
+    key: str  # unique name for --only
+    row: str  # the README table row (or what it measures, for benchmarks outside the table)
+    module: str
+    short: tuple[str, ...]  # arguments of the default (short) run
+    full: tuple[str, ...]  # arguments of the README's figures
+
+
+BENCHES = (
+    Bench("engine_rerun", "reruns/s of a 10-task execution through the engine API (SQLite, WAL)",
+          "bench.engine_rerun", ("--count", "600", "--rounds", "1"), ()),
+    Bench("engine_throughput", "completed executions/s, 10 noop tasks in a line, SQLite and PostgreSQL",
+          "bench.engine_throughput", ("--count", "300"), ()),
+    Bench("engine_rerun_latency", "rerun latency, 1M vs 1k stored executions, SQLite (short run: 50k vs 1k)",
+          "bench.engine_rerun_latency", ("--sizes", "1000,50000", "--reruns", "300"), ("--reruns", "3000")),
+    Bench("engine_rerun_latency_pg", "rerun latency, 1M vs 1k stored executions, PostgreSQL (short run: 50k vs 1k)",
+          "bench.engine_rerun_latency", ("--store", "postgres", "--sizes", "1000,50000", "--reruns", "300"),
+          ("--store", "postgres")),
+    Bench("engine_rerun_shapes", "rerun shapes A-D against bare SQLite (not in the table; CPU-time rates)",
+          "bench.engine_rerun_shapes", ("0.5",), ("2",)),
+    Bench("proxy_vs_aiohttp", "proxy mode (validate request, forward, validate response), GET / POST rerun",
+          "bench.proxy_vs_aiohttp", ("--seconds", "2", "--rounds", "1", "--no-prism"), ()),
+    Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
+          "bench.gateway_vs_hello", ("--seconds", "2", "--rounds", "1"), ("--seconds", "5", "--rounds", "1")),
+)
+
+
+def run(bench: Bench, full: bool) -> tuple[bool, list[str]]:
+    args = bench.full if full else bench.short
+    command = [sys.executable, "-m", bench.module, *args]
+    print(f"\n## {bench.row}\n\n$ {' '.join(['.venv/bin/python', '-m', bench.module, *args])}\n", flush=True)
+    started = time.monotonic()
+    proc = subprocess.run(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(proc.stdout.rstrip(), flush=True)
+    took = time.monotonic() - started
+    if proc.returncode != 0:
+        last = [line for line in proc.stdout.strip().splitlines() if line.strip()][-1:] or ["no output"]
+        return False, [f"FAILED (exit {proc.returncode} after {took:.0f} s): {last[0]}"]
+    lines = [line.strip() for line in proc.stdout.splitlines()
+             if any(word in line.lower() for word in RATIO_WORDS)]
+    return True, lines or [f"done in {took:.0f} s (figures in the table above)"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--full", action="store_true", help="the README's figures (long: 1M rows, Prism)")
+    parser.add_argument("--only", help="comma-separated benchmark keys: " + ", ".join(b.key for b in BENCHES))
+    args = parser.parse_args()
+    wanted = set(args.only.split(",")) if args.only else None
+    unknown = (wanted or set()) - {b.key for b in BENCHES}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    chosen = [b for b in BENCHES if wanted is None or b.key in wanted]
+    print(f"# wfgateway benchmarks ({'full' if args.full else 'short runs; --full for the README figures'})")
+    summary = [(b, *run(b, args.full)) for b in chosen]
+    print("\n# summary\n")
+    for bench, ok, lines in summary:
+        print(f"- {bench.key}: {lines[0]}")
+        for line in lines[1:]:
+            print(f"  {line}")
+    if not all(ok for _, ok, _ in summary):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
