@@ -13,6 +13,7 @@ from starlette.responses import Response
 from wfgateway.adapters.cognite.async_functions import AsyncFunctionCaller
 from wfgateway.adapters.cognite.errors import render_error
 from wfgateway.adapters.cognite.handlers import all_handlers
+from wfgateway.adapters.cognite.limits import check_expansion
 from wfgateway.adapters.cognite.scheduler import TriggerScheduler
 from wfgateway.adapters.cognite.security import TokenAuth
 from wfgateway.adapters.cognite.service import CogniteService
@@ -62,7 +63,9 @@ class CogniteDialect:
     def expand(self, params: dict[str, Any], spec: TaskSpec, execution: Any) -> list[TaskSpec]:
         """The engine's dynamic-task expander for Cognite definitions."""
         outer = execution.definition.tasks if getattr(execution, "definition", None) is not None else []
-        return expand_dynamic(self.translator, params.get("tasks"), outer)
+        specs = expand_dynamic(self.translator, params.get("tasks"), outer)
+        check_expansion(execution, len(specs))
+        return specs
 
     async def startup(self) -> None:
         self.loop = asyncio.get_running_loop()  # where the scheduler runs (tests drive its tick here)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from wfgateway.adapters.cognite.clock import now_ms
 from wfgateway.adapters.cognite.errors import bad_request
+from wfgateway.adapters.cognite.limits import check_concurrency
 from wfgateway.adapters.cognite.nesting import check_references, cognite_tasks
 from wfgateway.adapters.cognite.state import SEP, KeyValue, key
 
@@ -138,6 +139,7 @@ class TriggerScheduler:
                 raise bad_request(f"The trigger's session cannot start executions: {unusable}")
             d = await self.backend.get_definition(project, wf, version)
             await check_references(self.backend, project, wf, version, cognite_tasks(d))
+            await check_concurrency(self.backend, self.kv, project, wf)
             e = await self.backend.start(
                 project, trigger["workflowExternalId"], trigger["workflowVersion"], trigger_input(trigger),
                 metadata=dict(trigger.get("metadata") or {}), execution_id=str(uuid.uuid4()),

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import orjson
 from wfgateway.adapters.cognite import outputs
+from wfgateway.adapters.cognite.limits import MAX_EXECUTION_MS
 
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import DYNAMIC, HTTP, SUBWORKFLOW, WAIT, Edge, TaskSpec, WorkflowDefinition
@@ -89,7 +90,7 @@ class Translator:
         tasks = list(normalized["tasks"])
         return WorkflowDefinition(
             tenant=project, name=workflow_xid, version=version, tasks=self.tasks(tasks, nested=False),
-            description=normalized.get("description"), dialect=DIALECT,
+            description=normalized.get("description"), dialect=DIALECT, timeout_ms=MAX_EXECUTION_MS,
             extra={"cognite": {"workflowDefinition": dict(normalized)}},
         )
 

@@ -9,6 +9,7 @@ import orjson
 from starlette.responses import Response
 from wfgateway.adapters.cognite import render
 from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
+from wfgateway.adapters.cognite.limits import check_concurrency
 from wfgateway.adapters.cognite.nesting import check_references, cognite_tasks
 from wfgateway.adapters.cognite.paging import encode, field
 from wfgateway.adapters.cognite.service import RETRY_POLICY, CogniteService, json, limit_of
@@ -58,14 +59,15 @@ async def subworkflow_children(call: Call, e: Execution) -> dict[str, Execution]
     return out
 
 
-async def start_execution(call: Call, project: str, xid: str, version: str, body: dict[str, Any],
-                          nonce: str) -> dict[str, Any]:
+async def start_execution(call: Call, svc: CogniteService, project: str, xid: str, version: str,
+                          body: dict[str, Any], nonce: str) -> dict[str, Any]:
     try:
         d = await call.backend.get_definition(project, xid, version)
     except NotFound:
         raise not_found(f"Workflow version '{xid}' version '{version}' not found",
                         [{"workflowExternalId": xid, "version": version}]) from None
     await check_references(call.backend, project, xid, version, cognite_tasks(d))
+    await check_concurrency(call.backend, svc.kv, project, xid)
     e = await call.backend.start(
         project, xid, version, dict(body.get("input") or {}), metadata=dict(body.get("metadata") or {}),
         execution_id=str(uuid.uuid4()), idempotency_key=f"cognite-nonce:{nonce}",
@@ -88,7 +90,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         check_input_size(call.body.get("input") or {})
         result = await svc.sessions.once(
             project, nonce, "run", f"{xid}\x1f{version}",
-            lambda: start_execution(call, project, xid, version, call.body, nonce),
+            lambda: start_execution(call, svc, project, xid, version, call.body, nonce),
         )
         return json(result)
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from wfgateway.adapters.cognite import render
 from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
 from wfgateway.adapters.cognite.handlers.workflows import RUNNING_EXECUTIONS, ensure_workflow, has_running
+from wfgateway.adapters.cognite.limits import check_definition_size
 from wfgateway.adapters.cognite.nesting import check_references
 from wfgateway.adapters.cognite.paging import page_of
 from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
@@ -59,6 +60,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         out = []
         for item in call.body["items"]:
             normalized = normalize_definition(item["workflowDefinition"])
+            check_definition_size(normalized["tasks"])
             await check_references(call.backend, project, item["workflowExternalId"], item["version"],
                                    normalized["tasks"])
             definition = svc.translator.definition(project, item["workflowExternalId"], item["version"], normalized)

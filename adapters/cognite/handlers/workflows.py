@@ -9,6 +9,7 @@ from starlette.responses import Response
 from wfgateway.adapters.cognite.clock import now_ms
 from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
 from wfgateway.adapters.cognite.handlers.triggers import delete_triggers_of
+from wfgateway.adapters.cognite.limits import WORKFLOWS
 from wfgateway.adapters.cognite.paging import encode, field
 from wfgateway.adapters.cognite.service import CogniteService, json, limit_of
 from wfgateway.adapters.cognite.state import key
@@ -17,7 +18,6 @@ from wfgateway.core.errors import NotFound
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
 
-WORKFLOWS = "workflow"
 FIELDS = ("description", "dataSetId", "maxConcurrentExecutions")
 RUNNING_EXECUTIONS = "Some of the specified workflows have running executions"  # CDF's text, clients match it
 
