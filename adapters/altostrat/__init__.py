@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from wfgateway.adapters.altostrat.console import console_vocabulary
+
 from wfgateway.gateway import GatewayContext
 
 
@@ -11,3 +13,6 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Any:
     from wfgateway.adapters.altostrat.dialect import AltostratDialect
 
     return AltostratDialect(settings, gateway)
+
+
+__all__ = ["console_vocabulary", "create_dialect"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from wfgateway.adapters.conductor.console import console_vocabulary
 from wfgateway.adapters.conductor.definitions import DIALECT
 from wfgateway.adapters.conductor.dialect import ConductorDialect
 from wfgateway.adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
@@ -31,4 +32,4 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     return ConductorDialect(settings, gateway)
 
 
-__all__ = ["ConductorDialect", "create_dialect"]
+__all__ = ["ConductorDialect", "console_vocabulary", "create_dialect"]

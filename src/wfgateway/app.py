@@ -122,6 +122,9 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     from wfgateway.routing import install_routing
 
     install_routing(app)  # select_backend by config.yaml routes, /metrics, upstream health in /readyz
+    from wfgateway.console import install_console
+
+    install_console(app)  # /console and /docs/{dialect}, unless console.enabled is false
     return app
 
 

@@ -110,6 +110,14 @@ CONFIG_SCHEMA: dict[str, Any] = {
         "dialects": {"type": "object", "additionalProperties": DIALECT},
         "backends": {"type": "object", "additionalProperties": BACKEND, "minProperties": 1},
         "routes": {"type": "array", "items": ROUTE},
+        "console": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "session_ttl_seconds": {"type": "integer", "minimum": 60},
+            },
+        },
         "tasks": {
             "type": "object",
             "properties": {

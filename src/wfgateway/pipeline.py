@@ -66,6 +66,8 @@ class Pipeline:
         self.trie: PathTrie[Target] = PathTrie()
         self.prefixes: list[tuple[str, Dialect]] = []
         self.extra_routes: dict[tuple[str, str], Any] = {}
+        self.mounts: list[tuple[str, Any]] = []  # (path prefix, ASGI app): the console, the docs pages
+        self.targets: dict[tuple[str, str], Target] = {}  # (dialect, operationId) -> its target
         self.max_body = max_body_bytes
         self.response_validation = response_validation or "off"
         self.access_log = access_log
@@ -78,6 +80,7 @@ class Pipeline:
 
     def add_dialect(self, dialect: Dialect, targets: list[Target]) -> None:
         for t in targets:
+            self.targets[(dialect.name, t.operation_id)] = t
             op = t.validator.operation
             self.trie.add(op.path, op.method, t)
             secret = [p for p in op.parameters if p.credential]
@@ -91,6 +94,16 @@ class Pipeline:
     def add_route(self, method: str, path: str, endpoint: Any) -> None:
         """A gateway-level route (``endpoint(request) -> Response``), outside every dialect."""
         self.extra_routes[(method, path)] = endpoint
+
+    def add_mount(self, prefix: str, app: Any) -> None:
+        """An ASGI app serving every path under ``prefix`` (outside every dialect)."""
+        self.mounts.append((prefix.rstrip("/"), app))
+
+    def mount_for(self, path: str) -> Any:
+        for prefix, app in self.mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                return app
+        return None
 
     def dialect_for(self, path: str) -> Dialect | None:
         for prefix, dialect in self.prefixes:
@@ -114,9 +127,12 @@ class Pipeline:
 
         record: dict[str, Any] = {"request_id": rid, "method": method, "path": self.redactor.path(path)}
         extra = self.extra_routes.get((method, path))
+        mounted = self.mount_for(path) if extra is None and self.mounts else None
         if extra is not None:
             response = await extra(Request(scope, receive))
             await response(scope, receive, send_with_id)
+        elif mounted is not None:
+            await mounted(scope, receive, send_with_id)
         else:
             response = await self._dispatch(scope, receive, headers, rid, record)
             await response(scope, receive, send_with_id)

@@ -1,0 +1,81 @@
+"""Cognite's words in the web console: executionId and Cognite's statuses, the console login with a
+project token, and the console's retry and cancel as Cognite's own operations (a session's nonce
+first, as the SDK does), so Cognite's retry rules and refusals apply to Cognite runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wfgateway.adapters.cognite.render import EXECUTION_STATUS
+from wfgateway.adapters.cognite.security import ANY_PROJECT
+from wfgateway.adapters.cognite.translate import DIALECT
+
+from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
+from wfgateway.core.errors import GatewayError
+from wfgateway.core.model import Execution, WorkflowDefinition
+
+
+class CogniteVocabulary:
+    dialect = DIALECT
+    title = "Cognite"
+    actions = frozenset({"retry", "terminate"})  # Cognite's executions/{id}/retry and /cancel
+
+    def __init__(self, dialect: Any) -> None:
+        self._auth = dialect.auth
+
+    @property
+    def open_mode(self) -> bool:
+        return bool(self._auth.open_mode)
+
+    def login_fields(self) -> tuple[str, ...]:
+        return ("token",)
+
+    async def login(self, fields: Mapping[str, str]) -> Identity:
+        try:
+            grant = self._auth.grant_for({"authorization": f"Bearer {fields.get('token') or ''}"})
+        except GatewayError as exc:
+            raise Refused(exc.message, exc.status) from None
+        if grant is None:
+            return Identity("anonymous", DIALECT, None)
+        tenants = None if ANY_PROJECT in grant.projects else frozenset(grant.projects)
+        return Identity(grant.subject, DIALECT, tenants)
+
+    def words(self, execution: Execution) -> RunWords:
+        return RunWords(self.title, "executionId", EXECUTION_STATUS.get(execution.status, str(execution.status)))
+
+    def refusal(self, status: int, body: Any) -> str:
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        return f"HTTP {status}"
+
+    async def _nonce(self, tenant: str, perform: Perform) -> str:
+        sessions = await perform("createSessions", path={"project": tenant}, body={"items": [{"tokenExchange": True}]})
+        return str(sessions["items"][0]["nonce"])
+
+    async def act(self, request: ActionRequest, perform: Perform) -> str:
+        e = request.execution
+        path = {"project": e.tenant, "executionId": e.id}
+        if request.action == "retry":
+            nonce = await self._nonce(e.tenant, perform)
+            await perform("retryWorkflowExecution", path=path, body={"authentication": {"nonce": nonce}})
+        elif request.action == "terminate":
+            await perform("cancelWorkflowExecution", path=path,
+                          body={"reason": request.reason} if request.reason else {})
+        else:
+            raise Refused(f"Cognite Data Workflows has no {request.action.replace('_', '-')} of an execution", 400)
+        return e.id
+
+    async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
+        nonce = await self._nonce(definition.tenant, perform)
+        answer = await perform(
+            "runWorkflow",
+            path={"project": definition.tenant, "workflowExternalId": definition.name, "version": str(definition.version)},
+            body={"input": input, "authentication": {"nonce": nonce}},
+        )
+        return str(answer["id"])
+
+
+def console_vocabulary(dialect: Any) -> CogniteVocabulary:
+    return CogniteVocabulary(dialect)

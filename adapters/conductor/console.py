@@ -1,0 +1,83 @@
+"""Conductor's words in the web console: workflowId and Conductor's statuses, the console login with
+an application key, and each console action as the Conductor operation its UI would call."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wfgateway.adapters.conductor.definitions import DIALECT
+
+from wfgateway.auth import InvalidToken, verify_token
+from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
+from wfgateway.core.errors import GatewayError
+from wfgateway.core.model import Execution, WorkflowDefinition
+
+# console action -> the Conductor operation (the Conductor UI's buttons of the same names)
+_OPERATIONS = {
+    "retry": "retryWorkflow",
+    "rerun": "rerunWorkflow",
+    "restart": "restartWorkflow",
+    "pause": "pauseWorkflow",
+    "resume": "resumeWorkflow",
+    "terminate": "terminateWorkflow",
+}
+
+
+class ConductorVocabulary:
+    dialect = DIALECT
+    title = "Conductor"
+    actions = frozenset(_OPERATIONS)
+
+    def __init__(self, dialect: Any) -> None:
+        self._auth = dialect.auth
+
+    @property
+    def open_mode(self) -> bool:
+        return bool(self._auth.open_mode)
+
+    def login_fields(self) -> tuple[str, ...]:
+        return ("key_id", "key_secret")
+
+    async def login(self, fields: Mapping[str, str]) -> Identity:
+        try:
+            token = self._auth.issue(fields.get("key_id"), fields.get("key_secret"))
+            claims = verify_token(token, self._auth.token_secret)
+        except GatewayError as exc:
+            raise Refused(exc.message, exc.status) from None
+        except InvalidToken:
+            raise Refused("Invalid application key or secret", 401) from None
+        return Identity(subject=str(claims.get("sub")), dialect=DIALECT,
+                        tenants=frozenset({str(claims.get("tenant") or "default")}))
+
+    def words(self, execution: Execution) -> RunWords:
+        return RunWords(self.title, "workflowId", str(execution.status))
+
+    def refusal(self, status: int, body: Any) -> str:
+        if isinstance(body, dict) and body.get("message"):
+            return str(body["message"])
+        return f"HTTP {status}"
+
+    async def act(self, request: ActionRequest, perform: Perform) -> str:
+        run_id = request.execution.id
+        path = {"workflowId": run_id}
+        operation = _OPERATIONS.get(request.action)
+        if operation is None:
+            raise Refused(f"Conductor has no {request.action.replace('_', '-')} of a workflow", 400)
+        if request.action == "rerun":
+            body = {"reRunFromWorkflowId": run_id, "reRunFromTaskId": request.task_id,
+                    "taskInput": request.task_input, "workflowInput": request.workflow_input}
+            await perform(operation, path=path, body={k: v for k, v in body.items() if v is not None})
+        elif request.action == "terminate":
+            await perform(operation, path=path, query={"reason": request.reason} if request.reason else {})
+        else:
+            await perform(operation, path=path)
+        return run_id
+
+    async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
+        return str(await perform("startWorkflowByName", path={"name": definition.name},
+                                 query={"version": definition.version}, body=input))
+
+
+def console_vocabulary(dialect: Any) -> ConductorVocabulary:
+    return ConductorVocabulary(dialect)

@@ -1,0 +1,93 @@
+"""The web console at ``/console`` and the spec pages at ``/docs/{dialect}``, served by the gateway.
+
+``install_console(app)`` mounts both when config.yaml's ``console.enabled`` is true (the default).  The
+page is plain HTML/CSS/JS shipped in ``static/`` (no build step); the docs pages use Swagger UI's
+built files from the ``swagger-ui-bundle`` package (no CDN).  Vendor words come from each adapter's
+``console_vocabulary`` (wfgateway.console.vocabulary).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from wfgateway.console.api import ConsoleApi, guarded
+from wfgateway.console.audit import audit_for_store
+from wfgateway.console.docs import docs_routes
+from wfgateway.console.session import Sessions
+from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
+
+log = logging.getLogger("wfgateway.console")
+STATIC = Path(__file__).parent / "static"
+DEFAULT_SESSION_TTL = 8 * 3600
+
+
+def console_settings(config: Any) -> dict[str, Any]:
+    return dict((config.raw or {}).get("console") or {})
+
+
+def vocabularies(app: Any) -> dict[str, ConsoleVocabulary]:
+    """Each enabled dialect's console words, from the ``console_vocabulary`` its adapter declares."""
+    found: dict[str, ConsoleVocabulary] = {}
+    for dialect in app.dialects:
+        module = importlib.import_module(app.config.dialects[dialect.name]["adapter"])
+        factory: VocabularyFactory | None = vars(module).get("console_vocabulary")
+        if factory is None:
+            log.info("console: adapter of %s declares no console_vocabulary; its runs show engine words", dialect.name)
+            continue
+        found[dialect.name] = factory(dialect)
+    return found
+
+
+def _loopback(request: Request) -> bool:
+    from wfgateway.app import is_loopback
+
+    client = request.client
+    return client is not None and is_loopback(client.host)
+
+
+def install_console(app: Any) -> ConsoleApi | None:
+    settings = console_settings(app.config)
+    if not settings.get("enabled", True):
+        return None
+    api = ConsoleApi(
+        engine=app.engine, pipeline=app.pipeline, gateway=app.context, dialects=app.dialects,
+        vocabularies=vocabularies(app),
+        sessions=Sessions(app.context.cursors, int(settings.get("session_ttl_seconds") or DEFAULT_SESSION_TTL)),
+        cursors=app.context.cursors, audit=audit_for_store(app.config.store, app.config.base_dir),
+        loopback=_loopback,
+    )
+
+    async def page(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers={"cache-control": "no-cache"})
+
+    async def to_page(request: Request) -> Response:
+        return HTMLResponse("", status_code=308, headers={"location": "/console/"})
+
+    base = "/console/api"
+    routes = [
+        Route("/console", to_page),
+        Route("/console/", page),
+        Mount("/console/static", StaticFiles(directory=STATIC), name="console-static"),
+        Route(f"{base}/session", guarded(api.session)),
+        Route(f"{base}/login", guarded(api.login), methods=["POST"]),
+        Route(f"{base}/logout", guarded(api.logout), methods=["POST"]),
+        Route(f"{base}/runs", guarded(api.runs)),
+        Route(f"{base}/runs/{{run_id}}", guarded(api.run)),
+        Route(f"{base}/runs/{{run_id}}/actions/{{action}}", guarded(api.action), methods=["POST"]),
+        Route(f"{base}/bulk/{{action}}", guarded(api.bulk), methods=["POST"]),
+        Route(f"{base}/definitions", guarded(api.definitions)),
+        Route(f"{base}/definitions/{{name}}/{{version}}", guarded(api.definition)),
+        Route(f"{base}/start", guarded(api.start), methods=["POST"]),
+    ]
+    app.pipeline.add_mount("/console", Starlette(routes=routes))
+    app.pipeline.add_mount("/docs", Starlette(routes=docs_routes(sorted(app.specs))))
+    return api

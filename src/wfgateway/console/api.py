@@ -1,0 +1,422 @@
+"""The console's JSON API: session, runs (list, detail, actions, bulk actions), definitions, start.
+
+Reads go to the engine directly (the runs it stores, of every dialect); every change goes through a
+dialect's own operation (``actions.Performer``).  Each call sees only the tenants its session may see;
+another tenant's run is answered as unknown.  State-changing calls need the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from wfgateway.console.actions import Performer
+from wfgateway.console.audit import AuditEntry, AuditLog, now_ms
+from wfgateway.console.graph import execution_graph, graph_json
+from wfgateway.console.session import Session, Sessions, csrf_ok
+from wfgateway.console.vocabulary import ACTIONS, ActionRequest, ConsoleVocabulary, Identity, Refused
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import GatewayError, NotFound
+from wfgateway.core.model import Execution
+from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.cursors import BadCursor, CursorSigner
+from wfgateway.dialect import Dialect, Principal
+from wfgateway.pipeline import Pipeline
+
+log = logging.getLogger("wfgateway.console")
+
+PAGE_DEFAULT, PAGE_MAX = 25, 100
+SCAN_MAX = 2000  # rows one runs-list call may read past its filters before it answers with a cursor
+STATUSES = {s.value: s for s in ExecutionStatus}
+
+
+class ConsoleError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def json(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(document), status_code=status, media_type="application/json",
+                    headers={"cache-control": "no-store", **(headers or {})})
+
+
+def with_etag(request: Request, document: Any) -> Response:
+    """The document with a strong ETag; 304 when the client already has it (the page polls with it)."""
+    body = orjson.dumps(document)
+    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"etag": tag, "cache-control": "no-cache"}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+class ConsoleApi:
+    def __init__(self, *, engine: Backend, pipeline: Pipeline, gateway: Any, dialects: list[Dialect],
+                 vocabularies: dict[str, ConsoleVocabulary], sessions: Sessions, cursors: CursorSigner,
+                 audit: AuditLog, loopback: Callable[[Request], bool]) -> None:
+        self.engine = engine
+        self.pipeline = pipeline
+        self.gateway = gateway
+        self.dialects = {d.name: d for d in dialects}
+        self.vocabularies = vocabularies
+        self.sessions = sessions
+        self.cursors = cursors
+        self.audit = audit
+        self.loopback = loopback
+
+    # -- sessions ---------------------------------------------------------------------------------
+    @property
+    def open_mode(self) -> bool:
+        return bool(self.vocabularies) and all(v.open_mode for v in self.vocabularies.values())
+
+    def _session(self, request: Request) -> Session:
+        session = self.sessions.read(request)
+        if session is None:
+            raise ConsoleError(401, "Log in to the console first")
+        if not session.identity.dialect and not (self.open_mode and self.loopback(request)):
+            raise ConsoleError(401, "The console is no longer open; log in with a credential")
+        return session
+
+    def _changing(self, request: Request) -> Session:
+        session = self._session(request)
+        if not csrf_ok(request, session):
+            raise ConsoleError(403, "Missing or wrong CSRF token: reload the console")
+        return session
+
+    def _tenant(self, session: Session, value: Any) -> str:
+        tenants = session.identity.tenants
+        tenant = str(value) if value else (sorted(tenants)[0] if tenants else "default")
+        if not session.may_see(tenant):
+            raise ConsoleError(403, f"This login may not see tenant '{tenant}'")
+        return tenant
+
+    def _dialects_json(self) -> list[dict[str, Any]]:
+        return [{"name": v.dialect, "title": v.title, "login_fields": list(v.login_fields()),
+                 "actions": sorted(v.actions)} for v in self.vocabularies.values()]
+
+    async def session(self, request: Request) -> Response:
+        session = self.sessions.read(request)
+        doc: dict[str, Any] = {"open": self.open_mode and self.loopback(request), "dialects": self._dialects_json()}
+        if session is None and doc["open"]:
+            response = json(doc)
+            session = self.sessions.issue(response, Identity("anonymous (open mode)", "", None),
+                                          secure=request.url.scheme == "https")
+            doc["identity"] = _identity_json(session)
+            response.body = orjson.dumps(doc)
+            response.headers["content-length"] = str(len(response.body))
+            return response
+        doc["identity"] = _identity_json(session) if session is not None else None
+        return json(doc)
+
+    async def login(self, request: Request) -> Response:
+        body = await _body(request)
+        vocabulary = self.vocabularies.get(str(body.get("dialect") or ""))
+        if vocabulary is None:
+            raise ConsoleError(400, "Choose the dialect whose credential you present")
+        fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        if vocabulary.open_mode:
+            raise ConsoleError(400, f"{vocabulary.title} runs without credentials here; there is nothing to log in with")
+        try:
+            identity = await vocabulary.login({str(k): str(v) for k, v in fields.items()})
+        except Refused as exc:
+            raise ConsoleError(401, f"{vocabulary.title}: {exc.message}") from None
+        response = json({})
+        session = self.sessions.issue(response, identity, secure=request.url.scheme == "https")
+        response.body = orjson.dumps({"identity": _identity_json(session)})
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        self._changing(request)
+        response = json({"identity": None})
+        self.sessions.clear(response)
+        return response
+
+    # -- runs -------------------------------------------------------------------------------------
+    def _words(self, e: Execution) -> dict[str, str]:
+        vocabulary = self.vocabularies.get(e.dialect)
+        if vocabulary is None:
+            return {"title": e.dialect or "engine", "id_name": "id", "status": str(e.status)}
+        w = vocabulary.words(e)
+        return {"title": w.title, "id_name": w.id_name, "status": w.status}
+
+    def _row(self, e: Execution) -> dict[str, Any]:
+        return {
+            "id": e.id, "tenant": e.tenant, "dialect": e.dialect, "workflow": e.definition_name,
+            "version": str(e.definition_version), "status": str(e.status), "words": self._words(e),
+            "created_ms": e.created_ms, "ended_ms": e.ended_ms, "correlation_id": e.correlation_id,
+            "reason": e.reason, "parent": e.parent_execution_id,
+        }
+
+    async def runs(self, request: Request) -> Response:
+        session = self._session(request)
+        q = request.query_params
+        tenant = self._tenant(session, q.get("tenant"))
+        limit = _int(q.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
+        wanted = [s for s in (q.get("status") or "").split(",") if s]
+        if any(s not in STATUSES for s in wanted):
+            raise ConsoleError(400, f"Unknown status; one of {', '.join(STATUSES)}")
+        statuses = [STATUSES[s] for s in wanted]
+        flt = {
+            "workflow": q.get("workflow") or None, "status": [str(s) for s in statuses] or None,
+            "correlation": q.get("correlation") or None, "from": _int(q.get("from"), None, 0, None),
+            "to": _int(q.get("to"), None, 0, None), "dialect": q.get("dialect") or None,
+            "text": (q.get("q") or "").strip().lower() or None,
+        }
+        position: str | None = None
+        if q.get("cursor"):
+            try:
+                position = self.cursors.open(q["cursor"], tenant=tenant, operation="console-runs", filter=flt).get("e")
+            except BadCursor:
+                raise ConsoleError(400, "Invalid cursor: it was issued for another list or filter") from None
+        rows: list[dict[str, Any]] = []
+        scanned, total = 0, None
+        filtered = flt["dialect"] is not None or flt["text"] is not None
+        while True:
+            need = limit - len(rows)
+            try:
+                page = await self.engine.search(
+                    tenant, name=flt["workflow"], statuses=statuses or None, correlation_id=flt["correlation"],
+                    created_from_ms=flt["from"], created_to_ms=flt["to"], cursor=position, limit=need,
+                )
+            except GatewayError as exc:
+                raise ConsoleError(400, exc.message) from None
+            if total is None and not filtered:
+                total = page.total
+            scanned += len(page.items)
+            rows.extend(self._row(e) for e in page.items if _keep(e, flt))
+            position = page.next_cursor
+            if position is None or len(rows) >= limit or scanned >= SCAN_MAX:
+                break
+        cursor = (self.cursors.seal({"e": position}, tenant=tenant, operation="console-runs", filter=flt)
+                  if position else None)
+        return with_etag(request, {"tenant": tenant, "runs": rows, "next": cursor, "total": total,
+                                   "scanned": scanned})
+
+    async def _execution(self, session: Session, request: Request, run_id: str) -> Execution:
+        tenant = self._tenant(session, request.query_params.get("tenant"))
+        try:
+            return await self.engine.get(run_id, tenant=tenant, include_history=True)
+        except NotFound:
+            raise ConsoleError(404, f"No run {run_id} in tenant '{tenant}'") from None
+
+    def _performer_for(self, dialect: str, action: str) -> ConsoleVocabulary | None:
+        own = self.vocabularies.get(dialect)
+        if own is not None and action in own.actions:
+            return own
+        return next((v for v in self.vocabularies.values() if action in v.actions), None)
+
+    async def run(self, request: Request) -> Response:
+        session = self._session(request)
+        e = await self._execution(session, request, request.path_params["run_id"])
+        names = []
+        for v in self.vocabularies.values():
+            w = v.words(e)
+            names.append({"title": w.title, "id_name": w.id_name, "id": e.id, "status": w.status,
+                          "own": v.dialect == e.dialect})
+        actions = []
+        for action in ACTIONS:
+            performer = self._performer_for(e.dialect, action)
+            if performer is not None:
+                actions.append({"action": action, "dialect": performer.dialect, "title": performer.title})
+        history = [h.as_json() for h in await self.audit.history(e.id, e.tenant)]
+        doc = {
+            "run": {**self._row(e), "input": e.input, "output": e.output, "variables": e.variables,
+                    "metadata": e.metadata, "cloned_from": e.cloned_from, "started_ms": e.started_ms,
+                    "updated_ms": e.updated_ms},
+            "names": names, "actions": actions, "graph": execution_graph(e), "history": history,
+        }
+        return with_etag(request, doc)
+
+    async def _act(self, request: Request, session: Session, tenant: str, run_id: str, action: str,
+                   body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            e = await self.engine.get(run_id, tenant=tenant, include_history=False)
+        except NotFound:
+            return {"id": run_id, "ok": False, "refusal": f"No run {run_id} in tenant '{tenant}'"}
+        vocabulary = self._performer_for(e.dialect, action)
+        if vocabulary is None:
+            return {"id": run_id, "ok": False, "refusal": f"No enabled dialect offers {action.replace('_', '-')}"}
+        req = ActionRequest(action, e, task_id=_str(body.get("task_id")), node=_str(body.get("node")),
+                            workflow_input=_object(body, "workflow_input"), task_input=_object(body, "task_input"),
+                            reason=_str(body.get("reason")))
+        perform = Performer(self.pipeline, self.gateway, self.dialects[vocabulary.dialect], vocabulary, request,
+                            Principal(tenant=tenant, subject=session.identity.subject))
+        subject = session.identity.subject
+        try:
+            shown = await vocabulary.act(req, perform)
+        except Refused as exc:
+            await self.audit.record(AuditEntry(run_id, tenant, now_ms(), subject, action, vocabulary.dialect,
+                                               "refused", exc.message))
+            return {"id": run_id, "ok": False, "refusal": exc.message, "by": vocabulary.title}
+        detail = "" if shown == run_id else f"new run {shown}"
+        await self.audit.record(AuditEntry(run_id, tenant, now_ms(), subject, action, vocabulary.dialect,
+                                           "done", detail))
+        if shown != run_id:
+            await self.audit.record(AuditEntry(shown, tenant, now_ms(), subject, action, vocabulary.dialect,
+                                               "done", f"made from run {run_id}"))
+        return {"id": run_id, "ok": True, "run_id": shown, "by": vocabulary.title}
+
+    async def action(self, request: Request) -> Response:
+        session = self._changing(request)
+        action = request.path_params["action"]
+        if action not in ACTIONS:
+            raise ConsoleError(404, f"No console action '{action}'")
+        body = await _body(request)
+        tenant = self._tenant(session, body.get("tenant"))
+        result = await self._act(request, session, tenant, request.path_params["run_id"], action, body)
+        return json(result, 200 if result["ok"] else 409)
+
+    async def bulk(self, request: Request) -> Response:
+        session = self._changing(request)
+        action = request.path_params["action"]
+        if action not in ("retry", "restart"):
+            raise ConsoleError(404, f"No bulk action '{action}': retry or restart")
+        body = await _body(request)
+        tenant = self._tenant(session, body.get("tenant"))
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or len(ids) > PAGE_MAX or not all(isinstance(i, str) for i in ids):
+            raise ConsoleError(400, f"ids: a list of 1 to {PAGE_MAX} run ids")
+        results = [await self._act(request, session, tenant, run_id, action, {}) for run_id in ids]
+        return json({"results": results})
+
+    # -- definitions --------------------------------------------------------------------------------
+    async def definitions(self, request: Request) -> Response:
+        session = self._session(request)
+        tenant = self._tenant(session, request.query_params.get("tenant"))
+        position = None
+        if request.query_params.get("cursor"):
+            try:
+                position = self.cursors.open(request.query_params["cursor"], tenant=tenant,
+                                             operation="console-definitions").get("e")
+            except BadCursor:
+                raise ConsoleError(400, "Invalid cursor: it was issued for another list") from None
+        page = await self.engine.list_definitions(tenant, cursor=position, limit=PAGE_MAX)
+        items = [{"name": d.name, "version": str(d.version), "dialect": d.dialect, "description": d.description,
+                  "tasks": len(d.tasks), "title": self._title(d.dialect), "updated_ms": d.updated_ms}
+                 for d in page.items]
+        nxt = (self.cursors.seal({"e": page.next_cursor}, tenant=tenant, operation="console-definitions")
+               if page.next_cursor else None)
+        return with_etag(request, {"tenant": tenant, "definitions": items, "next": nxt})
+
+    def _title(self, dialect: str) -> str:
+        v = self.vocabularies.get(dialect)
+        return v.title if v is not None else (dialect or "engine")
+
+    async def definition(self, request: Request) -> Response:
+        session = self._session(request)
+        tenant = self._tenant(session, request.query_params.get("tenant"))
+        name, version = request.path_params["name"], request.path_params["version"]
+        try:
+            d = await self.engine.get_definition(tenant, name, version)
+        except NotFound:
+            raise ConsoleError(404, f"No definition {name} version {version} in tenant '{tenant}'") from None
+        return json({"name": d.name, "version": str(d.version), "dialect": d.dialect, "title": self._title(d.dialect),
+                     "description": d.description, "graph": graph_json(d, [])})
+
+    async def start(self, request: Request) -> Response:
+        session = self._changing(request)
+        body = await _body(request)
+        tenant = self._tenant(session, body.get("tenant"))
+        name, version = _str(body.get("name")), _str(body.get("version"))
+        run_input = _object(body, "input") or {}
+        if not name:
+            raise ConsoleError(400, "name: the workflow to start")
+        try:
+            d = await self.engine.get_definition(tenant, name, version)
+        except NotFound:
+            raise ConsoleError(404, f"No definition {name} version {version} in tenant '{tenant}'") from None
+        vocabulary = self.vocabularies.get(d.dialect) or next(iter(self.vocabularies.values()), None)
+        if vocabulary is None:
+            raise ConsoleError(409, "No dialect is enabled to start the run")
+        perform = Performer(self.pipeline, self.gateway, self.dialects[vocabulary.dialect], vocabulary, request,
+                            Principal(tenant=tenant, subject=session.identity.subject))
+        try:
+            run_id = await vocabulary.start(d, run_input, perform)
+        except Refused as exc:
+            return json({"ok": False, "refusal": exc.message, "by": vocabulary.title}, 409)
+        await self.audit.record(AuditEntry(run_id, tenant, now_ms(), session.identity.subject, "start",
+                                           vocabulary.dialect, "done", ""))
+        return json({"ok": True, "run_id": run_id, "by": vocabulary.title})
+
+
+def guarded(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Console errors as ``{"error": message}`` with their status; anything unexpected logged, 500."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except ConsoleError as exc:
+            return json({"error": exc.message}, exc.status)
+        except Exception:
+            log.exception("console: %s %s failed", request.method, request.url.path)
+            return json({"error": "The console failed to answer; the gateway's log says why"}, 500)
+
+    return endpoint
+
+
+def _identity_json(session: Session | None) -> dict[str, Any] | None:
+    if session is None:
+        return None
+    tenants = session.identity.tenants
+    return {"subject": session.identity.subject, "dialect": session.identity.dialect,
+            "tenants": None if tenants is None else sorted(tenants), "csrf": session.csrf}
+
+
+def _keep(e: Execution, flt: dict[str, Any]) -> bool:
+    if flt["dialect"] is not None and e.dialect != flt["dialect"]:
+        return False
+    text = flt["text"]
+    if text is not None:
+        hay = " ".join(str(x) for x in (e.id, e.definition_name, e.correlation_id or "", e.reason or "")).lower()
+        return text in hay
+    return True
+
+
+def _int(value: Any, default: int | None, low: int, high: int | None) -> Any:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConsoleError(400, f"Not a number: {value!r}") from None
+    if number < low or (high is not None and number > high):
+        raise ConsoleError(400, f"{number} is out of range")
+    return number
+
+
+def _str(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value)
+    raise ConsoleError(400, f"Expected text, got {type(value).__name__}")
+
+
+def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConsoleError(400, f"{key}: a JSON object")
+    return value
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > 1_048_576:
+        raise ConsoleError(413, "The request body is larger than 1 MB")
+    try:
+        body = orjson.loads(raw) if raw else {}
+    except orjson.JSONDecodeError:
+        raise ConsoleError(400, "The request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise ConsoleError(400, "The request body must be a JSON object")
+    return body

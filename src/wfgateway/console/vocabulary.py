@@ -1,0 +1,100 @@
+"""What the console asks of each adapter: a run's words in the vendor's vocabulary, the console login
+with the vendor's credential, and how each console action is one (or a few) of the vendor's own
+operations.
+
+The console knows no vendor.  An adapter package declares ``console_vocabulary(dialect) ->
+ConsoleVocabulary``; the console builds one per enabled dialect.  An action is carried out by calling
+the dialect's own operation handlers through ``Perform`` -- the same handler, backend routing and
+engine operation an API call gets -- so a refusal is the vendor's own refusal, in its words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wfgateway.core.model import Execution, WorkflowDefinition
+
+# Every action the console offers; a vocabulary says which of them its vendor has (``actions``).
+ACTIONS = ("retry", "rerun", "restart", "resume_from", "pause", "resume", "terminate")
+
+
+@dataclass(frozen=True)
+class RunWords:
+    """A run as its vendor names it: ``{id_name}: {id}``, status ``status``."""
+
+    title: str  # the vendor, for people: "Conductor"
+    id_name: str  # what the vendor calls the id: "workflowId", "executionId", "runId"
+    status: str  # the vendor's status word for the run
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who logged in to the console, and the tenants they may see (None: every tenant)."""
+
+    subject: str
+    dialect: str  # whose credential was presented ("" in open mode)
+    tenants: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """One console action on one run, with what the form sent."""
+
+    action: str  # one of ACTIONS
+    execution: Execution  # the run as the engine holds it (with its attempts)
+    task_id: str | None = None  # rerun from this attempt
+    node: str | None = None  # resume from this task ref (Altostrat's node id)
+    workflow_input: dict[str, Any] | None = None  # rerun with this workflow input
+    task_input: dict[str, Any] | None = None  # rerun-from-task with this task input
+    reason: str | None = None  # terminate
+
+
+class Refused(Exception):
+    """The vendor's answer to an action that does not apply, as the vendor words it."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Perform(Protocol):
+    """Call one of the dialect's operations as the console's user, for the run's tenant; the answer's
+    JSON body (None when it has none), or Refused with the vendor's message."""
+
+    async def __call__(self, operation_id: str, *, path: Mapping[str, Any] | None = None,
+                      query: Mapping[str, Any] | None = None, body: Any = None) -> Any: ...
+
+
+class ConsoleVocabulary(Protocol):
+    dialect: str
+    title: str
+    actions: frozenset[str]  # the ACTIONS this vendor has
+
+    @property
+    def open_mode(self) -> bool:
+        """True when the dialect takes calls without credentials."""
+
+    def login_fields(self) -> tuple[str, ...]:
+        """The credential fields of the console's login form for this dialect ("key_id", "token", ...)."""
+
+    async def login(self, fields: Mapping[str, str]) -> Identity:
+        """The identity behind the credential; Refused with the vendor's words when it is not valid."""
+
+    def words(self, execution: Execution) -> RunWords: ...
+
+    def refusal(self, status: int, body: Any) -> str:
+        """The message of one of the vendor's error bodies."""
+
+    async def act(self, request: ActionRequest, perform: Perform) -> str:
+        """Carry out ``request`` with the vendor's operations; the id of the run to show afterwards
+        (a new run when the vendor's action makes one)."""
+
+    async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
+        """Start a run of ``definition`` with the vendor's operations; its id."""
+
+
+class VocabularyFactory(Protocol):
+    def __call__(self, dialect: Any) -> ConsoleVocabulary: ...

@@ -1,0 +1,161 @@
+"""The console's JSON API on a real gateway: runs list with filters and key paging, ETags, the run's
+DAG, actions through the vendors' own operations with their refusals, the history, CSRF, tenants."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from tests.support.server import run_gateway
+from tests.tenancy.conftest import SECRETS, dialect_auth
+
+WORKFLOW = {"name": "console_api", "version": 1, "schemaVersion": 2, "ownerEmail": "qa@example.com", "tasks": [
+    {"name": "console_work", "taskReferenceName": "work", "type": "SIMPLE"},
+    {"name": "after", "taskReferenceName": "after", "type": "SET_VARIABLE", "inputParameters": {"done": True}},
+]}
+
+
+def failed_run(api: httpx.Client, correlation: str = "") -> str:
+    """A Conductor run whose worker task failed (the run is FAILED)."""
+    run_id = api.post(f"/api/workflow/{WORKFLOW['name']}", params={"correlationId": correlation} if correlation else {},
+                      json={"n": 1}).raise_for_status().text
+    for _ in range(100):
+        task = api.get("/api/tasks/poll/console_work")
+        if task.status_code == 200 and task.content:
+            break
+        time.sleep(0.05)
+    task = task.json()
+    api.post("/api/tasks", json={"taskId": task["taskId"], "workflowInstanceId": task["workflowInstanceId"],
+                                 "status": "FAILED", "reasonForIncompletion": "worker said no"}).raise_for_status()
+    return run_id
+
+
+def wait_status(console: httpx.Client, run_id: str, status: str, tenant: str = "default") -> dict:
+    for _ in range(200):
+        doc = console.get(f"/console/api/runs/{run_id}", params={"tenant": tenant}).json()
+        if doc["run"]["status"] == status:
+            return doc
+        time.sleep(0.05)
+    raise AssertionError(f"{run_id} never became {status}: {doc['run']['status']}")
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    with run_gateway(tmp_path) as gw:
+        api = httpx.Client(base_url=gw.url)
+        api.post("/api/metadata/workflow", json=WORKFLOW).raise_for_status()
+        yield gw, api
+
+
+def open_console(url: str) -> tuple[httpx.Client, str]:
+    console = httpx.Client(base_url=url)
+    session = console.get("/console/api/session").json()
+    return console, session["identity"]["csrf"]
+
+
+def test_runs_list_filters_pages_by_key_and_answers_304_when_nothing_changed(gateway):
+    gw, api = gateway
+    ids = [failed_run(api, correlation=f"order-{i}") for i in range(5)]
+    console, _ = open_console(gw.url)
+    first = console.get("/console/api/runs", params={"limit": 2})
+    assert first.status_code == 200 and first.json()["total"] == 5
+    seen = [r["id"] for r in first.json()["runs"]]
+    cursor = first.json()["next"]
+    while cursor:
+        page = console.get("/console/api/runs", params={"limit": 2, "cursor": cursor}).json()
+        seen += [r["id"] for r in page["runs"]]
+        cursor = page["next"]
+    assert seen == list(reversed(ids))  # newest first, each run once
+
+    again = console.get("/console/api/runs", params={"limit": 2}, headers={"if-none-match": first.headers["etag"]})
+    assert again.status_code == 304
+    row = first.json()["runs"][0]
+    assert row["words"] == {"title": "Conductor", "id_name": "workflowId", "status": "FAILED"}
+
+    assert [r["id"] for r in console.get("/console/api/runs", params={"correlation": "order-3"}).json()["runs"]] == [ids[3]]
+    assert console.get("/console/api/runs", params={"dialect": "cognite"}).json()["runs"] == []
+    assert len(console.get("/console/api/runs", params={"dialect": "conductor", "status": "FAILED"}).json()["runs"]) == 5
+    assert [r["id"] for r in console.get("/console/api/runs", params={"q": ids[1][:13]}).json()["runs"]] == [ids[1]]
+    assert console.get("/console/api/runs", params={"from": 10**13}).json()["runs"] == []
+    other_filter = console.get("/console/api/runs", params={"limit": 2, "status": "FAILED", "cursor": first.json()["next"]})
+    assert other_filter.status_code == 400 and "cursor" in other_filter.json()["error"]
+    assert console.get("/console/api/runs", params={"status": "BROKEN"}).status_code == 400
+
+
+def test_actions_go_through_the_vendor_operations_with_refusals_and_history(gateway):
+    gw, api = gateway
+    run_id = failed_run(api)
+    console, csrf = open_console(gw.url)
+    doc = console.get(f"/console/api/runs/{run_id}").json()
+    nodes = {n["id"]: n for n in doc["graph"]["nodes"]}
+    assert nodes["work"]["status"] == "FAILED" and nodes["after"]["status"] == "NOT_STARTED"
+    assert {"from": "work", "to": "after", "branch": None} in doc["graph"]["edges"]
+    assert {n["title"]: n["id_name"] for n in doc["names"]} == {
+        "Conductor": "workflowId", "Cognite": "executionId", "Altostrat": "runId"}
+
+    assert console.post(f"/console/api/runs/{run_id}/actions/retry", json={}).status_code == 403  # no CSRF token
+    headers = {"x-console-csrf": csrf}
+    refused = console.post(f"/console/api/runs/{run_id}/actions/resume", json={}, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["refusal"] == f"The workflow {run_id} is not PAUSED so cannot resume. Current status is FAILED"
+
+    rerun = console.post(f"/console/api/runs/{run_id}/actions/rerun", headers=headers,
+                         json={"task_id": nodes["work"]["current"], "task_input": {"fixed": True}})
+    assert rerun.json()["ok"] is True
+    doc = wait_status(console, run_id, "RUNNING")
+    work = next(n for n in doc["graph"]["nodes"] if n["id"] == "work")
+    assert work["status"] == "SCHEDULED" and len(work["attempts"]) == 2  # the failed attempt stays as history
+    assert [(h["action"], h["outcome"], h["subject"]) for h in doc["history"]] == [
+        ("resume", "refused", "anonymous (open mode)"), ("rerun", "done", "anonymous (open mode)")]
+    assert "not PAUSED" in doc["history"][0]["detail"]
+
+
+def test_closed_gateway_needs_a_login_and_shows_only_its_tenants(tmp_path, monkeypatch):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    with run_gateway(tmp_path, dialects=dialect_auth()) as gw:
+        rival = httpx.Client(base_url=gw.url, headers={"Authorization": f"Bearer {SECRETS['TENANCY_ALTO_RIVAL']}"})
+        auth = rival.post("/workflows/authorization").raise_for_status().json()["id"]
+        flow = rival.post("/workflows", json={"name": "rival-flow", "authorization_id": auth, "nodes": [
+            {"id": "start", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"componentId": "manual_trigger"}}],
+            "edges": []}).raise_for_status().json()
+        rival_run = rival.post(f"/workflows/{flow['id']}/execute", json={"context": {}}).raise_for_status().json()["id"]
+
+        console = httpx.Client(base_url=gw.url)
+        assert console.get("/console/api/session").json()["identity"] is None
+        assert console.get("/console/api/runs").status_code == 401
+        bad = console.post("/console/api/login", json={"dialect": "cognite", "fields": {"token": "nope"}})
+        assert bad.status_code == 401 and bad.json()["error"] == "Cognite: Unauthorized: invalid token"
+        login = console.post("/console/api/login", json={"dialect": "conductor", "fields": {
+            "key_id": "acme-key", "key_secret": SECRETS["TENANCY_CONDUCTOR_ACME"]}})
+        assert login.status_code == 200 and login.json()["identity"]["tenants"] == ["acme"]
+        assert "samesite=strict" in login.headers["set-cookie"].lower()
+        assert "httponly" in login.headers["set-cookie"].lower()
+        assert console.get("/console/api/runs").json()["runs"] == []  # acme has none
+        assert console.get("/console/api/runs", params={"tenant": "rival"}).status_code == 403
+        assert console.get(f"/console/api/runs/{rival_run}").status_code == 404
+
+        other = httpx.Client(base_url=gw.url)
+        other.post("/console/api/login", json={"dialect": "altostrat", "fields": {"token": SECRETS["TENANCY_ALTO_RIVAL"]}})
+        runs = other.get("/console/api/runs").json()
+        assert runs["tenant"] == "rival" and [r["id"] for r in runs["runs"]] == [rival_run]
+        assert runs["runs"][0]["words"]["id_name"] == "runId"
+
+        forged = httpx.Client(base_url=gw.url, cookies={"wfgateway_console": "AAAA" + console.cookies["wfgateway_console"][4:]})
+        assert forged.get("/console/api/runs").status_code == 401
+
+
+def test_docs_pages_serve_the_enforced_spec_with_local_assets(gateway):
+    gw, _ = gateway
+    page = httpx.get(f"{gw.url}/docs/cognite")
+    assert page.status_code == 200 and "/openapi/cognite.yaml" in page.text and "//" not in page.text.split("<script")[1][:60]
+    assert httpx.get(f"{gw.url}/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert httpx.get(f"{gw.url}/docs/nothing").status_code == 404
+
+
+def test_console_off_by_the_config_switch(tmp_path):
+    with run_gateway(tmp_path, console={"enabled": False}) as gw:
+        assert httpx.get(f"{gw.url}/console/").status_code == 404
+        assert httpx.get(f"{gw.url}/docs/conductor").status_code == 404
