@@ -24,7 +24,7 @@ class Seeded:
 
     def private(self) -> set[str]:
         """Strings only this tenant's objects carry (``shared`` belongs to both, so it is left out)."""
-        return {n for n in self.names if n != "shared"} | self.ids | set(self.triggers)
+        return {n for n in self.names if "shared" not in n} | self.ids | set(self.triggers)
 
 
 def _ok(response: httpx.Response, *statuses: int) -> Any:
@@ -60,19 +60,20 @@ def seed_cognite(client: httpx.Client, tenant: str, out: Seeded) -> None:
 
 def seed_conductor(client: httpx.Client, tenant: str, out: Seeded) -> None:
     _ok(client.post("/api/metadata/taskdefs", json=[{"name": f"{tenant}_task", "retryCount": 0}]))
-    for name in names(tenant):
+    for name in (f"c.{n}" for n in names(tenant)):  # Cognite's names are taken: one engine, one tenant
         _ok(client.post("/api/metadata/workflow", json={
             "name": name, "version": 1, "schemaVersion": 2, "ownerEmail": f"{tenant}@example.com",
             "tasks": [{"name": f"{tenant}_task", "taskReferenceName": "t", "type": "SIMPLE"}]}))
         for _ in range(2):
             out.ids.add(_ok(client.post(f"/api/workflow/{name}", json={"tenant": tenant}, ), 200))
-    out.names += [f"{tenant}_task"]
+    out.names += [f"{tenant}_task", *(f"c.{n}" for n in names(tenant))]
 
 
 def seed_altostrat(client: httpx.Client, tenant: str, out: Seeded) -> None:
     auth = _ok(client.post("/workflows/authorization"))["id"]
     out.ids.add(auth)
-    for name in names(tenant):
+    for name in (f"alto {n}" for n in names(tenant)):
+        out.names.append(name)
         wf = _ok(client.post("/workflows", json={
             "name": name, "authorization_id": auth, "edges": [],
             "nodes": [{"id": "start", "type": "manual_trigger", "position": {"x": 0, "y": 0},

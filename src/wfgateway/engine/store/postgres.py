@@ -115,11 +115,15 @@ class PostgresStore:
             yield conn
 
     async def _one(self, query: str, args: Any = None) -> tuple[Any, ...] | None:
+        if _holds_nul(args):
+            return None
         async with self._conn() as conn:
             cur = await conn.execute(query, args)  # type: ignore[arg-type]
             return await cur.fetchone()
 
     async def _all(self, query: str, args: Any = None) -> list[tuple[Any, ...]]:
+        if _holds_nul(args):
+            return []
         async with self._conn() as conn:
             cur = await conn.execute(query, args)  # type: ignore[arg-type]
             return await cur.fetchall()
@@ -205,6 +209,8 @@ class PostgresStore:
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
     ) -> tuple[list[tuple[Any, ...]], int]:
+        if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id)):
+            return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         where = ["tenant = %s"]
         args: list[Any] = [flt.tenant]
         for column, value in (("name", flt.name), ("def_version", flt.def_version),
@@ -361,3 +367,9 @@ class PostgresStore:
         return await self._all(
             _ATT_SELECT + " WHERE kind = %s AND visible = 1 AND status = ANY(%s)", (kind, list(statuses))
         )
+
+
+def _holds_nul(args: Any) -> bool:
+    """A lookup argument with NUL matches no row: PostgreSQL text cannot hold it (and refuses the
+    query with an error), so reads by such a name or id find nothing, as on SQLite."""
+    return isinstance(args, (tuple, list)) and any(isinstance(a, str) and "\x00" in a for a in args)
