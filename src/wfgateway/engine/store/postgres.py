@@ -156,6 +156,8 @@ class PostgresStore:
         return row[0] if row else None
 
     async def def_list(self, tenant: str, name: str | None, offset: int, limit: int) -> tuple[list[str], int]:
+        if _holds_nul((tenant, name)):
+            return [], 0
         where, args = "tenant = %s", [tenant]
         if name is not None:
             where += " AND name = %s"
