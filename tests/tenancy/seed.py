@@ -33,8 +33,11 @@ def _ok(response: httpx.Response, *statuses: int) -> Any:
         else response.text
 
 
-def _nonce(client: httpx.Client) -> str:
-    return _ok(client.post("/sessions", json={"items": [{"tokenExchange": True}]}))["items"][0]["nonce"]
+def _nonce(client: httpx.Client, out: Seeded | None = None) -> str:
+    session = _ok(client.post("/sessions", json={"items": [{"tokenExchange": True}]}))["items"][0]
+    if out is not None:
+        out.ids.add(str(session["id"]))  # answers carry it as a number; the test compares it as text
+    return session["nonce"]
 
 
 def seed_cognite(client: httpx.Client, tenant: str, out: Seeded) -> None:
@@ -46,9 +49,9 @@ def seed_cognite(client: httpx.Client, tenant: str, out: Seeded) -> None:
             {"workflowExternalId": name, "version": "1", "workflowDefinition": {"tasks": [task]}}]}))
         for _ in range(2):
             run = _ok(client.post(f"/workflows/{name}/versions/1/run",
-                                  json={"input": {"tenant": tenant}, "authentication": {"nonce": _nonce(client)}}))
+                                  json={"input": {"tenant": tenant}, "authentication": {"nonce": _nonce(client, out)}}))
             out.ids.add(run["id"])
-    nonce = _nonce(client)
+    nonce = _nonce(client, out)
     for name in (f"{tenant}-trig", "shared-trig", f"a-{tenant}-trig"):
         _ok(client.post("/workflows/triggers", json={"items": [{
             "externalId": name, "triggerRule": {"triggerType": "schedule", "cronExpression": "0 0 1 1 *"},

@@ -46,7 +46,7 @@ def world(tenants: TwoTenants) -> Iterator[World]:
     cursors: dict[str, list[str]] = {}
     for t in (tenants.acme, tenants.rival):
         issued = [t.cognite.get(p, params={"limit": 1}).json()["nextCursor"]
-                  for p in ("/workflows", "/workflows/triggers", "/workflows/versions",
+                  for p in ("/workflows", "/workflows/triggers", "/workflows/versions", "/sessions",
                             f"/workflows/triggers/{t.name}-trig/history")]
         issued.append(t.cognite.post("/workflows/executions/list", json={"limit": 1}).json()["nextCursor"])
         cursors[t.name] = [c for c in issued if c]
@@ -85,6 +85,8 @@ def _cognite_list(path: str) -> Request:
         params: dict[str, Any] = {"limit": data.draw(st.integers(1, 5))}
         if data.draw(st.booleans()):
             params["cursor"] = data.draw(cursors(world, other))
+        if path == "/sessions" and data.draw(st.booleans()):
+            params["status"] = data.draw(st.sampled_from(["READY", "ACTIVE", "EXPIRED", "REVOKED"]))
         return world.client(caller).cognite.get(path.format(trigger=data.draw(st.sampled_from(
             [f"{caller}-trig", "shared-trig", f"a-{caller}-trig"]))), params=params)
     return send
@@ -164,6 +166,7 @@ def _alto_get(path: str, with_id: bool = False) -> Request:
 OPERATIONS: dict[str, Request] = {
     "cognite listWorkflows": _cognite_list("/workflows"),
     "cognite listTriggers": _cognite_list("/workflows/triggers"),
+    "cognite listSessions": _cognite_list("/sessions"),
     "cognite triggerHistory": _cognite_list("/workflows/triggers/{trigger}/history"),
     "cognite listVersions (GET)": _versions_get,
     "cognite listVersions (POST)": _cognite_post_list("/workflows/versions/list", _workflow_filters),
@@ -196,6 +199,8 @@ def _strings(document: Any, sent: str) -> Iterator[str]:
         for k, v in document.items():
             if k not in sent:
                 yield k
+            if k == "id" and isinstance(v, int):  # Cognite session ids are numbers
+                yield str(v)
             yield from _strings(v, sent)
     elif isinstance(document, list):
         for v in document:
