@@ -108,6 +108,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
         max_body_bytes=config.server["max_body_bytes"],
         response_validation=validation_mode(config.server.get("response_validation")),
         access_log=bool(config.server.get("access_log", True)),
+        redactor=context.redactor,
     )
     dialects: list[Dialect] = []
     specs: dict[str, Spec] = {}

@@ -7,6 +7,7 @@ from typing import Any
 
 from wfgateway.core.backend import Backend
 from wfgateway.cursors import CursorSigner
+from wfgateway.redaction import Redactor
 
 
 @dataclass
@@ -25,3 +26,4 @@ class GatewayContext:
     base_url: str = "http://127.0.0.1:8080"
     state: dict[str, Any] = field(default_factory=dict)
     cursors: CursorSigner = field(default_factory=CursorSigner)  # seals every dialect's list cursors
+    redactor: Redactor = field(default_factory=Redactor)  # masks credentials wherever a path is written

@@ -61,7 +61,8 @@ class Forwarding:
 class Pipeline:
     """Serves every dialect's operations plus a few gateway routes (health, specs, metrics)."""
 
-    def __init__(self, gateway: Any, max_body_bytes: int, response_validation: str, access_log: bool) -> None:
+    def __init__(self, gateway: Any, max_body_bytes: int, response_validation: str, access_log: bool,
+                 redactor: Redactor | None = None) -> None:
         self.gateway = gateway
         self.trie: PathTrie[Target] = PathTrie()
         self.prefixes: list[tuple[str, Dialect]] = []
@@ -71,7 +72,9 @@ class Pipeline:
         self.max_body = max_body_bytes
         self.response_validation = response_validation or "off"
         self.access_log = access_log
-        self.redactor = Redactor()  # credentials the specs mark in paths and queries
+        # credentials the specs mark in paths and queries (the context's, so that the console and
+        # anything else writing a path masks the same way)
+        self.redactor = redactor or Redactor()
         self.request_counts = RequestCounts()  # every answer, for /metrics
         self.select_backend = self._engine_backend  # replaced by routing (wfgateway.routing)
 

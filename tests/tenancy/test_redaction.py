@@ -60,6 +60,7 @@ def test_no_credential_reaches_a_log_line_metrics_or_an_error(tenants: TwoTenant
     assert answers[0].status_code == 202 and answers[1].status_code == 405
     assert all(a.status_code < 500 for a in answers)
     assert metrics.status_code == 200
+    assert tenants.gateway.app.context.redactor.path(f"/workflows/webhooks/{token}") == f"/workflows/webhooks/{MARK}"
     access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "wfgateway.access"]
     assert len(access) >= len(answers) and any(a["path"] == f"/workflows/webhooks/{MARK}" for a in access)
     gateway_lines = [r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
