@@ -28,6 +28,7 @@ MISSING_ID = "00000000-0000-4000-8000-000000000000"
 class World:
     client: CogniteClient
     busy: str  # a workflow with a RUNNING execution
+    idle: str  # a workflow without one
     running: str  # that execution
     done: str  # a COMPLETED execution
     done_task: str  # its finished task
@@ -46,11 +47,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         task = wait_task(client, done, "a", "in_progress")
         client.workflows.tasks.update(task.id, "completed")
         wait_status(client, done, "completed")
-        yield World(client, busy, running, done, task.id)
+        yield World(client, busy, idle, running, done, task.id)
 
 
 def nightly(workflow: str, cron: str = "0 0 * * *") -> WorkflowTriggerUpsert:
     return WorkflowTriggerUpsert(unique("tr"), WorkflowScheduledTriggerRule(cron), workflow, "1")
+
+
+def reuse_nonce(w: World) -> Any:
+    session = w.client.iam.sessions.create()
+    w.client.workflows.executions.run(w.idle, "1", nonce=session.nonce)
+    return w.client.post(f"/api/v1/projects/{w.client.config.project}/workflows/executions/{w.done}/retry",
+                         json={"authentication": {"nonce": session.nonce}})
 
 
 # (case, call, exception class, status, message (exact, or ending with "..." for a prefix), missing)
@@ -101,6 +109,13 @@ CASES: list[tuple[str, Callable[[World], Any], type[CogniteAPIError], int, str, 
     ("trigger with a bad cron expression", lambda w: w.client.workflows.triggers.upsert(nightly(w.busy, "61 * * * *")),
      CogniteAPIError, 400, "Invalid cron expression '61 * * * *': expected five fields (minute hour day month "
      "weekday)", None),
+    ("version with a duplicated task", lambda w: upsert(w.client, unique("dup"), [async_task("a"), async_task("a")]),
+     CogniteAPIError, 400, "Task externalId 'a' is duplicated in the workflow definition", None),
+    ("version depending on an unknown task", lambda w: upsert(w.client, unique("dep"), [
+        async_task("a", depends_on=["ghost"])]),
+     CogniteAPIError, 400, "Task 'a' depends on unknown task 'ghost'", None),
+    ("a nonce used for a run, presented for a retry", lambda w: reuse_nonce(w),
+     CogniteAPIError, 400, "Invalid nonce: the session nonce has already been used", None),
     ("retrieve unknown sessions", lambda w: w.client.iam.sessions.retrieve([1, 2]),
      CogniteNotFoundError, 400, "Sessions not found", [{"id": 1}, {"id": 2}]),
     ("revoke unknown sessions", lambda w: w.client.iam.sessions.revoke([3]),

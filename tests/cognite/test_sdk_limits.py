@@ -110,3 +110,25 @@ def test_an_execution_has_at_most_200_tasks(shipped: Shipped):
     assert refused.value.code == 400
     assert refused.value.message == ("The workflow definition has 211 tasks (inline subworkflow tasks included); "
                                      "at most 200 are allowed")
+
+
+def test_an_execution_times_out_after_24_hours(tmp_path_factory, monkeypatch):
+    """The engine's clock is moved 24 hours ahead (its timers fire from it) instead of waiting a day."""
+    from wfgateway.engine import timers, unit
+
+    with run_gateway(tmp_path_factory.mktemp("cognite-day")) as gw:
+        client = sdk_client(gw.url, "plant-day")
+        wf = unique("long")
+        upsert(client, wf, [async_task("first"), WorkflowTask("second", FunctionTaskParameters(
+            "loader", is_async_complete=True), timeout=86_400, retries=0, depends_on=["first"])])
+        run = client.workflows.executions.run(wf, "1")
+        first = wait_task(client, run.id, "first", "in_progress")
+        client.workflows.tasks.update(first.id, "completed")
+        wait_task(client, run.id, "second", "in_progress")  # its own 24-hour timeout ends after the execution's
+        real = timers.now_ms
+        later = lambda: real() + 24 * 60 * 60 * 1000 + 1  # noqa: E731
+        monkeypatch.setattr(timers, "now_ms", later)
+        monkeypatch.setattr(unit, "now_ms", later)
+        ex = wait_status(client, run.id, "timed_out")
+        assert ex.reason_for_incompletion == "Workflow timed out after 86400000 ms"
+        assert [t.status for t in ex.executed_tasks] == ["completed", "canceled"]
