@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from wfgateway.adapters.cognite.state import SEP, KeyValue, PostgresKeyValue, SqliteKeyValue, key
 
 from tests.engine.pg import PG_DSN, create_schema, drop_schema
-from wfgateway.adapters.cognite.state import SEP, KeyValue, PostgresKeyValue, SqliteKeyValue, key
 
 PROJECTS = ["acme", "acm", "acme2", "acmf", "ac", "b", "rival", "acme\U0010ffff"]
 NAMES = ["a", "shared", "zz", "\U0010ffff", "é", "a b", "trig"]
