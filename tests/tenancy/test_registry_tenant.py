@@ -11,6 +11,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from tests.engine.pg import PG_DSN, create_schema, drop_schema
+from tests.support.server import run_gateway
+from tests.tenancy.conftest import _tenant, dialect_auth
 from wfgateway.routing.registry import PostgresRegistry, RunRegistry, SqliteRegistry
 
 
@@ -59,3 +61,30 @@ async def test_a_registry_file_from_before_tenants_is_upgraded_in_place(tmp_path
     assert await reg.owner("old", "acme") == "up"  # recorded before tenants: kept reachable as before
     assert await reg.owner("new", "rival") is None
     await reg.close()
+
+
+def test_another_tenants_execution_id_never_routes_to_that_tenants_upstream(tmp_path: Path, env_secrets):
+    """acme's Conductor traffic goes to an upstream Conductor (a second real gateway); rival's stays on
+    the embedded engine.  rival asking for acme's execution id gets 404 from its own backend -- the
+    registry once sent it to acme's upstream, which answered acme's run with the gateway's credentials."""
+    with run_gateway(tmp_path / "back") as back, run_gateway(
+            tmp_path / "front", dialects=dialect_auth(),
+            backends={"engine": {"kind": "engine"}, "acme-up": {"kind": "upstream", "dialect": "conductor",
+                                                                "url": back.url}},
+            routes=[{"name": "acme-upstream", "match": {"dialect": "conductor", "tenant": "acme"},
+                     "backend": "acme-up"},
+                    {"name": "rest", "match": {}, "backend": "engine"}]) as front:
+        acme, rival = _tenant(front.url, "acme"), _tenant(front.url, "rival")
+        wf = {"name": "billing", "version": 1, "schemaVersion": 2, "ownerEmail": "a@example.com",
+              "tasks": [{"name": "work", "taskReferenceName": "w", "type": "SIMPLE"}]}
+        assert acme.conductor.post("/api/metadata/taskdefs", json=[{"name": "work"}]).status_code == 200
+        assert acme.conductor.post("/api/metadata/workflow", json=wf).status_code == 200
+        started = acme.conductor.post("/api/workflow/billing", json={"card": "acme-only"})
+        assert started.status_code == 200, started.text
+        run_id = started.text
+        assert acme.conductor.get(f"/api/workflow/{run_id}").json()["input"] == {"card": "acme-only"}
+        for path in (f"/api/workflow/{run_id}", f"/api/workflow/{run_id}/status"):
+            answer = rival.conductor.get(path)
+            assert answer.status_code == 404 and "acme-only" not in answer.text, answer.text
+        assert rival.conductor.delete(f"/api/workflow/{run_id}").status_code == 404
+        assert acme.conductor.get(f"/api/workflow/{run_id}").json()["status"] == "RUNNING"
