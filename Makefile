@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test lint bench contract-deep clean
+.PHONY: run test install install-test lint bench contract-deep memory-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench: install-test
 # Several hundred examples per operation and every coverage case (hours); DIALECT=conductor runs one dialect.
 contract-deep: install-test
 	WFGATEWAY_FUZZ_PROFILE=full $(BIN)/python -m pytest -q tests/contract $(if $(DIALECT),-k $(DIALECT))
+
+# Resident memory of one gateway at start, after a warm-up and through an hour of mixed load (README "Memory").
+memory-soak: install-test
+	$(BIN)/python -m bench.memory --warmup 120 --soak 3600 --sample 300 $(if $(PROCESSES),--processes $(PROCESSES))
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

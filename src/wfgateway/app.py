@@ -132,13 +132,15 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
 def build_engine(config: Config) -> Backend:
     from wfgateway.engine import Engine, create_store
 
-    store = create_store(config.store, base_dir=config.base_dir)
+    store = create_store(config.store, base_dir=config.base_dir,
+                         page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
     http = config.tasks.get("http", {})
     return Engine(
         store,
         http_allow=list(http.get("allow", [])),
         http_timeout_ms=int(http.get("timeout_ms", 30000)),
         worker_lease_ms=int(config.tasks.get("worker", {}).get("lease_ms", 60000)),
+        definition_cache=int(config.caches["definitions"]),
     )
 
 

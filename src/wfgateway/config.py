@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "routes": [{"match": {}, "backend": "engine"}],
     "tasks": {"http": {"allow": ["127.0.0.0/8", "::1/128", "localhost"], "timeout_ms": 30000},
               "worker": {"lease_ms": 60000}},
+    # what one process keeps in memory beyond its compiled specs (README "Memory"; bench/memory.py)
+    "caches": {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000},
 }
 
 
@@ -58,6 +60,7 @@ class Config:
     tasks: dict[str, Any]
     raw: dict[str, Any] = field(default_factory=dict)
     lines: dict[tuple, int] = field(default_factory=dict)  # key path -> line in the file
+    caches: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["caches"]))
 
     def error_at(self, key: str, message: str) -> ConfigError:
         """A ConfigError for dotted ``key`` with the file and the nearest line, like a schema error."""
@@ -116,6 +119,7 @@ def parse_config(text: str, *, path: Path | None = None, base_dir: Path | None =
     return Config(
         path=path, base_dir=base, server=merged["server"], store=merged["store"], dialects=merged["dialects"],
         backends=merged["backends"], routes=merged["routes"], tasks=merged["tasks"], raw=data, lines=lines,
+        caches=merged["caches"],
     )
 
 

@@ -101,6 +101,16 @@ ROUTE = {
     },
 }
 
+CACHES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "sqlite_page_cache_mib": {"type": "integer", "minimum": 1, "maximum": 4096},  # per engine store connection
+        "definitions": {"type": "integer", "minimum": 1},  # parsed workflow definition snapshots
+        "run_owners": {"type": "integer", "minimum": 1},  # execution id -> owning backend
+    },
+}
+
 CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -118,6 +128,7 @@ CONFIG_SCHEMA: dict[str, Any] = {
                 "session_ttl_seconds": {"type": "integer", "minimum": 60},
             },
         },
+        "caches": CACHES,
         "tasks": {
             "type": "object",
             "properties": {

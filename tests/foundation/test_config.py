@@ -17,6 +17,8 @@ def test_repo_config_is_valid_and_has_defaults():
     assert cfg.store["kind"] == "sqlite"
     assert set(cfg.enabled_dialects()) >= {"conductor", "cognite", "altostrat"}
     assert cfg.server["host"] == "127.0.0.1"
+    assert cfg.caches == {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000}
+    assert parse_config("caches:\n  definitions: 64\n").caches["sqlite_page_cache_mib"] == 8  # defaults fill in
 
 
 @pytest.mark.parametrize(
@@ -28,6 +30,8 @@ def test_repo_config_is_valid_and_has_defaults():
         ("store:\n  kind: mongo\n", "store.kind", 2),
         ("backends:\n  engine: {kind: engine}\nroutes:\n  - backend: missing\n", "routes.0.backend", 4),
         ("tasks:\n  http:\n    allow:\n      - 10.0.0.0/99\n", "tasks.http.allow.0", 4),
+        ("caches:\n  definitions: 0\n", "caches.definitions", 2),
+        ("caches:\n  page_cache: 8\n", "caches.page_cache", 2),
     ],
 )
 def test_bad_config_names_key_and_line(text, key, line):

@@ -25,10 +25,12 @@ class Engine:
     def __init__(
         self, store: Store, *, http_allow: list[str] | None = None, http_timeout_ms: int = 30000,
         worker_lease_ms: int = 60000, recover_inflight: bool | None = None, close_store: bool = True,
+        definition_cache: int = 512,
     ) -> None:
         self._rt = Runtime(
             store, http_allow=http_allow, http_timeout_ms=http_timeout_ms, worker_lease_ms=worker_lease_ms,
             recover_inflight=store.single_process if recover_inflight is None else recover_inflight,
+            definition_cache=definition_cache,
         )
         self.close_store = close_store
         self._started = False

@@ -30,9 +30,9 @@ RUN_ATTEMPTS = 60  # conflicting commits in a row before an operation gives up w
 
 class Runtime:
     def __init__(self, store: Store, *, http_allow: list[str] | None, http_timeout_ms: int,
-                 worker_lease_ms: int, recover_inflight: bool) -> None:
+                 worker_lease_ms: int, recover_inflight: bool, definition_cache: int = 512) -> None:
         self.store = store
-        self.snapshots = Snapshots(store)
+        self.snapshots = Snapshots(store, definition_cache)
         self.hooks = Hooks()
         self.worker_lease_ms = worker_lease_ms
         self.recover_inflight = recover_inflight

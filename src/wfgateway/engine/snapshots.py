@@ -3,7 +3,9 @@
 An execution stores only the digest of its definition's body; the body is written once (idempotently)
 with the first unit of work that uses it.  The cache keeps the parsed definitions, so loading an
 execution never parses its definition again; the body -> (digest, definition) map saves hashing the
-same text (a hot definition started thousands of times) over and over.
+same text (a hot definition started thousands of times) over and over.  Each map holds at most
+``cache_size`` entries, least recently used dropped first (config.yaml caches.definitions): a
+long-running gateway sees ever more distinct definitions, and an evicted one is read back from the store.
 """
 
 from __future__ import annotations
@@ -15,10 +17,8 @@ from wfgateway.core.errors import NotFound
 from wfgateway.core.model import WorkflowDefinition
 from wfgateway.engine.codec import definition_from_dict, definition_to_dict
 from wfgateway.engine.store.base import Store
-from wfgateway.engine.util import dumps, loads
+from wfgateway.engine.util import BoundedCache, dumps, loads
 from wfgateway.engine.validation import validate_definition
-
-BODY_CACHE_LIMIT = 4096  # distinct bodies remembered before the body map is cleared
 
 
 def digest_of(body: str) -> str:
@@ -26,11 +26,11 @@ def digest_of(body: str) -> str:
 
 
 class Snapshots:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache_size: int = 512) -> None:
         self.store = store
-        self._by_digest: dict[str, WorkflowDefinition] = {}
-        self._stored: set[str] = set()  # digests known to be in the store (read from it or written)
-        self._by_body: dict[str, tuple[str, WorkflowDefinition]] = {}
+        self._by_digest: BoundedCache[str, WorkflowDefinition] = BoundedCache(cache_size)
+        self._stored: BoundedCache[str, bool] = BoundedCache(cache_size)  # digests known to be in the store
+        self._by_body: BoundedCache[str, tuple[str, WorkflowDefinition]] = BoundedCache(cache_size)
 
     async def get(self, digest: str) -> WorkflowDefinition:
         """The definition an execution runs (NotFound if its snapshot row is missing)."""
@@ -40,8 +40,8 @@ class Snapshots:
             if body is None:
                 raise NotFound(f"Definition snapshot {digest} is missing")
             d = definition_from_dict(loads(body))
-            self._by_digest[digest] = d
-            self._stored.add(digest)
+            self._by_digest.put(digest, d)
+            self._stored.put(digest, True)
         return d
 
     def of_body(self, body: str) -> tuple[str, WorkflowDefinition]:
@@ -49,10 +49,9 @@ class Snapshots:
         if got is None:
             digest = digest_of(body)
             d = self._by_digest.get(digest) or definition_from_dict(loads(body))
-            self._by_digest[digest] = d
-            if len(self._by_body) > BODY_CACHE_LIMIT:
-                self._by_body.clear()
-            got = self._by_body[body] = (digest, d)
+            self._by_digest.put(digest, d)
+            got = (digest, d)
+            self._by_body.put(body, got)
         return got
 
     def use(self, body: str, pending: list[tuple[str, str]]) -> tuple[str, WorkflowDefinition]:
@@ -61,7 +60,7 @@ class Snapshots:
         digest, d = self.of_body(body)
         if digest not in self._stored:
             pending.append((digest, body))
-            self._stored.add(digest)  # harmless if the commit fails: snapshot inserts are idempotent
+            self._stored.put(digest, True)  # harmless if the commit fails: snapshot inserts are idempotent
         return digest, d
 
     async def stored_body(self, tenant: str, name: str, version: int | str | None) -> str:

@@ -7,11 +7,41 @@ import json
 import os
 import random
 import time
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 _OPTS = orjson.OPT_NON_STR_KEYS
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(Generic[K, V]):
+    """At most ``size`` entries, the least recently used dropped first: a long-running process sees
+    ever more distinct keys (definitions, ids), and its caches must not grow with them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._items: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 def now_ms() -> int:

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 log = logging.getLogger("wfgateway.routing")
 
-_CACHE_SIZE = 100_000
+_CACHE_SIZE = 10_000  # config.yaml caches.run_owners
 _PG_TABLE = "wfgateway_run_registry"
 
 
@@ -69,10 +69,10 @@ class _Cache:
 class SqliteRegistry:
     """An SQLite file (WAL); lookups are single-row primary-key reads, cheap enough inline."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cache_size: int = _CACHE_SIZE) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
-        self._cache = _Cache()
+        self._cache = _Cache(cache_size)
         self._owners: set[str] = set()
 
     async def open(self) -> None:
@@ -133,11 +133,11 @@ class SqliteRegistry:
 class PostgresRegistry:
     """A table in the store's PostgreSQL database, shared by every gateway replica."""
 
-    def __init__(self, dsn: str, pool_size: int = 4) -> None:
+    def __init__(self, dsn: str, pool_size: int = 4, cache_size: int = _CACHE_SIZE) -> None:
         self.dsn = dsn
         self.pool_size = pool_size
         self._pool: Any = None
-        self._cache = _Cache()
+        self._cache = _Cache(cache_size)
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
@@ -191,17 +191,18 @@ class PostgresRegistry:
             self._cache.put(execution_id, (backend, tenant))
 
 
-def registry_for_store(store: dict[str, Any], base_dir: Path) -> RunRegistry:
-    """The registry that lives beside (SQLite) or inside (PostgreSQL) the configured store."""
+def registry_for_store(store: dict[str, Any], base_dir: Path, cache_size: int = _CACHE_SIZE) -> RunRegistry:
+    """The registry that lives beside (SQLite) or inside (PostgreSQL) the configured store; it keeps
+    the owners of up to ``cache_size`` executions in memory."""
     if store.get("kind") == "postgres":
         dsn = store.get("dsn") or os.environ.get(str(store.get("dsn_env") or ""), "")
         if not dsn:
             raise ValueError("store.dsn_env names an empty environment variable")
-        return PostgresRegistry(dsn)
+        return PostgresRegistry(dsn, cache_size=cache_size)
     raw = str(store.get("path") or "wfgateway.db")
     if raw == ":memory:":
-        return SqliteRegistry(Path(":memory:"))
+        return SqliteRegistry(Path(":memory:"), cache_size)
     store_path = Path(raw)
     if not store_path.is_absolute():
         store_path = base_dir / store_path
-    return SqliteRegistry(store_path.with_name(store_path.stem + ".runs.sqlite"))
+    return SqliteRegistry(store_path.with_name(store_path.stem + ".runs.sqlite"), cache_size)

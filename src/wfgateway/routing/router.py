@@ -22,7 +22,7 @@ from wfgateway.routing.table import NoRoute
 
 log = logging.getLogger("wfgateway.routing")
 
-_SECTIONS_NEEDING_RESTART = ("server", "store", "dialects", "tasks")
+_SECTIONS_NEEDING_RESTART = ("server", "store", "dialects", "tasks", "caches")
 
 
 class Router:
@@ -30,7 +30,8 @@ class Router:
         self.config = config
         self.engine = engine
         self.metrics = RoutingMetrics()
-        self.registry: RunRegistry = registry_for_store(config.store, config.base_dir)
+        self.registry: RunRegistry = registry_for_store(config.store, config.base_dir,
+                                                        int(config.caches["run_owners"]))
         self.readers: dict[str, KeyReader] = {
             d.name: KeyReader(d, adapter_for(config, d.name)) for d in dialects
         }

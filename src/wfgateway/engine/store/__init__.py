@@ -9,8 +9,9 @@ from typing import Any
 from wfgateway.engine.store.base import Store
 
 
-def create_store(settings: dict[str, Any], base_dir: Path | str | None = None) -> Store:
-    """``{"kind": "sqlite", "path": "wfgateway.db"}`` (a relative path is taken from ``base_dir``)."""
+def create_store(settings: dict[str, Any], base_dir: Path | str | None = None, *, page_cache_mib: int = 8) -> Store:
+    """``{"kind": "sqlite", "path": "wfgateway.db"}`` (a relative path is taken from ``base_dir``);
+    ``page_cache_mib`` bounds SQLite's page cache (config.yaml caches.sqlite_page_cache_mib)."""
     kind = (settings or {}).get("kind", "sqlite")
     if kind == "sqlite":
         from wfgateway.engine.store.sqlite import SQLiteStore
@@ -18,7 +19,7 @@ def create_store(settings: dict[str, Any], base_dir: Path | str | None = None) -
         path = Path(settings.get("path", "wfgateway.db"))
         if not path.is_absolute() and str(path) != ":memory:" and base_dir is not None:
             path = Path(base_dir) / path
-        return SQLiteStore(path)
+        return SQLiteStore(path, page_cache_mib=page_cache_mib)
     if kind == "postgres":
         try:
             from wfgateway.engine.store.postgres import PostgresStore  # type: ignore[import-not-found]

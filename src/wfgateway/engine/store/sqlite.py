@@ -64,9 +64,10 @@ class SQLiteStore:
     single_process = True
     supports_hide_all = True
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10000, page_cache_mib: int = 8) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.page_cache_mib = page_cache_mib
         self._db: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -82,7 +83,8 @@ class SQLiteStore:
         db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA temp_store = MEMORY")
-        db.execute("PRAGMA cache_size = -65536")  # 64 MiB of page cache: hot executions stay in memory
+        # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
+        db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
         self._db = db
         self._migrate()
         if self.path != ":memory:":
