@@ -114,3 +114,27 @@ def test_state_lives_next_to_the_engine_store(tmp_path: Path):
     state = create_state({"kind": "sqlite", "path": "gw.db"}, lambda p: tmp_path / p)
     assert isinstance(state, SqliteKeyValue) and state.path == str(tmp_path / "gw-cognite.db")
     assert isinstance(create_state({"kind": "postgres", "dsn": PG}), PostgresKeyValue)
+
+
+async def test_sessions_bind_page_and_revoke_on_either_store(kv: KeyValue):
+    sessions = Sessions(kv)
+    created = [await sessions.create("p", {"tokenExchange": True}) for _ in range(5)]
+    other = await sessions.create("q", {"oneshotTokenExchange": True})
+    bound = await sessions.require("p", created[0]["nonce"])
+    assert (bound["id"], bound["status"]) == (created[0]["id"], "ACTIVE")
+    await sessions.revoke("p", [created[1]["id"]])
+    ready: list[int] = []
+    after = None
+    while True:  # two a page, only READY ones, never another project's
+        page, after = await sessions.page("p", "READY", after, 2)
+        ready += [s["id"] for s in page]
+        if after is None:
+            break
+    assert sorted(ready) == sorted(s["id"] for s in created[2:])
+    assert other["id"] not in ready and other["type"] == "ONESHOT_TOKEN_EXCHANGE"
+    with pytest.raises(InvalidArgument, match="has been revoked"):
+        await sessions.require("p", created[1]["nonce"])
+    with pytest.raises(InvalidArgument, match="no session with this nonce"):
+        await sessions.require("q", created[2]["nonce"])
+    assert await sessions.usable("p", created[1]["id"]) == f"Session {created[1]['id']} has been revoked"
+    assert await sessions.usable("p", created[0]["id"]) is None
