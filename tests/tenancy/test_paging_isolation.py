@@ -163,7 +163,34 @@ def _alto_get(path: str, with_id: bool = False) -> Request:
     return send
 
 
+def _by_id(dialect: str, path: str, method: str = "GET") -> Request:
+    """A retrieve by id or name, asked with the other tenant's ids and names as well as one's own."""
+    def send(world: World, caller: str, data: st.DataObject) -> httpx.Response:
+        other = "rival" if caller == "acme" else "acme"
+        ident = data.draw(st.one_of(st.sampled_from(sorted(world.seeded[other].ids)),
+                                    words(world, other).filter(lambda w: w.strip() != "")))
+        tenant = world.client(caller)
+        client = {"cognite": tenant.cognite, "conductor": tenant.conductor, "altostrat": tenant.altostrat}[dialect]
+        return client.request(method, path.format(id=quote(ident, safe="")))
+    return send
+
+
+def _session_byids(world: World, caller: str, data: st.DataObject) -> httpx.Response:
+    other = "rival" if caller == "acme" else "acme"
+    numeric = sorted(int(i) for i in world.seeded[other].ids | world.seeded[caller].ids if i.isdigit())
+    ids = data.draw(st.lists(st.sampled_from(numeric), min_size=1, max_size=4, unique=True))
+    return world.client(caller).cognite.post("/sessions/byids", json={"items": [{"id": i} for i in ids]})
+
+
 OPERATIONS: dict[str, Request] = {
+    "cognite retrieveExecution": _by_id("cognite", "/workflows/executions/{id}"),
+    "cognite retrieveWorkflow": _by_id("cognite", "/workflows/{id}"),
+    "cognite sessions byids": _session_byids,
+    "conductor getExecution": _by_id("conductor", "/api/workflow/{id}"),
+    "conductor getExecutionStatus": _by_id("conductor", "/api/workflow/{id}/status"),
+    "altostrat getWorkflow": _by_id("altostrat", "/workflows/{id}"),
+    "altostrat getWorkflowRun": _by_id("altostrat", "/workflows/runs/{id}"),
+    "altostrat getVaultItem": _by_id("altostrat", "/workflows/vault/{id}"),
     "cognite listWorkflows": _cognite_list("/workflows"),
     "cognite listTriggers": _cognite_list("/workflows/triggers"),
     "cognite listSessions": _cognite_list("/sessions"),

@@ -167,6 +167,8 @@ class PostgresRegistry:
         cached = self._cache.get(execution_id)
         if cached is not None:
             return _visible(cached, tenant)
+        if "\x00" in execution_id:  # PostgreSQL text cannot hold NUL: no such id was ever recorded
+            return None
         if self._pool is None:
             await self.open()
         async with self._pool.connection() as conn:
