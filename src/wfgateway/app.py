@@ -114,7 +114,8 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     specs: dict[str, Spec] = {}
     for name, settings in config.enabled_dialects().items():
         dialect, spec = _load_dialect(name, settings, config, context)
-        pipeline.add_dialect(dialect, _targets(dialect, spec, check_answers=pipeline.response_validation != "off"))
+        pipeline.add_dialect(dialect, _targets(dialect, spec, check_answers=pipeline.response_validation != "off"),
+                             unserved=spec.unserved_paths)
         dialects.append(dialect)
         specs[name] = spec
     app = GatewayApp(config, engine, dialects, specs, pipeline, context)

@@ -81,7 +81,7 @@ class Pipeline:
     async def _engine_backend(self, target: Target, call: Call) -> Backend:
         return self.gateway.engine
 
-    def add_dialect(self, dialect: Dialect, targets: list[Target]) -> None:
+    def add_dialect(self, dialect: Dialect, targets: list[Target], unserved: list[str] | tuple[str, ...] = ()) -> None:
         for t in targets:
             self.targets[(dialect.name, t.operation_id)] = t
             op = t.validator.operation
@@ -90,6 +90,8 @@ class Pipeline:
             if secret:
                 self.redactor.declare(op.path, [p.name for p in secret if p.location == "path"],
                                       [p.name for p in secret if p.location == "query"])
+        for template in unserved:
+            self.trie.reserve(template)
         for prefix in dialect.path_prefixes:
             self.prefixes.append((prefix, dialect))
         self.prefixes.sort(key=lambda p: len(p[0]), reverse=True)

@@ -36,3 +36,23 @@ def test_unknown_path_and_wrong_method():
     assert t.lookup("/api/nothing", "GET") is None
     assert t.lookup("/api/workflow/x/rerun", "GET") == WrongMethod(["POST"])
     assert t.lookup("/api/workflow/x", "PUT") == WrongMethod(["DELETE", "GET", "POST"])
+
+
+def test_a_reserved_vendor_path_is_never_captured_by_a_template():
+    t = trie()
+    t.reserve("/api/workflow/bulk/retry")
+    t.reserve("/api/workflow/test")
+    t.reserve("/api/workflow/{workflowId}/upgrade")
+    assert t.lookup("/api/workflow/bulk/retry", "POST") is None  # not the rerun/retry of workflow "bulk"
+    assert t.lookup("/api/workflow/test", "POST") is None  # not a start of a workflow named "test"
+    assert t.lookup("/api/workflow/x/upgrade", "POST") is None
+    # served templates around a reserved path are untouched
+    assert t.lookup("/api/workflow/bulk/rerun", "POST") == Match("rerun", {"workflowId": "bulk"})
+    assert t.lookup("/api/workflow/tests", "POST") == Match("start", {"name": "tests"})
+
+
+def test_reserving_a_served_path_keeps_its_methods():
+    t = trie()
+    t.reserve("/api/workflow/search")
+    assert t.lookup("/api/workflow/search", "GET") == Match("search", {})
+    assert t.lookup("/api/workflow/search", "POST") == WrongMethod(["GET"])

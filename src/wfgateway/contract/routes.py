@@ -6,6 +6,12 @@ a path that matches a literal template is governed by that template alone (so th
 segments are percent-decoded one by one, so an encoded ``/`` inside an id (``wf%2Fx``) stays part
 of the id.  Parameter names belong to each template (``POST /api/workflow/{name}`` and
 ``GET /api/workflow/{workflowId}`` share a node), so they are attached per method at the leaf.
+
+A spec may also name the vendor's paths that the gateway does not serve (``x-unserved-paths``).
+They are *reserved*: a path that reaches one of them is an unknown path (404), never handed to a
+template whose parameter would happen to match the same segments (``POST /api/workflow/bulk/search``
+is not a call of ``/api/workflow/{workflowId}/...``; ``GET /api/workflow/externalstoragelocation``
+does not read a workflow of that id).
 """
 
 from __future__ import annotations
@@ -22,6 +28,11 @@ class _Node(Generic[T]):
     literals: dict[str, _Node[T]] = field(default_factory=dict)
     param: _Node[T] | None = None
     methods: dict[str, tuple[T, tuple[str, ...]]] = field(default_factory=dict)
+    reserved: bool = False  # the vendor serves this path; the gateway does not
+
+    @property
+    def terminal(self) -> bool:
+        return bool(self.methods) or self.reserved
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,16 @@ class PathTrie(Generic[T]):
         self._root: _Node[T] = _Node()
 
     def add(self, template: str, method: str, target: T) -> None:
+        node, names = self._node(template)
+        if method in node.methods:
+            raise ValueError(f"duplicate route {method} {template}")
+        node.methods[method] = (target, tuple(names))
+
+    def reserve(self, template: str) -> None:
+        """A vendor path the gateway does not serve: requests reaching it get a 404 (unknown path)."""
+        self._node(template)[0].reserved = True
+
+    def _node(self, template: str) -> tuple[_Node[T], list[str]]:
         node = self._root
         names: list[str] = []
         for seg in _segments(template):
@@ -52,16 +73,14 @@ class PathTrie(Generic[T]):
                 node = node.param
             else:
                 node = node.literals.setdefault(seg, _Node())
-        if method in node.methods:
-            raise ValueError(f"duplicate route {method} {template}")
-        node.methods[method] = (target, tuple(names))
+        return node, names
 
     def lookup(self, raw_path: str, method: str) -> Match[T] | WrongMethod | None:
         """The target and path params; WrongMethod(allow) if only the method is wrong; None if no path."""
         segments = [unquote(s) for s in _segments(raw_path)]
         values: list[str] = []
         node = _walk(self._root, segments, 0, values)
-        if node is None:
+        if node is None or not node.methods:
             return None
         entry = node.methods.get(method)
         if entry is None:
@@ -75,7 +94,7 @@ def _walk(node: _Node[T], segs: list[str], i: int, values: list[str]) -> _Node[T
     alone decides the methods (``/workflows/authorization`` is not ``/workflows/{workflowId}``).
     ``values`` collects parameter values innermost-first."""
     if i == len(segs):
-        return node if node.methods else None
+        return node if node.terminal else None
     seg = segs[i]
     child = node.literals.get(seg)
     if child is not None:

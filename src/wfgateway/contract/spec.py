@@ -77,6 +77,12 @@ class Spec:
         except Exception as exc:  # openapi-core raises many validation error types
             raise SpecError(f"{self.path}: not a valid OpenAPI document: {exc}") from exc
 
+    @property
+    def unserved_paths(self) -> list[str]:
+        """``x-unserved-paths``: the vendor's own paths this gateway does not serve (reserved in the
+        route trie, so no served template captures them)."""
+        return [str(p) for p in self.document.get("x-unserved-paths") or []]
+
 
 def load_spec(dialect: str, path: Path) -> Spec:
     """Read and check the spec (see the module docstring for what is checked)."""
