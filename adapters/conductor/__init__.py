@@ -11,6 +11,7 @@ from wfgateway.adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dyna
 from wfgateway.adapters.conductor.failure import failure_input
 from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 
+from wfgateway.engine.watch import shared_watch
 from wfgateway.gateway import GatewayContext
 
 
@@ -29,7 +30,7 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     register_failure = getattr(gateway.engine, "register_failure_input", None)
     if register_failure is not None:
         register_failure(DIALECT, failure_input)
-    return ConductorDialect(settings, gateway)
+    return ConductorDialect(settings, gateway, shared_watch(gateway.state, gateway.engine))
 
 
 __all__ = ["ConductorDialect", "console_vocabulary", "create_dialect"]

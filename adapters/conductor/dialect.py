@@ -8,13 +8,14 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from wfgateway.adapters.conductor import metadata_api, tasks_api, workflow_api
+from wfgateway.adapters.conductor import execute_api, metadata_api, tasks_api, workflow_api
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.security import KeyAuth
 
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Call, Handler, Principal
+from wfgateway.engine.watch import ExecutionWatch
 from wfgateway.gateway import GatewayContext
 
 SPEC_PATH = str(Path(__file__).resolve().parents[2] / "openapi" / "conductor.yaml")
@@ -24,11 +25,12 @@ class ConductorDialect:
     name = "conductor"
     path_prefixes = ("/api/",)  # the Conductor server owns /api/ (Cognite's /api/v1/... prefixes are longer)
 
-    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext) -> None:
+    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext, watch: ExecutionWatch | None = None) -> None:
         self.settings = dict(settings)
         self.gateway = gateway
         self.spec_path = str(self.settings.get("spec") or SPEC_PATH)
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}))
+        self.watch = watch  # wakes synchronous executes when their workflow changes (also on other replicas)
 
     @property
     def open_mode(self) -> bool:
@@ -40,6 +42,7 @@ class ConductorDialect:
             **metadata_api.HANDLERS,
             **workflow_api.HANDLERS,
             **tasks_api.HANDLERS,
+            "executeWorkflow": execute_api.execute_workflow,
             "generateToken": self.generate_token,
         }
 
@@ -57,7 +60,9 @@ class ConductorDialect:
         return []
 
     async def startup(self) -> None:
-        return None
+        if self.watch is not None:
+            await self.watch.start()
 
     async def shutdown(self) -> None:
-        return None
+        if self.watch is not None:
+            await self.watch.stop()

@@ -32,7 +32,7 @@ def _label(exe: Execution, with_status: bool = True) -> str:
 async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, unknown: NotFound,
                  correlation_id: str | None = None, priority: int = 0, idempotency_key: str | None = None,
                  strategy: str | None = None, inline: dict[str, Any] | None = None,
-                 task_to_domain: dict[str, Any] | None = None) -> str:
+                 task_to_domain: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> str:
     definition = None
     if inline is not None:
         definition = await translate(call.backend, tenant(call), inline)
@@ -42,7 +42,7 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
         except NotFound:
             raise unknown from None
     template = (definition.extra.get("conductorDef") or {}).get("inputTemplate") or {}
-    metadata = {"taskToDomain": task_to_domain} if task_to_domain else None
+    metadata = {**(metadata or {}), **({"taskToDomain": task_to_domain} if task_to_domain else {})} or None
     try:
         execution = await call.backend.start(
             tenant(call), definition.name, definition.version, {**template, **input},
@@ -72,17 +72,20 @@ async def start_workflow_by_name(call: Call) -> Response:
 
 
 async def start_workflow(call: Call) -> Response:
-    body = call.body
+    return text_response(await start_from_request(call, call.body))
+
+
+async def start_from_request(call: Call, body: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
+    """Start from a StartWorkflowRequest; the new workflow's id."""
     name, version = body["name"], body.get("version")
-    workflow_id = await _start(
+    return await _start(
         call, name, version, dict(body.get("input") or {}),
         unknown=NotFound(f"No such workflow defined. name={name}, version={_java(version)}"),
         correlation_id=body.get("correlationId"), priority=int(body.get("priority") or 0),
         idempotency_key=body.get("idempotencyKey"), strategy=body.get("idempotencyStrategy"),
         inline={**body["workflowDef"], "name": body["workflowDef"].get("name") or name} if body.get("workflowDef") else None,
-        task_to_domain=body.get("taskToDomain"),
+        task_to_domain=body.get("taskToDomain"), metadata=metadata,
     )
-    return text_response(workflow_id)
 
 
 async def get_workflow(call: Call) -> Response:

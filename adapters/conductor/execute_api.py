@@ -1,0 +1,131 @@
+"""Synchronous execute: ``POST /api/workflow/execute/{name}/{version}``.
+
+Start the workflow, then wait -- woken by its changes, never by a polling loop -- until it ends, a
+task named in ``waitUntilTaskRef`` is done, or a WAIT task without a timer blocks it (in the
+workflow or one of its running sub-workflows), or ``waitForSeconds`` run out; answer a
+``SignalResponse`` shaped by ``returnStrategy`` (the Conductor server's ``WorkflowSignalResponder``).
+``consistency`` is accepted: the gateway commits every start before it answers, which is what
+DURABLE promises, so the three levels behave alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.responses import Response
+from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.render import SpecIndex, listed, reference_name, task_json, workflow_json
+from wfgateway.adapters.conductor.responses import empty_response, json_response
+from wfgateway.adapters.conductor.workflow_api import start_from_request
+
+from wfgateway.backends.bound import BoundBackend
+from wfgateway.core.errors import NotFound
+from wfgateway.core.model import Execution, TaskAttempt
+from wfgateway.dialect import Call
+from wfgateway.engine.watch import WATCH_KEY, WATCHED, ExecutionWatch
+
+DEFAULT_WAIT_S = 10
+_POLL_S = 0.1  # only for backends the watch cannot see (an upstream vendor): the Conductor server's own tick
+_RUN_FIELDS = ("workflowId", "correlationId", "input", "output", "createTime", "updateTime", "status",
+               "priority", "variables", "tasks", "createdBy")
+
+
+@dataclass
+class Blocking:
+    tasks: list[tuple[TaskAttempt, Execution]] = field(default_factory=list)
+    workflow: Execution | None = None
+
+
+async def execute_workflow(call: Call) -> Response:
+    q = call.query
+    version = call.path["version"] or None  # version 0 means the latest
+    wait_s = q.get("waitForSeconds") or DEFAULT_WAIT_S
+    request_id = (q.get("requestId") or "").strip() or str(uuid.uuid4())
+    refs = [r.strip() for r in str(q.get("waitUntilTaskRef") or "").split(",") if r.strip()]
+    strategy = q.get("returnStrategy") or "TARGET_WORKFLOW"
+    body = {**(call.body or {}), "name": call.path["name"], "version": version}
+    local = _on_gateway_engine(call)
+    workflow_id = await start_from_request(call, body, metadata={WATCHED: True} if local else None)
+
+    async def load() -> Execution:
+        return await call.backend.get(workflow_id, tenant=tenant(call))
+
+    async def done(execution: Execution) -> bool:
+        return execution.status.terminal or bool((await _blocking(call, execution, refs)).tasks)
+
+    watch = call.gateway.state.get(WATCH_KEY)
+    if isinstance(watch, ExecutionWatch) and local:
+        execution, settled = await watch.wait(workflow_id, load, done, float(wait_s))
+    else:
+        execution, settled = await _poll(load, done, float(wait_s))
+    blocking = await _blocking(call, execution, refs) if settled else Blocking()
+    document = _signal_response(execution, blocking, strategy, request_id, timed_out=not settled)
+    return json_response(document) if document is not None else empty_response()
+
+
+def _on_gateway_engine(call: Call) -> bool:
+    backend = call.backend
+    inner = backend.inner if isinstance(backend, BoundBackend) else backend  # a route's binding wraps the engine
+    return inner is call.gateway.engine
+
+
+async def _poll(load: Any, done: Any, wait_s: float) -> tuple[Execution, bool]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        execution = await load()
+        if await done(execution):
+            return execution, True
+        if loop.time() >= deadline:
+            return execution, False
+        await asyncio.sleep(min(_POLL_S, max(0.0, deadline - loop.time())))
+
+
+async def _blocking(call: Call, execution: Execution, refs: list[str], depth: int = 0) -> Blocking:
+    """WAIT tasks without a timer that are not done, and tasks named in ``refs`` that are done --
+    in the workflow, then inside its running sub-workflows."""
+    found = Blocking()
+    index = SpecIndex(execution.definition)
+    for task in sorted(listed(execution.tasks), key=lambda t: t.seq):
+        task_type = index.task_type(task, index.workflow_task(task))
+        untimed = not ({"duration", "until"} & set(task.input or {}))
+        if (task_type == "WAIT" and not task.status.terminal and untimed) or (
+                task.status.terminal and reference_name(task) in refs):
+            found.tasks.append((task, execution))
+            found.workflow = found.workflow or execution
+        if task_type == "SUB_WORKFLOW" and task.subworkflow_id and not task.status.terminal and depth < 32:
+            try:
+                child = await call.backend.get(task.subworkflow_id, tenant=tenant(call))
+            except NotFound:
+                continue
+            inner = await _blocking(call, child, refs, depth + 1)
+            found.tasks.extend(inner.tasks)
+            found.workflow = found.workflow or inner.workflow
+    return found
+
+
+def _signal_response(target: Execution, blocking: Blocking, strategy: str, request_id: str,
+                     timed_out: bool) -> dict[str, Any] | None:
+    common = {"targetWorkflowId": target.id, "targetWorkflowStatus": str(target.status), "responseType": strategy,
+              "requestId": request_id, "signalTimeout": timed_out}
+    if strategy in ("BLOCKING_TASK", "BLOCKING_TASK_INPUT"):
+        if not blocking.tasks:
+            return None  # the Conductor server answers these strategies with no body when nothing blocks
+        task, owner = blocking.tasks[0]
+        t = task_json(task, owner)
+        run = {"taskType": t.get("taskType"), "taskId": t.get("taskId"), "referenceTaskName": t.get("referenceTaskName"),
+               "retryCount": t.get("retryCount"), "taskDefName": t.get("taskDefName"),
+               "retriedTaskId": t.get("retriedTaskId"), "workflowType": t.get("workflowType"),
+               "reasonForIncompletion": t.get("reasonForIncompletion"), "priority": t.get("workflowPriority"),
+               "workflowId": t.get("workflowInstanceId"), "correlationId": t.get("correlationId"),
+               "status": t.get("status"), "input": t.get("inputData"), "output": t.get("outputData"),
+               "createdBy": t.get("workerId"), "createTime": t.get("startTime"), "updateTime": t.get("updateTime")}
+        return {**{k: v for k, v in run.items() if v is not None}, **common}
+    shown = blocking.workflow if strategy == "BLOCKING_WORKFLOW" and blocking.workflow is not None else target
+    doc = workflow_json(shown, include_tasks=True)
+    run = {k: doc[k] for k in _RUN_FIELDS if k in doc}
+    run.setdefault("updateTime", 0)
+    return {**run, **common}

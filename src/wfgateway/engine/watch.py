@@ -1,0 +1,183 @@
+"""Waiting for an execution to change, without polling, also when another replica changes it.
+
+Synchronous APIs (start a workflow and answer once it ends) wait here.  Changes committed in this
+process wake a waiter through the engine's listeners.  On a shared store (PostgreSQL, several
+gateway replicas) the replica that commits a change of a *watched* execution publishes its id with
+``NOTIFY``, and every replica ``LISTEN``s, so a waiter also wakes when a worker polling another
+replica completes the last task.  An execution is watched when it was started with
+``metadata[WATCHED] = True``; only those cost a notification.
+
+If the listening connection drops, every waiter is woken to re-read (nothing is lost), and the
+connection is opened again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, runtime_checkable
+
+from wfgateway.core.model import Execution
+from wfgateway.engine.events import EngineEvent
+from wfgateway.engine.util import Signal
+
+log = logging.getLogger("wfgateway.engine.watch")
+
+WATCHED = "wfgateway.watched"  # metadata key: changes of this execution are published to every replica
+WATCH_KEY = "execution_watch"  # GatewayContext.state entry: the one watch of the gateway's engine
+_RECONNECT_S = 1.0
+
+
+def shared_watch(state: dict[str, Any], engine: Any) -> ExecutionWatch | None:
+    """The gateway's one watch of ``engine`` (made on first use), None if the engine has no listeners."""
+    found = state.get(WATCH_KEY)
+    if found is None and isinstance(engine, ListeningEngine):
+        found = state[WATCH_KEY] = ExecutionWatch(engine)
+    return found if isinstance(found, ExecutionWatch) else None
+
+
+@runtime_checkable
+class SharedStore(Protocol):
+    """A store several processes share (what the watch needs to listen on it)."""
+
+    single_process: bool
+    dsn: str
+    schema: str | None
+
+
+@runtime_checkable
+class ListeningEngine(Protocol):
+    store: Any
+
+    def register_listener(self, fn: Callable[[EngineEvent], Any]) -> None: ...
+
+
+class ExecutionWatch:
+    """``wait(execution_id, load, done, timeout_s)``: re-read with ``load`` after every change until
+    ``done`` holds or the time runs out."""
+
+    def __init__(self, engine: ListeningEngine) -> None:
+        self._signals: dict[str, Signal] = {}
+        self._pending: set[str] = set()
+        self._flushing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Task[None] | None = None
+        self._publisher: Any = None  # the psycopg connection NOTIFYs go out on
+        store = engine.store
+        self._shared = store if isinstance(store, SharedStore) and not store.single_process else None
+        self.channel = "wfgateway_changes" + (f"_{self._shared.schema}" if self._shared and self._shared.schema else "")
+        engine.register_listener(self._on_event)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._shared is not None and self._listener is None:
+            self._listener = asyncio.ensure_future(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._publisher is not None:
+            with contextlib.suppress(Exception):
+                await self._publisher.close()
+            self._publisher = None
+
+    # -- waiting -----------------------------------------------------------------------------
+    async def wait(self, execution_id: str, load: Callable[[], Awaitable[Execution]],
+                   done: Callable[[Execution], Awaitable[bool]], timeout_s: float) -> tuple[Execution, bool]:
+        """The execution once ``done`` holds (True), or as it is when ``timeout_s`` ran out (False)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            sig = self._signals.get(execution_id)
+            if sig is None:
+                sig = self._signals[execution_id] = Signal()
+            fut = sig.waiter()
+            try:
+                execution = await load()
+                if await done(execution):
+                    return execution, True
+                remaining = deadline - loop.time()
+                if remaining <= 0 or not await sig.wait(fut, remaining):
+                    return await load(), False  # as it is now, even if it just got done
+            finally:
+                sig.discard(fut)
+                if sig.idle and self._signals.get(execution_id) is sig:
+                    del self._signals[execution_id]
+
+    def wake(self, execution_id: str) -> None:
+        sig = self._signals.pop(execution_id, None)
+        if sig is not None:
+            sig.fire()
+
+    def _wake_all(self) -> None:
+        signals, self._signals = self._signals, {}
+        for sig in signals.values():
+            sig.fire()
+
+    # -- this process's commits --------------------------------------------------------------
+    def _on_event(self, event: EngineEvent) -> None:
+        execution = event.execution
+        self.wake(execution.id)
+        if execution.parent_execution_id:  # a waiter on the parent looks into its sub-workflows
+            self.wake(execution.parent_execution_id)
+        if self._shared is not None and execution.metadata.get(WATCHED):
+            self._pending.add(execution.id)
+            if not self._flushing:
+                self._flushing = True
+                task = asyncio.ensure_future(self._publish())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self) -> None:
+        """Every watched execution changed since the last flush, in one statement."""
+        try:
+            ids, self._pending = sorted(self._pending), set()
+            self._flushing = False
+            if not ids:
+                return
+            conn = await self._publishing_connection()
+            await conn.execute("SELECT pg_notify(%s, x) FROM unnest(%s::text[]) AS x", (self.channel, ids))
+        except Exception as exc:  # the waiter's own timeout still answers; never break the engine
+            log.warning("could not publish execution changes: %s", exc)
+            if self._publisher is not None:
+                with contextlib.suppress(Exception):
+                    await self._publisher.close()
+                self._publisher = None
+
+    async def _publishing_connection(self) -> Any:
+        if self._publisher is None or self._publisher.closed:
+            self._publisher = await _connect(self._shared)
+        return self._publisher
+
+    # -- other replicas' commits -------------------------------------------------------------
+    async def _listen(self) -> None:
+        from psycopg import sql
+
+        while True:
+            try:
+                conn = await _connect(self._shared)
+                try:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
+                    self._wake_all()  # anything missed while not listening is re-read now
+                    async for note in conn.notifies():
+                        self.wake(note.payload)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("execution change listener lost its connection (%s); reconnecting", exc)
+                self._wake_all()
+                await asyncio.sleep(_RECONNECT_S)
+
+
+async def _connect(store: Any) -> Any:
+    from psycopg import AsyncConnection
+
+    return await AsyncConnection.connect(store.dsn, autocommit=True)
