@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from wfgateway.adapters.conductor import execute_api, metadata_api, tasks_api, workflow_api
+from wfgateway.adapters.conductor import bulk_api, execute_api, metadata_api, tasks_api, workflow_api
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.security import KeyAuth
@@ -42,6 +42,7 @@ class ConductorDialect:
             **metadata_api.HANDLERS,
             **workflow_api.HANDLERS,
             **tasks_api.HANDLERS,
+            **bulk_api.HANDLERS,
             "executeWorkflow": execute_api.execute_workflow,
             "generateToken": self.generate_token,
         }

@@ -33,6 +33,9 @@ ROUTE_KEYS = {
     "getCorrelatedWorkflows": {"workflow": "path.name", "correlation_id": "path.correlationId"},
     "getCorrelatedWorkflowsBatch": {"workflow": "path.name", "idempotent": True},
     "updateTask": {"execution_id": "body.workflowInstanceId"},
+    **{op: {"split": True} for op in ("bulkPauseWorkflows", "bulkResumeWorkflows", "bulkRestartWorkflows",
+                                      "bulkRetryWorkflows", "bulkTerminateWorkflows", "bulkRemoveWorkflows",
+                                      "bulkTerminateRemoveWorkflows")},
     "updateTaskV2": {"execution_id": "body.workflowInstanceId"},
 }
 
@@ -55,6 +58,13 @@ BACKEND_OPERATIONS = {
     "startWorkflowByName": ("get_definition", "start"),
     "executeWorkflow": ("get_definition", "start", "get"),
     "searchWorkflows": ("search",),
+    "bulkPauseWorkflows": ("get", "pause"),
+    "bulkResumeWorkflows": ("get", "resume"),
+    "bulkRestartWorkflows": ("get", "restart"),
+    "bulkRetryWorkflows": ("get", "retry"),
+    "bulkTerminateWorkflows": ("get", "terminate"),
+    "bulkRemoveWorkflows": ("get", "delete_execution"),
+    "bulkTerminateRemoveWorkflows": ("get", "terminate", "delete_execution"),
     "getWorkflow": ("get",),
     "terminateWorkflow": ("get", "terminate"),
     "getWorkflowStatusSummary": ("get",),

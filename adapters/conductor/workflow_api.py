@@ -136,29 +136,41 @@ async def search_workflows(call: Call) -> Response:
 
 
 async def terminate_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
-    if exe.status == ExecutionStatus.COMPLETED:
-        raise Conflict("Cannot terminate a COMPLETED workflow.")
-    await call.backend.terminate(exe.id, call.query.get("reason"), tenant=tenant(call))
+    await terminate_one(call, call.path["workflowId"], call.query.get("reason"))
     return empty_response()
 
 
+async def terminate_one(call: Call, workflow_id: str, reason: str | None) -> None:
+    exe = await load_execution(call, workflow_id)
+    if exe.status == ExecutionStatus.COMPLETED:
+        raise Conflict("Cannot terminate a COMPLETED workflow.")
+    await call.backend.terminate(exe.id, reason, tenant=tenant(call))
+
+
 async def pause_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
+    await pause_one(call, call.path["workflowId"])
+    return empty_response()
+
+
+async def pause_one(call: Call, workflow_id: str) -> None:
+    exe = await load_execution(call, workflow_id)
     if exe.status.terminal:
         raise Conflict(f"Workflow {_label(exe, with_status=False)} has ended, status cannot be updated.")
     if exe.status != ExecutionStatus.PAUSED:
         await call.backend.pause(exe.id, tenant=tenant(call))
-    return empty_response()
 
 
 async def resume_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
+    await resume_one(call, call.path["workflowId"])
+    return empty_response()
+
+
+async def resume_one(call: Call, workflow_id: str) -> None:
+    exe = await load_execution(call, workflow_id)
     if exe.status != ExecutionStatus.PAUSED:
         # Conductor throws IllegalStateException (500); its docs promise 409, and a 500 is never right here.
         raise Conflict(f"The workflow {exe.id} is not PAUSED so cannot resume. Current status is {exe.status}")
     await call.backend.resume(exe.id, tenant=tenant(call))
-    return empty_response()
 
 
 async def rerun_workflow(call: Call) -> Response:
@@ -185,13 +197,17 @@ async def rerun_workflow(call: Call) -> Response:
 
 
 async def retry_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
+    await retry_one(call, call.path["workflowId"], bool(call.query.get("resumeSubworkflowTasks", False)))
+    return empty_response(204)
+
+
+async def retry_one(call: Call, workflow_id: str, resume_subworkflows: bool) -> None:
+    exe = await load_execution(call, workflow_id)
     if not exe.status.terminal:
         raise msg.still_running(str(exe.status))
     if not exe.tasks:
         raise Conflict("Workflow has not started yet")
-    policy = RetryPolicy(skip_optional=False, extra_attempt_past_limit=True,
-                         resume_subworkflows=bool(call.query.get("resumeSubworkflowTasks", False)))
+    policy = RetryPolicy(skip_optional=False, extra_attempt_past_limit=True, resume_subworkflows=resume_subworkflows)
     try:
         await call.backend.retry(exe.id, policy, tenant=tenant(call))
     except Conflict:
@@ -199,17 +215,20 @@ async def retry_workflow(call: Call) -> Response:
         if not exe.status.terminal:
             raise msg.still_running(str(exe.status)) from None
         raise Conflict(msg.NO_RETRYABLE_TASKS) from None
-    return empty_response(204)
 
 
 async def restart_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
+    await restart_one(call, call.path["workflowId"], bool(call.query.get("useLatestDefinitions", False)))
+    return empty_response(204)
+
+
+async def restart_one(call: Call, workflow_id: str, use_latest: bool) -> None:
+    exe = await load_execution(call, workflow_id)
     if not exe.status.terminal:
         raise msg.not_terminal(_label(exe), "restart")
     restartable = exe.definition.restartable if exe.definition is not None else True
     if exe.status == ExecutionStatus.COMPLETED and not restartable:
         raise NotFound(f"Workflow: {_label(exe)} is non-restartable")
-    use_latest = bool(call.query.get("useLatestDefinitions", False))
     try:
         await call.backend.restart(exe.id, tenant=tenant(call), use_latest_definition=use_latest)
     except NotFound:
@@ -219,7 +238,6 @@ async def restart_workflow(call: Call) -> Response:
         if not exe.status.terminal:
             raise msg.not_terminal(_label(exe), "restart") from None
         raise
-    return empty_response(204)
 
 
 async def delete_workflow(call: Call) -> Response:
@@ -230,14 +248,18 @@ async def delete_workflow(call: Call) -> Response:
     400 leaves the workflow in place (Conductor has already deleted it when it refuses), and a running
     workflow removed without archiving is terminated in the same transaction, so its running
     sub-workflows end too instead of running on for a parent that no longer exists."""
-    exe = await load_execution(call, call.path["workflowId"])
-    if call.query.get("archiveWorkflow", True) and not exe.status.terminal:
+    await remove_one(call, call.path["workflowId"], bool(call.query.get("archiveWorkflow", True)))
+    return empty_response()
+
+
+async def remove_one(call: Call, workflow_id: str, archive: bool) -> None:
+    exe = await load_execution(call, workflow_id)
+    if archive and not exe.status.terminal:
         raise InvalidArgument(f"Cannot archive workflow: {exe.id} with status: {exe.status}")
     try:
         await call.backend.delete_execution(exe.id, tenant=tenant(call))
     except NotFound:  # removed by a concurrent call meanwhile
         raise no_such_workflow(exe.id) from None
-    return empty_response()
 
 
 async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:

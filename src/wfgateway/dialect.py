@@ -52,6 +52,7 @@ class Call:
     principal: Principal
     backend: Backend
     gateway: GatewayContext
+    target: Any = None  # the pipeline's Target of the operation (bulk handlers hand it to the router's split)
 
 
 Handler = Callable[[Call], Awaitable[Response]]

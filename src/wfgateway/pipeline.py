@@ -185,6 +185,7 @@ class Pipeline:
             call = Call(
                 request=request, operation_id=target.operation_id, path=p_path, query=p_query, headers=p_header,
                 body=body, raw_body=raw_body, principal=principal, backend=self.gateway.engine, gateway=self.gateway,
+                target=target,
             )
             selected = await self.select_backend(target, call)
             forwarded = isinstance(selected, Forwarding)

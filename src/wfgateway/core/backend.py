@@ -7,7 +7,7 @@ raises ``NotImplementedByBackend`` naming what cannot be translated; it never dr
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
@@ -166,3 +166,13 @@ class Backend(Protocol):
     async def get_task(self, task_id: str, *, tenant: str | None = None) -> TaskAttempt: ...
 
     async def add_task_log(self, task_id: str, message: str, *, tenant: str | None = None) -> None: ...
+
+
+@runtime_checkable
+class ExecutionSplitter(Protocol):
+    """The router, as a bulk handler sees it (``GatewayContext.state["routing"]``)."""
+
+    async def split(self, target: Any, call: Any, execution_ids: list[str]) -> list[tuple[Any, list[str]]]:
+        """(binding, ids) groups: each id with the backend that owns it.  A binding is a Backend for
+        the handler, or a ``pipeline.Forwarding`` when the owner is the dialect's own vendor (the
+        handler forwards its request, narrowed to those ids)."""

@@ -16,6 +16,9 @@ ways (both optional):
   about them reaches it even after the routes change.  ``local: True`` keeps an
   operation on the gateway itself (token endpoints: they authenticate clients of the gateway).
   ``idempotent: True`` marks a read sent as POST (a search) that may be retried upstream.
+  ``split: True`` marks a bulk operation over many execution ids: its handler always runs (never
+  forwarded raw as a whole) and asks the router (``ExecutionSplitter.split``) which backend owns
+  each id, so ids owned by different backends are applied where they live.
 
 A dialect that declares neither still routes on dialect, operation, tenant and headers; routes
 that match on a workflow name then simply do not match its calls, and the run registry is not
@@ -56,6 +59,7 @@ class OperationKeys:
     related: Callable[[Any], list[str]] | None = None
     local: bool = False
     idempotent: bool = False  # a read sent as POST (a search): safe to retry
+    split: bool = False  # a bulk operation: the handler splits its ids by owner
 
 
 def _getter(where: str) -> Callable[[Any], Any]:
@@ -150,12 +154,12 @@ def compile_mapping(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, Opera
         for key, where in entry.items():
             if key in ROUTE_KEY_NAMES:
                 getters.append((key, _getter(str(where))))
-            elif key not in ("created", "related", "local", "idempotent"):
+            elif key not in ("created", "related", "local", "idempotent", "split"):
                 raise ValueError(f"ROUTE_KEYS[{op!r}]: unknown key {key!r}")
         created = _created(str(entry["created"])) if entry.get("created") else None
         related = _related(str(entry["related"])) if entry.get("related") else None
         out[op] = OperationKeys(tuple(getters), created, related, bool(entry.get("local", False)),
-                                bool(entry.get("idempotent", False)))
+                                bool(entry.get("idempotent", False)), bool(entry.get("split", False)))
     return out
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from wfgateway.config import Config, load_config
 from wfgateway.core.errors import Unavailable
+from wfgateway.pipeline import Forwarding
 from wfgateway.routing.keys import NO_KEYS, KeyReader
 from wfgateway.routing.metrics import RoutingMetrics
 from wfgateway.routing.registry import RunRegistry, registry_for_store
@@ -50,6 +51,7 @@ class Router:
         op = target.operation_id
         reader = self.readers.get(dialect)
         keys = NO_KEYS
+        op_keys = None
         if reader is not None:
             op_keys = reader.operation(op)
             if op_keys is not None and op_keys.local:
@@ -61,6 +63,15 @@ class Router:
         except NoRoute as exc:
             raise Unavailable(f"no route in the gateway's config serves {dialect} {op}") from exc
         backend = route.choose(keys)
+        if op_keys is not None and op_keys.split:
+            # the handler splits the ids by owner (split()); it must run even when the route points
+            # at a same-vendor upstream, so it gets a binding it can call, never a raw forwarder
+            found = bind(state, route, backend, dialect, registry=self.registry, metrics=self.metrics,
+                         keys=self.readers)
+            if isinstance(found, Forwarding):
+                found = bind(state, None, _first_engine(state), dialect, registry=self.registry,
+                             metrics=self.metrics, keys=self.readers)
+            return found
         if keys.execution_id is not None and self._registry_may_differ(backend):
             owner = await self.registry.owner(keys.execution_id, call.principal.tenant)
             if owner is not None and owner != backend:
@@ -69,6 +80,27 @@ class Router:
                                       "which is no longer configured")
                 backend = owner
         return bind(state, route, backend, dialect, registry=self.registry, metrics=self.metrics, keys=self.readers)
+
+    async def split(self, target: Any, call: Any, execution_ids: list[str]) -> list[tuple[Any, list[str]]]:
+        """(binding, ids) groups of a bulk call: each id goes to the backend the run registry says
+        owns it, an id it does not know to the backend the call's route picks.  A binding is a
+        Backend for the handler or, for a same-vendor upstream, a Forwarding of the dialect's own
+        request.  Group order follows the first appearance of each backend among the ids."""
+        state = self.state
+        dialect = target.dialect.name
+        try:
+            route = state.table.match(dialect, target.operation_id, NO_KEYS, call.principal.tenant,
+                                      _LazyHeaders(call.request))
+        except NoRoute as exc:
+            raise Unavailable(f"no route in the gateway's config serves {dialect} {target.operation_id}") from exc
+        default = route.choose(NO_KEYS)
+        groups: dict[str, list[str]] = {}
+        for execution_id in execution_ids:
+            owner = await self.registry.owner(execution_id) if self._registry_may_differ(default) else None
+            name = owner if owner is not None and owner in state.runtimes else default
+            groups.setdefault(name, []).append(execution_id)
+        return [(bind(state, route if name == default else None, name, dialect, registry=self.registry,
+                      metrics=self.metrics, keys=self.readers), ids) for name, ids in groups.items()]
 
     def _registry_may_differ(self, backend: str) -> bool:
         may = getattr(self.registry, "may_own_elsewhere", None)
