@@ -124,6 +124,7 @@ def run_contract(run: ContractRun) -> ContractReport:
         if others:
             schema = schema.exclude(operation_id=others)
     dropped = _cap_coverage(schema, run.profile.coverage_cap)
+    _pin_waits(schema, document)
     started = time.monotonic()
     report = ContractReport(
         dialect=run.dialect,
@@ -141,6 +142,48 @@ def run_contract(run: ContractRun) -> ContractReport:
                             f"operation and scenario not sent (profile {run.profile.name}; a profile without a cap "
                             "sends all, as the command's `deep`)")
     return report
+
+
+def _pin_waits(schema: Any, document: Mapping[str, Any]) -> None:
+    """``x-contract: {pin: {query: {name: value}}}`` on an operation: generated cases send ``value`` for
+    that query parameter whenever they would send a valid one (or none), so an operation that waits
+    as long as it is asked (a synchronous execute) answers within the run's request timeout.  Cases
+    that send an invalid value (negative data) keep it."""
+    pins: dict[str, dict[str, Any]] = {}
+    limits: dict[tuple[str, str], dict[str, Any]] = {}
+    for op_id, method, path in spec_operations(document):
+        op = document["paths"][path][method.lower()]
+        pinned = ((op.get("x-contract") or {}).get("pin") or {}).get("query") or {}
+        if not pinned:
+            continue
+        label = f"{method} {path}"
+        pins[label] = dict(pinned)
+        for param in op.get("parameters") or []:
+            if isinstance(param, dict) and param.get("in") == "query" and param.get("name") in pinned:
+                limits[(label, param["name"])] = param.get("schema") or {}
+    if not pins:
+        return
+
+    def valid(value: Any, limit: Mapping[str, Any]) -> bool:
+        if value is None:
+            return True
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return False
+        return limit.get("minimum", number) <= number <= limit.get("maximum", number)
+
+    def map_case(context: Any, case: Any) -> Any:
+        pinned = pins.get(case.operation.label)
+        if pinned:
+            query = dict(case.query or {})
+            for name, value in pinned.items():
+                if valid(query.get(name), limits.get((case.operation.label, name), {})):
+                    query[name] = value
+            case.query = query
+        return case
+
+    schema.hook(map_case)
 
 
 def _cap_coverage(schema: Any, cap: int | None) -> Counter[str]:
