@@ -19,7 +19,8 @@ class Redactor:
 
     A path is masked from a credential segment to its end whenever the literal segments before it
     match the template -- also for a wrong method, a trailing slash or extra segments (a 404 or 405
-    is logged too), and for an encoded ``/`` inside the secret, which splits the decoded path."""
+    is logged too), for literal segments in another case (a 404 as well), and for an encoded ``/``
+    inside the secret, which splits the decoded path."""
 
     def __init__(self) -> None:
         self._rules: set[tuple[tuple[str | None, ...], int]] = set()
@@ -28,7 +29,7 @@ class Redactor:
     def declare(self, template: str, path_params: Iterable[str] = (), query_params: Iterable[str] = ()) -> None:
         """``path_params`` of ``template`` and ``query_params`` (any path) are credentials."""
         secret = set(path_params)
-        segments = tuple(None if s.startswith("{") and s.endswith("}") else s for s in _split(template))
+        segments = tuple(None if s.startswith("{") and s.endswith("}") else s.lower() for s in _split(template))
         for i, seg in enumerate(_split(template)):
             if seg.startswith("{") and seg[1:-1] in secret:
                 self._rules.add((segments[:i], i))
@@ -73,7 +74,7 @@ class Redactor:
         cut: int | None = None
         for head, i in self._rules:
             if i < len(segments) and (cut is None or i < cut) and all(
-                    h is None or h == s for h, s in zip(head, segments, strict=False)):
+                    h is None or h == s.lower() for h, s in zip(head, segments, strict=False)):
                 cut = i
         return None if cut is None else starts[cut]
 

@@ -36,6 +36,7 @@ def test_no_credential_reaches_a_log_line_metrics_or_an_error(tenants: TwoTenant
         answers.append(anonymous.post(f"/workflows/webhooks/{token}/extra", json={}))  # 404
         answers.append(anonymous.post(f"/workflows/webhooks/{token}/", json={}))
         answers.append(anonymous.post(f"/workflows//webhooks/{token}", json={}))
+        answers.append(anonymous.post(f"/Workflows/Webhooks/{token}", json={}))  # a 404 of another case
         half = len(token) // 2
         answers.append(anonymous.post(f"/workflows/webhooks/{token[:half]}%2F{token[half:]}", json={}))
         answers.append(anonymous.post(f"/workflows/webhooks/{token}x", json={}))  # unknown token: 404
@@ -78,5 +79,6 @@ def test_the_redactor_masks_the_declared_segment_and_what_follows():
     assert r.path("/hooks/o1/s3cr3t") == f"/hooks/o1/{MARK}"
     assert r.path("/hooks/o1/s3/cr3t/") == f"/hooks/o1/{MARK}"
     assert r.path("/hooks/o1") == "/hooks/o1" and r.path("/other/o1/s3cr3t") == "/other/o1/s3cr3t"
+    assert r.path("/HOOKS/o1/s3cr3t") == f"/HOOKS/o1/{MARK}"
     assert r.query("a=1&apikey=s3cr3t") == f"a=1&apikey={MARK}" and r.query("a=1") == "a=1"
     assert r.text("No endpoint POST /hooks/o1/s3cr3t/x", "/hooks/o1/s3cr3t/x") == f"No endpoint POST /hooks/o1/{MARK}"
