@@ -138,6 +138,8 @@ class Tables:
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             self._open()
+            if self._pg is not None and any(isinstance(a, str) and "\x00" in a for a in args):
+                return []  # PostgreSQL text cannot hold NUL (it refuses the query): no row matches, as on SQLite
             if self._sqlite is not None:
                 return list(self._sqlite.execute(sql, tuple(args)).fetchall())
             try:
