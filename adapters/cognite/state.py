@@ -144,6 +144,10 @@ class PostgresKeyValue:
         self._conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         await self._conn.execute("CREATE TABLE IF NOT EXISTS cognite_kv (ns TEXT NOT NULL, k TEXT NOT NULL,"
                                  " v TEXT NOT NULL, PRIMARY KEY (ns, k))")
+        try:  # scans compare keys in the C collation (see prefix_range): this index serves them
+            await self._conn.execute('CREATE INDEX IF NOT EXISTS cognite_kv_c ON cognite_kv (ns, k COLLATE "C")')
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+            pass  # another replica created it at the same moment
 
     async def close(self) -> None:
         if self._conn is not None:
