@@ -87,4 +87,8 @@ def test_another_tenants_execution_id_never_routes_to_that_tenants_upstream(tmp_
             answer = rival.conductor.get(path)
             assert answer.status_code == 404 and "acme-only" not in answer.text, answer.text
         assert rival.conductor.delete(f"/api/workflow/{run_id}").status_code == 404
+        for method, action in (("POST", "terminate"), ("PUT", "pause"), ("DELETE", "terminate-remove")):
+            # bulk calls split their ids by the run registry too
+            bulk = rival.conductor.request(method, f"/api/workflow/bulk/{action}", json=[run_id])
+            assert bulk.status_code == 200 and run_id not in bulk.json()["bulkSuccessfulResults"], bulk.text
         assert acme.conductor.get(f"/api/workflow/{run_id}").json()["status"] == "RUNNING"

@@ -96,7 +96,8 @@ class Router:
         default = route.choose(NO_KEYS)
         groups: dict[str, list[str]] = {}
         for execution_id in execution_ids:
-            owner = await self.registry.owner(execution_id) if self._registry_may_differ(default) else None
+            owner = (await self.registry.owner(execution_id, call.principal.tenant)
+                     if self._registry_may_differ(default) else None)
             name = owner if owner is not None and owner in state.runtimes else default
             groups.setdefault(name, []).append(execution_id)
         return [(bind(state, route if name == default else None, name, dialect, registry=self.registry,
