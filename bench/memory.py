@@ -35,6 +35,8 @@ import yaml
 from bench.mixed_load import LoadReport, MixedLoad
 
 REPO = Path(__file__).resolve().parents[1]
+START_BAR_MIB = 100  # issue #26: one process at start, shipped config.yaml
+SOAK_BAR_MIB = 150  # ... and after 30 minutes of mixed load
 
 
 def free_port() -> int:
@@ -204,6 +206,9 @@ def main() -> None:
                   f"{'yes' if not rep.unexpected else 'NO: ' + rep.unexpected[0]} |")
         if len(gws) > 1:
             print(f"| sum of {len(gws)} | {sum(start):.1f} MiB | {sum(warm):.1f} MiB | {sum(soaked):.1f} MiB | | | |")
+        met = {True: "met", False: "NOT met"}
+        print(f"\nbar: <= {START_BAR_MIB} MiB at start -> {met[max(start) <= START_BAR_MIB]}; "
+              f"<= {SOAK_BAR_MIB} MiB after the soak -> {met[max(soaked) <= SOAK_BAR_MIB]}")
         for gw, snap in zip(gws, before, strict=False):
             after = gw.snapshot()
             print(f"\nPython heap (tracemalloc) {traced_total(snap):.1f} -> {traced_total(after):.1f} MiB; top growth:")

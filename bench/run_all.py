@@ -49,6 +49,9 @@ BENCHES = (
           "bench.proxy_vs_aiohttp", ("--seconds", "2", "--rounds", "1", "--no-prism"), ()),
     Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
           "bench.gateway_vs_hello", ("--seconds", "2", "--rounds", "1"), ("--seconds", "5", "--rounds", "1")),
+    Bench("memory", "resident memory at start, after warm-up and after a mixed-load soak (README \"Memory\")",
+          "bench.memory", ("--warmup", "20", "--soak", "60", "--sample", "30"),
+          ("--warmup", "60", "--soak", "1800", "--sample", "180", "--processes", "2")),
 )
 
 
