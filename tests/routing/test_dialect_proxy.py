@@ -140,7 +140,7 @@ def test_altostrat_through_the_proxy_execute_and_rerun(pair):
     assert _run(back, back.engine.get(new_id)).id == new_id
     # the new run was recorded as owned by the Altostrat upstream
     router = front.app.context.state["routing"]
-    assert _run(front, router.registry.owner(new_id)) == "altostrat-up"
+    assert _run(front, router.registry.owner(new_id, None)) == "altostrat-up"
 
 
 def _run(gw: RunningGateway, coro):

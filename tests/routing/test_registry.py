@@ -19,8 +19,8 @@ async def test_sqlite_registry_survives_reopening(tmp_path):
     await reg.close()
     again = SqliteRegistry(tmp_path / "data" / "gw.runs.sqlite")
     await again.open()
-    assert await again.owner("e-1") == "canary"
-    assert await again.owner("e-2") is None
+    assert await again.owner("e-1", None) == "canary"
+    assert await again.owner("e-2", None) is None
     assert again.may_own_elsewhere("engine") and not again.may_own_elsewhere("canary")
     await again.close()
 
@@ -33,9 +33,9 @@ async def test_postgres_registry_is_shared_between_replicas():
     try:
         await a.open()
         await b.open()
-        assert await b.owner(eid) is None
+        assert await b.owner(eid, None) is None
         await a.record(eid, "cognite-prod", "cognite")
-        assert await b.owner(eid) == "cognite-prod"
+        assert await b.owner(eid, None) == "cognite-prod"
     finally:
         await a.close()
         await b.close()

@@ -45,7 +45,7 @@ async def test_an_id_is_known_only_to_the_tenant_that_created_it(registries):
     for reg in (a, b):  # warm cache and cold cache answer alike
         assert await reg.owner("e-acme", "acme") == "conductor-acme"
         assert await reg.owner("e-acme", "rival") is None
-        assert await reg.owner("e-acme") == "conductor-acme"
+        assert await reg.owner("e-acme", None) == "conductor-acme"
         assert await reg.owner("e-other", "acme") is None
 
 

@@ -150,7 +150,7 @@ class Forwarder(Forwarding):
         """Executions an answer mentions belong to the backend that answered, and to the tenant it
         answered (first writer wins)."""
         for execution_id in dict.fromkeys(ids):
-            if await self.registry.owner(execution_id) is None:
+            if await self.registry.owner(execution_id, None) is None:  # recorded for any tenant?
                 await self.registry.record(execution_id, self.transport.name, dialect, tenant)
 
 

@@ -33,9 +33,11 @@ class RunRegistry(Protocol):
 
     async def close(self) -> None: ...
 
-    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
+    async def owner(self, execution_id: str, tenant: str | None) -> str | None:
         """The backend that owns ``execution_id``, or None if the gateway never saw it -- or saw it
-        for another tenant than ``tenant`` (None: any tenant; ids recorded without one match every tenant)."""
+        for another tenant than ``tenant`` (ids recorded without one match every tenant).  ``tenant``
+        is required so that no caller forgets it: None (any tenant) is only for bookkeeping, never
+        for routing a caller's request."""
 
     async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
         """Remember the owner and tenant of a new execution (first writer wins)."""
@@ -108,7 +110,7 @@ class SqliteRegistry:
             raise RuntimeError("run registry is not open")
         return self._db
 
-    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
+    async def owner(self, execution_id: str, tenant: str | None) -> str | None:
         cached = self._cache.get(execution_id)
         if cached is not None:
             return _visible(cached, tenant)
@@ -163,7 +165,7 @@ class PostgresRegistry:
             await self._pool.close()
             self._pool = None
 
-    async def owner(self, execution_id: str, tenant: str | None = None) -> str | None:
+    async def owner(self, execution_id: str, tenant: str | None) -> str | None:
         cached = self._cache.get(execution_id)
         if cached is not None:
             return _visible(cached, tenant)
