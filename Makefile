@@ -16,7 +16,7 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
-	command -v chromium >/dev/null || apt-get install -y chromium  # the console's browser tests drive it
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)  # the console's browser tests drive it
 
 run: install
 	$(BIN)/wfgateway serve --config $(CONFIG)
