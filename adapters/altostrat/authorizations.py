@@ -28,26 +28,26 @@ class Authorizations:
         aid = ids.new_id(ids.AUTHORIZATION)
         claims = principal.claims or {}
         row = (aid, principal.subject, claims.get("email"), "altostrat", "active", now_ms)
-        await self.tables.aexecute(
+        await self.tables.execute(
             f"INSERT INTO altostrat_authorizations ({_COLUMNS}, tenant) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (*row, principal.tenant),
         )
         return _render(row)
 
     async def list(self, tenant: str) -> list[dict[str, Any]]:
-        rows = await self.tables.aquery(
+        rows = await self.tables.query(
             f"SELECT {_COLUMNS} FROM altostrat_authorizations WHERE tenant = ? ORDER BY created_ms, id", (tenant,)
         )
         return [_render(r) for r in rows]
 
     async def get(self, tenant: str, auth_id: str) -> dict[str, Any] | None:
-        rows = await self.tables.aquery(
+        rows = await self.tables.query(
             f"SELECT {_COLUMNS} FROM altostrat_authorizations WHERE tenant = ? AND id = ?", (tenant, auth_id)
         )
         return _render(rows[0]) if rows else None
 
     async def delete(self, tenant: str, auth_id: str) -> None:
-        if not await self.tables.aexecute(
+        if not await self.tables.execute(
             "DELETE FROM altostrat_authorizations WHERE tenant = ? AND id = ?", (tenant, auth_id)
         ):
             raise NotFound(f"Authorization '{auth_id}' not found.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +21,7 @@ from wfgateway.adapters.altostrat.schedules import SCHEMA as SCHEDULES_SCHEMA
 from wfgateway.adapters.altostrat.schedules import Scheduler
 from wfgateway.adapters.altostrat.security import BearerAuth
 from wfgateway.adapters.altostrat.service import Service
-from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.store import create_tables
 from wfgateway.adapters.altostrat.vault import Vault, load_key
 
 from wfgateway.core.errors import ErrorContext, GatewayError
@@ -45,8 +44,9 @@ class AltostratDialect:
         config = gateway.config
         store_settings = dict(getattr(config, "store", None) or {"kind": "sqlite", "path": "wfgateway.db"})
         base_dir = Path(getattr(config, "base_dir", None) or Path.cwd())
-        tables = Tables(store_settings, base_dir, extra_schema=[SCHEDULES_SCHEMA])
-        vault = Vault(tables, lambda: load_key(settings.get("vault_key_env"), tables.location))
+        key_dir = _beside_store(store_settings, base_dir)
+        tables = create_tables(gateway.store, extra_schema=[SCHEDULES_SCHEMA])
+        vault = Vault(tables, lambda: load_key(settings.get("vault_key_env"), key_dir))
         self.service = Service(
             gateway=gateway, settings=settings, auth=BearerAuth.from_settings(settings.get("auth")),
             tables=tables, vault=vault, authorizations=Authorizations(tables),
@@ -73,8 +73,8 @@ class AltostratDialect:
         return []
 
     async def startup(self) -> None:
-        # Open the tables and load (or create) the vault key now, so a bad store or key fails the start.
-        await asyncio.to_thread(self.service.tables.query, "SELECT 1")
+        # Migrate the tables and load (or create) the vault key now, so a bad store or key fails the start.
+        await self.service.tables.ready()
         self.service.vault.check_key()
         register = getattr(self.gateway.engine, "register_secret_resolver", None)
         if register is not None:
@@ -84,9 +84,16 @@ class AltostratDialect:
         if self.settings.get("schedules", True):
             self.service.scheduler.start()
 
-    def resolve_secret(self, tenant: str, name: str) -> str | None:
-        return self.service.vault.resolve(tenant, name)
+    async def resolve_secret(self, tenant: str, name: str) -> str | None:
+        return await self.service.vault.resolve(tenant, name)
 
     async def shutdown(self) -> None:
         await self.service.scheduler.stop()
-        self.service.tables.close()
+
+
+def _beside_store(store: dict[str, Any], base_dir: Path) -> Path:
+    """Where the generated vault key lives: the SQLite store's folder (else the config's)."""
+    if store.get("kind", "sqlite") != "sqlite":
+        return base_dir
+    path = Path(store.get("path") or "wfgateway.db")
+    return (path if path.is_absolute() else base_dir / path).parent

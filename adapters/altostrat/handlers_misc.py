@@ -93,7 +93,7 @@ def make(svc: Service) -> dict[str, Any]:
     # -- webhook trigger (public: the token is the credential) ---------------------------------
     async def webhook(call: Call) -> Response:
         token = call.path["webhookToken"]
-        rows = await svc.tables.aquery(
+        rows = await svc.tables.query(
             "SELECT tenant, workflow_id FROM altostrat_webhooks WHERE token_hash = ?", (W.token_hash(token),)
         )
         if not rows:

@@ -31,14 +31,14 @@ def make(svc: Service) -> dict[str, Any]:
         while True:
             run_id, now = ids.new_id(ids.RUN), W.now_ms()
             try:
-                await svc.tables.aexecute(
+                await svc.tables.execute(
                     "INSERT INTO altostrat_idempotency (tenant, key, workflow_id, run_id, created_ms) VALUES (?, ?, ?, ?, ?)",
                     (tenant, key, workflow_id, run_id, now),
                 )
                 return run_id, True
             except Duplicate:
                 pass
-            rows = await svc.tables.aquery(
+            rows = await svc.tables.query(
                 "SELECT workflow_id, run_id, created_ms FROM altostrat_idempotency WHERE tenant = ? AND key = ?",
                 (tenant, key),
             )
@@ -50,7 +50,7 @@ def make(svc: Service) -> dict[str, Any]:
                     raise Conflict("This Idempotency-Key was already used to execute another workflow.",
                                    details={"code": "idempotency_key_in_use"})
                 return old_run, False
-            changed = await svc.tables.aexecute(
+            changed = await svc.tables.execute(
                 "UPDATE altostrat_idempotency SET workflow_id = ?, run_id = ?, created_ms = ?"
                 " WHERE tenant = ? AND key = ? AND run_id = ?",
                 (workflow_id, run_id, now, tenant, key, old_run),
@@ -59,7 +59,7 @@ def make(svc: Service) -> dict[str, Any]:
                 return run_id, True
 
     async def release_key(tenant: str, key: str, run_id: str) -> None:
-        await svc.tables.aexecute(
+        await svc.tables.execute(
             "DELETE FROM altostrat_idempotency WHERE tenant = ? AND key = ? AND run_id = ?", (tenant, key, run_id)
         )
 

@@ -34,7 +34,7 @@ def make(svc: Service) -> dict[str, Any]:
         if record.get("webhook_token"):
             statements.append(("INSERT INTO altostrat_webhooks (token_hash, tenant, workflow_id) VALUES (?, ?, ?)",
                                (W.token_hash(record["webhook_token"]), tenant, record["id"])))
-        await svc.tables.atransaction(statements)
+        await svc.tables.transaction(statements)
 
     async def list_workflows(call: Call) -> Response:
         records = await W.list_all(call.backend, call.principal.tenant, foreign=True)
@@ -87,7 +87,7 @@ def make(svc: Service) -> dict[str, Any]:
         if W.is_foreign(record):
             raise W.refuse_foreign(record, "deleteWorkflow")
         await call.backend.delete_definition(tenant, record["id"])
-        await svc.tables.atransaction([
+        await svc.tables.transaction([
             ("DELETE FROM altostrat_webhooks WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
             ("DELETE FROM altostrat_idempotency WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
             ("DELETE FROM altostrat_schedules WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),

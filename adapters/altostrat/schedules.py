@@ -8,7 +8,6 @@ one database start each scheduled run once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from typing import Any
@@ -19,6 +18,7 @@ from wfgateway.adapters.altostrat.store import Tables
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
+from wfgateway.core.loops import LoopState, Supervised
 
 log = logging.getLogger("wfgateway.altostrat")
 
@@ -60,7 +60,7 @@ class Scheduler:
     def __init__(self, tables: Tables, backend: Backend) -> None:
         self.tables = tables  # created with SCHEMA among its extra tables
         self.backend = backend
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Supervised("altostrat-schedules", self._ticks)
 
     async def save(self, tenant: str, record: dict[str, Any]) -> None:
         """Record (or clear) when ``record`` runs next."""
@@ -70,37 +70,29 @@ class Scheduler:
         if due is not None:
             statements.append(("INSERT INTO altostrat_schedules (tenant, workflow_id, next_ms) VALUES (?, ?, ?)",
                                (tenant, record["id"], due)))
-        await self.tables.atransaction(statements)
+        await self.tables.transaction(statements)
 
     async def forget(self, tenant: str, workflow_id: str) -> None:
-        await self.tables.aexecute("DELETE FROM altostrat_schedules WHERE tenant = ? AND workflow_id = ?",
+        await self.tables.execute("DELETE FROM altostrat_schedules WHERE tenant = ? AND workflow_id = ?",
                                    (tenant, workflow_id))
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._loop())
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
+    async def _ticks(self, state: LoopState) -> None:
+        """Supervised (core/loops.py): a failing tick is logged once, backed off and tried again."""
         while True:
-            try:
-                await self.tick(W.now_ms())
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("altostrat scheduler tick failed")
+            await self.tick(W.now_ms())
+            state.beat()
             await asyncio.sleep(TICK_S)
 
     async def tick(self, now: int) -> list[str]:
         """Start every due workflow once; the ids of the runs started."""
         started: list[str] = []
-        due = await self.tables.aquery(
+        due = await self.tables.query(
             "SELECT tenant, workflow_id, next_ms FROM altostrat_schedules WHERE next_ms <= ? ORDER BY next_ms", (now,))
         for tenant, workflow_id, next_ms in due:
             try:
@@ -112,7 +104,7 @@ class Scheduler:
             if following is None:
                 await self.forget(tenant, workflow_id)
                 continue
-            won = await self.tables.aexecute(
+            won = await self.tables.execute(
                 "UPDATE altostrat_schedules SET next_ms = ? WHERE tenant = ? AND workflow_id = ? AND next_ms = ?",
                 (following, tenant, workflow_id, next_ms))
             if not won:

@@ -93,7 +93,7 @@ class Vault:
             raise InvalidArgument("The 'secret' parameter is required for this request.", details={"code": "parameter_missing"})
         item = VaultItem(ids.new_id(ids.VAULT), name, now_ms, expires_ms, api_key)
         try:
-            await self.tables.aexecute(
+            await self.tables.execute(
                 "INSERT INTO altostrat_vault (id, tenant, name, ciphertext, created_ms, updated_ms, expires_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (item.id, tenant, name, self._encrypt(secret), now_ms, now_ms, expires_ms),
@@ -103,14 +103,14 @@ class Vault:
         return item
 
     async def list(self, tenant: str) -> list[VaultItem]:
-        rows = await self.tables.aquery(
+        rows = await self.tables.query(
             "SELECT id, name, created_ms, expires_ms FROM altostrat_vault WHERE tenant = ? ORDER BY created_ms, id",
             (tenant,),
         )
         return [VaultItem(*row) for row in rows]
 
     async def get(self, tenant: str, item_id: str) -> VaultItem:
-        rows = await self.tables.aquery(
+        rows = await self.tables.query(
             "SELECT id, name, created_ms, expires_ms FROM altostrat_vault WHERE tenant = ? AND id = ?", (tenant, item_id)
         )
         if not rows:
@@ -130,7 +130,7 @@ class Vault:
             sets.append("expires_ms = ?")
             args.append(changes["expires_ms"])
         try:
-            await self.tables.aexecute(
+            await self.tables.execute(
                 f"UPDATE altostrat_vault SET {', '.join(sets)} WHERE tenant = ? AND id = ?", (*args, tenant, item_id)
             )
         except Duplicate as exc:
@@ -138,16 +138,16 @@ class Vault:
         return await self.get(tenant, item_id)
 
     async def delete(self, tenant: str, item_id: str) -> None:
-        if not await self.tables.aexecute("DELETE FROM altostrat_vault WHERE tenant = ? AND id = ?", (tenant, item_id)):
+        if not await self.tables.execute("DELETE FROM altostrat_vault WHERE tenant = ? AND id = ?", (tenant, item_id)):
             raise NotFound(f"Vault item '{item_id}' not found.")
 
-    # -- use by nodes (sync: the engine calls it while resolving templates) -----------------
-    def resolve(self, tenant: str, name: str, now_ms: int | None = None) -> str | None:
+    # -- use by nodes (the engine calls it while resolving templates) -------------------------
+    async def resolve(self, tenant: str, name: str, now_ms: int | None = None) -> str | None:
         """The plaintext of ``name`` for ``tenant``; None if unknown or expired."""
         import time
 
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        rows = self.tables.query(
+        rows = await self.tables.query(
             "SELECT ciphertext, expires_ms FROM altostrat_vault WHERE tenant = ? AND name = ?", (tenant, name)
         )
         if not rows:
@@ -157,9 +157,9 @@ class Vault:
             return None
         return self._decrypt(ciphertext)
 
-    def secrets_of(self, tenant: str) -> list[str]:
+    async def secrets_of(self, tenant: str) -> list[str]:
         """Every plaintext of ``tenant`` (to scrub them from rendered output)."""
-        rows = self.tables.query("SELECT ciphertext FROM altostrat_vault WHERE tenant = ?", (tenant,))
+        rows = await self.tables.query("SELECT ciphertext FROM altostrat_vault WHERE tenant = ?", (tenant,))
         out = []
         for (ciphertext,) in rows:
             value = self._decrypt(ciphertext)
@@ -168,9 +168,7 @@ class Vault:
         return sorted(out, key=len, reverse=True)
 
     async def redactor(self, tenant: str) -> Redactor:
-        import asyncio
-
-        return Redactor(await asyncio.to_thread(self.secrets_of, tenant))
+        return Redactor(await self.secrets_of(tenant))
 
     def _encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()

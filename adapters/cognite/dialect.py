@@ -4,7 +4,6 @@ project, Cognite's error body, cron triggers running in the background."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,11 +78,7 @@ class CogniteDialect:
 
 
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> CogniteDialect:
-    store = dict(getattr(gateway.config, "store", None) or {})
-    if store.get("kind") == "postgres" and not store.get("dsn") and store.get("dsn_env"):
-        store["dsn"] = os.environ.get(store["dsn_env"], "")
-    resolve = getattr(gateway.config, "resolve", None)
-    dialect = CogniteDialect(settings, gateway, create_state(store, resolve))
+    dialect = CogniteDialect(settings, gateway, create_state(gateway.store))
     register = getattr(gateway.engine, "register_expander", None)
     if register is not None:
         register(DIALECT, dialect.expand)

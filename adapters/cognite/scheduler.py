@@ -12,7 +12,6 @@ one real firing would take up to a minute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from wfgateway.adapters.cognite.state import SEP, KeyValue, key
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
+from wfgateway.core.loops import LoopState, Supervised
 
 log = logging.getLogger("wfgateway.cognite.triggers")
 
@@ -88,27 +88,19 @@ class TriggerScheduler:
         self.backend = backend
         self.clock = clock
         self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Supervised("cognite-triggers", self._ticks, stale_after_s=max(30.0, 10 * interval_s))
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop(), name="cognite-triggers")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
-    async def _loop(self) -> None:
+    async def _ticks(self, state: LoopState) -> None:
+        """Supervised (core/loops.py): a failing tick is logged once, backed off and tried again."""
         while True:
-            try:
-                await self.tick(self.clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bad row must not stop every other trigger
-                log.exception("trigger tick failed")
+            await self.tick(self.clock())
+            state.beat()
             await asyncio.sleep(self.interval_s)
 
     async def tick(self, now: int) -> list[dict[str, Any]]:

@@ -16,10 +16,13 @@ from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
 from wfgateway.contract.spec import Spec, load_spec
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
+from wfgateway.core import loops
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import SettingError
 from wfgateway.cursors import cursor_signer
 from wfgateway.dialect import Dialect
+from wfgateway.engine.store import create_store
+from wfgateway.engine.store.base import Store, StoreOpenError
 from wfgateway.gateway import GatewayContext
 from wfgateway.pipeline import Pipeline, Target
 
@@ -51,6 +54,7 @@ class GatewayApp:
             await self._lifespan(receive, send)
 
     async def startup(self) -> None:
+        await self.context.store.open()  # the persistence home first: a store that cannot open stops here
         startup = getattr(self.engine, "startup", None)  # the embedded engine's own start-up
         if startup is not None:
             await startup()
@@ -71,6 +75,7 @@ class GatewayApp:
         stop = getattr(self.engine, "stop", None)
         if stop is not None:
             await stop()
+        await self.context.store.close()
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -78,6 +83,10 @@ class GatewayApp:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.startup()
+                except StoreOpenError as exc:  # one line: the file, the cause, the fix
+                    log.error("wfgateway: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
                 except Exception as exc:  # report, do not crash the server with a traceback
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
@@ -93,11 +102,14 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     """Build the gateway for ``config``; ``engine`` replaces the embedded engine (tests, benchmarks)."""
     if not isinstance(config, Config):
         config = load_config(config)
+    store = create_store(config.store, base_dir=config.base_dir,
+                         page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
     if engine is None:
-        engine = build_engine(config)
+        engine = build_engine(config, store)
     context = GatewayContext(
         config=config,
         engine=engine,
+        store=store,
         dialect_settings=config.enabled_dialects(),
         task_settings=config.tasks,
         base_url=config.server.get("public_url") or f"http://{config.server['host']}:{config.server['port']}",
@@ -130,11 +142,9 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     return app
 
 
-def build_engine(config: Config) -> Backend:
-    from wfgateway.engine import Engine, create_store
+def build_engine(config: Config, store: Store) -> Backend:
+    from wfgateway.engine import Engine
 
-    store = create_store(config.store, base_dir=config.base_dir,
-                         page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
     http = config.tasks.get("http", {})
     return Engine(
         store,
@@ -210,17 +220,15 @@ def _add_gateway_routes(app: GatewayApp) -> None:
 
     async def readyz(request: Request) -> Response:
         checks: dict[str, Any] = {"engine": "ok" if app.ready else "starting"}
-        health = getattr(app.engine, "health", None)
-        if health is not None and app.ready:
-            try:
-                await health()
-            except Exception as exc:
-                checks["engine"] = f"failing: {type(exc).__name__}"
+        if app.ready:
+            checks["store"] = await app.context.store.check()  # a real write; names the cause when it fails
+            checks.update(loops.readiness())  # every background loop's heartbeat
         extra = app.context.state.get("readiness")
         if extra is not None:
             checks.update(await extra())
         ok = all(v == "ok" or v == "closed" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+        body = {"status": "ok" if ok else "unavailable", "checks": checks, "heartbeats_s_ago": loops.heartbeats()}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     pipeline.add_route("GET", "/healthz", healthz)
     pipeline.add_route("GET", "/readyz", readyz)

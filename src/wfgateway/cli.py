@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 from wfgateway.config import ConfigError, load_config
 from wfgateway.contract import command as contract_command
+from wfgateway.engine.store.base import StoreOpenError
+from wfgateway.engine.store.tables import StoreHome
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +105,8 @@ def _serve(args: argparse.Namespace) -> int:
             config.server["port"] = args.port
         app = create_app(config)
         check_bind(app, config.server["host"])
-    except (ConfigError, StartupError, SpecError) as exc:
+        asyncio.run(_open_store(app.context.store))
+    except (ConfigError, StartupError, SpecError, StoreOpenError) as exc:
         print(f"wfgateway: {exc}", file=sys.stderr)
         return 2
     open_ones = set(open_dialects(app))
@@ -111,6 +115,13 @@ def _serve(args: argparse.Namespace) -> int:
     uvicorn.run(app, host=config.server["host"], port=config.server["port"], loop="uvloop", http="httptools",
                 access_log=False, log_level="info", log_config=None)
     return 0
+
+
+async def _open_store(store: StoreHome) -> None:
+    """Open (and migrate) the store once before serving, so a store that cannot be opened is one line
+    naming the file, the cause and the fix, and the config-error exit status."""
+    await store.open()
+    await store.close()
 
 
 class _NoEngine:

@@ -32,6 +32,7 @@ STORE = {
         "dsn_env": _SECRET_ENV,
         "pool_size": {"type": "integer", "minimum": 1, "maximum": 200},
         "schema": {"type": "string", "pattern": "^[a-z_][a-z0-9_]*$"},
+        "wait_ms": {"type": "integer", "minimum": 0, "maximum": 60000},
     },
     "allOf": [
         {"if": {"properties": {"kind": {"const": "postgres"}}},

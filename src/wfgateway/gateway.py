@@ -7,6 +7,7 @@ from typing import Any
 
 from wfgateway.core.backend import Backend
 from wfgateway.cursors import CursorSigner
+from wfgateway.engine.store.tables import StoreHome
 from wfgateway.redaction import Redactor
 
 
@@ -16,11 +17,13 @@ class GatewayContext:
 
     ``engine`` is the embedded engine (also a Backend); ``dialect_settings`` is the dialect's own
     section of config.yaml (``dialects.<name>``); ``task_settings`` is config.yaml's ``tasks``
-    section (http allow-list, worker lease, timeouts); ``base_url`` is where clients reach us.
+    section (http allow-list, worker lease, timeouts); ``base_url`` is where clients reach us;
+    ``store`` is the persistence home where a dialect keeps its own tables (engine/store/tables.py).
     """
 
     config: Any
     engine: Backend
+    store: StoreHome
     dialect_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_settings: dict[str, Any] = field(default_factory=dict)
     base_url: str = "http://127.0.0.1:8080"

@@ -26,6 +26,7 @@ from wfgateway.core.errors import (
     MalformedBody,
     MethodNotAllowed,
     RouteNotFound,
+    Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
     Violation,
@@ -49,6 +50,8 @@ class Target:
     responses: ResponseValidator
     handler: Handler
 
+
+RETRY_AFTER_S = "1"  # seconds, on every 503: SDKs that honour Retry-After come back after it
 
 class Forwarding:
     """What ``select_backend`` returns instead of a Backend when a call bypasses its handler: a
@@ -274,6 +277,8 @@ class Pipeline:
                                     status_code=error.status, media_type="application/json")
         if isinstance(error, MethodNotAllowed):
             response.headers["allow"] = ", ".join(error.allow)
+        if isinstance(error, Unavailable) and "retry-after" not in response.headers:
+            response.headers["retry-after"] = RETRY_AFTER_S  # a store or backend outage: come back soon
         return response
 
 

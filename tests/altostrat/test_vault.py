@@ -5,56 +5,46 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import uuid
 
 import pytest
-from wfgateway.adapters.altostrat.store import Tables
+from wfgateway.adapters.altostrat.store import create_tables
 from wfgateway.adapters.altostrat.vault import KEY_FILE, Redactor, Vault, load_key
 
+from tests.engine.pg import create_schema, drop_schema, pg_store
 from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.engine.store.sqlite import SQLiteStore
 
 NOW = 1_700_000_000_000
 
 
-PG = "postgresql://127.0.0.1:5432/test"
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def tables(request, tmp_path):
-    """The dialect's tables on SQLite, and on PostgreSQL in a schema of their own."""
-    if request.param == "sqlite":
-        t = Tables({"kind": "sqlite", "path": str(tmp_path / "gw.db")}, tmp_path)
-        yield t
-        t.close()
-        return
-    import psycopg
-
-    schema = "alto_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(PG, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    t = Tables({"kind": "postgres", "dsn": f"{PG}?options=-csearch_path%3D{schema}"}, tmp_path)
+async def tables(request, tmp_path):
+    """The dialect's tables in the engine's store: SQLite, and PostgreSQL in a schema of its own."""
+    schema = create_schema() if request.param == "postgres" else None
+    store = SQLiteStore(tmp_path / "gw.db") if schema is None else pg_store(schema)
+    await store.open()
     try:
-        yield t
+        yield create_tables(store)
     finally:
-        t.close()
-        with psycopg.connect(PG, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await store.close()
+        if schema is not None:
+            drop_schema(schema)
 
 
 async def test_secrets_are_encrypted_at_rest_and_resolved_for_nodes(tables, tmp_path):
     vault = Vault(tables, load_key(None, tmp_path))
     item = await vault.create("org_1", "api_token", "plain-secret-value-42", None, NOW)
     assert item.id.startswith("vlt_")
-    if tables.kind == "sqlite":
+    if tables.dialect == "sqlite":
         raw = (tmp_path / "gw.db").read_bytes() + (tmp_path / "gw.db-wal").read_bytes()
         assert b"plain-secret-value-42" not in raw
         rows = sqlite3.connect(tmp_path / "gw.db").execute("SELECT ciphertext FROM altostrat_vault").fetchall()
     else:
-        rows = tables.query("SELECT ciphertext FROM altostrat_vault")
+        rows = await tables.query("SELECT ciphertext FROM altostrat_vault")
     assert rows and "plain-secret-value-42" not in rows[0][0]
-    assert vault.resolve("org_1", "api_token") == "plain-secret-value-42"
-    assert vault.resolve("org_2", "api_token") is None  # organisations are separate
-    assert vault.resolve("org_1", "other") is None
+    assert await vault.resolve("org_1", "api_token") == "plain-secret-value-42"
+    assert await vault.resolve("org_2", "api_token") is None  # organisations are separate
+    assert await vault.resolve("org_1", "other") is None
 
 
 async def test_generated_key_file_is_private_and_reused(tables, tmp_path):
@@ -64,7 +54,7 @@ async def test_generated_key_file_is_private_and_reused(tables, tmp_path):
     assert load_key(None, tmp_path) == key
     vault = Vault(tables, key)
     await vault.create("o", "n1x", "v", None, NOW)
-    assert Vault(tables, load_key(None, tmp_path)).resolve("o", "n1x") == "v"
+    assert await Vault(tables, load_key(None, tmp_path)).resolve("o", "n1x") == "v"
 
 
 async def test_key_from_environment_takes_precedence(tables, tmp_path, monkeypatch):
@@ -73,15 +63,15 @@ async def test_key_from_environment_takes_precedence(tables, tmp_path, monkeypat
     await vault.create("o", "abc", "v1", None, NOW)
     assert not (tmp_path / KEY_FILE).exists()
     other = Vault(tables, load_key(None, tmp_path))  # a different key cannot read it
-    assert other.resolve("o", "abc") is None
-    assert vault.resolve("o", "abc") == "v1"
+    assert await other.resolve("o", "abc") is None
+    assert await vault.resolve("o", "abc") == "v1"
 
 
 async def test_expired_items_resolve_to_nothing(tables, tmp_path):
     vault = Vault(tables, load_key(None, tmp_path))
     await vault.create("o", "short", "v", NOW + 1000, NOW)
-    assert vault.resolve("o", "short", now_ms=NOW + 999) == "v"
-    assert vault.resolve("o", "short", now_ms=NOW + 1000) is None
+    assert await vault.resolve("o", "short", now_ms=NOW + 999) == "v"
+    assert await vault.resolve("o", "short", now_ms=NOW + 1000) is None
 
 
 async def test_crud_names_are_unique_per_org_and_api_keys_are_generated(tables, tmp_path):
@@ -92,10 +82,10 @@ async def test_crud_names_are_unique_per_org_and_api_keys_are_generated(tables, 
     await vault.create("p", "dup", "3", None, NOW)
     key = await vault.create("o", "api-key:ci", None, None, NOW)
     assert key.api_key and key.api_key.startswith("wfk_")
-    assert vault.resolve("o", "api-key:ci") == key.api_key
+    assert await vault.resolve("o", "api-key:ci") == key.api_key
     assert [i.name for i in await vault.list("o")] == ["dup", "api-key:ci"]
     updated = await vault.update("o", a.id, {"secret": "new", "name": "renamed"}, NOW + 5)
-    assert updated.name == "renamed" and vault.resolve("o", "renamed") == "new"
+    assert updated.name == "renamed" and await vault.resolve("o", "renamed") == "new"
     await vault.delete("o", a.id)
     with pytest.raises(NotFound):
         await vault.get("o", a.id)

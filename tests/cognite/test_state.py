@@ -3,39 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from wfgateway.adapters.cognite.sessions import Sessions
-from wfgateway.adapters.cognite.state import KeyValue, PostgresKeyValue, SqliteKeyValue, create_state, key
+from wfgateway.adapters.cognite.state import KeyValue, create_state, key
 
+from tests.engine.pg import create_schema, drop_schema, pg_store
 from wfgateway.core.errors import InvalidArgument
-
-PG = "postgresql://127.0.0.1:5432/test"
+from wfgateway.engine.store.sqlite import SQLiteStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def kv(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[KeyValue]:
-    if request.param == "sqlite":
-        store: KeyValue = SqliteKeyValue(tmp_path / "state.db")
-        await store.open()
-        yield store
-        await store.close()
-        return
-    schema = f"cognite_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    store = PostgresKeyValue(f"{PG}?options=-csearch_path%3D{schema}")
+    """The dialect's state in the engine's store: SQLite, and PostgreSQL in a schema of its own."""
+    schema = create_schema() if request.param == "postgres" else None
+    store = SQLiteStore(tmp_path / "gw.db") if schema is None else pg_store(schema)
     await store.open()
+    state = create_state(store)
+    await state.open()
     try:
-        yield store
+        yield state
     finally:
         await store.close()
-        with psycopg.connect(PG, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        if schema is not None:
+            drop_schema(schema)
 
 
 async def test_put_get_insert_replace_delete(kv: KeyValue):
@@ -110,10 +103,18 @@ async def test_a_refused_action_leaves_the_nonce_usable(kv: KeyValue):
     assert await sessions.once("p", nonce, "retry", "e1", ok) == {"ok": True}
 
 
-def test_state_lives_next_to_the_engine_store(tmp_path: Path):
-    state = create_state({"kind": "sqlite", "path": "gw.db"}, lambda p: tmp_path / p)
-    assert isinstance(state, SqliteKeyValue) and state.path == str(tmp_path / "gw-cognite.db")
-    assert isinstance(create_state({"kind": "postgres", "dsn": PG}), PostgresKeyValue)
+async def test_state_lives_in_the_engine_store_and_survives_reopening(tmp_path: Path):
+    store = SQLiteStore(tmp_path / "gw.db")
+    await store.open()
+    await create_state(store).put("wf", key("p", "a"), {"v": 1})
+    await store.close()
+    assert not list(tmp_path.glob("*cognite*"))  # no side file: one database
+    again = SQLiteStore(tmp_path / "gw.db")
+    await again.open()
+    try:
+        assert await create_state(again).get("wf", key("p", "a")) == {"v": 1}
+    finally:
+        await again.close()
 
 
 async def test_sessions_bind_page_and_revoke_on_either_store(kv: KeyValue):

@@ -1,4 +1,4 @@
-"""The run registry on SQLite (beside the store) and PostgreSQL (in the store's database)."""
+"""The run registry in the engine's store: SQLite (one process) and PostgreSQL (shared by replicas)."""
 
 from __future__ import annotations
 
@@ -6,36 +6,49 @@ import uuid
 
 import pytest
 
-from wfgateway.routing.registry import PostgresRegistry, SqliteRegistry, registry_for_store
+from tests.engine.pg import create_schema, drop_schema, pg_store
+from wfgateway.engine.store.sqlite import SQLiteStore
+from wfgateway.routing.registry import RunRegistry
 
 
 async def test_sqlite_registry_survives_reopening(tmp_path):
-    reg = registry_for_store({"kind": "sqlite", "path": "data/gw.db"}, tmp_path)
-    assert isinstance(reg, SqliteRegistry) and reg.path == tmp_path / "data" / "gw.runs.sqlite"
+    store = SQLiteStore(tmp_path / "data" / "gw.db")
+    await store.open()
+    reg = RunRegistry(store)
     await reg.open()
     assert not reg.may_own_elsewhere("engine")
     await reg.record("e-1", "canary", "conductor")
     await reg.record("e-1", "engine", "conductor")  # first writer wins: an owner never changes
-    await reg.close()
-    again = SqliteRegistry(tmp_path / "data" / "gw.runs.sqlite")
+    await store.close()
+    assert sorted(p.name for p in (tmp_path / "data").glob("*.sqlite")) == []  # no side file any more
+    store = SQLiteStore(tmp_path / "data" / "gw.db")
+    await store.open()
+    again = RunRegistry(store)
     await again.open()
-    assert await again.owner("e-1", None) == "canary"
-    assert await again.owner("e-2", None) is None
-    assert again.may_own_elsewhere("engine") and not again.may_own_elsewhere("canary")
-    await again.close()
+    try:
+        assert await again.owner("e-1", None) == "canary"
+        assert await again.owner("e-2", None) is None
+        assert again.may_own_elsewhere("engine") and not again.may_own_elsewhere("canary")
+    finally:
+        await store.close()
 
 
 @pytest.mark.postgres
 async def test_postgres_registry_is_shared_between_replicas():
-    dsn = "postgresql://127.0.0.1:5432/test"
-    a, b = PostgresRegistry(dsn), PostgresRegistry(dsn)
+    schema = create_schema()
+    one, two = pg_store(schema), pg_store(schema)
     eid = f"e-{uuid.uuid4()}"
     try:
+        await one.open()
+        await two.open()
+        a, b = RunRegistry(one), RunRegistry(two)
         await a.open()
         await b.open()
+        assert b.may_own_elsewhere("engine")  # another replica may have recorded any id
         assert await b.owner(eid, None) is None
         await a.record(eid, "cognite-prod", "cognite")
         assert await b.owner(eid, None) == "cognite-prod"
     finally:
-        await a.close()
-        await b.close()
+        await one.close()
+        await two.close()
+        drop_schema(schema)

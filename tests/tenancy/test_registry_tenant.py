@@ -8,32 +8,29 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.engine.pg import PG_DSN, create_schema, drop_schema
+from tests.engine.pg import create_schema, drop_schema, pg_store
 from tests.support.server import run_gateway
 from tests.tenancy.conftest import _tenant, dialect_auth
-from wfgateway.routing.registry import PostgresRegistry, RunRegistry, SqliteRegistry
+from wfgateway.engine.store.sqlite import SQLiteStore
+from wfgateway.routing.registry import RunRegistry
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def registries(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[RunRegistry, RunRegistry]]:
-    """Two handles on one registry (a replica, or the same file reopened with a cold cache)."""
-    if request.param == "sqlite":
-        a, b = SqliteRegistry(tmp_path / "r.sqlite"), SqliteRegistry(tmp_path / "r.sqlite")
-        schema = None
-    else:
-        schema = create_schema()
-        options = conninfo_to_dict(PG_DSN).get("options") or ""
-        dsn = make_conninfo(PG_DSN, options=f"{options} -c search_path={schema}".strip())
-        a, b = PostgresRegistry(dsn), PostgresRegistry(dsn)
+    """Two handles on one registry (a replica, or the same store reopened with a cold cache)."""
+    schema = create_schema() if request.param == "postgres" else None
+    stores = [SQLiteStore(tmp_path / "gw.db") if schema is None else pg_store(schema) for _ in range(2)]
+    for store in stores:
+        await store.open()
+    a, b = RunRegistry(stores[0]), RunRegistry(stores[1])
     await a.open()
     await b.open()
     try:
         yield a, b
     finally:
-        await a.close()
-        await b.close()
+        for store in stores:
+            await store.close()
         if schema:
             drop_schema(schema)
 
@@ -49,18 +46,20 @@ async def test_an_id_is_known_only_to_the_tenant_that_created_it(registries):
         assert await reg.owner("e-other", "acme") is None
 
 
-async def test_a_registry_file_from_before_tenants_is_upgraded_in_place(tmp_path: Path):
-    path = tmp_path / "old.sqlite"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE run_registry (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
-                   " dialect TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)")
-        db.execute("INSERT INTO run_registry (execution_id, backend) VALUES ('old', 'up')")
-    reg = SqliteRegistry(path)
+async def test_a_registry_table_from_before_tenants_is_upgraded_in_place(tmp_path: Path):
+    path = tmp_path / "gw.db"
+    with sqlite3.connect(path) as db:  # the table as PostgreSQL deployments had it, with a row
+        db.execute("CREATE TABLE wfgateway_run_registry (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
+                   " dialect TEXT NOT NULL DEFAULT '')")
+        db.execute("INSERT INTO wfgateway_run_registry (execution_id, backend) VALUES ('old', 'up')")
+    store = SQLiteStore(path)
+    await store.open()
+    reg = RunRegistry(store)
     await reg.open()
     await reg.record("new", "up", "conductor", "acme")
     assert await reg.owner("old", "acme") == "up"  # recorded before tenants: kept reachable as before
     assert await reg.owner("new", "rival") is None
-    await reg.close()
+    await store.close()
 
 
 def test_another_tenants_execution_id_never_routes_to_that_tenants_upstream(tmp_path: Path, env_secrets):

@@ -64,8 +64,8 @@ class Engine:
     def register_listener(self, fn: Listener) -> None:
         self._rt.hooks.listeners.append(fn)
 
-    def resolve_secret(self, tenant: str, name: str) -> str | None:
-        return self._rt.hooks.resolve_secret(tenant, name)
+    async def resolve_secret(self, tenant: str, name: str) -> str | None:
+        return await self._rt.hooks.resolve_secret(tenant, name)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def startup(self) -> None:

@@ -6,7 +6,8 @@ type instead of reaching into the engine's private members.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,9 @@ Expander = Callable[[dict[str, Any], TaskSpec, Execution], list[TaskSpec]]
 Evaluator = Callable[[dict[str, Any], Any], Any]
 # fn(failed_execution) -> input of the definition's on_failure workflow
 FailureInput = Callable[[Execution], dict[str, Any]]
-# fn(tenant, name) -> the secret's value, or None when this resolver does not know it
-SecretResolver = Callable[[str, str], "str | None"]
+# fn(tenant, name) -> the secret's value, or None when this resolver does not know it; a coroutine
+# when it looks the value up in a store
+SecretResolver = Callable[[str, str], "str | None | Awaitable[str | None]"]
 # fn(event) after each commit; may return an awaitable (scheduled, not awaited)
 Listener = Callable[[EngineEvent], Any]
 
@@ -33,10 +35,12 @@ class Hooks:
     secret_resolvers: list[SecretResolver] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
 
-    def resolve_secret(self, tenant: str, name: str) -> str | None:
+    async def resolve_secret(self, tenant: str, name: str) -> str | None:
         """The first resolver's answer (they are asked in registration order)."""
         for fn in self.secret_resolvers:
             got = fn(tenant, name)
+            if inspect.isawaitable(got):
+                got = await got
             if got is not None:
                 return got
         return None

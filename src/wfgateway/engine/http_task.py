@@ -21,7 +21,7 @@ from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import finish
 from wfgateway.engine.state import AttRec
 from wfgateway.engine.store.base import Claim
-from wfgateway.engine.templates import redact, resolve_secrets
+from wfgateway.engine.templates import redact, resolve_secrets, secret_names
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms
 
@@ -146,11 +146,10 @@ class HttpRunner:
     async def _call(self, req: dict[str, Any], tenant: str, timeout_ms: int
                     ) -> tuple[TaskStatus, dict[str, Any], str | None]:
         secrets: list[str] = []
+        asked = {k: req.get(k) for k in ("method", "url", "headers", "body")}
         try:
-            resolved = resolve_secrets(
-                {k: req.get(k) for k in ("method", "url", "headers", "body")},
-                lambda name: self.ctx.hooks.resolve_secret(tenant, name), secrets,
-            )
+            known = {name: await self.ctx.hooks.resolve_secret(tenant, name) for name in secret_names(asked)}
+            resolved = resolve_secrets(asked, known.get, secrets)
         except Exception as exc:
             return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {getattr(exc, 'message', exc)}"
         method = str(resolved.get("method") or "GET").upper()

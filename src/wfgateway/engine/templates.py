@@ -152,6 +152,24 @@ def has_secrets(value: Any) -> bool:
     return False
 
 
+def secret_names(value: Any) -> set[str]:
+    """The names that ``${secrets.x}`` templates inside ``value`` ask for (to look them up first)."""
+    if isinstance(value, str):
+        if "${" not in value:
+            return set()
+        names = set()
+        for m in _TEMPLATE.finditer(value):
+            parts = parse(m.group(1))
+            if len(parts) > 1 and parts[0] == "secrets":
+                names.add(str(parts[1]))
+        return names
+    if isinstance(value, dict):
+        return set().union(*(secret_names(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(secret_names(v) for v in value))
+    return set()
+
+
 def resolve_secrets(value: Any, secrets: Callable[[str], str | None], found: list[str]) -> Any:
     """Replace only ``${secrets.x}`` templates; collect the secret values (for redaction)."""
     if isinstance(value, str):

@@ -3,14 +3,18 @@
 Timer rows (task timeouts, retry delays, waits, leases, execution timeouts) live in the store, so they
 survive a restart.  Firing a timer deletes its row in the same transaction as its effect; a timer that
 no longer applies (its attempt finished or was superseded) is simply dropped.
+
+The loop is supervised (core/loops.py): a store that cannot answer ends the pass, the supervisor
+backs off and starts it again, and the timers it could not fire stay stored and fire then.  Only a
+timer whose firing fails for another reason (a bug, logged with its traceback) is removed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
+from wfgateway.core.loops import LoopState, Supervised
 from wfgateway.core.model import HTTP, WAIT, WORKER, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.context import EngineContext
@@ -24,7 +28,7 @@ from wfgateway.engine.decider import (
     mark_failure,
 )
 from wfgateway.engine.state import AttRec, ExecState
-from wfgateway.engine.store.base import Changeset
+from wfgateway.engine.store.base import Changeset, StoreError
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import Signal, now_ms
 
@@ -36,32 +40,27 @@ class TimerLoop:
         self.ctx = ctx
         self._next: int | None = None
         self._wake = Signal()
-        self._task: asyncio.Task[None] | None = None
+        self._supervisor = Supervised("engine-timers", self._loop)
 
     def start(self) -> None:
         self._wake = Signal()
-        self._task = asyncio.ensure_future(self._loop())
+        self._supervisor.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._supervisor.stop()
 
     def arm(self, due: int) -> None:
         if self._next is None or due < self._next:
             self._next = due
             self._wake.fire()
 
-    async def _loop(self) -> None:
+    async def _loop(self, state: LoopState) -> None:
         store = self.ctx.store
         self._next = await store.next_timer_due()
         # Timers another process stores cannot wake us: look at the table at least every second.
         idle_cap = 1.0
         while True:
+            state.beat()
             fut = self._wake.waiter()
             now = now_ms()
             if self._next is not None and self._next <= now:
@@ -83,8 +82,10 @@ class TimerLoop:
     async def _fire_safely(self, row: tuple[Any, ...]) -> None:
         try:
             await fire(self.ctx, row)
+        except StoreError:
+            raise  # the store is down or busy: the timer stays stored and fires on the next pass
         except Exception:
-            log.exception("timer %s failed; dropping it", row[0])
+            log.exception("timer %s cannot be fired (a permanent error); removing it", row[0])
             try:
                 await self.ctx.store.commit(Changeset(timer_claims=[row[0]]))
             except Exception:

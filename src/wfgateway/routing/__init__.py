@@ -14,7 +14,8 @@ def install_routing(app: Any) -> Any:
     health to /readyz.  Returns the Router."""
     from wfgateway.routing.router import Router
 
-    router = Router(app.config, app.engine, app.dialects)
+    router = Router(app.config, app.engine, app.dialects, app.context.store)
+    router.metrics.watch_store(app.context.store.health)
     app.pipeline.select_backend = router.select
     context = app.context
     context.state["routing"] = router

@@ -17,6 +17,8 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from wfgateway.backends.resilience import STATE_NUMBER
+from wfgateway.core import loops
+from wfgateway.engine.store.health import StoreHealth
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -85,12 +87,43 @@ class _RouteCollector:
         yield latency
 
 
+class _StoreCollector:
+    """The store's refused calls and fault episodes by cause (engine/store/health.py)."""
+
+    def __init__(self, health: StoreHealth) -> None:
+        self.health = health
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        refused = CounterMetricFamily("wfgateway_store_unavailable", "Store calls answered with a retryable 503, "
+                                      "by cause", labels=["cause"])
+        episodes = CounterMetricFamily("wfgateway_store_fault_episodes", "Times the store stopped taking writes, "
+                                       "by cause", labels=["cause"])
+        for cause, n in sorted(self.health.failures.items()):
+            refused.add_metric([cause], n)
+        for cause, n in sorted(self.health.episodes.items()):
+            episodes.add_metric([cause], n)
+        yield refused
+        yield episodes
+
+
+class _LoopCollector:
+    """Restarts of the supervised background loops (core/loops.py)."""
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        restarts = CounterMetricFamily("wfgateway_loop_restarts", "Background loop restarts after a failure",
+                                       labels=["loop"])
+        for name, n in sorted(loops.RESTARTS.items()):
+            restarts.add_metric([name], n)
+        yield restarts
+
+
 class RoutingMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.all_stats: dict[tuple[str, str], RouteStats] = {}
         r.register(_RouteCollector(self))
+        r.register(_LoopCollector())
         self.errors = Counter("wfgateway_route_errors", "Failed backend calls per route, backend and kind",
                               ["route", "backend", "kind"], registry=r)
         self.circuit = Gauge("wfgateway_backend_circuit_state", "Circuit breaker: 0 closed, 1 half-open, 2 open",
@@ -108,6 +141,9 @@ class RoutingMetrics:
 
     def circuit_changed(self, backend: str, state: str) -> None:
         self.circuit.labels(backend).set(STATE_NUMBER[state])
+
+    def watch_store(self, health: StoreHealth) -> None:
+        self.registry.register(_StoreCollector(health))
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

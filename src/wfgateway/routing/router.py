@@ -14,10 +14,11 @@ from typing import Any
 
 from wfgateway.config import Config, load_config
 from wfgateway.core.errors import Unavailable
+from wfgateway.engine.store.tables import StoreHome
 from wfgateway.pipeline import Forwarding
 from wfgateway.routing.keys import NO_KEYS, KeyReader
 from wfgateway.routing.metrics import RoutingMetrics
-from wfgateway.routing.registry import RunRegistry, registry_for_store
+from wfgateway.routing.registry import RunRegistry
 from wfgateway.routing.state import RoutingState, adapter_for, bind, build_state
 from wfgateway.routing.table import NoRoute
 
@@ -27,12 +28,11 @@ _SECTIONS_NEEDING_RESTART = ("server", "store", "dialects", "tasks", "caches")
 
 
 class Router:
-    def __init__(self, config: Config, engine: Any, dialects: list[Any]) -> None:
+    def __init__(self, config: Config, engine: Any, dialects: list[Any], home: StoreHome) -> None:
         self.config = config
         self.engine = engine
         self.metrics = RoutingMetrics()
-        self.registry: RunRegistry = registry_for_store(config.store, config.base_dir,
-                                                        int(config.caches["run_owners"]))
+        self.registry = RunRegistry(home, int(config.caches["run_owners"]))
         self.readers: dict[str, KeyReader] = {
             d.name: KeyReader(d, adapter_for(config, d.name)) for d in dialects
         }
@@ -104,8 +104,7 @@ class Router:
                       metrics=self.metrics, keys=self.readers), ids) for name, ids in groups.items()]
 
     def _registry_may_differ(self, backend: str) -> bool:
-        may = getattr(self.registry, "may_own_elsewhere", None)
-        return True if may is None else may(backend)
+        return self.registry.may_own_elsewhere(backend)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from wfgateway.core.errors import Unavailable
+
 EXEC_COLS: tuple[str, ...] = (
     "id", "tenant", "name", "def_version", "status", "input", "output", "variables", "correlation_id",
     "metadata", "reason", "parent_execution_id", "parent_task_id", "cloned_from", "idempotency_key",
@@ -40,6 +42,20 @@ ATT_IDX = {c: i for i, c in enumerate(ATT_COLS)}
 
 class StoreError(Exception):
     pass
+
+
+class StoreUnavailable(StoreError, Unavailable):
+    """The store cannot take this call now (disk full, I/O error, locked past the wait, database
+    unreachable): nothing was written, and the same call may succeed later.  Dialects answer it with
+    their vendor's retryable 503; ``cause`` is a short phrase for logs, /readyz and /metrics."""
+
+    def __init__(self, message: str, *, cause: str) -> None:
+        Unavailable.__init__(self, message, details={"cause": cause})
+        self.cause = cause
+
+
+class StoreOpenError(StoreError):
+    """The store cannot be opened at start: ``str()`` is one line naming the file, the cause and the fix."""
 
 
 class VersionConflict(StoreError):

@@ -8,12 +8,14 @@ so two gateway replicas starting together never migrate twice).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from wfgateway.engine.store.schema import MIGRATIONS
+from wfgateway.engine.store.schema import CURRENT, ENGINE, LEDGER, MIGRATIONS, pending
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -43,30 +45,47 @@ def conninfo_for(dsn: str, schema: str | None) -> str:
 
 
 async def migrate(dsn: str, schema: str | None, connect_timeout_s: float) -> int:
-    """Create the schema if needed and apply pending migrations; returns the resulting version."""
+    """Create the schema if needed and apply the engine's pending migrations; the resulting version."""
     conn = await psycopg.AsyncConnection.connect(
         conninfo_for(dsn, schema), autocommit=True, connect_timeout=max(int(connect_timeout_s), 1)
     )
     try:
-        async with conn.transaction():
-            lock_name = f"wfgateway.migrate:{schema or ''}"
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
-            if schema is not None:
-                await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cur = await conn.execute("SELECT MAX(version) FROM schema_version")
-            row = await cur.fetchone()
-            current = (row[0] if row else None) or 0
-            for number, statements in enumerate(MIGRATIONS, start=1):
-                if number <= current:
-                    continue
-                for stmt in statements:
-                    await conn.execute(stmt)  # type: ignore[arg-type]  # our own DDL, no parameters
-                await conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
-                current = number
-            return current
+        return await apply_migrations(conn, schema, ENGINE, MIGRATIONS)
     finally:
         await conn.close()
+
+
+async def apply_migrations(conn: psycopg.AsyncConnection[Any], schema: str | None, namespace: str,
+                           migrations: Sequence[Sequence[str]]) -> int:
+    """One namespace's pending migrations in one transaction, under an advisory lock so replicas
+    starting together never migrate twice (``conn`` is in autocommit mode)."""
+    async with conn.transaction():
+        lock_name = f"wfgateway.migrate:{schema or ''}:{namespace}"
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (lock_name,))
+        if schema is not None:
+            await conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        await conn.execute(LEDGER)
+        await conn.execute("ALTER TABLE schema_version ADD COLUMN IF NOT EXISTS namespace TEXT NOT NULL DEFAULT ''")
+        cur = await conn.execute(placeholders(CURRENT), (namespace,))  # type: ignore[arg-type]
+        row = await cur.fetchone()
+        current = (row[0] if row else None) or 0
+        for statement, args in pending(namespace, current, migrations):
+            await conn.execute(placeholders(statement), args)  # type: ignore[arg-type]  # our own SQL
+        return max(current, len(migrations))
+
+
+def placeholders(statement: str) -> str:
+    """Portable ``?`` placeholders as psycopg's ``%s``."""
+    return statement.replace("?", "%s")
+
+
+def where(dsn: str) -> str:
+    """host:port/dbname of a DSN, for messages (never its password)."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "the configured PostgreSQL database"
+    return f"postgresql://{parts.get('host') or 'localhost'}:{parts.get('port') or 5432}/{parts.get('dbname') or ''}"
 
 
 async def drop_schema(dsn: str, schema: str) -> None:

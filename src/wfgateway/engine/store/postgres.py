@@ -12,17 +12,25 @@ process dies).  Every write keeps the contract of ``base.Store``:
   a deadlock or serialization failure that still happens is reported as ``VersionConflict`` (retried);
 - poll candidates are read ``FOR UPDATE SKIP LOCKED``, so pollers in different processes spread over
   the queue instead of all racing for the same rows.
+
+Connections come from a pool that reconnects in the background with backoff; the first call that
+finds a connection dead has the pool check its idle ones (so the dead are replaced at once, without
+a round trip before every call) and a read is tried once more on a fresh connection.  While the database cannot be
+reached a call waits at most ``wait_ms`` for a connection, then raises ``StoreUnavailable`` (each
+dialect's retryable 503); ``health`` logs the episode once and counts it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection, errors
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from wfgateway.engine.store.base import (
     ATT_COLS,
@@ -34,9 +42,19 @@ from wfgateway.engine.store.base import (
     DuplicateKey,
     SearchFilter,
     StoreError,
+    StoreOpenError,
+    StoreUnavailable,
     VersionConflict,
 )
-from wfgateway.engine.store.pg_setup import check_schema, conninfo_for, migrate
+from wfgateway.engine.store.health import StoreHealth
+from wfgateway.engine.store.pg_setup import (
+    apply_migrations,
+    check_schema,
+    conninfo_for,
+    migrate,
+    placeholders,
+    where,
+)
 
 
 def _ph(n: int) -> str:
@@ -57,17 +75,24 @@ _DELETE_EXEC = "DELETE FROM executions WHERE id = %s AND row_version = %s"
 _DELETE_ATTEMPTS = "DELETE FROM attempts WHERE execution_id = ANY(%s)"
 _DELETE_TIMERS = "DELETE FROM timers WHERE execution_id = ANY(%s)"
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
+_PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
+PROBE_WAIT_S = 1.0
 
 
 class PostgresStore:
     single_process = False
     supports_hide_all = True
+    dialect = "postgres"
 
     def __init__(
         self, dsn: str, *, schema: str | None = None, pool_size: int = 8, min_pool_size: int = 1,
-        connect_timeout_s: float = 10.0,
+        connect_timeout_s: float = 10.0, wait_ms: int = 5000,
     ) -> None:
         self.dsn = dsn
+        self.wait_s = max(int(wait_ms), 1) / 1000
+        self.health = StoreHealth(where(dsn) + (f" (schema {schema})" if schema else ""))
+        self._sql: dict[str, str] = {}
+        self._checking: asyncio.Task[None] | None = None
         self.schema = check_schema(schema)
         self.pool_size = max(int(pool_size), 1)
         self.min_pool_size = min(max(int(min_pool_size), 0), self.pool_size)
@@ -79,10 +104,15 @@ class PostgresStore:
     async def open(self) -> None:
         if self._pool is not None:
             return
-        await migrate(self.dsn, self.schema, self.connect_timeout_s)
+        try:
+            await migrate(self.dsn, self.schema, self.connect_timeout_s)
+        except psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreOpenError(f"store {where(self.dsn)}: cannot connect ({first}); fix: start PostgreSQL there "
+                                 "or correct store.dsn / store.dsn_env in config.yaml") from None
         pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
             conninfo_for(self.dsn, self.schema), min_size=self.min_pool_size, max_size=self.pool_size,
-            kwargs={"autocommit": True}, open=False, timeout=30.0, name="wfgateway-store",
+            kwargs={"autocommit": True}, open=False, timeout=self.wait_s, name="wfgateway-store",
         )
         await pool.open(wait=True, timeout=self.connect_timeout_s)
         self._pool = pool
@@ -90,6 +120,8 @@ class PostgresStore:
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            if self._checking is not None:
+                self._checking.cancel()
             await pool.close()
 
     @property
@@ -109,24 +141,91 @@ class PostgresStore:
         """
         task = asyncio.current_task()
         before = task.cancelling() if task is not None else 0
-        async with self.pool.connection() as conn:
-            if task is not None and task.cancelling() > before:
-                raise asyncio.CancelledError()
-            yield conn
+        try:
+            async with self.pool.connection() as conn:
+                if task is not None and task.cancelling() > before:
+                    raise asyncio.CancelledError()
+                yield conn
+        except PoolTimeout:
+            raise self._unavailable("database unreachable", f"no connection within {self.wait_s:.1f} s") from None
+        except _RETRYABLE:
+            raise  # a deadlock or serialization failure: the caller retries (VersionConflict)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            self._check_idle()
+            raise self._unavailable("database unreachable", str(exc).strip() or type(exc).__name__) from None
+        if self.health.cause is not None:
+            self.health.recovered()
+
+    def _check_idle(self) -> None:
+        """Have the pool test its idle connections (dropping dead ones) once, in the background."""
+        if self._checking is None or self._checking.done():
+            self._checking = asyncio.get_running_loop().create_task(self.pool.check())
+
+    async def _read(self, query: str, args: Any, many: bool) -> Any:
+        """A read, tried once more on a fresh connection if the first one was dead."""
+        for attempt in (1, 2):
+            try:
+                async with self._conn() as conn:
+                    cur = await conn.execute(query, args)  # type: ignore[arg-type]
+                    return await (cur.fetchall() if many else cur.fetchone())
+            except StoreUnavailable:
+                if attempt == 2 or self._pool is None:
+                    raise
+                await asyncio.sleep(0.05)
+        raise AssertionError("unreachable")
+
+    def _unavailable(self, cause: str, detail: str) -> StoreUnavailable:
+        self.health.fault(cause, detail)
+        return StoreUnavailable(f"The workflow store cannot take this call now ({cause}); retry later", cause=cause)
+
+    def _pg(self, statement: str) -> str:
+        found = self._sql.get(statement)
+        if found is None:
+            found = self._sql[statement] = placeholders(statement)
+        return found
+
+    # -- the persistence home (tables.py) -----------------------------------------------------
+    async def run_sql(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        count = 0
+        try:
+            async with self._conn() as conn, conn.transaction():
+                for statement, args in statements:
+                    cur = await conn.execute(self._pg(statement), tuple(args))  # type: ignore[arg-type]
+                    count = cur.rowcount
+        except errors.UniqueViolation as exc:
+            raise DuplicateKey(str(exc)) from None
+        return count
+
+    async def fetch_sql(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return await self._all(self._pg(sql), tuple(args))  # a text holding NUL matches nothing (_all)
+
+    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
+        async with self._conn() as conn:
+            return await apply_migrations(conn, self.schema, namespace, migrations)
+
+    async def check(self) -> str:
+        """``ok`` when the database takes a write now (within a second), else why not."""
+        try:
+            async with self.pool.connection(timeout=min(self.wait_s, PROBE_WAIT_S)) as conn:
+                await conn.execute(_PROBE, (int(time.time() * 1000),))
+        except PoolTimeout:
+            return "database unreachable"
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            return f"database unreachable ({type(exc).__name__})"
+        except psycopg.Error as exc:  # read-only, permissions, ...
+            return f"cannot write ({type(exc).__name__})"
+        self.health.recovered()
+        return "ok"
 
     async def _one(self, query: str, args: Any = None) -> tuple[Any, ...] | None:
         if _holds_nul(args):
             return None
-        async with self._conn() as conn:
-            cur = await conn.execute(query, args)  # type: ignore[arg-type]
-            return await cur.fetchone()
+        return await self._read(query, args, many=False)  # type: ignore[no-any-return]
 
     async def _all(self, query: str, args: Any = None) -> list[tuple[Any, ...]]:
         if _holds_nul(args):
             return []
-        async with self._conn() as conn:
-            cur = await conn.execute(query, args)  # type: ignore[arg-type]
-            return await cur.fetchall()
+        return await self._read(query, args, many=True)  # type: ignore[no-any-return]
 
     # -- definitions -------------------------------------------------------------------------
     async def def_put(
@@ -136,7 +235,9 @@ class PostgresStore:
                 " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (tenant, name, version) DO ")
         tail = ("UPDATE SET body = EXCLUDED.body, updated_ms = EXCLUDED.updated_ms RETURNING created_ms"
                 if overwrite else "NOTHING RETURNING created_ms")
-        row = await self._one(head + tail, (tenant, name, version, vnum, body, now, now))
+        async with self._conn() as conn:  # a write: never tried twice
+            cur = await conn.execute(head + tail, (tenant, name, version, vnum, body, now, now))  # type: ignore[arg-type]
+            row = await cur.fetchone()
         if row is None:
             raise DuplicateKey(f"{name}/{version}")
         return int(row[0])

@@ -1,10 +1,34 @@
 """Versioned schema migrations (portable SQL shared by every store implementation).
 
-Each entry of MIGRATIONS is applied once, in order, and recorded in ``schema_version``.  Never edit a
-released migration: append a new one.
+One migration path for everything stored in the engine's database: the engine's own tables
+(``MIGRATIONS``, namespace ``''``) and each namespace's tables (the run registry, each dialect's
+state; see tables.py).  Each entry is applied once, in order, and recorded in ``schema_version``
+under its namespace.  Never edit a released migration: append a new one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+ENGINE = ""  # the engine's own namespace in the ledger (rows written before namespaces existed)
+LEDGER = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, namespace TEXT NOT NULL DEFAULT '')"
+LEDGER_ADD_NAMESPACE = "ALTER TABLE schema_version ADD COLUMN namespace TEXT NOT NULL DEFAULT ''"
+CURRENT = "SELECT MAX(version) FROM schema_version WHERE namespace = ?"
+
+
+def pending(namespace: str, current: int | None, migrations: Sequence[Sequence[str]]
+            ) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that bring ``namespace`` from version ``current`` to the last of ``migrations``,
+    each migration followed by its ledger row (``?`` placeholders; run them in one transaction)."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    for number, statements in enumerate(migrations, start=1):
+        if number <= (current or 0):
+            continue
+        out.extend((statement, ()) for statement in statements)
+        out.append(("INSERT INTO schema_version (version, namespace) VALUES (?, ?)", (number, namespace)))
+    return out
+
 
 MIGRATIONS: list[list[str]] = [
     # 1: the initial schema
@@ -59,5 +83,9 @@ MIGRATIONS: list[list[str]] = [
     # 3: timers by execution, so removing an execution does not scan every pending timer
     [
         "CREATE INDEX timers_execution ON timers (execution_id)",
+    ],
+    # 4: one row /readyz writes to prove the store takes writes
+    [
+        "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at_ms BIGINT NOT NULL)",
     ],
 ]

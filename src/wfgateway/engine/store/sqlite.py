@@ -4,14 +4,27 @@ Calls are synchronous on the event loop thread on purpose: a WAL commit without 
 microseconds, far less than a hop to a worker thread, and one connection used from one thread keeps
 every transaction atomic with respect to the engine's other coroutines.  ``BEGIN IMMEDIATE`` plus the
 ``row_version`` checks make several processes sharing one file safe as well.
+
+That connection has no busy handler, so a lock held by another process (an operator's ``sqlite3``
+shell, a backup, ``VACUUM``) never stalls the loop: a call that meets it is rolled back and tried
+again after an asynchronous sleep, with backoff, for at most ``wait_ms``.  A call the store still
+cannot take (locked past the wait, disk full, I/O error, read-only file) raises ``StoreUnavailable``
+with nothing written; ``health`` logs the episode once and counts it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
+import shutil
 import sqlite3
 import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wfgateway.engine.store.base import (
     ATT_COLS,
@@ -22,15 +35,50 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
+    StoreOpenError,
+    StoreUnavailable,
     VersionConflict,
 )
-from wfgateway.engine.store.schema import MIGRATIONS
+from wfgateway.engine.store.health import StoreHealth
+from wfgateway.engine.store.schema import CURRENT, ENGINE, LEDGER, LEDGER_ADD_NAMESPACE, MIGRATIONS, pending
 
 _EXEC_SELECT = f"SELECT {', '.join(EXEC_COLS)} FROM executions"
 _ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
 _EXEC_INSERT = f"INSERT INTO executions ({', '.join(EXEC_COLS)}) VALUES ({', '.join('?' * len(EXEC_COLS))})"
 _ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({', '.join('?' * len(ATT_COLS))})"
 _TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({', '.join('?' * len(TIMER_COLS))})"
+_PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
+MIN_FREE_BYTES = 1 << 20  # /readyz: below this the disk counts as full (a write of any size may fail)
+PROBE_WAIT_S = 0.5
+
+# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) that make a call retryable later
+_CAUSES = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "disk full"}
+
+T = TypeVar("T")
+
+
+def _cause(exc: sqlite3.Error) -> str | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return _CAUSES.get(code & 0xFF) if isinstance(code, int) else None
+
+
+def _waits(write: bool) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    """Run the call at once; if SQLite refuses it, wait asynchronously (see ``SQLiteStore._wait_out``)."""
+
+    def wrap(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(fn)
+        async def call(self: SQLiteStore, *args: Any, **kwargs: Any) -> T:
+            try:
+                result = await fn(self, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                return await self._wait_out(functools.partial(fn, self, *args, **kwargs), exc, write, self.wait_s)
+            if write and self.health.cause is not None:
+                self.health.recovered()
+            return result
+
+        return call
+
+    return wrap
 
 
 class _Checkpointer(threading.Thread):
@@ -63,11 +111,13 @@ class _Checkpointer(threading.Thread):
 class SQLiteStore:
     single_process = True
     supports_hide_all = True
+    dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 10000, page_cache_mib: int = 8) -> None:
+    def __init__(self, path: str | Path, *, wait_ms: int = 5000, page_cache_mib: int = 8) -> None:
         self.path = str(path)
-        self.busy_timeout_ms = busy_timeout_ms
         self.page_cache_mib = page_cache_mib
+        self.wait_s = max(int(wait_ms), 0) / 1000
+        self.health = StoreHealth(self.path)
         self._db: sqlite3.Connection | None = None
         self._checkpointer: _Checkpointer | None = None
         self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
@@ -76,39 +126,46 @@ class SQLiteStore:
     async def open(self) -> None:
         if self._db is not None:
             return
+        try:
+            self._db = self._connect()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreOpenError(_open_failure(self.path, exc)) from None
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=512)
-        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA temp_store = MEMORY")
-        # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
-        db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
-        self._db = db
-        self._migrate()
-        if self.path != ":memory:":
-            db.execute("PRAGMA wal_autocheckpoint = 10000")
             self._checkpointer = _Checkpointer(self.path)
             self._checkpointer.start()
 
-    def _migrate(self) -> None:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=512)
         try:
-            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for number, statements in enumerate(MIGRATIONS, start=1):
-                if number <= current:
-                    continue
-                for sql in statements:
-                    db.execute(sql)
-                db.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
-            db.execute("COMMIT")
+            # Not serving yet: a lock held at start is waited for here, then the loop's connection
+            # gets no busy handler at all (``_wait_out`` waits without blocking).
+            db.execute(f"PRAGMA busy_timeout = {int(self.wait_s * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA temp_store = MEMORY")
+            # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
+            db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
+            self._migrate(db, ENGINE, MIGRATIONS)
+            if self.path != ":memory:":
+                db.execute("PRAGMA wal_autocheckpoint = 10000")
+            db.execute("PRAGMA busy_timeout = 0")
         except BaseException:
-            db.execute("ROLLBACK")
+            db.close()
             raise
+        return db
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
+        with _transaction(db):
+            db.execute(LEDGER)
+            if "namespace" not in {row[1] for row in db.execute("PRAGMA table_info(schema_version)")}:
+                db.execute(LEDGER_ADD_NAMESPACE)
+            current = db.execute(CURRENT, (namespace,)).fetchone()[0] or 0
+            for sql, args in pending(namespace, current, migrations):
+                db.execute(sql, args)
+            return max(current, len(migrations))
 
     async def close(self) -> None:
         if self._checkpointer is not None:
@@ -125,13 +182,84 @@ class SQLiteStore:
             raise RuntimeError("store is not open")
         return self._db
 
+    async def _wait_out(self, call: Callable[[], Awaitable[T]], exc: sqlite3.OperationalError, write: bool,
+                        wait_s: float) -> T:
+        """``call`` met a lock or a failing disk (and rolled back): try again after asynchronous sleeps
+        while it is only locked, until ``wait_s`` has passed; then StoreUnavailable."""
+        deadline = time.monotonic() + wait_s
+        delay = 0.002
+        while True:
+            cause = _cause(exc)
+            if cause is None:
+                raise exc
+            if cause != "locked" or time.monotonic() >= deadline:
+                self.health.fault(cause, str(exc))
+                raise StoreUnavailable(
+                    f"The workflow store cannot take this call now ({cause}); retry later", cause=cause
+                ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            try:
+                result = await call()
+            except sqlite3.OperationalError as again:
+                exc = again
+                continue
+            if write:
+                self.health.recovered()
+            return result
+
+    # -- the persistence home (tables.py) -----------------------------------------------------
+    @_waits(write=True)
+    async def run_sql(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
+        db = self._conn
+        count = 0
+        try:
+            with _transaction(db):
+                for sql, args in statements:
+                    count = db.execute(sql, tuple(args)).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey(str(exc)) from None
+        return count
+
+    @_waits(write=False)
+    async def fetch_sql(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn.execute(sql, tuple(args)).fetchall()
+
+    @_waits(write=True)
+    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
+        return self._migrate(self._conn, namespace, migrations)
+
+    async def check(self) -> str:
+        """``ok`` when a write goes through now and the disk has room; else what stops writes."""
+        if self.path != ":memory:":
+            folder = os.path.dirname(os.path.abspath(self.path))
+            try:
+                free = shutil.disk_usage(folder).free
+            except OSError as exc:
+                return f"cannot stat {folder}: {exc.strerror}"
+            if free < MIN_FREE_BYTES:
+                return f"disk full ({free} bytes free in {folder})"
+        try:
+            await self._probe()
+        except sqlite3.OperationalError as exc:
+            try:
+                await self._wait_out(self._probe, exc, True, min(self.wait_s, PROBE_WAIT_S))
+            except StoreUnavailable as unavailable:
+                return unavailable.cause
+        else:
+            self.health.recovered()
+        return "ok"
+
+    async def _probe(self) -> None:
+        with _transaction(self._conn) as db:
+            db.execute(_PROBE, (int(time.time() * 1000),))
+
     # -- definitions -------------------------------------------------------------------------
+    @_waits(write=True)
     async def def_put(
         self, tenant: str, name: str, version: str, vnum: int | None, body: str, now: int, overwrite: bool
     ) -> int:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._conn) as db:
             row = db.execute(
                 "SELECT created_ms FROM definitions WHERE tenant = ? AND name = ? AND version = ?",
                 (tenant, name, version),
@@ -151,12 +279,9 @@ class SQLiteStore:
                     (tenant, name, version, vnum, body, now, now),
                 )
                 created = now
-            db.execute("COMMIT")
             return created
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
+    @_waits(write=False)
     async def def_get(self, tenant: str, name: str, version: str | None) -> str | None:
         if version is not None:
             row = self._conn.execute(
@@ -170,6 +295,7 @@ class SQLiteStore:
             ).fetchone()
         return row[0] if row else None
 
+    @_waits(write=False)
     async def def_list(self, tenant: str, name: str | None, offset: int, limit: int) -> tuple[list[str], int]:
         where, args = "tenant = ?", [tenant]
         if name is not None:
@@ -182,6 +308,7 @@ class SQLiteStore:
         total = self._conn.execute(f"SELECT COUNT(*) FROM definitions WHERE {where}", args).fetchone()[0]
         return [r[0] for r in rows], total
 
+    @_waits(write=True)
     async def def_delete(self, tenant: str, name: str, version: str | None) -> int:
         db = self._conn
         if version is None:
@@ -192,19 +319,23 @@ class SQLiteStore:
             )
         return cur.rowcount
 
+    @_waits(write=False)
     async def snapshot_get(self, digest: str) -> str | None:
         row = self._conn.execute("SELECT body FROM snapshots WHERE hash = ?", (digest,)).fetchone()
         return row[0] if row else None
 
     # -- executions and attempts -------------------------------------------------------------
+    @_waits(write=False)
     async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None:
         return self._conn.execute(_EXEC_SELECT + " WHERE id = ?", (execution_id,)).fetchone()
 
+    @_waits(write=False)
     async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None:
         return self._conn.execute(
             _EXEC_SELECT + " WHERE tenant = ? AND idempotency_key = ?", (tenant, key)
         ).fetchone()
 
+    @_waits(write=False)
     async def attempts_of(self, execution_id: str, include_hidden: bool) -> list[tuple[Any, ...]]:
         if include_hidden:
             return self._conn.execute(
@@ -214,12 +345,15 @@ class SQLiteStore:
             _ATT_SELECT + " WHERE execution_id = ? AND visible = 1 ORDER BY seq", (execution_id,)
         ).fetchall()
 
+    @_waits(write=False)
     async def attempt_by_id(self, public_id: str) -> tuple[Any, ...] | None:
         return self._conn.execute(_ATT_SELECT + " WHERE id = ? AND visible = 1", (public_id,)).fetchone()
 
+    @_waits(write=False)
     async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None:
         return self._conn.execute(_ATT_SELECT + " WHERE key = ?", (key,)).fetchone()
 
+    @_waits(write=False)
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
     ) -> tuple[list[tuple[Any, ...]], int]:
@@ -259,6 +393,7 @@ class SQLiteStore:
         ).fetchall()
         return rows, total
 
+    @_waits(write=False)
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
         return self._conn.execute(
             _ATT_SELECT + " WHERE tenant = ? AND name = ? AND status = 'SCHEDULED' AND kind = 'worker'"
@@ -266,11 +401,10 @@ class SQLiteStore:
             (tenant, name, now, limit),
         ).fetchall()
 
+    @_waits(write=True)
     async def claim(self, claims: list[Claim]) -> list[str]:
-        db = self._conn
         got: list[str] = []
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._conn) as db:
             for c in claims:
                 cols = tuple(c.sets)
                 sql = f"UPDATE attempts SET {', '.join(f'{k} = ?' for k in cols)} WHERE key = ? AND status = ?"
@@ -284,10 +418,6 @@ class SQLiteStore:
                 if c.timers:
                     db.executemany(_TIMER_INSERT, c.timers)
                 got.append(c.key)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return got
 
     def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
@@ -298,10 +428,9 @@ class SQLiteStore:
             self._update_sql[k] = sql
         return sql
 
+    @_waits(write=True)
     async def commit(self, cs: Changeset) -> None:
-        db = self._conn
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with _transaction(self._conn) as db:
             for timer_id in cs.timer_claims:
                 if db.execute("DELETE FROM timers WHERE id = ?", (timer_id,)).rowcount != 1:
                     raise ClaimLost(timer_id)
@@ -339,23 +468,67 @@ class SQLiteStore:
                     raise VersionConflict(execution_id)
                 db.execute("DELETE FROM attempts WHERE execution_id = ?", (execution_id,))
                 db.execute("DELETE FROM timers WHERE execution_id = ?", (execution_id,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     # -- timers and recovery -----------------------------------------------------------------
+    @_waits(write=False)
     async def next_timer_due(self) -> int | None:
         row = self._conn.execute("SELECT MIN(due_ms) FROM timers").fetchone()
         return row[0] if row else None
 
+    @_waits(write=False)
     async def timers_due(self, now: int, limit: int) -> list[tuple[Any, ...]]:
         return self._conn.execute(
             f"SELECT {', '.join(TIMER_COLS)} FROM timers WHERE due_ms <= ? ORDER BY due_ms LIMIT ?", (now, limit)
         ).fetchall()
 
+    @_waits(write=False)
     async def attempts_in(self, kind: str, statuses: list[str]) -> list[tuple[Any, ...]]:
         return self._conn.execute(
             _ATT_SELECT + f" WHERE kind = ? AND visible = 1 AND status IN ({', '.join('?' * len(statuses))})",
             (kind, *statuses),
         ).fetchall()
+
+
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` .. ``COMMIT``; on any failure (a lock met at BEGIN, a full disk at COMMIT) the
+    transaction is rolled back if SQLite has not done so itself, so nothing is half-written."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the connection is failing; SQLite rolls back what it could not commit
+        raise
+
+
+def _open_failure(path: str, exc: BaseException) -> str:
+    """One line for an operator: the file, what is wrong, what to do."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        return (f"store {path}: its folder {folder} is not a folder (or a part of its path is a file); "
+                "fix: point store.path in config.yaml at a file inside a folder")
+    if isinstance(exc, PermissionError):
+        return f"store {path}: permission denied ({exc.strerror}); fix: let the gateway's user write {folder}"
+    if isinstance(exc, OSError):
+        return f"store {path}: cannot create its folder {folder} ({exc.strerror}); fix: create it or change store.path"
+    message = str(exc)
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code == 26 or "not a database" in message:
+        return (f"store {path}: the file is not an SQLite database ({message}); fix: point store.path at the "
+                "gateway's database or at a new file (move this one away)")
+    if code == 11:
+        return f"store {path}: the database is corrupt ({message}); fix: restore it from a backup or move it away"
+    if code == 13:
+        return f"store {path}: no space left on the device ({message}); fix: free space in {folder}"
+    if code in (5, 6):
+        return (f"store {path}: the database stayed locked by another process ({message}); fix: end that "
+                "process (an sqlite3 shell, a backup) or raise store.wait_ms")
+    if code in (8, 14) or not os.access(folder, os.W_OK):
+        return (f"store {path}: cannot open or write it ({message}); fix: let the gateway's user read and write "
+                f"the file and its folder {folder}")
+    return f"store {path}: cannot open it ({message}); fix: check the file and store.path in config.yaml"
