@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from wfgateway.adapters.cognite.state import SEP, KeyValue, PostgresKeyValue, SqliteKeyValue, key
+from wfgateway.adapters.cognite.state import SEP, KeyValue, create_state, key
 
-from tests.engine.pg import PG_DSN, create_schema, drop_schema
+from tests.engine.pg import create_schema, drop_schema, pg_store
+from wfgateway.engine.store.sqlite import SQLiteStore
 
 PROJECTS = ["acme", "acm", "acme2", "acmf", "ac", "b", "rival", "acme\U0010ffff"]
 NAMES = ["a", "shared", "zz", "\U0010ffff", "é", "a b", "trig"]
@@ -24,13 +24,10 @@ NAMES = ["a", "shared", "zz", "\U0010ffff", "é", "a b", "trig"]
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def state(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
     loop = asyncio.new_event_loop()
-    schema = None
-    if request.param == "sqlite":
-        kv: KeyValue = SqliteKeyValue(Path(tmp_path_factory.mktemp("kv")) / "state.db")
-    else:
-        schema = create_schema()
-        options = conninfo_to_dict(PG_DSN).get("options") or ""
-        kv = PostgresKeyValue(make_conninfo(PG_DSN, options=f"{options} -c search_path={schema}".strip()))
+    schema = create_schema() if request.param == "postgres" else None
+    store = SQLiteStore(Path(tmp_path_factory.mktemp("kv")) / "gw.db") if schema is None else pg_store(schema)
+    loop.run_until_complete(store.open())
+    kv: KeyValue = create_state(store)
     loop.run_until_complete(kv.open())
     for project in PROJECTS:
         for name in NAMES:
@@ -40,7 +37,7 @@ def state(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     try:
         yield kv, loop
     finally:
-        loop.run_until_complete(kv.close())
+        loop.run_until_complete(store.close())
         loop.close()
         if schema:
             drop_schema(schema)
