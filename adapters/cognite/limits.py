@@ -18,7 +18,7 @@ from wfgateway.adapters.cognite.errors import bad_request
 from wfgateway.adapters.cognite.state import KeyValue, key
 
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import InvalidArgument, TooManyRequests
+from wfgateway.core.errors import InvalidArgument, NotImplementedByBackend, TooManyRequests
 from wfgateway.core.statuses import ExecutionStatus
 
 PROJECT_CONCURRENT_EXECUTIONS = 50
@@ -35,10 +35,20 @@ async def running_count(backend: Backend, project: str, workflow: str | None, at
 
 
 async def check_concurrency(backend: Backend, kv: KeyValue, project: str, workflow: str) -> None:
-    """429 when starting another execution of ``workflow`` would pass its or the project's limit."""
+    """429 when starting another execution of ``workflow`` would pass its or the project's limit.
+
+    A backend that cannot count running executions (another vendor's upstream that lists the runs of one
+    workflow at a time) keeps its own limits: the run is passed on, not refused for a count it cannot give."""
     row = await kv.get(WORKFLOWS, key(project, workflow)) or {}
     cap = min(int(row.get("maxConcurrentExecutions") or PROJECT_CONCURRENT_EXECUTIONS),
               PROJECT_CONCURRENT_EXECUTIONS)
+    try:
+        await _check_counts(backend, project, workflow, cap)
+    except NotImplementedByBackend:
+        return
+
+
+async def _check_counts(backend: Backend, project: str, workflow: str, cap: int) -> None:
     if await running_count(backend, project, workflow, cap) >= cap:
         raise TooManyRequests(f"Workflow '{workflow}' already has {cap} running executions, the maximum "
                               "concurrent executions allowed for it")
