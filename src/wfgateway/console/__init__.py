@@ -58,6 +58,11 @@ def install_console(app: Any) -> ConsoleApi | None:
     settings = console_settings(app.config)
     if not settings.get("enabled", True):
         return None
+    from wfgateway.engine import Engine
+
+    if not isinstance(app.engine, Engine):  # a stand-in backend (tests, benchmarks) stores no runs to show
+        log.info("console: off, the gateway runs without its embedded engine")
+        return None
     api = ConsoleApi(
         engine=app.engine, pipeline=app.pipeline, gateway=app.context, dialects=app.dialects,
         vocabularies=vocabularies(app),

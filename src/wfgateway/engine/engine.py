@@ -119,12 +119,12 @@ class Engine:
         statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
         created_from_ms: int | None = None, created_to_ms: int | None = None,
         parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-        newest_first: bool = True,
+        newest_first: bool = True, count: bool = True,
     ) -> Page:
         return await ops_read.search(
             self._rt, tenant, name=name, version=version, statuses=statuses, correlation_id=correlation_id,
             created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
-            cursor=cursor, limit=limit, newest_first=newest_first,
+            cursor=cursor, limit=limit, newest_first=newest_first, count=count,
         )
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:

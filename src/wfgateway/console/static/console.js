@@ -274,7 +274,7 @@
       clear(pager);
       if (q.cursor) pager.appendChild(el('a', { href: '#/runs?' + query(Object.assign({}, q, { cursor: '' })), text: '« first page' }));
       if (doc.next) pager.appendChild(el('a', { href: '#/runs?' + query(Object.assign({}, q, { cursor: doc.next })), id: 'next-page', text: 'next page »' }));
-      pager.appendChild(el('span', { text: doc.total !== null ? doc.total + ' runs' : doc.scanned + ' scanned' }));
+      pager.appendChild(el('span', { text: doc.runs.length + ' shown, ' + doc.scanned + ' checked' + (doc.next ? '; more on the next page' : '') }));
     });
   }
 

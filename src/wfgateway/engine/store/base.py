@@ -163,8 +163,10 @@ class Store(Protocol):
     async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None: ...
 
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
-    ) -> tuple[list[tuple[Any, ...]], int]: ...
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
+        """A page of matching rows and the number of all matches (None without ``count``: counting
+        reads every match, which a keyset page does not)."""
 
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
         """Visible SCHEDULED worker attempts of ``name`` due at ``now``, highest priority and oldest first."""

@@ -310,8 +310,8 @@ class PostgresStore:
         return await self._one(_ATT_SELECT + " WHERE key = %s", (key,))
 
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
-    ) -> tuple[list[tuple[Any, ...]], int]:
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
         if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id)):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         where = ["tenant = %s"]
@@ -338,14 +338,16 @@ class PostgresStore:
             page_where += f" AND (created_ms {op} %s OR (created_ms = %s AND id {op} %s))"
             page_args.extend([cursor[0], cursor[0], cursor[1]])
         async with self._conn() as conn:
-            cur = await conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args)  # type: ignore[arg-type]
-            total = (await cur.fetchone() or (0,))[0]
+            total = None
+            if count:
+                cur = await conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args)  # type: ignore[arg-type]
+                total = int((await cur.fetchone() or (0,))[0])
             cur = await conn.execute(
                 f"{_EXEC_SELECT} WHERE {page_where} ORDER BY created_ms {order}, id {order} LIMIT %s",  # type: ignore[arg-type]
                 (*page_args, limit),
             )
             rows = await cur.fetchall()
-        return rows, int(total)
+        return rows, total
 
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
         return await self._all(

@@ -355,8 +355,8 @@ class SQLiteStore:
 
     @_waits(write=False)
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool
-    ) -> tuple[list[tuple[Any, ...]], int]:
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
         where = ["tenant = ?"]
         args: list[Any] = [flt.tenant]
         if flt.name is not None:
@@ -381,7 +381,7 @@ class SQLiteStore:
             where.append("parent_execution_id = ?")
             args.append(flt.parent_execution_id)
         base = " AND ".join(where)
-        total = self._conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args).fetchone()[0]
+        total = self._conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args).fetchone()[0] if count else None
         page_where, page_args = base, list(args)
         op, order = ("<", "DESC") if newest_first else (">", "ASC")
         if cursor is not None:

@@ -1,0 +1,114 @@
+"""The console's pages with 100,000 executions stored, beside the API's own list call in the same run
+(issue #15 bar: every console page under 100 ms on this machine).
+
+    .venv/bin/python -m bench.console_pages [--size 100000] [--requests 200]
+
+One SQLite store gets ``--size`` executions (clones of a 10-task Conductor run the engine ran,
+bulk-loaded as bench/engine_common does), the gateway serves it from the shipped config in open mode
+(uvicorn in a thread on 127.0.0.1), and each page is fetched ``--requests`` times one after another
+with httpx: latency p50 / p99 per page, and the ratio of each to Conductor's own search call
+(``GET /api/workflow/search?size=25``) measured in the same run.  The poll row is the page's live
+refresh: the same runs list with the ETag the page got, answered 304 when nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.engine_common import (
+    bulk_load_sqlite,
+    command_line,
+    completed_worker_execution,
+    percentile,
+    table,
+)
+from tests.support.server import ThreadServer, gateway_config
+from wfgateway.app import create_app
+from wfgateway.config import config_from_dict
+from wfgateway.engine import Engine
+from wfgateway.engine.store.base import EXEC_IDX
+from wfgateway.engine.store.sqlite import SQLiteStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def template(path: Path) -> tuple:
+    engine = Engine(SQLiteStore(path))
+    await engine.startup()
+    try:
+        row, attempts = await completed_worker_execution(engine, "console_bench")
+    finally:
+        await engine.stop()
+    row = list(row)
+    row[EXEC_IDX["tenant"]] = "default"  # open mode's tenant: the console and Conductor's search see them
+    row[EXEC_IDX["dialect"]] = "conductor"
+    return tuple(row), attempts
+
+
+def timed(client: httpx.Client, path: str, count: int, headers: dict[str, str] | None = None,
+          expect: int = 200) -> list[float]:
+    out = []
+    for _ in range(count + 1):
+        t0 = time.perf_counter()
+        r = client.get(path, headers=headers)
+        took = (time.perf_counter() - t0) * 1000
+        if r.status_code != expect:
+            raise SystemExit(f"{path}: {r.status_code} {r.text[:300]}")
+        out.append(took)
+    return out[1:]  # the first request warms caches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="wfgw-console-bench-") as d:
+        db = Path(d) / "gateway.db"
+        load_s = bulk_load_sqlite(str(db), asyncio.run(template(db)), args.size, "c", progress=args.size > 100000)
+        data = gateway_config(Path(d))
+        data["store"] = {"kind": "sqlite", "path": str(db)}
+        server = ThreadServer(create_app(config_from_dict(data, base_dir=REPO)))
+        server.start()
+        try:
+            client = httpx.Client(base_url=server.url, timeout=30)
+            client.get("/console/api/session").raise_for_status()
+            first = client.get("/console/api/runs", params={"limit": 25}).raise_for_status()
+            cursor, run_id = first.json()["next"], first.json()["runs"][0]["id"]
+            for _ in range(39):  # page 41: a deep page, reached by following the cursors
+                cursor = client.get("/console/api/runs", params={"limit": 25, "cursor": cursor}).json()["next"]
+            pages = [
+                ("Conductor API: GET /api/workflow/search?size=25 (baseline)", "/api/workflow/search?start=0&size=25", {}, 200),
+                ("console page: GET /console/ (HTML)", "/console/", {}, 200),
+                ("runs list, first page of 25", "/console/api/runs?limit=25", {}, 200),
+                ("runs list, page 41 (by cursor)", f"/console/api/runs?limit=25&cursor={cursor}", {}, 200),
+                ("runs list, live poll (If-None-Match: 304)", "/console/api/runs?limit=25",
+                 {"if-none-match": first.headers["etag"]}, 304),
+                ("runs list, status filter FAILED (none match)", "/console/api/runs?limit=25&status=FAILED", {}, 200),
+                ("runs list, dialect filter cognite (none match; 2,000 rows scanned)",
+                 "/console/api/runs?limit=25&dialect=cognite", {}, 200),
+                ("runs list, free text (matches the newest run)", f"/console/api/runs?limit=25&q={run_id}", {}, 200),
+                ("run detail with its DAG (10 tasks)", f"/console/api/runs/{run_id}", {}, 200),
+                ("definitions list", "/console/api/definitions", {}, 200),
+            ]
+            results = [(label, timed(client, path, args.requests, headers, status)) for label, path, headers, status in pages]
+        finally:
+            server.stop()
+    base = percentile(results[0][1], 50)
+    rows = [[label, f"{percentile(t, 50):.1f}", f"{percentile(t, 99):.1f}", f"{percentile(t, 50) / base:.2f}x"]
+            for label, t in results]
+    print(f"$ {command_line()}")
+    print(f"{args.size:,} executions stored (bulk load {load_s:.1f}s), {args.requests} sequential requests per page\n")
+    print(table(["page", "p50 ms", "p99 ms", "ratio to the API's list call (p50)"], rows))
+    worst = max(percentile(t, 99) for _, t in results[1:])
+    print(f"\nbar: every console page under 100 ms -- worst p99 {worst:.1f} ms: {'holds' if worst < 100 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
