@@ -47,6 +47,8 @@ BENCHES = (
           "bench.engine_rerun_shapes", ("0.5",), ("2",)),
     Bench("proxy_vs_aiohttp", "proxy mode (validate request, forward, validate response), GET / POST rerun",
           "bench.proxy_vs_aiohttp", ("--seconds", "2", "--rounds", "1", "--no-prism"), ()),
+    Bench("console_pages", "console pages at 10^5 stored executions beside Conductor's search call",
+          "bench.console_pages", ("--size", "20000", "--requests", "50"), ()),
     Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
           "bench.gateway_vs_hello", ("--seconds", "2", "--rounds", "1"), ("--seconds", "5", "--rounds", "1")),
     Bench("memory", "resident memory at start, after warm-up and after a mixed-load soak (README \"Memory\")",

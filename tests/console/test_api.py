@@ -185,3 +185,42 @@ def test_a_sparse_filter_pages_through_bounded_scans_without_losing_or_repeating
         if not cursor:
             break
     assert seen == list(reversed(failed)) and calls >= 3
+
+
+def test_the_dag_shows_branches_fan_out_loop_iterations_and_the_failed_sub_workflow(gateway):
+    from tests.console.showcase import failed_order
+
+    gw, api = gateway
+    order = failed_order(api)
+    console, _ = open_console(gw.url)
+    graph = console.get(f"/console/api/runs/{order}").json()["graph"]
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    edges = {(e["from"], e["to"]): e["branch"] for e in graph["edges"]}
+    assert nodes["route"]["branch"] == "express" and edges[("route", "express_fee")] == "express"
+    assert nodes["express_fee"]["status"] == "COMPLETED" and nodes["standard_fee"]["status"] == "SKIPPED"
+    fan_out = [n for n in nodes.values() if n["parent"] == "ship"]
+    assert sorted(n["ref"] for n in fan_out) == ["pack_1", "pack_2", "pack_3"]
+    assert all(("ship", n["id"]) in edges and (n["id"], "ship_join") in edges for n in fan_out)
+    assert all(n["layer"] < nodes["ship_join"]["layer"] for n in fan_out)
+    assert all(a["worker_id"] == "showcase-worker" for n in fan_out for a in n["attempts"])
+    iterations = sorted(n["id"] for n in nodes.values() if n["parent"] == "count")
+    assert iterations == ["count/count#1", "count/count#2"]
+    assert nodes["count/count#2/tick"]["status"] == "COMPLETED"
+    notify = nodes["notify"]
+    assert notify["status"] == "FAILED" and notify["attempts"][0]["reason"] == "mail server refused the message"
+    child = console.get(f"/console/api/runs/{notify['child']}").json()
+    assert child["run"]["workflow"] == "notify_customer" and child["run"]["parent"] == order
+    assert {n["id"]: n["status"] for n in child["graph"]["nodes"]} == {"send_email": "FAILED"}
+
+
+def test_bulk_retry_of_selected_runs_answers_each_run_in_the_vendors_words(gateway):
+    gw, api = gateway
+    first, second = failed_run(api), failed_run(api)
+    console, csrf = open_console(gw.url)
+    answer = console.post("/console/api/bulk/retry", headers={"x-console-csrf": csrf},
+                          json={"ids": [first, second, "no-such-run"]}).json()["results"]
+    assert [(r["id"], r["ok"]) for r in answer] == [(first, True), (second, True), ("no-such-run", False)]
+    assert answer[2]["refusal"] == "No run no-such-run in tenant 'default'"
+    again = console.post("/console/api/bulk/retry", headers={"x-console-csrf": csrf}, json={"ids": [first]}).json()
+    assert again["results"][0]["refusal"] == "Workflow is still running.  status=RUNNING"
+    assert console.post("/console/api/bulk/terminate", headers={"x-console-csrf": csrf}, json={"ids": [first]}).status_code == 404

@@ -32,7 +32,7 @@ from wfgateway.pipeline import Pipeline
 log = logging.getLogger("wfgateway.console")
 
 PAGE_DEFAULT, PAGE_MAX = 25, 100
-SCAN_MAX = 1000  # rows one runs-list call may check against its filters before it answers with a cursor
+SCAN_MAX = 500  # rows one runs-list call may check against its filters before it answers with a cursor
 SCAN_BATCH = 250  # rows read per store query while checking filters
 STATUSES = {s.value: s for s in ExecutionStatus}
 

@@ -74,8 +74,29 @@ def build_graph(definition: WorkflowDefinition | None, attempts: list[TaskAttemp
             if parent is not None:
                 edges.append((parent, nid, None))
         node.attempts.append(a)
-    _layout(nodes, [(f, t) for f, t, _ in edges if f in nodes and t in nodes])
-    return nodes, [e for e in edges if e[0] in nodes and e[1] in nodes]
+    edges = [e for e in edges if e[0] in nodes and e[1] in nodes]
+    edges += _joins(nodes, edges)
+    _layout(nodes, [(f, t) for f, t, _ in edges])
+    return nodes, edges
+
+
+def _joins(nodes: dict[str, Node], edges: list[tuple[str, str, str | None]]) -> list[tuple[str, str, None]]:
+    """What a container fanned out into (its innermost run-time tasks) leads to what follows the
+    container: a dynamic task's branches meet at its join, a loop's last tasks lead on."""
+    children: dict[str, list[str]] = {}
+    for nid, node in nodes.items():
+        if node.parent is not None:
+            children.setdefault(node.parent, []).append(nid)
+
+    def leaves(nid: str) -> list[str]:
+        kids = children.get(nid)
+        return [leaf for k in kids for leaf in leaves(k)] if kids else [nid]
+
+    out: list[tuple[str, str, None]] = []
+    for source, target, _ in edges:
+        if source in children and nodes[target].parent == nodes[source].parent:
+            out += [(leaf, target, None) for leaf in leaves(source)]
+    return out
 
 
 def _layout(nodes: dict[str, Node], edges: list[tuple[str, str]]) -> None:

@@ -279,7 +279,7 @@
   }
 
   // -- run detail -----------------------------------------------------------------------------------------
-  var NODE_W = 170, NODE_H = 46, COL = 210, ROW = 66;
+  var NODE_W = 150, NODE_H = 44, COL = 180, ROW = 60;
 
   function drawDag(graph, selectedId, onPick) {
     var maxLayer = 0, maxRow = 0;
@@ -300,7 +300,7 @@
       var mid = (x1 + x2) / 2;
       root.appendChild(svg('path', { 'class': 'edge', d: 'M' + x1 + ' ' + y1 + ' C' + mid + ' ' + y1 + ' ' + mid + ' ' + y2 + ' ' + x2 + ' ' + y2 }));
       if (e.branch) {
-        var t = svg('text', { x: mid - 10, y: (y1 + y2) / 2 - 4, 'class': 'branch' });
+        var t = svg('text', { x: x2 - 6, y: y2 - 8, 'class': 'branch', 'text-anchor': 'end' });
         t.textContent = e.branch;
         root.appendChild(t);
       }
@@ -312,10 +312,10 @@
       g.appendChild(svg('rect', { width: NODE_W, height: NODE_H, 'class': 'fill-' + n.status }));
       var light = ['COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'IN_PROGRESS', 'CANCELED', 'SKIPPED'].indexOf(n.status) >= 0;
       var t1 = svg('text', { x: 8, y: 18, 'class': light ? 'txt-light' : 'txt-dark' });
-      t1.textContent = (n.ref.length > 22 ? n.ref.slice(0, 21) + '…' : n.ref);
+      t1.textContent = (n.ref.length > 20 ? n.ref.slice(0, 19) + '…' : n.ref);
       var t2 = svg('text', { x: 8, y: 36, 'class': light ? 'txt-light' : 'txt-dark' });
       var attempts = n.attempts.length;
-      t2.textContent = n.kind + ' · ' + n.status.toLowerCase() + (attempts > 1 ? ' · ' + attempts + ' attempts' : '') + (n.branch ? ' → ' + n.branch : '');
+      t2.textContent = n.kind + ' · ' + n.status.toLowerCase() + (attempts > 1 ? ' · ' + attempts + ' attempts' : '');
       var title = svg('title');
       title.textContent = n.id + ' (' + n.status + ')';
       g.appendChild(title);
@@ -397,7 +397,8 @@
     view.appendChild(el('p', {}, el('a', { href: '#/runs?tenant=' + encodeURIComponent(tenant), text: '« runs' })));
     view.appendChild(head);
     view.appendChild(actions);
-    view.appendChild(el('div', { 'class': 'detail' }, dag, panel));
+    view.appendChild(dag);
+    view.appendChild(panel);
     view.appendChild(extra);
 
     function drawPanel() {
@@ -406,7 +407,9 @@
       if (!node) { panel.appendChild(el('p', { 'class': 'muted', text: 'Click a task to see its attempts.' })); return; }
       panel.appendChild(el('h2', { text: node.id }));
       panel.appendChild(el('div', { 'class': 'muted', text: node.kind + ' · ' + node.attempts.length + ' attempt(s)' }));
-      node.attempts.slice().reverse().forEach(function (a) { panel.appendChild(attemptView(a, tenant)); });
+      var list = el('div', { 'class': 'attempts' });
+      node.attempts.slice().reverse().forEach(function (a) { list.appendChild(attemptView(a, tenant)); });
+      panel.appendChild(list);
     }
     function drawGraph() {
       clear(dag).appendChild(drawDag(lastDoc.graph, selectedNode, function (id) { selectedNode = id; drawGraph(); drawPanel(); }));
