@@ -9,6 +9,7 @@ built files from the ``swagger-ui-bundle`` package (no CDN).  Vendor words come 
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,14 @@ def vocabularies(app: Any) -> dict[str, ConsoleVocabulary]:
 
 
 def _loopback(request: Request) -> bool:
-    from wfgateway.app import is_loopback
-
+    """The caller is on this machine (open mode serves the console only to it)."""
     client = request.client
-    return client is not None and is_loopback(client.host)
+    if client is None:
+        return False
+    try:
+        return client.host == "localhost" or ipaddress.ip_address(client.host).is_loopback
+    except ValueError:
+        return False
 
 
 def install_console(app: Any) -> ConsoleApi | None:
