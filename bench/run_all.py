@@ -86,7 +86,7 @@ def main() -> None:
     print(f"# wfgateway benchmarks ({'full' if args.full else 'short runs; --full for the README figures'})")
     summary = [(b, *run(b, args.full)) for b in chosen]
     print("\n# summary\n")
-    for bench, ok, lines in summary:
+    for bench, _ok, lines in summary:
         print(f"- {bench.key}: {lines[0]}")
         for line in lines[1:]:
             print(f"  {line}")

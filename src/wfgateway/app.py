@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from wfgateway.dialect import Dialect
 from wfgateway.engine.store import create_store
 from wfgateway.engine.store.base import Store, StoreOpenError
 from wfgateway.gateway import GatewayContext
+from wfgateway.loopback import is_loopback
 from wfgateway.pipeline import Pipeline, Target
 
 log = logging.getLogger("wfgateway")
@@ -168,15 +168,6 @@ def check_bind(app: GatewayApp, host: str) -> None:
             f"dialects {', '.join(open_ones)} have no credentials configured; "
             f"refusing to serve them open on {host} (bind to 127.0.0.1 or configure auth)"
         )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: GatewayContext) -> tuple[Dialect, Spec]:

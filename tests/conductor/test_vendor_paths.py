@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import conductor.client
 import httpx
 import pytest
 
-import conductor.client
 from tests.support.server import RunningGateway
 from wfgateway.contract.routes import Match
 

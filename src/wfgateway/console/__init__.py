@@ -9,7 +9,6 @@ built files from the ``swagger-ui-bundle`` package (no CDN).  Vendor words come 
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import logging
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from wfgateway.console.audit import audit_for_store
 from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
 from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
+from wfgateway.loopback import is_loopback
 
 log = logging.getLogger("wfgateway.console")
 STATIC = Path(__file__).parent / "static"
@@ -51,12 +51,7 @@ def vocabularies(app: Any) -> dict[str, ConsoleVocabulary]:
 def _loopback(request: Request) -> bool:
     """The caller is on this machine (open mode serves the console only to it)."""
     client = request.client
-    if client is None:
-        return False
-    try:
-        return client.host == "localhost" or ipaddress.ip_address(client.host).is_loopback
-    except ValueError:
-        return False
+    return client is not None and is_loopback(client.host)
 
 
 def install_console(app: Any) -> ConsoleApi | None:

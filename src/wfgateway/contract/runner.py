@@ -151,7 +151,7 @@ def _pin_waits(schema: Any, document: Mapping[str, Any]) -> None:
     that send an invalid value (negative data) keep it."""
     pins: dict[str, dict[str, Any]] = {}
     limits: dict[tuple[str, str], dict[str, Any]] = {}
-    for op_id, method, path in spec_operations(document):
+    for _op_id, method, path in spec_operations(document):
         op = document["paths"][path][method.lower()]
         pinned = ((op.get("x-contract") or {}).get("pin") or {}).get("query") or {}
         if not pinned:
