@@ -224,3 +224,23 @@ def test_bulk_retry_of_selected_runs_answers_each_run_in_the_vendors_words(gatew
     again = console.post("/console/api/bulk/retry", headers={"x-console-csrf": csrf}, json={"ids": [first]}).json()
     assert again["results"][0]["refusal"] == "Workflow is still running.  status=RUNNING"
     assert console.post("/console/api/bulk/terminate", headers={"x-console-csrf": csrf}, json={"ids": [first]}).status_code == 404
+
+
+@pytest.mark.postgres
+def test_the_history_is_kept_in_the_postgresql_store_too(tmp_path):
+    from tests.engine.pg import drop_schema
+    from tests.tenancy.conftest import store_settings
+
+    store, schema = store_settings("postgres", tmp_path)
+    try:
+        with run_gateway(tmp_path, store=store) as gw:
+            api = httpx.Client(base_url=gw.url)
+            api.post("/api/metadata/workflow", json=WORKFLOW).raise_for_status()
+            run_id = failed_run(api)
+            console, csrf = open_console(gw.url)
+            assert console.post(f"/console/api/runs/{run_id}/actions/restart", headers={"x-console-csrf": csrf},
+                                json={}).json()["ok"] is True
+            history = console.get(f"/console/api/runs/{run_id}").json()["history"]
+            assert [(h["action"], h["outcome"], h["dialect"]) for h in history] == [("restart", "done", "conductor")]
+    finally:
+        drop_schema(schema)

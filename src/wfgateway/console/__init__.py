@@ -20,7 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from wfgateway.console.api import ConsoleApi, guarded
-from wfgateway.console.audit import audit_for_store
+from wfgateway.console.audit import AuditLog
 from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
 from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
@@ -67,7 +67,7 @@ def install_console(app: Any) -> ConsoleApi | None:
         engine=app.engine, pipeline=app.pipeline, gateway=app.context, dialects=app.dialects,
         vocabularies=vocabularies(app),
         sessions=Sessions(app.context.cursors, int(settings.get("session_ttl_seconds") or DEFAULT_SESSION_TTL)),
-        cursors=app.context.cursors, audit=audit_for_store(app.config.store, app.config.base_dir),
+        cursors=app.context.cursors, audit=AuditLog(app.engine.store),
         loopback=_loopback,
     )
 
