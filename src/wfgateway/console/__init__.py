@@ -23,6 +23,7 @@ from wfgateway.console.api import ConsoleApi, guarded
 from wfgateway.console.audit import AuditLog
 from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
+from wfgateway.console.upstream import Routing, UpstreamRuns
 from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
 from wfgateway.loopback import is_loopback
 
@@ -54,6 +55,12 @@ def _loopback(request: Request) -> bool:
     return client is not None and is_loopback(client.host)
 
 
+def _upstream(app: Any) -> UpstreamRuns | None:
+    """Upstream runs come from the router's run registry (absent when the gateway runs without routing)."""
+    routing: Routing | None = app.context.state.get("routing")
+    return UpstreamRuns(routing) if routing is not None else None
+
+
 def install_console(app: Any) -> ConsoleApi | None:
     settings = console_settings(app.config)
     if not settings.get("enabled", True):
@@ -68,7 +75,7 @@ def install_console(app: Any) -> ConsoleApi | None:
         vocabularies=vocabularies(app),
         sessions=Sessions(app.context.cursors, int(settings.get("session_ttl_seconds") or DEFAULT_SESSION_TTL)),
         cursors=app.context.cursors, audit=AuditLog(app.engine.store),
-        loopback=_loopback,
+        loopback=_loopback, upstream=_upstream(app),
     )
 
     async def page(request: Request) -> Response:
@@ -86,6 +93,7 @@ def install_console(app: Any) -> ConsoleApi | None:
         Route(f"{base}/login", guarded(api.login), methods=["POST"]),
         Route(f"{base}/logout", guarded(api.logout), methods=["POST"]),
         Route(f"{base}/runs", guarded(api.runs)),
+        Route(f"{base}/upstream", guarded(api.upstream_runs)),
         Route(f"{base}/runs/{{run_id}}", guarded(api.run)),
         Route(f"{base}/runs/{{run_id}}/actions/{{action}}", guarded(api.action), methods=["POST"]),
         Route(f"{base}/bulk/{{action}}", guarded(api.bulk), methods=["POST"]),

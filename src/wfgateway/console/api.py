@@ -20,6 +20,7 @@ from wfgateway.console.actions import Performer
 from wfgateway.console.audit import AuditEntry, AuditLog, now_ms
 from wfgateway.console.graph import execution_graph, graph_json
 from wfgateway.console.session import Session, Sessions, csrf_ok
+from wfgateway.console.upstream import UpstreamRuns
 from wfgateway.console.vocabulary import ACTIONS, ActionRequest, ConsoleVocabulary, Identity, Refused
 from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution
@@ -61,7 +62,7 @@ def with_etag(request: Request, document: Any) -> Response:
 class ConsoleApi:
     def __init__(self, *, engine: Engine, pipeline: Pipeline, gateway: Any, dialects: list[Dialect],
                  vocabularies: dict[str, ConsoleVocabulary], sessions: Sessions, cursors: CursorSigner,
-                 audit: AuditLog, loopback: Callable[[Request], bool]) -> None:
+                 audit: AuditLog, loopback: Callable[[Request], bool], upstream: UpstreamRuns | None = None) -> None:
         self.engine = engine
         self.pipeline = pipeline
         self.gateway = gateway
@@ -71,6 +72,7 @@ class ConsoleApi:
         self.cursors = cursors
         self.audit = audit
         self.loopback = loopback
+        self.upstream = upstream
 
     # -- sessions ---------------------------------------------------------------------------------
     @property
@@ -215,12 +217,21 @@ class ConsoleApi:
         cursor = self.cursors.seal(after, tenant=tenant, operation="console-runs", filter=flt) if after else None
         return with_etag(request, {"tenant": tenant, "runs": rows, "next": cursor, "scanned": scanned})
 
-    async def _execution(self, session: Session, request: Request, run_id: str) -> Execution:
-        tenant = self._tenant(session, request.query_params.get("tenant"))
+    async def _load(self, tenant: str, run_id: str, include_history: bool) -> tuple[Execution, str]:
+        """The run and the backend that holds it: the engine, or the upstream vendor the registry names."""
         try:
-            return await self.engine.get(run_id, tenant=tenant, include_history=True)
+            return await self.engine.get(run_id, tenant=tenant, include_history=include_history), "engine"
         except NotFound:
-            raise ConsoleError(404, f"No run {run_id} in tenant '{tenant}'") from None
+            pass
+        backend = await self.upstream.owner(run_id, tenant) if self.upstream is not None else None
+        if backend is None or self.upstream is None:
+            raise ConsoleError(404, f"No run {run_id} in tenant '{tenant}'")
+        try:
+            return await self.upstream.get(backend, run_id, tenant, include_history), backend
+        except GatewayError as exc:
+            raise ConsoleError(502, f"Upstream {backend}: {exc.message}") from None
+        except (TimeoutError, LookupError, OSError) as exc:
+            raise ConsoleError(502, f"Upstream {backend} did not answer: {type(exc).__name__}") from None
 
     def _performer_for(self, dialect: str, action: str) -> ConsoleVocabulary | None:
         own = self.vocabularies.get(dialect)
@@ -230,7 +241,8 @@ class ConsoleApi:
 
     async def run(self, request: Request) -> Response:
         session = self._session(request)
-        e = await self._execution(session, request, request.path_params["run_id"])
+        tenant = self._tenant(session, request.query_params.get("tenant"))
+        e, backend = await self._load(tenant, request.path_params["run_id"], True)
         names = []
         for v in self.vocabularies.values():
             w = v.words(e)
@@ -245,7 +257,7 @@ class ConsoleApi:
         doc = {
             "run": {**self._row(e), "input": e.input, "output": e.output, "variables": e.variables,
                     "metadata": e.metadata, "cloned_from": e.cloned_from, "started_ms": e.started_ms,
-                    "updated_ms": e.updated_ms},
+                    "updated_ms": e.updated_ms, "backend": backend},
             "names": names, "actions": actions, "graph": execution_graph(e), "history": history,
         }
         return with_etag(request, doc)
@@ -253,9 +265,9 @@ class ConsoleApi:
     async def _act(self, request: Request, session: Session, tenant: str, run_id: str, action: str,
                    body: dict[str, Any]) -> dict[str, Any]:
         try:
-            e = await self.engine.get(run_id, tenant=tenant, include_history=False)
-        except NotFound:
-            return {"id": run_id, "ok": False, "refusal": f"No run {run_id} in tenant '{tenant}'"}
+            e, _ = await self._load(tenant, run_id, False)
+        except ConsoleError as exc:
+            return {"id": run_id, "ok": False, "refusal": exc.message}
         vocabulary = self._performer_for(e.dialect, action)
         if vocabulary is None:
             return {"id": run_id, "ok": False, "refusal": f"No enabled dialect offers {action.replace('_', '-')}"}
@@ -301,6 +313,31 @@ class ConsoleApi:
             raise ConsoleError(400, f"ids: a list of 1 to {PAGE_MAX} run ids")
         results = [await self._act(request, session, tenant, run_id, action, {}) for run_id in ids]
         return json({"results": results})
+
+    async def upstream_runs(self, request: Request) -> Response:
+        """The tenant's runs on upstream vendors (what the run registry knows), in id order, each read
+        back through its backend; a run that cannot be read says why."""
+        session = self._session(request)
+        tenant = self._tenant(session, request.query_params.get("tenant"))
+        if self.upstream is None:
+            return with_etag(request, {"tenant": tenant, "runs": [], "next": None})
+        after = ""
+        if request.query_params.get("cursor"):
+            try:
+                after = str(self.cursors.open(request.query_params["cursor"], tenant=tenant,
+                                              operation="console-upstream").get("after") or "")
+            except BadCursor:
+                raise ConsoleError(400, "Invalid cursor: it was issued for another list") from None
+        limit = _int(request.query_params.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
+        page, nxt = await self.upstream.page(tenant, after, limit)
+        rows = []
+        for run_id, backend, dialect, run in page:
+            if isinstance(run, Execution):
+                rows.append({**self._row(run), "backend": backend})
+            else:
+                rows.append({"id": run_id, "tenant": tenant, "dialect": dialect, "backend": backend, "error": run})
+        cursor = self.cursors.seal({"after": nxt}, tenant=tenant, operation="console-upstream") if nxt else None
+        return with_etag(request, {"tenant": tenant, "runs": rows, "next": cursor})
 
     # -- definitions --------------------------------------------------------------------------------
     async def definitions(self, request: Request) -> Response:

@@ -95,6 +95,24 @@ class RunRegistry:
             self._cache.put(execution_id, cached)
         return _visible(cached, tenant)
 
+    async def dialect_of(self, execution_id: str, tenant: str) -> str | None:
+        """The dialect whose call created the tenant's run ``execution_id`` (None if unknown to the tenant)."""
+        rows = await self.tables.query(
+            "SELECT dialect, tenant FROM wfgateway_run_registry WHERE execution_id = ?", (execution_id,))
+        return str(rows[0][0]) if rows and (not rows[0][1] or rows[0][1] == tenant) else None
+
+    async def known_elsewhere(self, tenant: str, local: frozenset[str], *, after: str = "",
+                              limit: int = 25) -> list[tuple[str, str, str]]:
+        """(execution id, backend, dialect) of the tenant's runs owned by backends not in ``local`` (the
+        upstream vendors), in id order after ``after``: what the web console lists beside the engine's runs."""
+        marks = ", ".join("?" * len(local)) or "''"
+        rows = await self.tables.query(
+            f"SELECT execution_id, backend, dialect FROM wfgateway_run_registry WHERE tenant = ?"
+            f" AND backend NOT IN ({marks}) AND execution_id > ? ORDER BY execution_id LIMIT ?",
+            (tenant, *sorted(local), after, limit),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
     async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
         """Remember the owner and tenant of a new execution (first writer wins)."""
         inserted = await self.tables.execute(

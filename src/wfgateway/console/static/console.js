@@ -446,7 +446,7 @@
       });
       head.appendChild(names);
       var meta = el('dl', { 'class': 'kv' });
-      [['tenant', run.tenant], ['started through', run.words.title], ['created', when(run.created_ms)], ['ended', when(run.ended_ms)],
+      [['tenant', run.tenant], ['started through', run.words.title], ['backend', run.backend], ['created', when(run.created_ms)], ['ended', when(run.ended_ms)],
         ['correlation id', run.correlation_id], ['reason', run.reason], ['parent run', run.parent], ['made from run', run.cloned_from]]
         .forEach(function (kv) { if (kv[1]) { meta.appendChild(el('dt', { text: kv[0] })); meta.appendChild(el('dd', { text: kv[1] })); } });
       head.appendChild(meta);
@@ -472,6 +472,35 @@
       if (!doc.history.length) hb.appendChild(el('tr', {}, el('td', { colspan: 5, 'class': 'muted', text: 'No console actions yet.' })));
       hist.appendChild(hb);
       extra.appendChild(hist);
+    });
+  }
+
+  // -- upstream runs (what the run registry knows of runs sent to vendors) --------------------------------
+  function showUpstream(q) {
+    var tenant = defaultTenant(q);
+    var view = clear(document.getElementById('view'));
+    view.appendChild(el('h1', { text: 'Upstream runs · ' + tenant }));
+    view.appendChild(el('p', { 'class': 'muted', text: 'Runs the gateway routed to upstream vendors, read back through each backend.' }));
+    var table = el('table', { id: 'upstream' }, el('thead', {}, el('tr', {}, el('th', { text: 'run' }), el('th', { text: 'backend' }),
+      el('th', { text: 'dialect' }), el('th', { text: 'workflow' }), el('th', { text: 'status' }), el('th', { text: 'created' }))));
+    var body = el('tbody');
+    table.appendChild(body);
+    view.appendChild(table);
+    var pager = el('div', { 'class': 'pager' });
+    view.appendChild(pager);
+    poll('/upstream?' + query({ tenant: tenant, cursor: q.cursor }), function (doc) {
+      clear(body);
+      doc.runs.forEach(function (run) {
+        var link = el('a', { href: '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(run.id), 'class': 'mono', text: run.id });
+        body.appendChild(el('tr', { 'data-run': run.id, 'data-status': run.status || 'UNKNOWN' }, el('td', {}, link), el('td', { text: run.backend }),
+          el('td', { text: run.words ? run.words.title : run.dialect }),
+          el('td', { text: run.workflow ? run.workflow + ' v' + run.version : '' }),
+          el('td', {}, run.error ? el('span', { 'class': 'notice refusal', text: run.error }) : badge(run.status)),
+          el('td', { text: when(run.created_ms) })));
+      });
+      if (!doc.runs.length) body.appendChild(el('tr', {}, el('td', { colspan: 6, 'class': 'muted', text: 'No runs on upstream vendors.' })));
+      clear(pager);
+      if (doc.next) pager.appendChild(el('a', { href: '#/upstream?' + query({ tenant: tenant, cursor: doc.next }), text: 'next page »' }));
     });
   }
 
@@ -529,8 +558,10 @@
     var path = hash.split('?')[0].slice(2).split('/').map(decodeURIComponent);
     document.getElementById('nav-runs').className = path[0] === 'runs' || path[0] === 'run' ? 'active' : '';
     document.getElementById('nav-definitions').className = path[0].indexOf('definition') === 0 ? 'active' : '';
+    document.getElementById('nav-upstream').className = path[0] === 'upstream' ? 'active' : '';
     if (path[0] === 'run' && path.length >= 3) showRun(path[1], path[2]);
     else if (path[0] === 'definitions') showDefinitions(params(hash));
+    else if (path[0] === 'upstream') showUpstream(params(hash));
     else if (path[0] === 'definition' && path.length >= 4) showDefinition(path[1], path[2], path[3]);
     else showRuns(params(hash));
   }
