@@ -108,6 +108,8 @@ def make(svc: Service) -> dict[str, Any]:
     async def execute_sync(call: Call) -> Response:
         tenant = call.principal.tenant
         record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
+        if W.is_foreign(record):
+            raise W.refuse_foreign_sync(record)
         execution = await runs.start(call.backend, tenant, record, "api", {"payload": call.body or {}})
         done = await runs.wait_terminal(call.backend, tenant, execution.id, SYNC_TIMEOUT_S)
         if done is None:

@@ -16,7 +16,7 @@ from wfgateway.adapters.altostrat import ids
 from wfgateway.adapters.altostrat.translate import Graph, translate
 
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import InvalidArgument, NotFound, NotImplementedByBackend
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
 from wfgateway.core.model import WorkflowDefinition
 
 DIALECT = "altostrat"
@@ -116,10 +116,21 @@ def is_foreign(record: dict[str, Any]) -> bool:
     return bool(record.get("foreign"))
 
 
-def refuse_foreign(record: dict[str, Any], operation: str) -> NotImplementedByBackend:
-    return NotImplementedByBackend(
-        f"{operation} cannot be translated: workflow '{record['id']}' was written through the {record['foreign']} "
-        "API, and Altostrat nodes and edges cannot express its tasks.")
+def refuse_foreign(record: dict[str, Any], operation: str) -> Conflict:
+    """409, a documented status of every operation that refuses: the workflow exists, but its state
+    (tasks written through another dialect) rules the operation out -- not a gateway fault (5xx)."""
+    return Conflict(
+        f"{operation} cannot be carried out: workflow '{record['id']}' was written through the {record['foreign']} "
+        "API, and Altostrat nodes and edges cannot express its tasks.", details={"code": "workflow_not_editable"})
+
+
+def refuse_foreign_sync(record: dict[str, Any]) -> Conflict:
+    """A synchronous run of another dialect's workflow could wait on that dialect's workers (a Conductor
+    SIMPLE task, a Cognite function without an endpoint) far beyond the request; refuse it at once."""
+    return Conflict(
+        f"Workflow '{record['id']}' was written through the {record['foreign']} API and may wait for that API's "
+        f"workers: run it with POST /workflows/{record['id']}/execute and read the run.",
+        details={"code": "workflow_not_synchronous"})
 
 
 async def load(backend: Backend, tenant: str, workflow_id: str, *,

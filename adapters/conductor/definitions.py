@@ -84,7 +84,8 @@ def to_definition(
     timeout_ms = seconds_to_ms(doc.get("timeoutSeconds") or 0)
     now = int(time.time() * 1000)
     stored = dict(doc)
-    stored.setdefault("version", 1)
+    # version 0 (or none) is stored as 1, WorkflowDef's default, so what lists as a version deletes as one
+    stored["version"] = int(doc.get("version") or 1)
     stored.setdefault("schemaVersion", 2)
     stored.setdefault("restartable", True)
     stored.setdefault("timeoutSeconds", 0)

@@ -47,7 +47,7 @@ def test_conductor_execution_is_readable_and_rerunnable_as_an_altostrat_run(open
 
 def test_a_conductor_workflow_is_executable_through_the_altostrat_api(open_gateway, target):
     """On the engine too, another dialect's workflow is a read-only Altostrat workflow: listed, read
-    without nodes, executed with the context as its input, its runs listed; edits are refused (501)."""
+    without nodes, executed with the context as its input, its runs listed; edits, deletes and synchronous runs are refused (409)."""
     t, url = target
     path = f"/{uuid.uuid4().hex[:8]}/ping"
     name = f"cross_{uuid.uuid4().hex[:6]}"
@@ -69,6 +69,8 @@ def test_a_conductor_workflow_is_executable_through_the_altostrat_api(open_gatew
         runs = checked(c.get(f"/workflows/{name}/executions"), "listWorkflowRuns", 200)
         assert [r["id"] for r in runs["data"]] == [run["id"]]
         edit = c.put(f"/workflows/{name}", json={"name": "renamed"})
-        assert edit.status_code == 501 and "was written through the conductor API" in edit.json()["message"]
-        assert c.delete(f"/workflows/{name}").status_code == 501
+        assert edit.status_code == 409 and "was written through the conductor API" in edit.json()["message"]
+        assert c.delete(f"/workflows/{name}").status_code == 409
+        sync = c.post(f"/workflows/sync/{name}", json={})
+        assert sync.status_code == 409 and sync.json()["code"] == "workflow_not_synchronous"
         assert c.get(f"/api/metadata/workflow/{name}").status_code == 200

@@ -32,6 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--token-env", metavar="VAR", help="read the credential from this environment variable")
     p.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="extra header (repeatable)")
     p.add_argument("--open", action="store_true", help="the target runs without credentials: skip the auth checks")
+    p.add_argument("--allow-destructive", action="store_true",
+                   help="let the run write over and delete what the target already stores (by default it keeps off "
+                        "the stored objects the spec's x-contract-data lists, or runs in a throwaway project, and "
+                        "deletes what it created)")
     p.add_argument("--skip", action="append", default=[], metavar="CHECK[@OPERATION_ID]=REASON",
                    help="do not run a check (on one operation); the reason is required and printed in the report")
     p.add_argument("--spec", type=Path, help="spec file (default: the dialect's spec from --config)")
@@ -119,6 +123,8 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
         operations=tuple(args.operation),
         extra_rules=tuple(extra_rules),
         request_timeout=args.request_timeout,
+        open_target=args.open,
+        allow_destructive=args.allow_destructive,
     )
 
 

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from wfgateway.contract.findings import ContractReport, collect_failures
+from wfgateway.contract.guard import DataGuard
+from wfgateway.contract.open_mode import open_security
 
 # Every check Schemathesis 4.x has that applies to a single-identity OpenAPI run.
 # ``object_level_authorization`` needs two identities and ``max_response_time`` a limit: both are
@@ -95,6 +98,8 @@ class ContractRun:
     max_failures: int | None = None
     document: dict[str, Any] | None = None  # the spec, when it is not read from spec_path
     extra_rules: tuple[OperationRule, ...] = ()  # per-operation exceptions beyond the spec's, each with its reason
+    open_target: bool = False  # the target needs no credentials: check the spec as open mode serves it
+    allow_destructive: bool = False  # a live target: may the run touch what is already stored there?
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,8 @@ def run_contract(run: ContractRun) -> ContractReport:
     from schemathesis.engine import from_schema
 
     document = run.document if run.document is not None else yaml.safe_load(run.spec_path.read_text())
+    if run.open_target:
+        document = open_security(document)
     rules = operation_rules(document) + list(run.extra_rules)
     config = schemathesis_config(run, document, rules)
     schema = schemathesis.openapi.from_dict(document, config=config)
@@ -135,7 +142,15 @@ def run_contract(run: ContractRun) -> ContractReport:
         accepted={f"{r.check} on {r.operation_id} also accepts {', '.join(r.statuses)}": r.reason
                   for r in rules if r.statuses},
     )
-    collect_failures(from_schema(schema).execute(), report)
+    guard = _data_guard(run, document)
+    guard_hook = _GuardHook(guard) if guard is not None else None
+    try:
+        collect_failures(from_schema(schema).execute(), report)
+    finally:
+        if guard is not None:
+            guard_hook.release()  # type: ignore[union-attr]
+            report.notes += guard.clean_up()
+            guard.client.close()
     report.elapsed = time.monotonic() - started
     if dropped:
         report.notes.append(f"coverage phase: {sum(dropped.values())} cases beyond {run.profile.coverage_cap} per "
@@ -184,6 +199,49 @@ def _pin_waits(schema: Any, document: Mapping[str, Any]) -> None:
         return case
 
     schema.hook(map_case)
+
+
+def _data_guard(run: ContractRun, document: Mapping[str, Any]) -> DataGuard | None:
+    """The guard of a live run (see guard.py), its inventory taken; None in process or when allowed."""
+    if run.base_url is None or run.allow_destructive:
+        return None
+    headers = dict(run.headers)
+    if run.token:
+        headers.update(_credential_headers(document, run.token))
+    client = httpx.Client(base_url=run.base_url.rstrip("/"), headers=headers, timeout=run.request_timeout)
+    guard = DataGuard.for_spec(document, client)
+    if guard is None:
+        client.close()
+        return None
+    guard.take_inventory()
+    return guard
+
+
+class _GuardHook:
+    """The guard as Schemathesis' ``before_call`` hook: the one hook every phase's requests pass,
+    the stateful phase's included (``filter_case`` is not consulted there)."""
+
+    def __init__(self, guard: DataGuard) -> None:
+        from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
+
+        def before_call(context: Any, case: Any, kwargs: Any) -> None:
+            guard.guard_case(case)
+
+        self._dispatcher = GLOBAL_HOOK_DISPATCHER
+        self._hook = before_call
+        self._dispatcher.register_hook_with_name(before_call, "before_call")
+
+    def release(self) -> None:
+        self._dispatcher.unregister(self._hook)
+
+
+def _credential_headers(document: Mapping[str, Any], token: str) -> dict[str, str]:
+    """The token as request headers, the way the spec's security schemes take it."""
+    schemes = (document.get("components") or {}).get("securitySchemes") or {}
+    for scheme in schemes.values():
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            return {str(scheme["name"]): token}
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _cap_coverage(schema: Any, cap: int | None) -> Counter[str]:
