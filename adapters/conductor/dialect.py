@@ -29,7 +29,7 @@ class ConductorDialect:
         self.settings = dict(settings)
         self.gateway = gateway
         self.spec_path = str(self.settings.get("spec") or SPEC_PATH)
-        self.auth = KeyAuth(dict(self.settings.get("auth") or {}))
+        self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
         self.watch = watch  # wakes synchronous executes when their workflow changes (also on other replicas)
 
     @property

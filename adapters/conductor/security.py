@@ -6,6 +6,7 @@ and ``POST /api/token`` answers 404, which makes the Conductor SDK switch to ope
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,8 @@ class AppKey:
 class KeyAuth:
     """Verifies application keys and the tokens issued for them."""
 
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, settings: dict[str, Any], shared_secret: Callable[[], str] | None = None) -> None:
+        """``shared_secret`` gives the token secret every worker shares when ``token_secret_env`` is unset."""
         self.keys: list[AppKey] = []
         for i, entry in enumerate(settings.get("keys") or []):
             env = entry.get("key_secret_env")
@@ -47,7 +49,17 @@ class KeyAuth:
                                    f"environment variable {env!r} (the secret of key {entry.get('key_id')!r}) is not set")
             self.keys.append(AppKey(str(entry["key_id"]), secret, str(entry.get("tenant") or DEFAULT_TENANT)))
         self.ttl_seconds = int(settings.get("token_ttl_seconds") or 2700)
-        self.token_secret = secret_from_env(settings.get("token_secret_env")) or random_secret()
+        self._token_secret = secret_from_env(settings.get("token_secret_env"))
+        self._shared_secret = shared_secret
+
+    @property
+    def token_secret(self) -> str:
+        """``token_secret_env``'s value, else the store's shared secret (tokens issued by one worker
+        verify on every other), else random for this process; read on first use."""
+        if self._token_secret is None:
+            shared = self._shared_secret
+            self._token_secret = shared() if shared is not None else random_secret()
+        return self._token_secret
 
     @property
     def open_mode(self) -> bool:

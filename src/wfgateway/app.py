@@ -27,6 +27,7 @@ from wfgateway.engine.store.base import Store, StoreOpenError
 from wfgateway.gateway import GatewayContext
 from wfgateway.loopback import is_loopback
 from wfgateway.pipeline import Pipeline, Target
+from wfgateway.shared_secrets import StoreSecrets
 
 log = logging.getLogger("wfgateway")
 
@@ -108,14 +109,16 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
                          page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
     if engine is None:
         engine = build_engine(config, store)
+    shared = StoreSecrets(store)
     context = GatewayContext(
         config=config,
+        secrets=shared,
         engine=engine,
         store=store,
         dialect_settings=config.enabled_dialects(),
         task_settings=config.tasks,
         base_url=config.server.get("public_url") or f"http://{config.server['host']}:{config.server['port']}",
-        cursors=cursor_signer(config.server.get("cursor_key_env")),
+        cursors=cursor_signer(config.server.get("cursor_key_env"), lambda: shared.get("cursor_key")),
     )
     pipeline = Pipeline(
         context,
@@ -134,6 +137,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
         specs[name] = spec
     app = GatewayApp(config, engine, dialects, specs, pipeline, context)
     context.state["app"] = app
+    context.state.setdefault("on_startup", []).append(shared.load)  # keys shared by every worker
     _add_gateway_routes(app)
     from wfgateway.routing import install_routing
 
@@ -148,12 +152,16 @@ def build_engine(config: Config, store: Store) -> Backend:
     from wfgateway.engine import Engine
 
     http = config.tasks.get("http", {})
+    # With several workers on one SQLite file an HTTP task in flight at start-up may be another
+    # worker's: leave it to its lease timer instead of sending it twice.
+    shared_file = int(config.server.get("workers", 1)) > 1
     return Engine(
         store,
         http_allow=list(http.get("allow", [])),
         http_timeout_ms=int(http.get("timeout_ms", 30000)),
         worker_lease_ms=int(config.tasks.get("worker", {}).get("lease_ms", 60000)),
         definition_cache=int(config.caches["definitions"]),
+        recover_inflight=False if shared_file else None,
     )
 
 

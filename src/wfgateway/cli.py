@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--config", default="config.yaml")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, help="processes serving the port (server.workers)")
     check = sub.add_parser("check", help="check a config file (and its specs and adapters) without serving")
     check.add_argument("--config", default="config.yaml")
     routes = sub.add_parser("routes", help="print the route table and backends of a config file")
@@ -89,7 +90,40 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+# What `serve` hands its worker processes (they build their own app from the same config file).
+_WORKER_ENV = "WFGATEWAY_WORKER_SERVE"
+
+
+def _serve_config(path: str, host: str | None, port: int | None, workers: int | None):  # -> Config
+    config = load_config(path)
+    if host:
+        config.server["host"] = host
+    if port is not None:
+        config.server["port"] = port
+    if workers is not None:
+        config.server["workers"] = workers
+    return config
+
+
+def worker_app():  # -> GatewayApp; uvicorn's factory in each worker process
+    """The app of one worker process of ``wfgateway serve --workers N``."""
+    import json
+    import logging
+    import os
+
+    from wfgateway.app import create_app
+    from wfgateway.operator_output import configure_logging
+
+    configure_logging()
+    logging.getLogger("uvicorn.access").propagate = False  # uvicorn logs access when this has handlers
+    opts = json.loads(os.environ[_WORKER_ENV])
+    return create_app(_serve_config(opts["config"], opts["host"], opts["port"], opts["workers"]))
+
+
 def _serve(args: argparse.Namespace) -> int:
+    import json
+    import os
+
     import uvicorn
 
     from wfgateway.app import StartupError, check_bind, create_app, open_dialects
@@ -97,12 +131,11 @@ def _serve(args: argparse.Namespace) -> int:
     from wfgateway.operator_output import DialectLine, banner, configure_logging
 
     configure_logging()
+    if args.workers is not None and args.workers < 1:
+        print("wfgateway: --workers must be at least 1", file=sys.stderr)
+        return 2
     try:
-        config = load_config(args.config)
-        if args.host:
-            config.server["host"] = args.host
-        if args.port is not None:
-            config.server["port"] = args.port
+        config = _serve_config(args.config, args.host, args.port, args.workers)
         app = create_app(config)
         check_bind(app, config.server["host"])
         asyncio.run(_open_store(app.context.store))
@@ -111,9 +144,18 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     open_ones = set(open_dialects(app))
     lines = [DialectLine(d.name, tuple(d.path_prefixes), d.name in open_ones) for d in app.dialects]
-    print(banner(config, lines, config.server["host"], config.server["port"]), flush=True)
-    uvicorn.run(app, host=config.server["host"], port=config.server["port"], loop="uvloop", http="httptools",
-                access_log=False, log_level="info", log_config=None)
+    workers = int(config.server.get("workers", 1))
+    print(banner(config, lines, config.server["host"], config.server["port"], workers), flush=True)
+    options = {"host": config.server["host"], "port": config.server["port"], "loop": "uvloop", "http": "httptools",
+               "access_log": False, "log_level": "info", "log_config": None}
+    if workers == 1:
+        uvicorn.run(app, **options)
+        return 0
+    # N processes on one socket (uvicorn's supervisor restarts a worker that dies); each builds its
+    # app from the same file, and on SIGTERM each stops accepting and finishes its requests in flight.
+    os.environ[_WORKER_ENV] = json.dumps({"config": os.path.abspath(args.config), "host": args.host,
+                                          "port": config.server["port"], "workers": workers})
+    uvicorn.run("wfgateway.cli:worker_app", factory=True, workers=workers, **options)
     return 0
 
 

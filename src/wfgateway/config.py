@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
         "max_body_bytes": 10 * 1024 * 1024,
         "access_log": True,
         "response_validation": "off",
+        "workers": 1,
     },
     "store": {"kind": "sqlite", "path": "wfgateway.db"},
     "dialects": {},

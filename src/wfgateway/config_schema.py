@@ -18,6 +18,7 @@ SERVER = {
         "public_url": {"type": ["string", "null"]},
         "cursor_key_env": _SECRET_ENV,  # signs list cursors; replicas sharing a store need the same key
         "reload_interval_ms": {"type": "integer", "minimum": 0},  # config file poll for hot reload; 0 = off
+        "workers": {"type": "integer", "minimum": 1, "maximum": 64},  # processes serving one port
     },
 }
 

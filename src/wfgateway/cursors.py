@@ -7,8 +7,8 @@ the same tenant, operation and filter and an unedited cursor.  Anything else rai
 which the dialect answers as its vendor answers a bad cursor.  So a scan resumes only where this
 gateway stopped it for this caller -- never from a key, offset or position someone made up.
 
-The MAC is HMAC-SHA256 with the gateway's cursor key (``server.cursor_key_env``; random per process
-without it, so replicas sharing a PostgreSQL store need the same key for paging across them).
+The MAC is HMAC-SHA256 with the gateway's cursor key (``server.cursor_key_env``; without it a random
+key kept in the store, so every worker and replica sharing the store pages with the same key).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -32,8 +33,18 @@ class BadCursor(Exception):
 
 
 class CursorSigner:
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key or secrets.token_bytes(32)
+    """``key`` is the MAC key, or a callable giving it on first use (a key shared through the store)."""
+
+    def __init__(self, key: bytes | Callable[[], bytes] | None = None) -> None:
+        self._key_source = key if callable(key) else None
+        self._key_value = None if callable(key) else (key or secrets.token_bytes(32))
+
+    @property
+    def _key(self) -> bytes:
+        if self._key_value is None:
+            assert self._key_source is not None
+            self._key_value = self._key_source()
+        return self._key_value
 
     def seal(self, state: dict[str, Any], *, tenant: str, operation: str, filter: Any = None) -> str:
         payload = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
@@ -74,7 +85,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def cursor_signer(key_env: str | None) -> CursorSigner:
-    """The signer keyed by the environment variable ``key_env`` names (random per process without it)."""
+def cursor_signer(key_env: str | None, shared: Callable[[], str] | None = None) -> CursorSigner:
+    """The signer keyed by the environment variable ``key_env`` names; without it by ``shared()`` (a
+    key kept in the store, the same for every worker and replica), else random per process."""
     secret = secret_from_env(key_env)
-    return CursorSigner(hashlib.sha256(secret.encode()).digest() if secret else None)
+    if secret:
+        return CursorSigner(hashlib.sha256(secret.encode()).digest())
+    if shared is not None:
+        return CursorSigner(lambda: hashlib.sha256(shared().encode()).digest())
+    return CursorSigner()

@@ -9,6 +9,7 @@ from wfgateway.core.backend import Backend
 from wfgateway.cursors import CursorSigner
 from wfgateway.engine.store.tables import StoreHome
 from wfgateway.redaction import Redactor
+from wfgateway.shared_secrets import ProcessSecrets, SecretSource
 
 
 @dataclass
@@ -30,3 +31,4 @@ class GatewayContext:
     state: dict[str, Any] = field(default_factory=dict)
     cursors: CursorSigner = field(default_factory=CursorSigner)  # seals every dialect's list cursors
     redactor: Redactor = field(default_factory=Redactor)  # masks credentials wherever a path is written
+    secrets: SecretSource = field(default_factory=ProcessSecrets)  # keys all workers share (README "Workers")

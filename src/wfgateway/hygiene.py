@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from wfgateway.core.errors import MalformedBody, PayloadTooLarge
@@ -65,8 +66,22 @@ def request_id(incoming: str | None) -> str:
     return secrets.token_hex(8)
 
 
+_access_sink: Callable[[dict[str, Any]], None] | None = None
+
+
+def send_access_to(sink: Callable[[dict[str, Any]], None] | None) -> None:
+    """Hand access records straight to ``sink`` (a log writer thread's queue) instead of the logging
+    module: ``wfgateway serve`` does, so a request pays one queue put; None restores logging."""
+    global _access_sink
+    _access_sink = sink
+
+
 def log_access(record: dict[str, Any], started: float) -> None:
     """One JSON line per request: no headers, no query values, no bodies, so no secrets."""
-    if access_logger.isEnabledFor(logging.INFO):
+    sink = _access_sink
+    if sink is not None:
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        sink(record)
+    elif access_logger.isEnabledFor(logging.INFO):
         record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         access_logger.info(json_line(record))  # one JSON object per line, whatever the record holds

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from wfgateway import __version__
 from wfgateway.config import Config
+from wfgateway.hygiene import send_access_to
+from wfgateway.log_writer import LineWriter, QueuedLineHandler
 from wfgateway.sanitize import json_line
 
 ACCESS_LOGGER = "wfgateway.access"
@@ -41,9 +43,12 @@ class JsonLineFormatter(logging.Formatter):
 
 def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
     """Route every logger through one JSON-line handler on stderr (uvicorn's too: serve passes
-    ``log_config=None`` so uvicorn keeps its hands off)."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    ``log_config=None`` so uvicorn keeps its hands off), written by one thread; access records go
+    to that thread's queue directly and are serialised there."""
+    writer = LineWriter(stream or sys.stderr)  # the event loop never waits for stderr
+    handler = QueuedLineHandler(writer)
     handler.setFormatter(JsonLineFormatter())
+    send_access_to(writer.access)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -61,10 +66,10 @@ class DialectLine:
     open: bool
 
 
-def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int) -> str:
+def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int, workers: int = 1) -> str:
     """The lines printed once at start: version, what is served where, on which store, how guarded."""
     base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    lines = [f"wfgateway {__version__} serving at {base}"]
+    lines = [f"wfgateway {__version__} serving at {base}" + (f" ({workers} worker processes)" if workers > 1 else "")]
     for d in dialects:
         auth = "open (no credentials, loopback only)" if d.open else "credentials required"
         lines.append(f"  {d.name:<10} {', '.join(d.paths) or '/'}  auth: {auth}  spec: {base}/openapi/{d.name}.yaml")
