@@ -128,6 +128,9 @@ def test_closed_gateway_needs_a_login_and_shows_only_its_tenants(tmp_path, monke
         assert console.get("/console/api/runs").status_code == 401
         bad = console.post("/console/api/login", json={"dialect": "cognite", "fields": {"token": "nope"}})
         assert bad.status_code == 401 and bad.json()["error"] == "Cognite: Unauthorized: invalid token"
+        forced = console.post("/console/api/login", headers={"origin": "http://attacker.example"}, json={
+            "dialect": "conductor", "fields": {"key_id": "acme-key", "key_secret": SECRETS["TENANCY_CONDUCTOR_ACME"]}})
+        assert forced.status_code == 403 and "set-cookie" not in forced.headers
         login = console.post("/console/api/login", json={"dialect": "conductor", "fields": {
             "key_id": "acme-key", "key_secret": SECRETS["TENANCY_CONDUCTOR_ACME"]}})
         assert login.status_code == 200 and login.json()["identity"]["tenants"] == ["acme"]

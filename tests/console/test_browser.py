@@ -224,3 +224,23 @@ def test_a_login_sees_only_its_tenants_runs(browser, tmp_path, monkeypatch):
         page.goto(f"{gw.url}/console/#/run/acme/{theirs}")
         expect(notice(page)).to_contain_text(f"No run {theirs} in tenant 'acme'")
         context.close()
+
+
+def test_a_definition_is_shown_with_its_graph_and_started_from_the_form(gateway, page):
+    api = httpx.Client(base_url=gateway.url)
+    api.post("/api/metadata/workflow", json={"name": "console_form", "version": 2, "schemaVersion": 2,
+                                             "ownerEmail": "qa@example.com", "tasks": [
+        {"name": "double", "taskReferenceName": "double", "type": "INLINE",
+         "inputParameters": {"evaluatorType": "javascript", "expression": "$.n * 2", "n": "${workflow.input.n}"}}]}
+             ).raise_for_status()
+    page.goto(f"{gateway.url}/console/#/definitions")
+    page.click("#definitions a:text-is('console_form')")
+    expect(page.locator('#view .dag g[data-node="double"]')).to_have_attribute("data-status", "NOT_STARTED")
+    page.fill("#start-input", json.dumps({"n": 21}))
+    page.click("#start-run")
+    page.click("#modal-confirm")
+    expect(page.locator("h1 .badge")).to_have_text("COMPLETED", timeout=30_000)
+    expect(page.locator("#run-names")).to_contain_text("Conductor workflowId")
+    page.locator('#dag g[data-node="double"]').click()
+    expect(page.locator("#task-panel")).to_contain_text('"result": 42')
+    expect(page.locator("#history")).to_contain_text("start")

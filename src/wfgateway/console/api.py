@@ -119,6 +119,9 @@ class ConsoleApi:
         return json(doc)
 
     async def login(self, request: Request) -> Response:
+        origin = request.headers.get("origin")
+        if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+            raise ConsoleError(403, "Log in from the console's own page")  # no login forced from another site
         body = await _body(request)
         vocabulary = self.vocabularies.get(str(body.get("dialect") or ""))
         if vocabulary is None:
