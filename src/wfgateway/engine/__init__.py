@@ -6,6 +6,13 @@
     ...
     await engine.stop()
 
+Inside: ``engine.py`` is the façade -- each Backend operation is one call into the module that does it
+(``ops_definitions``, ``ops_executions``, ``ops_read``, ``ops_replay``, ``ops_retry``, ``tasks``).  Those
+modules, the timer loop and the HTTP task runner see the engine only as ``context.EngineContext``
+(store, definition snapshots, hooks, ``run(op)`` for a unit of work, wake-ups); ``runtime.Runtime``
+implements it.  A new operation is a function ``async def op(ctx: EngineContext, ...)`` whose writes go
+through ``ctx.run(lambda-of-a-Unit)``, plus one line on the façade.  Nothing in engine/ imports engine.py.
+
 What adapters can rely on beyond core/backend.py:
 - Nested (dynamic) attempts: ``ref`` is ``"<container ref>:<expander ref>"`` (unique in the execution),
   ``extra["local_ref"]`` the expander's own ref, ``parent_attempt_id`` the container attempt's id.

@@ -33,7 +33,7 @@ from wfgateway.engine.hooks import Evaluator, Expander
 from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.state import AttRec, ExecState, new_attempt
 from wfgateway.engine.templates import resolve
-from wfgateway.engine.util import new_id
+from wfgateway.engine.util import new_id, reason_of
 from wfgateway.engine.validation import validate_specs
 
 RUNNING = ExecutionStatus.RUNNING
@@ -413,7 +413,7 @@ def _expand(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, r
         specs = list(fn(params, spec, st.e))
         validate_specs(specs, frozenset(outer))
     except Exception as exc:  # the expander is vendor code: its failure fails the task
-        finish(rec, TaskStatus.FAILED, now, reason=f"Dynamic task expansion failed: {getattr(exc, 'message', exc)}")
+        finish(rec, TaskStatus.FAILED, now, reason=f"Dynamic task expansion failed: {reason_of(exc)}")
         return
     rec.children = specs
     rec.a.status = TaskStatus.IN_PROGRESS

@@ -23,7 +23,7 @@ from wfgateway.engine.state import AttRec
 from wfgateway.engine.store.base import Claim
 from wfgateway.engine.templates import redact, resolve_secrets, secret_names
 from wfgateway.engine.unit import Unit
-from wfgateway.engine.util import new_id, now_ms
+from wfgateway.engine.util import new_id, now_ms, reason_of
 
 log = logging.getLogger("wfgateway.engine")
 REQUEST_KEYS = ("method", "url", "headers", "body", "timeout_ms")
@@ -151,7 +151,7 @@ class HttpRunner:
             known = {name: await self.ctx.hooks.resolve_secret(tenant, name) for name in secret_names(asked)}
             resolved = resolve_secrets(asked, known.get, secrets)
         except Exception as exc:
-            return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {getattr(exc, 'message', exc)}"
+            return TaskStatus.FAILED, {}, f"Cannot resolve the request's secrets: {reason_of(exc)}"
         method = str(resolved.get("method") or "GET").upper()
         url = resolved.get("url")
         if not isinstance(url, str) or not url:

@@ -21,7 +21,7 @@ from wfgateway.engine.snapshots import Snapshots
 from wfgateway.engine.state import AttRec, ExecRec, ExecState
 from wfgateway.engine.store.base import EXEC_COLS, Changeset, Store
 from wfgateway.engine.templates import resolve
-from wfgateway.engine.util import new_id, now_ms
+from wfgateway.engine.util import new_id, now_ms, reason_of
 
 MIRROR = {
     ExecutionStatus.COMPLETED: TaskStatus.COMPLETED,
@@ -199,7 +199,7 @@ class Unit:
             recorded: str = child.e.id
             e.extra = {**e.extra, "failure_execution_id": child.e.id}
         except Exception as exc:  # a missing definition or a builder bug never hides the failure itself
-            recorded = f"Error workflow {name} failed to start.  reason: {getattr(exc, 'message', exc)}"
+            recorded = f"Error workflow {name} failed to start.  reason: {reason_of(exc)}"
         key = spec.get("output_key")
         if key:
             e.output = {**e.output, str(key): recorded}

@@ -12,6 +12,8 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from wfgateway.core.errors import GatewayError
+
 _OPTS = orjson.OPT_NON_STR_KEYS
 K = TypeVar("K")
 V = TypeVar("V")
@@ -138,3 +140,9 @@ class Signal:
 def _expire(fut: asyncio.Future[bool]) -> None:
     if not fut.done():
         fut.set_result(False)
+
+
+def reason_of(exc: BaseException) -> str:
+    """What a failed task or workflow records of an exception from adapter code: a GatewayError's
+    message (no status, no details), else the exception's text."""
+    return exc.message if isinstance(exc, GatewayError) else str(exc)
