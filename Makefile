@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test lint bench contract-deep memory-soak clean
+.PHONY: run test install install-test lint typecheck bench contract-deep memory-soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,13 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check src adapters tests bench
 
+# mypy over src/ and adapters/ (also part of `make test`: tests/foundation/test_typecheck.py)
+typecheck: install-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/foundation/test_typecheck.py
+
+# every benchmark in bench/, short runs; BENCH_ARGS=--full for the README's figures (long)
 bench: install-test
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.run_all $(BENCH_ARGS)
 
 # Several hundred examples per operation and every coverage case (hours); DIALECT=conductor runs one dialect.
 contract-deep: install-test

@@ -73,7 +73,7 @@ def to_definition(tenant: str, doc: dict[str, Any]) -> WorkflowDefinition:
     graph = translate(nodes, edges)
     tasks = graph.tasks if not graph.errors else _described(nodes, edges)
     created = ms(doc.get("created_at"))
-    record = {
+    record: dict[str, Any] = {
         "id": str(doc["id"]), "name": doc.get("name") or str(doc["id"]), "description": doc.get("description"),
         "nodes": nodes, "edges": edges, "is_active": bool(doc.get("is_active", True)),
         "authorization_id": (doc.get("authorization") or {}).get("id"),
@@ -133,7 +133,8 @@ def _attempts(run_id: str, logs: list[dict[str, Any]], specs: dict[str, M.TaskSp
         spec = specs.get(ref)
         component = entry.get("component_id") or (spec.extra.get("component_id") if spec else None)
         status = LOG_STATUS.get(str(entry.get("status")), TaskStatus.COMPLETED)
-        output = entry.get("output") if isinstance(entry.get("output"), dict) else {"value": entry.get("output")}
+        raw_output = entry.get("output")
+        output: dict[str, Any] = raw_output if isinstance(raw_output, dict) else {"value": raw_output}
         previous = latest.get(ref)
         at = ms(entry.get("created_at"))
         attempt = TaskAttempt(

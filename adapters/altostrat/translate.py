@@ -35,7 +35,7 @@ def translate(nodes: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Graph
     by_id: dict[str, dict[str, Any]] = {}
     comps: dict[str, str] = {}
     for node in nodes:
-        nid = node.get("id")
+        nid: Any = node.get("id")  # as sent (the spec asks for a string)
         if nid in by_id:
             graph.errors.append(f"Node id '{nid}' is used more than once.")
             continue

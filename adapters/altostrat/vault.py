@@ -9,6 +9,7 @@ anything rendered (a webhook target might echo one back).
 from __future__ import annotations
 
 import base64
+import builtins
 import hashlib
 import logging
 import os
@@ -119,7 +120,8 @@ class Vault:
 
     async def update(self, tenant: str, item_id: str, changes: dict[str, Any], now_ms: int) -> VaultItem:
         await self.get(tenant, item_id)
-        sets, args = ["updated_ms = ?"], [now_ms]
+        sets = ["updated_ms = ?"]
+        args: list[Any] = [now_ms]
         if "name" in changes:
             sets.append("name = ?")
             args.append(changes["name"])
@@ -157,7 +159,7 @@ class Vault:
             return None
         return self._decrypt(ciphertext)
 
-    async def secrets_of(self, tenant: str) -> list[str]:
+    async def secrets_of(self, tenant: str) -> builtins.list[str]:  # ``list`` here is Vault.list
         """Every plaintext of ``tenant`` (to scrub them from rendered output)."""
         rows = await self.tables.query("SELECT ciphertext FROM altostrat_vault WHERE tenant = ?", (tenant,))
         out = []

@@ -22,6 +22,7 @@ from urllib.parse import quote
 import orjson
 from wfgateway.adapters.cognite.translate import Translator, normalize_definition
 
+from wfgateway.backends.auth import ClientCredentialsAuth
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
 from wfgateway.core.errors import (
@@ -109,7 +110,7 @@ class CogniteClient:
         """A session nonce for a run or retry, made with the gateway's own upstream credentials."""
         auth = self.transport.auth
         item: dict[str, Any] = {"tokenExchange": True}
-        if getattr(auth, "client_id", None):
+        if isinstance(auth, ClientCredentialsAuth) and auth.client_id:
             item = {"clientId": auth.client_id, "clientSecret": auth.client_secret}
         doc = await self._call("POST", "/sessions", tenant, {"items": [item]}, idempotent=False)
         return str(doc["items"][0]["nonce"])

@@ -10,7 +10,7 @@ through its references: nesting stays one level deep.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from wfgateway.adapters.cognite.errors import bad_request
@@ -26,7 +26,7 @@ def cognite_tasks(d: WorkflowDefinition) -> list[dict[str, Any]]:
     return list(d.extra.get("cognite", {}).get("workflowDefinition", {}).get("tasks") or [])
 
 
-def references(tasks: list[Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:
+def references(tasks: Sequence[Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]:
     """(task externalId, referenced workflow, referenced version) of every subworkflow reference."""
     for t in tasks:
         sub = (t.get("parameters") or {}).get("subworkflow") if t.get("type") == "subworkflow" else None
@@ -35,13 +35,13 @@ def references(tasks: list[Mapping[str, Any]]) -> Iterator[tuple[str, str, str]]
 
 
 async def check_references(backend: Backend, project: str, workflow_xid: str, version: str,
-                           tasks: list[Mapping[str, Any]]) -> None:
+                           tasks: Sequence[Mapping[str, Any]]) -> None:
     """400 when a subworkflow task of ``workflow_xid``/``version`` references a version (itself
     included) that has dynamic or subworkflow tasks.  Versions that do not exist are left to the
     run, whose subworkflow task then fails."""
     for task_xid, wf, ver in references(tasks):
         if (wf, ver) == (workflow_xid, version):
-            nested: list[Mapping[str, Any]] = list(tasks)
+            nested: Sequence[Mapping[str, Any]] = list(tasks)
         else:
             try:
                 nested = cognite_tasks(await backend.get_definition(project, wf, ver))

@@ -35,7 +35,7 @@ def field(call: Call, cursor: str | None, name: str, kind: type, filter: Any = N
     if not cursor:
         return None
     value = decode(call, cursor, filter).get(name)
-    if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+    if not isinstance(value, kind) or isinstance(value, bool) or (isinstance(value, int) and value < 0):
         raise bad_request(f"Invalid cursor: {cursor[:40]}")
     return value
 

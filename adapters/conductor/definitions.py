@@ -151,7 +151,7 @@ def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
 
 
 def check_unique_refs(doc: Mapping[str, Any]) -> None:
-    seen: set[str] = set()
+    seen: set[Any] = set()  # reference names as sent (the spec checks their type)
     violations = []
     for task in iter_tasks(doc.get("tasks") or []):
         ref = task.get("taskReferenceName")
@@ -261,6 +261,7 @@ class _Builder:
         params_in = dict(wt.get("inputParameters") or {})
         tasks_param = wt.get("dynamicForkTasksParam") or wt.get("dynamicForkJoinTasksParam")
         inputs_param = wt.get("dynamicForkTasksInputParamName")
+        params: dict[str, Any]
         if tasks_param:
             params = {"tasks": params_in.get(tasks_param), "inputs": params_in.get(inputs_param) if inputs_param else {},
                       "mode": "tasks"}
@@ -389,7 +390,8 @@ def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def http_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    request = inp.get("http_request") if isinstance(inp.get("http_request"), dict) else inp
+    nested = inp.get("http_request")
+    request: Mapping[str, Any] = nested if isinstance(nested, dict) else inp
     url = request.get("uri") or request.get("url")
     if not url:
         raise InvalidArgument(f"HTTP task {wt.get('taskReferenceName')} needs inputParameters.http_request.uri")

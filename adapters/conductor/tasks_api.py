@@ -49,7 +49,8 @@ async def poll_task(call: Call) -> Response:
 
 async def batch_poll_tasks(call: Call) -> Response:
     q = call.query
-    timeout = int(q.get("timeout") if q.get("timeout") is not None else 100)
+    asked = q.get("timeout")
+    timeout = int(asked if asked is not None else 100)
     if timeout > MAX_LONG_POLL_MS:
         raise InvalidArgument(msg.LONG_POLL_MESSAGE)
     leased = await _poll(call, call.path["tasktype"], int(q.get("count") or 1), timeout, q.get("workerid"),

@@ -101,7 +101,8 @@ async def get_workflow_status(call: Call) -> Response:
 
 async def search_workflows(call: Call) -> Response:
     q = call.query
-    start, size = int(q.get("start") or 0), int(q.get("size") if q.get("size") is not None else 100)
+    asked_size = q.get("size")
+    start, size = int(q.get("start") or 0), int(asked_size if asked_size is not None else 100)
     filters = parse_query(q.get("query"))
     free = (q.get("freeText") or "*").strip()
     ids = list(filters.workflow_ids) or ([] if free in ("", "*") else [free])

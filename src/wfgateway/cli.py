@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import cast
 
 from wfgateway.config import ConfigError, load_config
 from wfgateway.contract import command as contract_command
@@ -76,10 +77,12 @@ def _routes(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from wfgateway.app import StartupError, check_bind, create_app
     from wfgateway.contract.spec import SpecError
+    from wfgateway.core.backend import Backend
 
     try:
         config = load_config(args.config)
-        app = create_app(config, engine=_NoEngine())
+        # nothing is started or called: the stand-in only takes the adapters' hook registrations
+        app = create_app(config, engine=cast(Backend, _NoEngine()))
         check_bind(app, config.server["host"])
         for spec in app.specs.values():
             spec.openapi  # noqa: B018 -- openapi-core's complete check, which serve leaves out

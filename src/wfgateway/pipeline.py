@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
@@ -127,7 +128,7 @@ class Pipeline:
         path = scope["path"]
         status_holder = [0]
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
@@ -192,7 +193,7 @@ class Pipeline:
             )
             selected = await self.select_backend(target, call)
             forwarded = isinstance(selected, Forwarding)
-            if forwarded:  # same-vendor upstream: the request goes out raw, the handler is bypassed
+            if isinstance(selected, Forwarding):  # same-vendor upstream: the request goes out raw, the handler is bypassed
                 response = await selected.forward(target, call)
             else:
                 call.backend = selected

@@ -144,7 +144,7 @@ class UpstreamTransport:
                 try:
                     send_headers = headers
                     if authenticate:
-                        auth_headers = self._static_auth
+                        auth_headers: Mapping[str, str] | None = self._static_auth
                         if auth_headers is None:
                             auth_headers = await self.auth.headers(self)
                         if auth_headers:

@@ -116,13 +116,14 @@ def run_contract(run: ContractRun) -> ContractReport:
     """Run every phase and check of ``run`` and collect what failed, grouped by operation."""
     import schemathesis
     from schemathesis.engine import from_schema
+    from schemathesis.schemas import BaseSchema
 
     document = run.document if run.document is not None else yaml.safe_load(run.spec_path.read_text())
     if run.open_target:
         document = open_security(document)
     rules = operation_rules(document) + list(run.extra_rules)
     config = schemathesis_config(run, document, rules)
-    schema = schemathesis.openapi.from_dict(document, config=config)
+    schema: BaseSchema = schemathesis.openapi.from_dict(document, config=config)
     if run.app is not None:
         schema.app = run.app  # Schemathesis' ASGI transport: requests go straight into the app
     if run.operations:

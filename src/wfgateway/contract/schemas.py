@@ -56,7 +56,8 @@ def with_integer_ranges(node: Any) -> Any:
     if not isinstance(node, dict):
         return node
     out = {k: with_integer_ranges(v) for k, v in node.items()}
-    bounds = _INT_RANGES.get(out.get("format")) if isinstance(out.get("format"), str) else None
+    fmt = out.get("format")
+    bounds = _INT_RANGES.get(fmt) if isinstance(fmt, str) else None
     if bounds is not None:
         out["allOf"] = [*out.get("allOf", []), {"minimum": bounds[0], "maximum": bounds[1]}]
     return out

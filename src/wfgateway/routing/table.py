@@ -12,11 +12,17 @@ import fnmatch
 import hashlib
 import random
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from wfgateway.routing.keys import RouteKeys
+
+
+class HeaderLookup(Protocol):
+    """Request headers by lower-case name (a Mapping, or the router's lazily parsed headers)."""
+
+    def get(self, name: str, /) -> str | None: ...
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -75,7 +81,7 @@ class Route:
     def dynamic(self) -> bool:
         return bool(self._workflow or self._tenant or self._headers)
 
-    def matches_call(self, keys: RouteKeys, tenant: str, headers: Mapping[str, str]) -> bool:
+    def matches_call(self, keys: RouteKeys, tenant: str, headers: HeaderLookup) -> bool:
         if self._workflow is not None and (keys.workflow is None or not self._workflow(keys.workflow)):
             return False
         if self._tenant is not None and not self._tenant(tenant):
@@ -130,7 +136,7 @@ class RouteTable:
         self._by_operation: dict[tuple[str, str], list[Route]] = {}
 
     @classmethod
-    def from_config(cls, routes: list[Mapping[str, Any]]) -> RouteTable:
+    def from_config(cls, routes: Sequence[Mapping[str, Any]]) -> RouteTable:
         compiled = []
         for i, r in enumerate(routes):
             compiled.append(
@@ -158,7 +164,7 @@ class RouteTable:
             self._by_operation[key] = found
         return found
 
-    def match(self, dialect: str, operation: str, keys: RouteKeys, tenant: str, headers: Mapping[str, str]) -> Route:
+    def match(self, dialect: str, operation: str, keys: RouteKeys, tenant: str, headers: HeaderLookup) -> Route:
         for route in self.candidates(dialect, operation):
             if not route.dynamic or route.matches_call(keys, tenant, headers):
                 return route
