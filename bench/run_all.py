@@ -44,7 +44,7 @@ BENCHES = (
           "bench.engine_rerun_latency", ("--store", "postgres", "--sizes", "1000,50000", "--reruns", "300"),
           ("--store", "postgres")),
     Bench("engine_rerun_shapes", "rerun shapes A-D against bare SQLite (not in the table; CPU-time rates)",
-          "bench.engine_rerun_shapes", ("0.5",), ("2",)),
+          "bench.engine_rerun_shapes", ("0.2",), ("2",)),
     Bench("proxy_vs_aiohttp", "proxy mode (validate request, forward, validate response), GET / POST rerun",
           "bench.proxy_vs_aiohttp", ("--seconds", "2", "--rounds", "1", "--no-prism"), ()),
     Bench("console_pages", "console pages at 10^5 stored executions beside Conductor's search call",
