@@ -126,7 +126,8 @@ class ConsoleApi:
         vocabulary = self.vocabularies.get(str(body.get("dialect") or ""))
         if vocabulary is None:
             raise ConsoleError(400, "Choose the dialect whose credential you present")
-        fields = body.get("fields") if isinstance(body.get("fields"), dict) else {}
+        sent = body.get("fields")
+        fields: dict[Any, Any] = sent if isinstance(sent, dict) else {}
         if vocabulary.open_mode:
             raise ConsoleError(400, f"{vocabulary.title} runs without credentials here; there is nothing to log in with")
         try:
