@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# bench modules that are parts of the benchmarks (servers, load generators, baselines), not benchmarks
+PARTS = frozenset({"engine_common", "hello", "load", "mixed_load", "proxy_bare", "proxy_serve", "proxy_upstream",
+                   "serve", "traced_serve", "trivial_backend", "run_all"})
 RATIO_WORDS = ("ratio", "bar:", "engine/bare", "x bare", "gateway/hello")
 
 
@@ -47,6 +50,8 @@ BENCHES = (
           "bench.engine_rerun_shapes", ("0.2",), ("2",)),
     Bench("proxy_vs_aiohttp", "proxy mode (validate request, forward, validate response), GET / POST rerun",
           "bench.proxy_vs_aiohttp", ("--seconds", "2", "--rounds", "1", "--no-prism"), ()),
+    Bench("conductor_bulk_retry", "bulk retry against single retries through the Conductor API of a real gateway",
+          "bench.conductor_bulk_retry", ("--count", "200", "--rounds", "1"), ()),
     Bench("console_pages", "console pages at 10^5 stored executions beside Conductor's search call",
           "bench.console_pages", ("--size", "20000", "--requests", "50"), ()),
     Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
