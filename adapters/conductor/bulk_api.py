@@ -90,6 +90,7 @@ async def _apply(call: Call, method: str, steps: list[PerId]) -> Response:
 async def _forward(forwarder: Forwarding, call: Call, ids: list[str], result: BulkResult) -> None:
     """The same bulk request, narrowed to ``ids``, to the same-vendor upstream that owns them."""
     narrowed = dataclasses.replace(call, body=ids, raw_body=orjson.dumps(ids))
+    message: Any  # the upstream's error text, as it sent it
     try:
         response = await forwarder.forward(call.target, narrowed)
         body = getattr(response, "body", b"")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wfgateway.core.errors import Unavailable
+from wfgateway.engine.store.tables import StoreHome
 
 EXEC_COLS: tuple[str, ...] = (
     "id", "tenant", "name", "def_version", "status", "input", "output", "variables", "correlation_id",
@@ -124,7 +125,9 @@ class SearchFilter:
     parent_execution_id: str | None = None
 
 
-class Store(Protocol):
+class Store(StoreHome, Protocol):
+    """The engine's tables, on a store that also keeps other components' tables (StoreHome)."""
+
     single_process: bool  # True when no other process shares the database (in-flight work is ours)
     # True if ``commit`` applies ``Changeset.hide_all`` (one statement instead of a row update per
     # superseded attempt); a store that says False gets per-attempt updates

@@ -21,7 +21,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,10 +62,10 @@ def _cause(exc: sqlite3.Error) -> str | None:
     return _CAUSES.get(code & 0xFF) if isinstance(code, int) else None
 
 
-def _waits(write: bool) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+def _waits(write: bool) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Coroutine[Any, Any, T]]]:
     """Run the call at once; if SQLite refuses it, wait asynchronously (see ``SQLiteStore._wait_out``)."""
 
-    def wrap(fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    def wrap(fn: Callable[..., Awaitable[T]]) -> Callable[..., Coroutine[Any, Any, T]]:
         @functools.wraps(fn)
         async def call(self: SQLiteStore, *args: Any, **kwargs: Any) -> T:
             try:
