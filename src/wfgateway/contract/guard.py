@@ -127,7 +127,7 @@ class DataGuard:
 
     # -- helpers --------------------------------------------------------------------------------------
     def _fill(self, template: str, values: Mapping[str, Any], *, in_path: bool = True) -> str:
-        if self.tenant:
+        if self.tenant and self.isolate:
             values = {self.isolate: self.tenant, **values}
         for name, value in values.items():
             text = quote(str(value), safe="") if in_path else str(value)
