@@ -25,8 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Runs Schemathesis (examples, coverage, fuzzing and stateful phases, every check) "
                     "against --url and prints failures grouped by operation, each with a curl command.",
     )
-    p.add_argument("--dialect", required=True, help="conductor, cognite or altostrat (selects the spec)")
-    p.add_argument("--url", required=True, help="base URL of the target, e.g. http://127.0.0.1:8080")
+    p.add_argument("--dialect", help="conductor, cognite or altostrat (selects the spec)")
+    p.add_argument("--url", help="base URL of the target, e.g. http://127.0.0.1:8080")
+    p.add_argument("--print-config", action="store_true",
+                   help="print the specs' x-contract notes as a schemathesis.toml (every dialect of --config, "
+                        "or --dialect) and exit: plain `schemathesis run` then judges as this command does")
     p.add_argument("--token", help="credential sent as each security scheme of the spec requires "
                                    "(Conductor: X-Authorization token; Cognite, Altostrat: Bearer)")
     p.add_argument("--token-env", metavar="VAR", help="read the credential from this environment variable")
@@ -63,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print(MISSING_SCHEMATHESIS, file=sys.stderr)
         return 2
+    if args.print_config:
+        return _print_config(args)
+    if not args.dialect or not args.url:
+        print("wfgateway contract: --dialect and --url are required (or --print-config)", file=sys.stderr)
+        return 2
     try:
         contract_run = _contract_run(args)
     except ValueError as exc:
@@ -74,6 +82,31 @@ def run(args: argparse.Namespace) -> int:
         write_junit(report, args.junit)
         print(f"JUnit report: {args.junit}")
     return 0 if report.ok else 1
+
+
+def _print_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from wfgateway.contract.toml_config import schemathesis_toml
+
+    dialects = [args.dialect] if args.dialect else _configured_dialects(Path(args.config))
+    try:
+        documents = [yaml.safe_load(_spec_path(argparse.Namespace(**{**vars(args), "dialect": d})).read_text())
+                     for d in dialects]
+    except ValueError as exc:
+        print(f"wfgateway contract: {exc}", file=sys.stderr)
+        return 2
+    print(schemathesis_toml(documents), end="")
+    return 0
+
+
+def _configured_dialects(config_path: Path) -> list[str]:
+    from wfgateway.config import ConfigError, load_config
+
+    try:
+        return list(load_config(config_path).enabled_dialects()) if config_path.is_file() else []
+    except ConfigError:
+        return []
 
 
 def _contract_run(args: argparse.Namespace) -> ContractRun:
@@ -125,6 +158,7 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
         request_timeout=args.request_timeout,
         open_target=args.open,
         allow_destructive=args.allow_destructive,
+        progress=None,
     )
 
 

@@ -41,6 +41,7 @@ class ContractReport:
     occurrences: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     operations: set[str] = field(default_factory=set)
     checks_passed: Counter[str] = field(default_factory=Counter)
+    passed_by_operation: Counter[str] = field(default_factory=Counter)  # "METHOD /path" -> checks passed
     errors: Counter[str] = field(default_factory=Counter)  # message -> times
     phases: dict[str, str] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)  # check (on operation) not run -> why
@@ -100,6 +101,7 @@ def _scenario(recorder: Any, phase: str, report: ContractReport) -> None:
             if info is None:
                 if check.status == "success":
                     report.checks_passed[check.name] += 1
+                    report.passed_by_operation[_case_label(recorder, case_id) or label] += 1
                 continue
             failure = info.failure
             operation = failure.operation or _case_label(recorder, case_id) or label

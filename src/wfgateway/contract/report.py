@@ -28,6 +28,7 @@ def render_text(report: ContractReport, *, max_message_lines: int = 12) -> str:
         lines.append(f"per spec: {check} -- {reason}")
     lines += [f"note: {n}" for n in report.notes]
     grouped = report.by_operation()
+    lines += summary_table(report)
     if not grouped and not report.errors:
         lines.append("result: PASS (no failures)")
         return "\n".join(lines) + "\n"
@@ -44,6 +45,30 @@ def render_text(report: ContractReport, *, max_message_lines: int = 12) -> str:
         lines += ["", _RULE, "errors (the run could not check these)", _RULE]
         lines += [f"  {e}" + (f" ({n}x)" if n > 1 else "") for e, n in report.errors.items()]
     return "\n".join(lines) + "\n"
+
+
+def summary_table(report: ContractReport) -> list[str]:
+    """Per operation: checks passed and distinct failures (rich's table, as plain text)."""
+    from io import StringIO
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    grouped = report.by_operation()
+    operations = sorted(report.operations | set(grouped), key=lambda o: (o.split(" ", 1)[-1], o))
+    if not operations:
+        return []
+    table = Table(title=f"{report.dialect}: {len(operations)} operations", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("operation")
+    table.add_column("checks passed", justify="right")
+    table.add_column("failures", justify="right")
+    for operation in operations:
+        failures = len(grouped.get(operation, []))
+        table.add_row(operation, str(report.passed_by_operation.get(operation, 0)), str(failures) if failures else "-")
+    out = StringIO()
+    Console(file=out, width=110, color_system=None, force_terminal=False).print(table)
+    return out.getvalue().rstrip("\n").splitlines()
 
 
 def _finding_lines(f: Finding, times: int, max_lines: int) -> list[str]:

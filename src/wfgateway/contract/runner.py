@@ -23,6 +23,7 @@ import yaml
 from wfgateway.contract.findings import ContractReport, collect_failures
 from wfgateway.contract.guard import DataGuard
 from wfgateway.contract.open_mode import open_security
+from wfgateway.contract.progress import with_progress
 
 # Every check Schemathesis 4.x has that applies to a single-identity OpenAPI run.
 # ``object_level_authorization`` needs two identities and ``max_response_time`` a limit: both are
@@ -100,6 +101,7 @@ class ContractRun:
     extra_rules: tuple[OperationRule, ...] = ()  # per-operation exceptions beyond the spec's, each with its reason
     open_target: bool = False  # the target needs no credentials: check the spec as open mode serves it
     allow_destructive: bool = False  # a live target: may the run touch what is already stored there?
+    progress: bool | None = False  # progress bars on stderr; None: when stderr is a terminal
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,9 @@ def run_contract(run: ContractRun) -> ContractReport:
     guard = _data_guard(run, document)
     guard_hook = _GuardHook(guard) if guard is not None else None
     try:
-        collect_failures(from_schema(schema).execute(), report)
+        operations = len(run.operations) or sum(1 for _ in spec_operations(document))
+        events = with_progress(from_schema(schema).execute(), run.dialect, operations, enabled=run.progress)
+        collect_failures(events, report)
     finally:
         if guard is not None:
             guard_hook.release()  # type: ignore[union-attr]

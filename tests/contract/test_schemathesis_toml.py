@@ -1,0 +1,36 @@
+"""The shipped schemathesis.toml: generated from the specs' x-contract notes, and what lets a plain
+`schemathesis run http://gw/openapi/<dialect>.yaml --checks all` pass against the gateway `make run`
+starts (the shipped config.yaml in its own process, open mode)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+from tests.support.server import REPO
+
+
+def test_the_shipped_file_is_what_print_config_prints():
+    done = subprocess.run([sys.executable, "-m", "wfgateway.cli", "contract", "--print-config"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (REPO / "schemathesis.toml").read_text(), \
+        "schemathesis.toml is stale: run `wfgateway contract --print-config > schemathesis.toml`"
+
+
+def test_every_spec_has_its_project_with_every_note():
+    projects = {p["title"]: p for p in tomllib.loads((REPO / "schemathesis.toml").read_text())["project"]}
+    for dialect in ("conductor", "cognite", "altostrat"):
+        document = yaml.safe_load((REPO / "openapi" / f"{dialect}.yaml").read_text())
+        operations = {o["include-operation-id"]: o for o in projects[document["info"]["title"]]["operations"]}
+        for item in document["paths"].values():
+            for op in item.values():
+                notes = op.get("x-contract") if isinstance(op, dict) else None
+                for check in (notes or {}).get("skip") or {}:
+                    assert operations[op["operationId"]]["checks"][check]["enabled"] is False
+                for check, accept in ((notes or {}).get("accept") or {}).items():
+                    statuses = operations[op["operationId"]]["checks"][check]["expected-statuses"]
+                    assert statuses == [str(s) for s in accept["statuses"]]

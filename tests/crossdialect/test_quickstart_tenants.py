@@ -1,0 +1,73 @@
+"""One tenant vocabulary across dialects, seen through the README's own quickstart snippets.
+
+The shipped config.yaml runs open mode, where Conductor without a key, Cognite's project `default`
+and Altostrat's organisation `default` are one tenant (README "Auth and tenants").  After the three
+snippets ran against one gateway, each dialect's own run listing holds the runs the other two
+started, and each run reads through every dialect."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.foundation.test_readme_quickstart import quickstart_blocks
+from tests.support.server import run_gateway_process
+
+
+def run_snippet(dialect: str, url: str, where: Path) -> None:
+    script = where / f"quickstart_{dialect}.py"
+    script.write_text(quickstart_blocks()[dialect])
+    done = subprocess.run([sys.executable, str(script)], cwd=where, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "WFGATEWAY_URL": url})
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def after_the_quickstarts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    where = tmp_path_factory.mktemp("quickstart-tenants")
+    with run_gateway_process(where) as url:
+        for dialect in ("conductor", "cognite", "altostrat"):
+            run_snippet(dialect, url, where)
+        yield url
+
+
+def test_the_quickstarts_see_each_others_runs(after_the_quickstarts: str):
+    with httpx.Client(base_url=after_the_quickstarts, timeout=30) as c:
+
+        conductor = {r["workflowId"]: r.get("workflowType") for r in
+                     c.get("/api/workflow/search", params={"size": 100}).json()["results"]}
+        cognite = {e["id"] for e in c.post("/api/v1/projects/default/workflows/executions/list",
+                                           json={"limit": 100}).json()["items"]}
+        altostrat_workflows = c.get("/workflows").json()
+        altostrat = {r["id"] for w in altostrat_workflows
+                     for r in c.get(f"/workflows/{w['id']}/executions").json()["data"]}
+
+        # every snippet left at least its run; the Altostrat one a failed run and its resumed run
+        assert len(conductor) >= 4, conductor
+        assert set(conductor) == cognite == altostrat, (conductor, cognite, altostrat)
+        native = [w for w in altostrat_workflows if w["name"] == "Greetings"]
+        assert native, "the Altostrat snippet's workflow is listed"
+        for run_id in conductor:  # each run reads through Conductor and Altostrat
+            assert c.get(f"/api/workflow/{run_id}").status_code == 200
+            assert c.get(f"/workflows/runs/{run_id}").status_code == 200
+        for run_id in conductor.keys() - {r for r in altostrat if r.startswith("fl_run_")}:
+            assert c.get(f"/api/v1/projects/default/workflows/executions/{run_id}").status_code == 200
+
+        # another project is another tenant: it sees none of them
+        other = c.post("/api/v1/projects/someone-else/workflows/executions/list", json={"limit": 100}).json()
+        assert other["items"] == []
+
+
+@pytest.mark.xfail(strict=True, reason="Cognite's spec allows only UUID execution ids, so the Altostrat run ids "
+                   "(fl_run_...) its own list answers cannot be retrieved through it (400); open defect")
+def test_an_altostrat_run_reads_through_cognite(after_the_quickstarts: str):
+    with httpx.Client(base_url=after_the_quickstarts, timeout=30) as c:
+        workflow = next(w for w in c.get("/workflows").json() if w["name"] == "Greetings")
+        run_id = c.get(f"/workflows/{workflow['id']}/executions").json()["data"][0]["id"]
+        assert c.get(f"/api/v1/projects/default/workflows/executions/{run_id}").status_code == 200
