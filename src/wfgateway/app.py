@@ -12,6 +12,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from wfgateway import tracing
 from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
 from wfgateway.contract.open_mode import open_security
@@ -105,6 +106,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     """Build the gateway for ``config``; ``engine`` replaces the embedded engine (tests, benchmarks)."""
     if not isinstance(config, Config):
         config = load_config(config)
+    tracing.configure(config.tracing)  # process-wide; off unless tracing.enabled
     store = create_store(config.store, base_dir=config.base_dir,
                          page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
     if engine is None:
@@ -138,6 +140,11 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     app = GatewayApp(config, engine, dialects, specs, pipeline, context)
     context.state["app"] = app
     context.state.setdefault("on_startup", []).append(shared.load)  # keys shared by every worker
+    if tracing.TRACER is not None:
+        async def flush_spans() -> None:
+            tracing.shutdown()
+
+        context.state.setdefault("on_shutdown", []).append(flush_spans)
     _add_gateway_routes(app)
     from wfgateway.routing import install_routing
 

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
               "worker": {"lease_ms": 60000}},
     # what one process keeps in memory beyond its compiled specs (README "Memory"; bench/memory.py)
     "caches": {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000},
+    "tracing": {"enabled": False, "endpoint": "http://127.0.0.1:4318/v1/traces", "sampling": 1.0},
 }
 
 
@@ -62,6 +63,7 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict)
     lines: dict[tuple, int] = field(default_factory=dict)  # key path -> line in the file
     caches: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["caches"]))
+    tracing: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["tracing"]))
 
     def error_at(self, key: str, message: str) -> ConfigError:
         """A ConfigError for dotted ``key`` with the file and the nearest line, like a schema error."""
@@ -120,7 +122,7 @@ def parse_config(text: str, *, path: Path | None = None, base_dir: Path | None =
     return Config(
         path=path, base_dir=base, server=merged["server"], store=merged["store"], dialects=merged["dialects"],
         backends=merged["backends"], routes=merged["routes"], tasks=merged["tasks"], raw=data, lines=lines,
-        caches=merged["caches"],
+        caches=merged["caches"], tracing=merged["tracing"],
     )
 
 

@@ -131,6 +131,15 @@ CONFIG_SCHEMA: dict[str, Any] = {
             },
         },
         "caches": CACHES,
+        "tracing": {  # OpenTelemetry (README "Tracing")
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "endpoint": {"type": "string", "pattern": "^https?://"},  # OTLP/HTTP traces URL
+                "sampling": {"type": "number", "minimum": 0, "maximum": 1},  # share of new traces kept
+            },
+        },
         "tasks": {
             "type": "object",
             "properties": {

@@ -17,6 +17,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wfgateway import tracing
 from wfgateway.contract.routes import Match, PathTrie, WrongMethod
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
 from wfgateway.core.backend import Backend
@@ -57,6 +58,8 @@ RETRY_AFTER_S = "1"  # seconds, on every 503: SDKs that honour Retry-After come 
 class Forwarding:
     """What ``select_backend`` returns instead of a Backend when a call bypasses its handler: a
     same-vendor upstream gets the validated request raw and answers it itself."""
+
+    name: str = "upstream"  # the backend's name in config.yaml (traces)
 
     async def forward(self, target: Target, call: Call) -> Response:
         raise NotImplementedError
@@ -135,20 +138,32 @@ class Pipeline:
             await send(message)
 
         record: dict[str, Any] = {"request_id": rid, "method": method, "path": self.redactor.path(path)}
-        extra = self.extra_routes.get((method, path))
-        mounted = self.mount_for(path) if extra is None and self.mounts else None
-        if extra is not None:
-            response = await extra(Request(scope, receive))
-            await response(scope, receive, send_with_id)
-        elif mounted is not None:
-            await mounted(scope, receive, send_with_id)
+        if tracing.TRACER is None:
+            await self._serve(scope, receive, send_with_id, headers, rid, record)
         else:
-            response = await self._dispatch(scope, receive, headers, rid, record)
-            await response(scope, receive, send_with_id)
+            with tracing.request_span(method, record["path"], headers) as span:
+                await self._serve(scope, receive, send_with_id, headers, rid, record)
+                trace_id = tracing.finish_request(span, record, status_holder[0])
+            if trace_id:
+                record["trace_id"] = trace_id
         self.request_counts.add(record.get("dialect", "-"), record.get("operation", "-"), status_holder[0])
         if self.access_log:
             record["status"] = status_holder[0]
             log_access(record, started)
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any, headers: dict[str, str], rid: str,
+                     record: dict[str, Any]) -> None:
+        method, path = scope["method"], scope["path"]
+        extra = self.extra_routes.get((method, path))
+        mounted = self.mount_for(path) if extra is None and self.mounts else None
+        if extra is not None:
+            response = await extra(Request(scope, receive))
+            await response(scope, receive, send)
+        elif mounted is not None:
+            await mounted(scope, receive, send)
+        else:
+            response = await self._dispatch(scope, receive, headers, rid, record)
+            await response(scope, receive, send)
 
     async def _dispatch(
         self, scope: dict[str, Any], receive: Any, headers: dict[str, str], rid: str, record: dict[str, Any]
@@ -177,14 +192,15 @@ class Pipeline:
             principal = await dialect.authenticate(request, target.operation_id)
             record["tenant"] = principal.tenant
             validator = target.validator
-            p_path, p_query, p_header = validator.params(
-                found.params, parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
-                headers,
-            )
             raw_body = await read_body(receive, self.max_body, headers.get("content-length"))
-            body = None
-            if validator.takes_body:
-                body, raw_body = self._parse_body(validator, headers, raw_body)
+            with tracing.span("validate"):
+                p_path, p_query, p_header = validator.params(
+                    found.params, parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True),
+                    headers,
+                )
+                body = None
+                if validator.takes_body:
+                    body, raw_body = self._parse_body(validator, headers, raw_body)
             request._body = raw_body  # handlers may read it again through Starlette
             call = Call(
                 request=request, operation_id=target.operation_id, path=p_path, query=p_query, headers=p_header,
@@ -193,6 +209,8 @@ class Pipeline:
             )
             selected = await self.select_backend(target, call)
             forwarded = isinstance(selected, Forwarding)
+            if tracing.TRACER is not None:
+                record["backend"] = selected.name
             if isinstance(selected, Forwarding):  # same-vendor upstream: the request goes out raw, the handler is bypassed
                 response = await selected.forward(target, call)
             else:

@@ -66,6 +66,7 @@ class Forwarder(Forwarding):
     def __init__(self, transport: UpstreamTransport, route_timeout_ms: int, stats: RouteStats,
                  registry: RunRegistry, keys: Any, mode: str) -> None:
         self.transport = transport
+        self.name = transport.name
         self.timeout_s = route_timeout_ms / 1000
         self.stats = stats
         self.registry = registry

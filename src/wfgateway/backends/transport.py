@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from wfgateway import tracing
 from wfgateway.backends.auth import UpstreamAuth
 from wfgateway.backends.h1 import H1Error, H1Pool
 from wfgateway.backends.resilience import CircuitBreaker, backoff_s
@@ -128,6 +129,14 @@ class UpstreamTransport:
             parts = urlsplit(url)
             pool = self.pool(f"{parts.scheme}://{parts.netloc}")
             target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        if tracing.TRACER is not None:
+            with tracing.span("upstream", {"wfgateway.backend": self.name, "http.request.method": method}):
+                return await self._request(pool, method, target, _traced(headers), body, idempotent, deadline,
+                                           authenticate)
+        return await self._request(pool, method, target, headers, body, idempotent, deadline, authenticate)
+
+    async def _request(self, pool: Any, method: str, target: str, headers: Any, body: bytes | None,
+                       idempotent: bool, deadline: float, authenticate: bool) -> UpstreamResponse:
         loop = asyncio.get_running_loop()
         attempt = 0
         reauthenticated = False
@@ -198,6 +207,19 @@ class UpstreamTransport:
             return resp.status, orjson.loads(resp.body) if resp.body else None
         except orjson.JSONDecodeError:
             return resp.status, resp.body.decode("utf-8", "replace")
+
+
+def _traced(headers: Any) -> Any:
+    """``headers`` with the current span's ``traceparent`` in place of any the client sent."""
+    trace_headers = tracing.outgoing()
+    drop = {"traceparent", "tracestate"}
+    if headers is None:
+        return trace_headers
+    if isinstance(headers, list):
+        kept = [(k, v) for k, v in headers
+                if (k.decode("latin-1") if isinstance(k, bytes) else str(k)).lower() not in drop]
+        return [*kept, *((k.encode(), v.encode()) for k, v in trace_headers.items())]
+    return {**{k: v for k, v in headers.items() if str(k).lower() not in drop}, **trace_headers}
 
 
 def _with(headers: Any, extra: Mapping[str, str]) -> Any:

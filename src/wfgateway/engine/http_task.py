@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 
+from wfgateway import tracing
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import finish
@@ -175,7 +176,9 @@ class HttpRunner:
                     headers["Content-Type"] = "application/json"
         assert self.client is not None
         try:
-            resp = await self.client.request(method, url, headers=headers, timeout=timeout_ms / 1000, **kwargs)
+            with tracing.span("http_task", {"http.request.method": method, "server.address": parts.hostname}):
+                headers.update(tracing.outgoing())  # W3C traceparent: the task's call joins the trace
+                resp = await self.client.request(method, url, headers=headers, timeout=timeout_ms / 1000, **kwargs)
         except httpx.TimeoutException:
             return TaskStatus.TIMED_OUT, {}, f"HTTP request timed out after {timeout_ms} ms"
         except httpx.HTTPError as exc:

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar, overload
 
+from wfgateway import tracing
 from wfgateway.core.errors import Conflict
 from wfgateway.engine import events
 from wfgateway.engine.hooks import Hooks
@@ -77,6 +78,12 @@ class Runtime:
     async def run(self, op: Callable[[Unit], Awaitable[None]]) -> None: ...
 
     async def run(self, op: Callable[[Unit], Awaitable[Any]]) -> Any:
+        if tracing.TRACER is None:
+            return await self._run(op)
+        with tracing.span("engine.operation", {"code.function": op.__qualname__.split(".<locals>")[0]}):
+            return await self._run(op)
+
+    async def _run(self, op: Callable[[Unit], Awaitable[Any]]) -> Any:
         for n in range(RUN_ATTEMPTS):
             unit = self.unit()
             try:
@@ -84,7 +91,8 @@ class Runtime:
                 await unit.settle()
                 cs = unit.changeset()
                 if not cs.empty():
-                    await self.store.commit(cs)
+                    with tracing.span("store.commit"):
+                        await self.store.commit(cs)
             except VersionConflict:
                 await asyncio.sleep(0 if n < 3 else min(0.001 * n, 0.02))
                 continue

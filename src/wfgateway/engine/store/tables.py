@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from wfgateway import tracing
 from wfgateway.engine.store.health import StoreHealth
 
 Statement = tuple[str, Sequence[Any]]
@@ -72,12 +73,14 @@ class Tables:
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One statement in its own transaction; the rows it changed."""
         await self.ready()
-        return await self.home.run_sql([(sql, args)])
+        with tracing.span("store.transaction", {"wfgateway.namespace": self.namespace}):
+            return await self.home.run_sql([(sql, args)])
 
     async def transaction(self, statements: Sequence[Statement]) -> int:
         """Several statements, all or nothing; the rows the last one changed."""
         await self.ready()
-        return await self.home.run_sql(statements)
+        with tracing.span("store.transaction", {"wfgateway.namespace": self.namespace}):
+            return await self.home.run_sql(statements)
 
     async def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         await self.ready()
