@@ -17,7 +17,7 @@ from wfgateway.adapters.altostrat import workflows as W
 from wfgateway.adapters.altostrat.store import Tables
 
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import GatewayError
+from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.loops import LoopState, Supervised
 
 log = logging.getLogger("wfgateway.altostrat")
@@ -97,7 +97,7 @@ class Scheduler:
         for tenant, workflow_id, next_ms in due:
             try:
                 record, _ = await W.load(self.backend, tenant, workflow_id)
-            except GatewayError:
+            except NotFound:  # the workflow is gone; a store that cannot answer now is not a reason
                 await self.forget(tenant, workflow_id)
                 continue
             following = next_due(record, max(now, next_ms))
