@@ -214,6 +214,17 @@ def test_the_dag_shows_branches_fan_out_loop_iterations_and_the_failed_sub_workf
     child = console.get(f"/console/api/runs/{notify['child']}").json()
     assert child["run"]["workflow"] == "notify_customer" and child["run"]["parent"] == order
     assert {n["id"]: n["status"] for n in child["graph"]["nodes"]} == {"send_email": "FAILED"}
+    inner = nodes["notify/send_email"]  # the child run, drawn inside its sub-workflow task
+    assert inner["status"] == "FAILED" and inner["parent"] == "notify" and ("notify", inner["id"]) in edges
+
+    csrf = console.get("/console/api/session").json()["identity"]["csrf"]
+    rerun = console.post(f"/console/api/runs/{order}/actions/rerun", headers={"x-console-csrf": csrf},
+                         json={"task_id": inner["current"]})  # rerun from the task inside the sub-workflow
+    assert rerun.json()["ok"] is True
+    again = wait_status(console, order, "RUNNING")
+    inner = next(n for n in again["graph"]["nodes"] if n["id"] == "notify/send_email")
+    assert inner["status"] == "SCHEDULED" and [a["status"] for a in inner["attempts"]] == ["FAILED", "SCHEDULED"]
+    assert next(n for n in again["graph"]["nodes"] if n["id"] == "prepare")["status"] == "COMPLETED"
 
 
 def test_bulk_retry_of_selected_runs_answers_each_run_in_the_vendors_words(gateway):

@@ -34,6 +34,7 @@ log = logging.getLogger("wfgateway.console")
 
 PAGE_DEFAULT, PAGE_MAX = 25, 100
 SCAN_MAX = 500  # rows one runs-list call may check against its filters before it answers with a cursor
+CHILDREN_MAX = 20  # sub-workflow runs drawn inside a run's DAG
 SCAN_BATCH = 250  # rows read per store query while checking filters
 STATUSES = {s.value: s for s in ExecutionStatus}
 
@@ -237,6 +238,20 @@ class ConsoleApi:
         except (TimeoutError, LookupError, OSError) as exc:
             raise ConsoleError(502, f"Upstream {backend} did not answer: {type(exc).__name__}") from None
 
+    async def _children(self, e: Execution, backend: str) -> dict[str, Execution]:
+        """The child runs of the run's current sub-workflow tasks (one level, at most CHILDREN_MAX),
+        drawn inside their tasks; a child that cannot be read is left to its link."""
+        if backend != "engine":
+            return {}
+        found: dict[str, Execution] = {}
+        for a in e.tasks:
+            if a.visible and a.subworkflow_id and len(found) < CHILDREN_MAX:
+                try:
+                    found[a.id] = await self.engine.get(a.subworkflow_id, tenant=e.tenant, include_history=True)
+                except NotFound:
+                    continue
+        return found
+
     def _performer_for(self, dialect: str, action: str) -> ConsoleVocabulary | None:
         own = self.vocabularies.get(dialect)
         if own is not None and action in own.actions:
@@ -262,7 +277,8 @@ class ConsoleApi:
             "run": {**self._row(e), "input": e.input, "output": e.output, "variables": e.variables,
                     "metadata": e.metadata, "cloned_from": e.cloned_from, "started_ms": e.started_ms,
                     "updated_ms": e.updated_ms, "backend": backend},
-            "names": names, "actions": actions, "graph": execution_graph(e), "history": history,
+            "names": names, "actions": actions, "graph": execution_graph(e, await self._children(e, backend)),
+            "history": history,
         }
         return with_etag(request, doc)
 

@@ -9,6 +9,7 @@ sits one column right of its latest predecessor), rows in definition order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +56,11 @@ def _node_of(a: TaskAttempt, by_id: dict[str, TaskAttempt], memo: dict[str, str]
     return nid
 
 
-def build_graph(definition: WorkflowDefinition | None, attempts: list[TaskAttempt]
+def build_graph(definition: WorkflowDefinition | None, attempts: list[TaskAttempt],
+                children: Mapping[str, Execution] | None = None,
                 ) -> tuple[dict[str, Node], list[tuple[str, str, str | None]]]:
-    """Nodes by id and edges (from, to, branch) of a definition and, for a run, its attempts."""
+    """Nodes by id and edges (from, to, branch) of a definition and, for a run, its attempts.
+    ``children`` (sub-workflow attempt id -> child run) draws those child runs inside their task."""
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str, str | None]] = []
     if definition is not None:
@@ -74,10 +77,27 @@ def build_graph(definition: WorkflowDefinition | None, attempts: list[TaskAttemp
             if parent is not None:
                 edges.append((parent, nid, None))
         node.attempts.append(a)
+    for node in list(nodes.values()):
+        current = node.current()
+        child = children.get(current.id) if children and current is not None else None
+        if child is not None:
+            _nest(node.id, child, nodes, edges)
     edges = [e for e in edges if e[0] in nodes and e[1] in nodes]
     edges += _joins(nodes, edges)
     _layout(nodes, [(f, t) for f, t, _ in edges])
     return nodes, edges
+
+
+def _nest(outer: str, child: Execution, nodes: dict[str, Node], edges: list[tuple[str, str, str | None]]) -> None:
+    """A sub-workflow task's child run, drawn inside the task: its nodes under ``outer/``."""
+    inner, inner_edges = build_graph(child.definition, child.tasks)
+    targets = {t for _, t, _ in inner_edges}
+    for nid, node in inner.items():
+        parent = f"{outer}/{node.parent}" if node.parent is not None else outer
+        nodes[f"{outer}/{nid}"] = Node(f"{outer}/{nid}", node.ref, node.name, node.kind, parent, node.attempts)
+        if node.parent is None and nid not in targets:
+            edges.append((outer, f"{outer}/{nid}", None))
+    edges += [(f"{outer}/{f}", f"{outer}/{t}", b) for f, t, b in inner_edges]
 
 
 def _joins(nodes: dict[str, Node], edges: list[tuple[str, str, str | None]]) -> list[tuple[str, str, None]]:
@@ -132,8 +152,9 @@ def attempt_json(a: TaskAttempt) -> dict[str, Any]:
     }
 
 
-def graph_json(definition: WorkflowDefinition | None, attempts: list[TaskAttempt]) -> dict[str, Any]:
-    nodes, edges = build_graph(definition, attempts)
+def graph_json(definition: WorkflowDefinition | None, attempts: list[TaskAttempt],
+               children: Mapping[str, Execution] | None = None) -> dict[str, Any]:
+    nodes, edges = build_graph(definition, attempts, children)
     out = []
     for node in nodes.values():
         current = node.current()
@@ -149,5 +170,5 @@ def graph_json(definition: WorkflowDefinition | None, attempts: list[TaskAttempt
     return {"nodes": out, "edges": [{"from": f, "to": t, "branch": b} for f, t, b in edges]}
 
 
-def execution_graph(e: Execution) -> dict[str, Any]:
-    return graph_json(e.definition, e.tasks)
+def execution_graph(e: Execution, children: Mapping[str, Execution] | None = None) -> dict[str, Any]:
+    return graph_json(e.definition, e.tasks, children)

@@ -300,8 +300,8 @@
       var mid = (x1 + x2) / 2;
       root.appendChild(svg('path', { 'class': 'edge', d: 'M' + x1 + ' ' + y1 + ' C' + mid + ' ' + y1 + ' ' + mid + ' ' + y2 + ' ' + x2 + ' ' + y2 }));
       if (e.branch) {
-        var t = svg('text', { x: x2 - 6, y: y2 - 8, 'class': 'branch', 'text-anchor': 'end' });
-        t.textContent = e.branch;
+        var t = svg('text', { x: b.x + NODE_W - 4, y: b.y - 3, 'class': 'branch', 'text-anchor': 'end' });
+        t.textContent = 'branch ' + e.branch;
         root.appendChild(t);
       }
     });
