@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from tests.contract.runs_dialect import OFF_SPEC_STATUS
@@ -43,7 +44,8 @@ def test_report_passes_drift_through_and_flags_it(tmp_path: Path, caplog: pytest
     assert got.json()["status"] == OFF_SPEC_STATUS  # the client still gets the answer
     assert "status" in got.headers[DRIFT_HEADER] and OFF_SPEC_STATUS in got.headers[DRIFT_HEADER]
     assert DRIFT_HEADER not in started.headers  # the on-spec answer is not flagged
-    assert any("response drift in getRun" in r.getMessage() for r in caplog.records)
+    drift = [orjson.loads(r.getMessage()) for r in caplog.records if '"response_drift"' in r.getMessage()]
+    assert [(d["event"], d["operation"]) for d in drift] == [("response_drift", "getRun")]  # one JSON log line
 
 
 def test_enforce_replaces_drift_with_a_dialect_error(tmp_path: Path) -> None:
