@@ -14,6 +14,7 @@ that cannot run here (no wrk, no PostgreSQL) is reported as failed and the other
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import time
@@ -24,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 # bench modules that are parts of the benchmarks (servers, load generators, baselines), not benchmarks
 PARTS = frozenset({"engine_common", "hello", "load", "mixed_load", "proxy_bare", "proxy_serve", "proxy_upstream",
                    "serve", "traced_serve", "trivial_backend", "run_all"})
-RATIO_WORDS = ("ratio", "bar:", "engine/bare", "x bare", "gateway/hello")
+RATIO_WORDS = ("ratio", "bar:", "engine/bare", "x bare", "gateway/hello", "bare/gateway")
+RATIO_CELL = re.compile(r"^[\d.,]+\s*(%|x|×)$")
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ BENCHES = (
 )
 
 
+def is_ratio_line(line: str) -> bool:
+    """A line the summary repeats: it names a ratio or a bar, or is a table row ending in a ratio."""
+    if any(word in line.lower() for word in RATIO_WORDS):
+        return True
+    cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else []
+    return bool(cells) and RATIO_CELL.match(cells[-1]) is not None
+
+
 def run(bench: Bench, full: bool) -> tuple[bool, list[str]]:
     args = bench.full if full else bench.short
     command = [sys.executable, "-m", bench.module, *args]
@@ -73,8 +83,7 @@ def run(bench: Bench, full: bool) -> tuple[bool, list[str]]:
     if proc.returncode != 0:
         last = [line for line in proc.stdout.strip().splitlines() if line.strip()][-1:] or ["no output"]
         return False, [f"FAILED (exit {proc.returncode} after {took:.0f} s): {last[0]}"]
-    lines = [line.strip() for line in proc.stdout.splitlines()
-             if any(word in line.lower() for word in RATIO_WORDS)]
+    lines = [line.strip() for line in proc.stdout.splitlines() if is_ratio_line(line)]
     return True, lines or [f"done in {took:.0f} s (figures in the table above)"]
 
 
