@@ -1,14 +1,14 @@
 """Resident memory of the gateway, as a user starts it: at start, after a warm-up, after a soak.
 
-    .venv/bin/python -m bench.memory [--warmup 60] [--soak 300] [--processes 1] [--sample 30]
+    .venv/bin/python -m bench.memory [--warmup 60] [--soak 300] [--workers 1] [--processes 1] [--sample 30]
     make memory-soak      # the hour-long run (--soak 3600)
 
-Each gateway is ``wfgateway serve`` from the shipped config.yaml (a temp SQLite store, its own port)
-in its own process, driven by bench/mixed_load.py (all three dialects).  ``serve`` has no worker
-option (the SQLite store is single-process), so "several workers" are several gateway processes on
-one machine, each with its own store: the table shows each one and their sum.  Figures are VmRSS
-from /proc (Linux).  ``--traced`` runs the gateways with tracemalloc (slower, more memory) and prints
-the allocations that grew most during the soak.
+Each gateway is ``wfgateway serve`` from the shipped config.yaml (a temp SQLite store, its own port),
+driven by bench/mixed_load.py (all three dialects).  ``--workers N`` serves it with N uvicorn worker
+processes on one port (server.workers); ``--processes N`` starts N separate gateways.  The table shows
+every process (a multi-worker gateway: its supervisor and each worker) and their sum.  Figures are
+VmRSS from /proc (Linux).  ``--traced`` runs the gateways with tracemalloc (slower, more memory; one
+worker) and prints the allocations that grew most during the soak.
 """
 
 from __future__ import annotations
@@ -115,6 +115,23 @@ class Gateway:
     def rss(self) -> float:
         return rss_mib(self.pid)
 
+    def pids(self) -> list[int]:
+        """The serving process and every process under it (uvicorn's workers), in start order."""
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop(0)
+            found.append(pid)
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        return found
+
+    def rss_each(self) -> list[float]:
+        out = []
+        for pid in self.pids():
+            with contextlib.suppress(OSError, RuntimeError):
+                out.append(rss_mib(pid))
+        return out
+
     def snapshot(self, timeout: float = 60) -> tracemalloc.Snapshot:
         """tracemalloc's snapshot of the gateway's Python heap (traced gateways only)."""
         assert self.traced and self.proc is not None
@@ -174,37 +191,41 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=60, help="seconds of load before the soak")
     parser.add_argument("--soak", type=float, default=300, help="seconds of load measured")
     parser.add_argument("--sample", type=float, default=30, help="seconds between RSS samples in the soak")
-    parser.add_argument("--processes", type=int, default=1, help="gateway processes side by side")
+    parser.add_argument("--processes", type=int, default=1, help="separate gateways side by side")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes per gateway")
     parser.add_argument("--concurrency", type=int, default=4, help="clients per gateway")
     parser.add_argument("--traced", action="store_true", help="tracemalloc in the gateways; print top growth")
     args = parser.parse_args()
-    with gateways(args.processes, traced=args.traced) as gws:
-        time.sleep(2)
-        start = [gw.rss() for gw in gws]
+    overrides = {"server": {"workers": args.workers}} if args.workers > 1 else None
+    with gateways(args.processes, traced=args.traced, overrides=overrides) as gws:
+        time.sleep(2 + 2 * args.workers)
+        start = _each(gws)
         loads = [MixedLoad(gw.url, args.concurrency) for gw in gws]
         asyncio.run(_setup(loads))
         asyncio.run(_drive(loads, args.warmup))
-        warm = [gw.rss() for gw in gws]
+        warm = _each(gws)
         before = [gw.snapshot() for gw in gws] if args.traced else []
         samples: list[list[float]] = []
         began = time.monotonic()
         while (left := args.soak - (time.monotonic() - began)) > 0:
             asyncio.run(_drive(loads, min(args.sample, left)))
-            samples.append([gw.rss() for gw in gws])
+            samples.append(_each(gws))
             print(f"  {time.monotonic() - began:6.0f} s: " + ", ".join(f"{r:.1f}" for r in samples[-1]) + " MiB",
                   flush=True)
         soaked = samples[-1] if samples else warm
         minutes = (time.monotonic() - began) / 60
-        print(f"\nwfgateway serve, shipped config.yaml, SQLite; load: bench/mixed_load.py x{args.concurrency} per "
-              f"process; warm-up {args.warmup:.0f} s, soak {minutes:.1f} min")
-        print("| process | RSS at start | after warm-up | after soak | growth in soak | requests | non-2xx expected |")
-        print("|---|---:|---:|---:|---:|---:|---:|")
+        print(f"\nwfgateway serve, shipped config.yaml, SQLite, {args.workers} worker(s) per gateway; load: "
+              f"bench/mixed_load.py x{args.concurrency} per gateway; warm-up {args.warmup:.0f} s, soak {minutes:.1f} min")
+        print("| process | RSS at start | after warm-up | after soak | growth in soak |")
+        print("|---|---:|---:|---:|---:|")
+        for i in range(min(len(start), len(warm), len(soaked))):
+            print(f"| {i + 1} | {start[i]:.1f} MiB | {warm[i]:.1f} MiB | {soaked[i]:.1f} MiB | "
+                  f"{(soaked[i] - warm[i]) / minutes:+.2f} MiB/min |")
         for i, load in enumerate(loads):
             rep = load.report
-            print(f"| {i + 1} | {start[i]:.1f} MiB | {warm[i]:.1f} MiB | {soaked[i]:.1f} MiB | "
-                  f"{(soaked[i] - warm[i]) / minutes:+.2f} MiB/min | {rep.requests:,} | "
-                  f"{'yes' if not rep.unexpected else 'NO: ' + rep.unexpected[0]} |")
-        if len(gws) > 1:
+            print(f"gateway {i + 1}: {rep.requests:,} requests, "
+                  f"{'every answer as expected' if not rep.unexpected else 'UNEXPECTED: ' + rep.unexpected[0]}")
+        if len(start) > 1:
             print(f"| sum of {len(gws)} | {sum(start):.1f} MiB | {sum(warm):.1f} MiB | {sum(soaked):.1f} MiB | | | |")
         met = {True: "met", False: "NOT met"}
         print(f"\nbar: <= {START_BAR_MIB} MiB at start -> {met[max(start) <= START_BAR_MIB]}; "
@@ -217,6 +238,11 @@ def main() -> None:
         if load.report.unexpected:
             print("\nunexpected answers:\n" + "\n".join(load.report.unexpected), file=sys.stderr)
             sys.exit(1)
+
+
+def _each(gws: list[Gateway]) -> list[float]:
+    """RSS of every process of every gateway (a multi-worker gateway: its supervisor, then each worker)."""
+    return [r for gw in gws for r in gw.rss_each()]
 
 
 async def _setup(loads: list[MixedLoad]) -> None:
