@@ -58,6 +58,9 @@ BENCHES = (
           "bench.console_pages", ("--size", "20000", "--requests", "50"), ()),
     Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
           "bench.gateway_vs_hello", ("--seconds", "2", "--rounds", "1"), ("--seconds", "5", "--rounds", "1")),
+    Bench("ops", "shipped config: hello-JSON, validation reject, stored GET with 1 and 2 workers, access log and "
+          "tracing costs (README \"Workers, tracing and the access log\")",
+          "bench.ops", ("--seconds", "3", "--rounds", "1"), ("--seconds", "8", "--rounds", "2")),
     Bench("memory", "resident memory at start, after warm-up and after a mixed-load soak (README \"Memory\")",
           "bench.memory", ("--warmup", "20", "--soak", "60", "--sample", "30"),
           ("--warmup", "60", "--soak", "1800", "--sample", "180", "--processes", "2")),
