@@ -86,6 +86,10 @@ def test_conductor_run_failed_by_its_worker_is_rerun_from_the_task_with_edited_i
     expect(notice(page)).to_have_class("notice refusal")
     expect(notice(page)).to_contain_text(f"The workflow {run_id} is not PAUSED so cannot resume. Current status is FAILED")
 
+    page.click("#action-terminate")  # every action asks first; cancelled, nothing happens
+    page.click("#modal-cancel")
+    expect(page.locator("#modal")).to_be_hidden()
+
     page.locator("#dag g[data-node=greet]").click()
     expect(page.locator("#task-panel")).to_contain_text("no name to greet")
     press(page, "rerun", **{"a-task": {"label": "from task greet (FAILED)"}, "a-task-input": json.dumps({"name": "Ada"})})
@@ -98,6 +102,7 @@ def test_conductor_run_failed_by_its_worker_is_rerun_from_the_task_with_edited_i
     expect(page.locator("h1 .badge")).to_have_text("COMPLETED")
     expect(page.locator("#history")).to_contain_text("rerun")
     expect(page.locator("#history")).to_contain_text("resume")
+    expect(page.locator("#history")).not_to_contain_text("terminate")
 
 
 def test_cognite_execution_failed_through_tasks_update_is_retried_with_cognites_rules(gateway, page):
@@ -244,3 +249,22 @@ def test_a_definition_is_shown_with_its_graph_and_started_from_the_form(gateway,
     page.locator('#dag g[data-node="double"]').click()
     expect(page.locator("#task-panel")).to_contain_text('"result": 42')
     expect(page.locator("#history")).to_contain_text("start")
+
+
+def test_docs_pages_render_each_enforced_spec_with_no_request_leaving_the_machine(gateway, page):
+    outside: list[str] = []
+
+    def only_local(route):
+        if route.request.url.startswith(gateway.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    for dialect, operation in (("conductor", "/api/workflow/{workflowId}/retry"),
+                               ("cognite", "/api/v1/projects/{project}/workflows/executions/{executionId}/retry"),
+                               ("altostrat", "/workflows/runs/{runId}/resume-from/{nodeId}")):
+        page.goto(f"{gateway.url}/docs/{dialect}")
+        expect(page.locator(f'.opblock-summary-path[data-path="{operation}"]').first).to_be_visible(timeout=30_000)
+    assert outside == []
