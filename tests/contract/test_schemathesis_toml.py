@@ -7,10 +7,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import yaml
 
-from tests.support.server import REPO
+from tests.support.server import REPO, run_gateway_process
+
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 def test_the_shipped_file_is_what_print_config_prints():
@@ -34,3 +39,20 @@ def test_every_spec_has_its_project_with_every_note():
                 for check, accept in ((notes or {}).get("accept") or {}).items():
                     statuses = operations[op["operationId"]]["checks"][check]["expected-statuses"]
                     assert statuses == [str(s) for s in accept["statuses"]]
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with run_gateway_process(tmp_path_factory.mktemp("plain-schemathesis")) as url:
+        yield url
+
+
+@pytest.mark.parametrize("dialect", ["conductor", "cognite", "altostrat"])
+def test_plain_schemathesis_run_passes(gateway: str, dialect: str):
+    """As a QA engineer types it in the repository (Schemathesis finds ./schemathesis.toml).  To keep the
+    suite's time the coverage phase (ten minutes per spec on this machine, uncapped) is left to
+    tests/contract/test_schemathesis.py's in-process runs, and --max-examples is lowered."""
+    done = subprocess.run([str(SCHEMATHESIS), "run", f"{gateway}/openapi/{dialect}.yaml", "--checks", "all",
+                           "--phases", "examples,fuzzing,stateful", "--max-examples", "5", "--no-color"],
+                          cwd=REPO, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
