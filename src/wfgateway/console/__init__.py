@@ -2,7 +2,7 @@
 
 ``install_console(app)`` mounts both when config.yaml's ``console.enabled`` is true (the default).  The
 page is plain HTML/CSS/JS shipped in ``static/`` (no build step); the docs pages use Swagger UI's
-built files from the ``swagger-ui-bundle`` package (no CDN).  Vendor words come from each adapter's
+built files, vendored from npm's ``swagger-ui-dist`` with their licences (``vendor/``; no CDN).  Vendor words come from each adapter's
 ``console_vocabulary`` (wfgateway.console.vocabulary).
 """
 
@@ -19,12 +19,13 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from wfgateway.console.api import ConsoleApi, guarded
+from wfgateway.console.api import ConsoleApi
 from wfgateway.console.audit import AuditLog
 from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
 from wfgateway.console.upstream import Routing, UpstreamRuns
 from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
+from wfgateway.console.web import guarded
 from wfgateway.loopback import is_loopback
 
 log = logging.getLogger("wfgateway.console")

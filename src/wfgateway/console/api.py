@@ -7,9 +7,8 @@ another tenant's run is answered as unknown.  State-changing calls need the sess
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -22,6 +21,15 @@ from wfgateway.console.graph import execution_graph, graph_json
 from wfgateway.console.session import Session, Sessions, csrf_ok
 from wfgateway.console.upstream import UpstreamRuns
 from wfgateway.console.vocabulary import ACTIONS, ActionRequest, ConsoleVocabulary, Identity, Refused
+from wfgateway.console.web import (
+    ConsoleError,
+    int_param,
+    json,
+    json_body,
+    object_value,
+    text_value,
+    with_etag,
+)
 from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution
 from wfgateway.core.statuses import ExecutionStatus
@@ -37,27 +45,6 @@ SCAN_MAX = 500  # rows one runs-list call may check against its filters before i
 CHILDREN_MAX = 20  # sub-workflow runs drawn inside a run's DAG
 SCAN_BATCH = 250  # rows read per store query while checking filters
 STATUSES = {s.value: s for s in ExecutionStatus}
-
-
-class ConsoleError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
-def json(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(document), status_code=status, media_type="application/json",
-                    headers={"cache-control": "no-store", **(headers or {})})
-
-
-def with_etag(request: Request, document: Any) -> Response:
-    """The document with a strong ETag; 304 when the client already has it (the page polls with it)."""
-    body = orjson.dumps(document)
-    tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {"etag": tag, "cache-control": "no-cache"}
-    if request.headers.get("if-none-match") == tag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
 
 
 class ConsoleApi:
@@ -123,7 +110,7 @@ class ConsoleApi:
         origin = request.headers.get("origin")
         if origin and origin != "null" and origin.split("://", 1)[-1] != request.headers.get("host", ""):
             raise ConsoleError(403, "Log in from the console's own page")  # no login forced from another site
-        body = await _body(request)
+        body = await json_body(request)
         vocabulary = self.vocabularies.get(str(body.get("dialect") or ""))
         if vocabulary is None:
             raise ConsoleError(400, "Choose the dialect whose credential you present")
@@ -171,14 +158,14 @@ class ConsoleApi:
         session = self._session(request)
         q = request.query_params
         tenant = self._tenant(session, q.get("tenant"))
-        limit = _int(q.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
+        limit = int_param(q.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
         wanted = [s for s in (q.get("status") or "").split(",") if s]
         if any(s not in STATUSES for s in wanted):
             raise ConsoleError(400, f"Unknown status; one of {', '.join(STATUSES)}")
         flt = {
             "workflow": q.get("workflow") or None, "status": sorted(wanted) or None,
-            "correlation": q.get("correlation") or None, "from": _int(q.get("from"), None, 0, None),
-            "to": _int(q.get("to"), None, 0, None), "dialect": q.get("dialect") or None,
+            "correlation": q.get("correlation") or None, "from": int_param(q.get("from"), None, 0, None),
+            "to": int_param(q.get("to"), None, 0, None), "dialect": q.get("dialect") or None,
             "text": (q.get("q") or "").strip().lower() or None,
         }
         position: str | None = None
@@ -291,9 +278,9 @@ class ConsoleApi:
         vocabulary = self._performer_for(e.dialect, action)
         if vocabulary is None:
             return {"id": run_id, "ok": False, "refusal": f"No enabled dialect offers {action.replace('_', '-')}"}
-        req = ActionRequest(action, e, task_id=_str(body.get("task_id")), node=_str(body.get("node")),
-                            workflow_input=_object(body, "workflow_input"), task_input=_object(body, "task_input"),
-                            reason=_str(body.get("reason")))
+        req = ActionRequest(action, e, task_id=text_value(body.get("task_id")), node=text_value(body.get("node")),
+                            workflow_input=object_value(body, "workflow_input"), task_input=object_value(body, "task_input"),
+                            reason=text_value(body.get("reason")))
         perform = Performer(self.pipeline, self.gateway, self.dialects[vocabulary.dialect], vocabulary, request,
                             Principal(tenant=tenant, subject=session.identity.subject))
         subject = session.identity.subject
@@ -316,7 +303,7 @@ class ConsoleApi:
         action = request.path_params["action"]
         if action not in ACTIONS:
             raise ConsoleError(404, f"No console action '{action}'")
-        body = await _body(request)
+        body = await json_body(request)
         tenant = self._tenant(session, body.get("tenant"))
         result = await self._act(request, session, tenant, request.path_params["run_id"], action, body)
         return json(result, 200 if result["ok"] else 409)
@@ -326,7 +313,7 @@ class ConsoleApi:
         action = request.path_params["action"]
         if action not in ("retry", "restart"):
             raise ConsoleError(404, f"No bulk action '{action}': retry or restart")
-        body = await _body(request)
+        body = await json_body(request)
         tenant = self._tenant(session, body.get("tenant"))
         ids = body.get("ids")
         if not isinstance(ids, list) or not ids or len(ids) > PAGE_MAX or not all(isinstance(i, str) for i in ids):
@@ -348,7 +335,7 @@ class ConsoleApi:
                                               operation="console-upstream").get("after") or "")
             except BadCursor:
                 raise ConsoleError(400, "Invalid cursor: it was issued for another list") from None
-        limit = _int(request.query_params.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
+        limit = int_param(request.query_params.get("limit"), PAGE_DEFAULT, 1, PAGE_MAX)
         page, nxt = await self.upstream.page(tenant, after, limit)
         rows = []
         for run_id, backend, dialect, run in page:
@@ -395,10 +382,10 @@ class ConsoleApi:
 
     async def start(self, request: Request) -> Response:
         session = self._changing(request)
-        body = await _body(request)
+        body = await json_body(request)
         tenant = self._tenant(session, body.get("tenant"))
-        name, version = _str(body.get("name")), _str(body.get("version"))
-        run_input = _object(body, "input") or {}
+        name, version = text_value(body.get("name")), text_value(body.get("version"))
+        run_input = object_value(body, "input") or {}
         if not name:
             raise ConsoleError(400, "name: the workflow to start")
         try:
@@ -417,21 +404,6 @@ class ConsoleApi:
         await self.audit.record(AuditEntry(run_id, tenant, now_ms(), session.identity.subject, "start",
                                            vocabulary.dialect, "done", ""))
         return json({"ok": True, "run_id": run_id, "by": vocabulary.title})
-
-
-def guarded(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    """Console errors as ``{"error": message}`` with their status; anything unexpected logged, 500."""
-
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await fn(request)
-        except ConsoleError as exc:
-            return json({"error": exc.message}, exc.status)
-        except Exception:
-            log.exception("console: %s %s failed", request.method, request.url.path)
-            return json({"error": "The console failed to answer; the gateway's log says why"}, 500)
-
-    return endpoint
 
 
 def _identity_json(session: Session | None) -> dict[str, Any] | None:
@@ -454,43 +426,4 @@ def _keep(e: Execution, flt: dict[str, Any]) -> bool:
     return True
 
 
-def _int(value: Any, default: int | None, low: int, high: int | None) -> Any:
-    if value in (None, ""):
-        return default
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConsoleError(400, f"Not a number: {value!r}") from None
-    if number < low or (high is not None and number > high):
-        raise ConsoleError(400, f"{number} is out of range")
-    return number
 
-
-def _str(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value)
-    raise ConsoleError(400, f"Expected text, got {type(value).__name__}")
-
-
-def _object(body: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise ConsoleError(400, f"{key}: a JSON object")
-    return value
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > 1_048_576:
-        raise ConsoleError(413, "The request body is larger than 1 MB")
-    try:
-        body = orjson.loads(raw) if raw else {}
-    except orjson.JSONDecodeError:
-        raise ConsoleError(400, "The request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise ConsoleError(400, "The request body must be a JSON object")
-    return body
