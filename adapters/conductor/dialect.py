@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from wfgateway.adapters.conductor import bulk_api, execute_api, metadata_api, tasks_api, workflow_api
+from wfgateway.adapters.conductor import bulk_api, execute_api, metadata_api, task_signals, tasks_api, workflow_api
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.security import KeyAuth
@@ -43,6 +43,7 @@ class ConductorDialect:
             **workflow_api.HANDLERS,
             **tasks_api.HANDLERS,
             **bulk_api.HANDLERS,
+            **task_signals.HANDLERS,
             "executeWorkflow": execute_api.execute_workflow,
             "generateToken": self.generate_token,
         }

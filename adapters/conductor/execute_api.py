@@ -49,19 +49,26 @@ async def execute_workflow(call: Call) -> Response:
     body = {**(call.body or {}), "name": call.path["name"], "version": version}
     local = _on_gateway_engine(call)
     workflow_id = await start_from_request(call, body, metadata={WATCHED: True} if local else None)
+    return await await_signal_response(call, workflow_id, refs, strategy, request_id, float(wait_s))
+
+
+async def await_signal_response(call: Call, workflow_id: str, refs: list[str], strategy: str, request_id: str,
+                                wait_s: float) -> Response:
+    """Wait (woken by the workflow's changes) until it ends or blocks, then answer Conductor's
+    SignalResponse for ``strategy``; the workflow as it is when ``wait_s`` runs out."""
 
     async def load() -> Execution:
         return await call.backend.get(workflow_id, tenant=tenant(call))
 
     async def done(execution: Execution) -> bool:
-        return execution.status.terminal or bool((await _blocking(call, execution, refs)).tasks)
+        return execution.status.terminal or bool((await blocking_tasks(call, execution, refs)).tasks)
 
     watch = call.gateway.state.get(WATCH_KEY)
-    if isinstance(watch, ExecutionWatch) and local:
-        execution, settled = await watch.wait(workflow_id, load, done, float(wait_s))
+    if isinstance(watch, ExecutionWatch) and _on_gateway_engine(call):
+        execution, settled = await watch.wait(workflow_id, load, done, wait_s)
     else:
-        execution, settled = await _poll(load, done, float(wait_s))
-    blocking = await _blocking(call, execution, refs) if settled else Blocking()
+        execution, settled = await _poll(load, done, wait_s)
+    blocking = await blocking_tasks(call, execution, refs) if settled else Blocking()
     document = _signal_response(execution, blocking, strategy, request_id, timed_out=not settled)
     return json_response(document) if document is not None else empty_response()
 
@@ -84,7 +91,7 @@ async def _poll(load: Any, done: Any, wait_s: float) -> tuple[Execution, bool]:
         await asyncio.sleep(min(_POLL_S, max(0.0, deadline - loop.time())))
 
 
-async def _blocking(call: Call, execution: Execution, refs: list[str], depth: int = 0) -> Blocking:
+async def blocking_tasks(call: Call, execution: Execution, refs: list[str], depth: int = 0) -> Blocking:
     """WAIT tasks without a timer that are not done, and tasks named in ``refs`` that are done --
     in the workflow, then inside its running sub-workflows."""
     found = Blocking()
@@ -101,7 +108,7 @@ async def _blocking(call: Call, execution: Execution, refs: list[str], depth: in
                 child = await call.backend.get(task.subworkflow_id, tenant=tenant(call))
             except NotFound:
                 continue
-            inner = await _blocking(call, child, refs, depth + 1)
+            inner = await blocking_tasks(call, child, refs, depth + 1)
             found.tasks.extend(inner.tasks)
             found.workflow = found.workflow or inner.workflow
     return found

@@ -67,15 +67,56 @@ async def get_workflow_def(call: Call) -> Response:
     return json_response(workflow_def_json(definition))
 
 
-async def get_all_workflow_defs(call: Call) -> Response:
-    out: list[dict[str, Any]] = []
+async def _all_definitions(call: Call, name: str | None = None) -> list[WorkflowDefinition]:
+    out: list[WorkflowDefinition] = []
     cursor: str | None = None
     while True:
-        page = await call.backend.list_definitions(tenant(call), cursor=cursor, limit=1000)
-        out.extend(workflow_def_json(d) for d in page.items)
+        page = await call.backend.list_definitions(tenant(call), name, cursor=cursor, limit=1000)
+        out.extend(page.items)
         cursor = page.next_cursor
         if not cursor:
-            return json_response(out)
+            return out
+
+
+async def get_all_workflow_defs(call: Call) -> Response:
+    return json_response([workflow_def_json(d) for d in await _all_definitions(call)])
+
+
+def _summary(definition: WorkflowDefinition) -> dict[str, Any]:
+    """WorkflowDefSummary: name, version and the audit times (no definition body)."""
+    doc = workflow_def_json(definition)
+    return {k: doc[k] for k in ("name", "version", "createTime", "updateTime") if doc.get(k) is not None}
+
+
+def _by_version(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(summaries, key=lambda s: int(s.get("version") or 0))
+
+
+async def get_workflow_names_and_versions(call: Call) -> Response:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for definition in await _all_definitions(call):
+        summary = _summary(definition)
+        grouped.setdefault(str(summary["name"]), []).append(summary)
+    return json_response({name: _by_version(items) for name, items in grouped.items()})
+
+
+async def get_workflow_names(call: Call) -> Response:
+    return json_response(sorted({d.name for d in await _all_definitions(call)}))
+
+
+async def get_workflow_versions(call: Call) -> Response:
+    name = call.path["name"]
+    return json_response(_by_version([_summary(d) for d in await _all_definitions(call, name) if d.name == name]))
+
+
+async def get_latest_workflow_defs(call: Call) -> Response:
+    latest: dict[str, dict[str, Any]] = {}
+    for definition in await _all_definitions(call):
+        doc = workflow_def_json(definition)
+        known = latest.get(doc["name"])
+        if known is None or int(doc.get("version") or 0) >= int(known.get("version") or 0):
+            latest[doc["name"]] = doc
+    return json_response(list(latest.values()))
 
 
 async def unregister_workflow_def(call: Call) -> Response:
@@ -117,6 +158,10 @@ HANDLERS = {
     "updateWorkflowDefs": update_workflow_defs,
     "getWorkflowDef": get_workflow_def,
     "getAllWorkflowDefs": get_all_workflow_defs,
+    "getWorkflowNamesAndVersions": get_workflow_names_and_versions,
+    "getWorkflowNames": get_workflow_names,
+    "getWorkflowVersions": get_workflow_versions,
+    "getLatestWorkflowDefs": get_latest_workflow_defs,
     "unregisterWorkflowDef": unregister_workflow_def,
     "registerTaskDefs": register_task_defs,
     "updateTaskDef": update_task_def,

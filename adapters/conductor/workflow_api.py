@@ -263,6 +263,37 @@ async def remove_one(call: Call, workflow_id: str, archive: bool) -> None:
         raise no_such_workflow(exe.id) from None
 
 
+async def terminate_remove_workflow(call: Call) -> Response:
+    """Terminate, then remove (Conductor's WorkflowService.terminateRemove): a COMPLETED workflow is
+    refused by the terminate (409) and stays."""
+    workflow_id = call.path["workflowId"]
+    await terminate_one(call, workflow_id, call.query.get("reason"))
+    await remove_one(call, workflow_id, bool(call.query.get("archiveWorkflow", True)))
+    return empty_response()
+
+
+async def get_running_workflows(call: Call) -> Response:
+    """Ids of the RUNNING workflows of a name and version (1 unless given); with both startTime and
+    endTime, the workflows of any status created in that range, as Conductor answers."""
+    q = call.query
+    name, version = call.path["name"], q.get("version") if q.get("version") is not None else 1
+    start_ms, end_ms = q.get("startTime") or 0, q.get("endTime") or 0
+    ranged = bool(start_ms) and bool(end_ms)
+    ids: list[str] = []
+    cursor = None
+    while True:
+        page = await call.backend.search(
+            tenant(call), name=name, version=version,
+            statuses=None if ranged else [ExecutionStatus.RUNNING],
+            created_from_ms=int(start_ms) if ranged else None, created_to_ms=int(end_ms) if ranged else None,
+            cursor=cursor, limit=1000, newest_first=False,
+        )
+        ids.extend(e.id for e in page.items)
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            return json_response(ids)
+
+
 async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:
     include_closed = bool(call.query.get("includeClosed", False))
     include_tasks = bool(call.query.get("includeTasks", False))
@@ -303,5 +334,7 @@ HANDLERS = {
     "restartWorkflow": restart_workflow,
     "deleteWorkflow": delete_workflow,
     "getCorrelatedWorkflows": get_correlated_workflows,
+    "terminateRemoveWorkflow": terminate_remove_workflow,
+    "getRunningWorkflows": get_running_workflows,
     "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
 }

@@ -248,7 +248,12 @@ class Pipeline:
             try:
                 document = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise MalformedBody(f"malformed JSON body: {exc.args[0] if exc.args else exc}") from exc
+                if not op.plain_text_body:
+                    raise MalformedBody(f"malformed JSON body: {exc.args[0] if exc.args else exc}") from exc
+                try:
+                    document = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise MalformedBody("request body is not valid UTF-8") from exc
         else:
             try:
                 document = raw.decode("utf-8")

@@ -53,6 +53,9 @@ class Operation:
     body_media: dict[str, dict[str, Any]] = field(default_factory=dict)  # media type -> schema
     responses: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # status -> media -> schema
     secured: bool = True
+    # ``x-plain-text-body``: a body labelled JSON that is not JSON is taken as plain text (the vendor
+    # binds it to a String: conductor-python sends task log lines raw as application/json)
+    plain_text_body: bool = False
 
 
 @dataclass
@@ -187,6 +190,7 @@ def _operations(document: dict[str, Any]) -> list[Operation]:
                         for code, r in (op.get("responses") or {}).items()
                     },
                     secured=bool(security) and any(bool(s) for s in security),
+                    plain_text_body=bool(op.get("x-plain-text-body")),
                 )
             )
     return ops

@@ -1,0 +1,133 @@
+"""Acceptance through the unmodified conductor-python 2.0.0: completing tasks by reference name
+(``TaskClient.update_task_by_ref_name`` / ``update_task_sync``), signalling a blocked WAIT task
+(``WorkflowExecutor.signal`` / ``signal_async``), and the small workflow and metadata reads that
+come with them (running ids, names and versions, terminate-remove)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.models import StartWorkflowRequest
+from conductor.client.http.models.workflow_def import WorkflowDef
+from conductor.client.http.models.workflow_task import WorkflowTask
+from conductor.client.http.rest import ApiException
+from conductor.client.orkes_clients import OrkesClients
+from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+
+from tests.conductor.sdk_support import wait_status
+from tests.support.server import run_gateway
+
+ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with run_gateway(tmp_path_factory.mktemp("conductor-signals"), dialects=ONLY_CONDUCTOR) as gw:
+        yield gw.url
+
+
+@pytest.fixture(scope="module")
+def config(gateway: str) -> Configuration:
+    return Configuration(server_api_url=f"{gateway}/api")
+
+
+@pytest.fixture(scope="module")
+def clients(config: Configuration) -> OrkesClients:
+    clients = OrkesClients(configuration=config)
+    for version in (1, 2):
+        clients.get_metadata_client().register_workflow_def(WorkflowDef(
+            name="sig_two_waits", version=version, schema_version=2, timeout_seconds=0,
+            tasks=[WorkflowTask(name="first", task_reference_name="first_ref", type="WAIT"),
+                   WorkflowTask(name="second", task_reference_name="second_ref", type="WAIT")],
+            output_parameters={"first": "${first_ref.output}", "second": "${second_ref.output}"}), overwrite=True)
+    return clients
+
+
+def start(clients: OrkesClients, version: int = 1) -> str:
+    return clients.get_workflow_client().start_workflow(StartWorkflowRequest(name="sig_two_waits", version=version))
+
+
+def test_update_by_ref_name_then_sync(clients: OrkesClients) -> None:
+    workflow_id = start(clients)
+    tasks = clients.get_task_client()
+    task_id = tasks.update_task_by_ref_name(workflow_id, "first_ref", "COMPLETED", {"approved": True})
+    wf = clients.get_workflow_client().get_workflow(workflow_id, include_tasks=True)
+    first = next(t for t in wf.tasks if t.reference_task_name == "first_ref")
+    assert task_id == first.task_id and first.status == "COMPLETED"
+    assert first.output_data == {"result": {"approved": True}}  # the SDK wraps the output in "result"
+
+    done = tasks.update_task_sync(workflow_id, "second_ref", "COMPLETED", {"n": 2})
+    assert done.status == "COMPLETED"
+    assert done.output == {"first": {"result": {"approved": True}}, "second": {"n": 2}}  # sync sends it as is
+
+    with pytest.raises(ApiException) as err:
+        tasks.update_task_sync(workflow_id, "second_ref", "COMPLETED", {})
+    assert err.value.status == 404
+    assert f"Found no running task second_ref of workflow {workflow_id} to update" in err.value.body
+
+
+def test_update_by_ref_name_with_nothing_pending_is_an_empty_200(gateway: str, clients: OrkesClients) -> None:
+    workflow_id = start(clients)
+    got = httpx.post(f"{gateway}/api/tasks/{workflow_id}/no_such_ref/COMPLETED", json={})
+    assert got.status_code == 200 and got.text == ""
+    bad = httpx.post(f"{gateway}/api/tasks/{workflow_id}/first_ref/DONE", json={})
+    assert bad.status_code == 400
+
+
+def test_signal_sync_answers_when_the_workflow_blocks_again_and_async_finishes_it(
+        config: Configuration, clients: OrkesClients) -> None:
+    workflow_id = start(clients)
+    executor = WorkflowExecutor(config)
+    run = executor.signal(workflow_id, "COMPLETED", {"v": 1})
+    assert run.target_workflow_id == workflow_id
+    assert run.status == "RUNNING"  # blocked again, at second_ref
+    assert run.response_type == "TARGET_WORKFLOW"
+
+    finished = executor.signal(workflow_id, "COMPLETED", {"v": 2}, return_strategy="BLOCKING_WORKFLOW")
+    assert finished.target_workflow_status == "COMPLETED" and finished.workflow_id == workflow_id
+    assert finished.output == {"first": {"v": 1}, "second": {"v": 2}}
+
+    with pytest.raises(ApiException) as err:
+        executor.signal(workflow_id, "COMPLETED", {})
+    assert err.value.status == 404
+    assert f"Found no blocked task in workflow {workflow_id} to signal" in err.value.body
+
+    other = start(clients)
+    executor.signal_async(other, "COMPLETED", {"v": 3})
+    executor.signal_async(other, "FAILED", {"v": 4})
+    failed = wait_status(clients, other, "FAILED")
+    assert [t.status for t in failed.tasks] == ["COMPLETED", "FAILED"]
+
+
+def test_running_ids_names_versions_and_terminate_remove(gateway: str, clients: OrkesClients) -> None:
+    http = httpx.Client(base_url=gateway)
+    v1, v2 = start(clients, 1), start(clients, 2)
+    assert v1 in http.get("/api/workflow/running/sig_two_waits").json()
+    assert v2 not in http.get("/api/workflow/running/sig_two_waits").json()
+    assert v2 in http.get("/api/workflow/running/sig_two_waits", params={"version": 2}).json()
+
+    versions = http.get("/api/metadata/workflow/sig_two_waits/versions").json()
+    assert [(v["name"], v["version"]) for v in versions] == [("sig_two_waits", 1), ("sig_two_waits", 2)]
+    assert [v["version"] for v in http.get("/api/metadata/workflow/names-and-versions").json()["sig_two_waits"]] == [1, 2]
+    assert "sig_two_waits" in http.get("/api/metadata/workflow/names").json()
+    latest = [d for d in http.get("/api/metadata/workflow/latest-versions").json() if d["name"] == "sig_two_waits"]
+    assert [d["version"] for d in latest] == [2]
+    assert http.get("/api/metadata/workflow/nothing_here/versions").json() == []
+
+    gone = http.delete(f"/api/workflow/{v1}/terminate-remove", params={"reason": "cleanup"})
+    assert gone.status_code == 200, gone.text
+    assert http.get(f"/api/workflow/{v1}").status_code == 404
+    assert v1 not in http.get("/api/workflow/running/sig_two_waits").json()
+
+
+def test_task_log_lines_as_the_sdk_sends_them(clients: OrkesClients) -> None:
+    """conductor-python sends the line raw, labelled application/json; the OSS server takes it as text."""
+    workflow_id = start(clients)
+    task_id = clients.get_workflow_client().get_workflow(workflow_id, include_tasks=True).tasks[0].task_id
+    tasks = clients.get_task_client()
+    tasks.add_task_log(task_id, "processing item 3")
+    tasks.add_task_log(task_id, "done")
+    assert [entry.log for entry in tasks.get_task_logs(task_id)] == ["processing item 3", "done"]
