@@ -72,10 +72,10 @@ async def update_task_by_ref_name(call: Call) -> Response:
     try:
         execution = await call.backend.get(call.path["workflowId"], tenant=tenant(call))
     except NotFound:
-        return empty_response()  # Conductor finds no pending task in a workflow it does not know
+        return text_response("")  # Conductor finds no pending task in a workflow it does not know
     task = _pending_by_ref(execution, call.path["taskRefName"])
     if task is None:
-        return empty_response()
+        return text_response("")
     updated = await _complete(call, task, dict(call.body or {}), call.query.get("workerid"))
     return text_response(updated.id)
 

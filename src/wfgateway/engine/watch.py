@@ -68,7 +68,17 @@ class ExecutionWatch:
         store = engine.store
         self._shared = store if isinstance(store, SharedStore) and not store.single_process else None
         self.channel = "wfgateway_changes" + (f"_{self._shared.schema}" if self._shared and self._shared.schema else "")
-        engine.register_listener(self._on_event)
+        self._engine = engine
+        self._listening = False
+        if self._shared is not None:  # every replica publishes its watched executions' changes
+            self._listen_to_engine()
+
+    def _listen_to_engine(self) -> None:
+        """Subscribe to the engine's commits: at once on a shared store, else on the first wait (a
+        gateway that never waits costs its engine nothing)."""
+        if not self._listening:
+            self._listening = True
+            self._engine.register_listener(self._on_event)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -90,6 +100,7 @@ class ExecutionWatch:
     async def wait(self, execution_id: str, load: Callable[[], Awaitable[Execution]],
                    done: Callable[[Execution], Awaitable[bool]], timeout_s: float) -> tuple[Execution, bool]:
         """The execution once ``done`` holds (True), or as it is when ``timeout_s`` ran out (False)."""
+        self._listen_to_engine()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
