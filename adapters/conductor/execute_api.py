@@ -18,7 +18,7 @@ from typing import Any
 from starlette.responses import Response
 from wfgateway.adapters.conductor.common import tenant
 from wfgateway.adapters.conductor.render import SpecIndex, listed, reference_name, task_json, workflow_json
-from wfgateway.adapters.conductor.responses import empty_response, json_response
+from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.workflow_api import start_from_request
 
 from wfgateway.backends.bound import BoundBackend
@@ -69,8 +69,7 @@ async def await_signal_response(call: Call, workflow_id: str, refs: list[str], s
     else:
         execution, settled = await _poll(load, done, wait_s)
     blocking = await blocking_tasks(call, execution, refs) if settled else Blocking()
-    document = _signal_response(execution, blocking, strategy, request_id, timed_out=not settled)
-    return json_response(document) if document is not None else empty_response()
+    return json_response(_signal_response(execution, blocking, strategy, request_id, timed_out=not settled))
 
 
 def _on_gateway_engine(call: Call) -> bool:
@@ -115,12 +114,14 @@ async def blocking_tasks(call: Call, execution: Execution, refs: list[str], dept
 
 
 def _signal_response(target: Execution, blocking: Blocking, strategy: str, request_id: str,
-                     timed_out: bool) -> dict[str, Any] | None:
+                     timed_out: bool) -> dict[str, Any]:
     common = {"targetWorkflowId": target.id, "targetWorkflowStatus": str(target.status), "responseType": strategy,
               "requestId": request_id, "signalTimeout": timed_out}
     if strategy in ("BLOCKING_TASK", "BLOCKING_TASK_INPUT"):
         if not blocking.tasks:
-            return None  # the Conductor server answers these strategies with no body when nothing blocks
+            # the Conductor server answers an empty body here; the gateway answers the target
+            # workflow's id and status, which the SDK reads into the same (otherwise empty) SignalResponse
+            return common
         task, owner = blocking.tasks[0]
         t = task_json(task, owner)
         run = {"taskType": t.get("taskType"), "taskId": t.get("taskId"), "referenceTaskName": t.get("referenceTaskName"),
