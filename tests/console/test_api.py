@@ -258,3 +258,28 @@ def test_the_history_is_kept_in_the_postgresql_store_too(tmp_path):
             assert [(h["action"], h["outcome"], h["dialect"]) for h in history] == [("restart", "done", "conductor")]
     finally:
         drop_schema(schema)
+
+
+BAD_CALLS = [
+    ("GET", "/console/api/runs?limit=abc", None, 400, "Not a number: 'abc'"),
+    ("GET", "/console/api/runs?from=-5", None, 400, "-5 is out of range"),
+    ("GET", "/console/api/runs?cursor=" + "A" * 5000, None, 400, "Invalid cursor"),
+    ("GET", "/console/api/runs/unknown-run", None, 404, "No run unknown-run in tenant 'default'"),
+    ("GET", "/console/api/definitions/a/b", None, 404, "No definition a version b"),
+    ("GET", "/console/api/nothing", None, 404, "The console does not serve GET /console/api/nothing"),
+    ("POST", "/console/api/runs/x/actions/retry", b"[1]", 400, "must be a JSON object"),
+    ("POST", "/console/api/runs/x/actions/retry", b"{bad", 400, "not JSON"),
+    ("POST", "/console/api/runs/x/actions/retry", b'{"tenant": ["a"]}', 400, "tenant: a tenant's name"),
+    ("POST", "/console/api/runs/x/actions/zap", b"{}", 404, "No console action 'zap'"),
+    ("POST", "/console/api/bulk/retry", b'{"ids": [1]}', 400, "ids: a list of 1 to 100 run ids"),
+    ("POST", "/console/api/start", b'{"name": "x", "input": [1]}', 400, "input: a JSON object"),
+    ("POST", "/console/api/start", b'{"name": "nope"}', 404, "No definition nope (any version)"),
+]
+
+
+def test_bad_input_is_answered_in_the_consoles_format_never_a_500(gateway):
+    gw, _ = gateway
+    console, csrf = open_console(gw.url)
+    for method, path, body, status, words in BAD_CALLS:
+        r = console.request(method, path, content=body, headers={"x-console-csrf": csrf, "content-type": "application/json"})
+        assert (r.status_code, words in r.json()["error"]) == (status, True), (path, r.text)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
@@ -25,7 +26,7 @@ from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
 from wfgateway.console.upstream import Routing, UpstreamRuns
 from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
-from wfgateway.console.web import guarded
+from wfgateway.console.web import guarded, json
 from wfgateway.loopback import is_loopback
 
 log = logging.getLogger("wfgateway.console")
@@ -54,6 +55,12 @@ def _loopback(request: Request) -> bool:
     """The caller is on this machine (open mode serves the console only to it)."""
     client = request.client
     return client is not None and is_loopback(client.host)
+
+
+async def _unknown(request: Request, exc: Exception) -> Response:
+    """A console path or method that does not exist, in the console's own error format."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    return json({"error": f"The console does not serve {request.method} {request.url.path}"}, status)
 
 
 def _upstream(app: Any) -> UpstreamRuns | None:
@@ -102,6 +109,6 @@ def install_console(app: Any) -> ConsoleApi | None:
         Route(f"{base}/definitions/{{name}}/{{version}}", guarded(api.definition)),
         Route(f"{base}/start", guarded(api.start), methods=["POST"]),
     ]
-    app.pipeline.add_mount("/console", Starlette(routes=routes))
+    app.pipeline.add_mount("/console", Starlette(routes=routes, exception_handlers={404: _unknown, 405: _unknown}))
     app.pipeline.add_mount("/docs", Starlette(routes=docs_routes(sorted(app.specs))))
     return api

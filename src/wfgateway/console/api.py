@@ -83,7 +83,9 @@ class ConsoleApi:
 
     def _tenant(self, session: Session, value: Any) -> str:
         tenants = session.identity.tenants
-        tenant = str(value) if value else (sorted(tenants)[0] if tenants else "default")
+        if value is not None and not isinstance(value, str):
+            raise ConsoleError(400, "tenant: a tenant's name")
+        tenant = value or (sorted(tenants)[0] if tenants else "default")
         if not session.may_see(tenant):
             raise ConsoleError(403, f"This login may not see tenant '{tenant}'")
         return tenant
@@ -391,7 +393,8 @@ class ConsoleApi:
         try:
             d = await self.engine.get_definition(tenant, name, version)
         except NotFound:
-            raise ConsoleError(404, f"No definition {name} version {version} in tenant '{tenant}'") from None
+            which = f"version {version}" if version else "any version"
+            raise ConsoleError(404, f"No definition {name} ({which}) in tenant '{tenant}'") from None
         vocabulary = self.vocabularies.get(d.dialect) or next(iter(self.vocabularies.values()), None)
         if vocabulary is None:
             raise ConsoleError(409, "No dialect is enabled to start the run")
