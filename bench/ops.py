@@ -5,7 +5,7 @@ config.yaml (only the SQLite file and the port differ):
   spec refuses: 400) and the stored GET (GET /api/workflow/{id} of a stored Conductor run read through
   the engine on SQLite), each with 1 and with 2 worker processes;
 - the access log's cost (shipped config: on; then access_log: false);
-- tracing on (sampling 1.0, exported over OTLP/HTTP to a sink process) against off.
+- tracing on (sampling 1.0 and 0.1, exported over OTLP/HTTP to a sink process) against off.
 
     .venv/bin/python -m bench.ops [--seconds 8] [--rounds 2]
 
@@ -179,6 +179,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, gateway(Path(tmp), 1, tracing=traced) as (url, pid):
             add(measure("validation reject, 1w, tracing on", url + "/api/workflow", pid, args, lua))
             add(measure("stored GET, 1w, tracing on", f"{url}/api/workflow/{stored_run(url)}", pid, args))
+        sampled = {**traced, "sampling": 0.1}
+        with tempfile.TemporaryDirectory() as tmp, gateway(Path(tmp), 1, tracing=sampled) as (url, pid):
+            add(measure("validation reject, 1w, tracing on, sampling 0.1", url + "/api/workflow", pid, args, lua))
 
     r = rows
     print("\n| target | req/s | req per CPU-second |\n|---|---:|---:|")
@@ -198,6 +201,8 @@ def main() -> None:
     print(f"ratio tracing on / off, validation reject: "
           f"{both('validation reject, 1w, tracing on', 'validation reject, 1w')}")
     print(f"ratio tracing on / off, stored GET: {both('stored GET, 1w, tracing on', 'stored GET, 1w')}")
+    print(f"ratio tracing on (sampling 0.1) / off, validation reject: "
+          f"{both('validation reject, 1w, tracing on, sampling 0.1', 'validation reject, 1w')}")
     print(f"load average at end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 

@@ -60,11 +60,14 @@ def shutdown() -> None:
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None) -> contextlib.AbstractContextManager[Any]:
-    """A child span of the current one while tracing is on; a no-op context otherwise."""
+    """A child span of the current (recorded) span while tracing is on; a no-op context otherwise --
+    work outside any traced request (a timer firing a task) starts no trace of its own."""
     tracer = TRACER
-    if tracer is None:
-        return _OFF
-    return tracer.start_as_current_span(name, attributes=attributes)
+    if tracer is None or not trace.get_current_span().get_span_context().trace_flags.sampled:
+        return _OFF  # off, or inside a request the sampler left out: its children would be dropped too
+    # A refused request raises through the validate span: mark the span, but format no traceback
+    # (record_exception would, costing more than the whole request).
+    return tracer.start_as_current_span(name, attributes=attributes, record_exception=False)
 
 
 @contextlib.contextmanager
@@ -72,7 +75,7 @@ def request_span(method: str, path: str, headers: Mapping[str, str]) -> Iterator
     """The server span of one request, child of the client's ``traceparent`` when it sent one."""
     assert TRACER is not None
     parent = _PROPAGATOR.extract(headers) if "traceparent" in headers else None
-    with TRACER.start_as_current_span(f"{method} {path}", context=parent, kind=SpanKind.SERVER,
+    with TRACER.start_as_current_span(f"{method} {path}", context=parent, kind=SpanKind.SERVER, record_exception=False,
                                       attributes={"http.request.method": method, "url.path": path}) as s:
         yield s
 
