@@ -22,4 +22,4 @@ def key(*parts: str) -> str:
 
 def create_state(home: StoreHome) -> KeyValue:
     """The dialect's state in the engine's store."""
-    return KeyValue(home, "cognite")
+    return KeyValue(home, "cognite", side_file="-cognite{ext}")  # where earlier versions kept it

@@ -229,7 +229,10 @@ def _add_gateway_routes(app: GatewayApp) -> None:
     async def readyz(request: Request) -> Response:
         checks: dict[str, Any] = {"engine": "ok" if app.ready else "starting"}
         if app.ready:
-            checks["store"] = await app.context.store.check()  # a real write; names the cause when it fails
+            try:
+                checks["store"] = await app.context.store.check()  # a real write; names the cause when it fails
+            except Exception as exc:  # a probe that itself fails says so instead of answering 500
+                checks["store"] = f"failing: {type(exc).__name__}"
             checks.update(loops.readiness())  # every background loop's heartbeat
         extra = app.context.state.get("readiness")
         if extra is not None:

@@ -139,3 +139,20 @@ async def test_sessions_bind_page_and_revoke_on_either_store(kv: KeyValue):
         await sessions.require("q", created[2]["nonce"])
     assert await sessions.usable("p", created[1]["id"]) == f"Session {created[1]['id']} has been revoked"
     assert await sessions.usable("p", created[0]["id"]) is None
+
+
+async def test_the_side_file_of_earlier_versions_is_imported_once(tmp_path: Path):
+    """Before the persistence home the embedded store kept this state in ``<stem>-cognite.db``."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "gw-cognite.db") as old:
+        old.execute("CREATE TABLE cognite_kv (ns TEXT NOT NULL, k TEXT NOT NULL, v TEXT NOT NULL, PRIMARY KEY (ns, k))")
+        old.execute("INSERT INTO cognite_kv VALUES ('wf', ?, '{\"v\": 7}')", (key("p", "old"),))
+    store = SQLiteStore(tmp_path / "gw.db")
+    await store.open()
+    try:
+        state = create_state(store)
+        assert await state.get("wf", key("p", "old")) == {"v": 7}
+        assert (tmp_path / "gw-cognite.db.imported").exists() and not (tmp_path / "gw-cognite.db").exists()
+    finally:
+        await store.close()

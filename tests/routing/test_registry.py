@@ -52,3 +52,22 @@ async def test_postgres_registry_is_shared_between_replicas():
         await one.close()
         await two.close()
         drop_schema(schema)
+
+
+async def test_the_side_file_of_earlier_versions_is_imported_once(tmp_path):
+    """Before the persistence home the embedded store kept the registry in ``<stem>.runs.sqlite``."""
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "gw.runs.sqlite") as old:
+        old.execute("CREATE TABLE run_registry (execution_id TEXT PRIMARY KEY, backend TEXT NOT NULL,"
+                    " dialect TEXT NOT NULL DEFAULT '', created_at TEXT)")
+        old.execute("INSERT INTO run_registry (execution_id, backend, dialect) VALUES ('e-old', 'canary', 'conductor')")
+    store = SQLiteStore(tmp_path / "gw.db")
+    await store.open()
+    try:
+        reg = RunRegistry(store)
+        await reg.open()
+        assert await reg.owner("e-old", "acme") == "canary"
+        assert not (tmp_path / "gw.runs.sqlite").exists() and (tmp_path / "gw.runs.sqlite.imported").exists()
+    finally:
+        await store.close()

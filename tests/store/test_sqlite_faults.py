@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.store.load import CONDUCTOR_WF, Clients, Recorder, drive, probe
-from tests.support.server import run_gateway_process
+from tests.store.test_pg_outage import gateway_processes
 
 WAIT_MS = 1000  # store.wait_ms: how long a write waits for a locked store before its 503
 FAULT_S = 4.0
@@ -117,9 +117,10 @@ def test_a_write_lock_held_by_another_process(tmp_path: Path):
         holder["db"].execute("ROLLBACK")
         holder["db"].close()
 
-    with run_gateway_process(tmp_path, store={"wait_ms": WAIT_MS}) as url:
-        clients, rec = run_fault(url, take, release)
+    with gateway_processes(tmp_path, {"kind": "sqlite", "path": str(db), "wait_ms": WAIT_MS}, 1) as (gateway,):
+        clients, rec = run_fault(gateway.url, take, release)
         assert_fault_answers(clients, rec, "locked", db)
+        gateway.check_log()
 
 
 @contextlib.contextmanager
@@ -151,7 +152,9 @@ def test_a_full_disk(tmp_path: Path):
     with small_disk(tmp_path / "disk") as disk:
         db = disk / "gateway.db"
         filler: dict[str, Path] = {}
-        with run_gateway_process(tmp_path, store={"path": str(db), "wait_ms": WAIT_MS}) as url:
-            clients, rec = run_fault(url, lambda: filler.setdefault("f", fill(disk)),
+        store = {"kind": "sqlite", "path": str(db), "wait_ms": WAIT_MS}
+        with gateway_processes(tmp_path, store, 1) as (gateway,):
+            clients, rec = run_fault(gateway.url, lambda: filler.setdefault("f", fill(disk)),
                                      lambda: os.unlink(filler["f"]))
             assert_fault_answers(clients, rec, "disk full", db)
+            gateway.check_log()

@@ -9,11 +9,12 @@ or a clone creates.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
 from wfgateway.backends.transport import DEADLINE
-from wfgateway.core.errors import GatewayError, NotImplementedByBackend, UpstreamTimeout
+from wfgateway.core.errors import GatewayError, NotImplementedByBackend, Unavailable, UpstreamTimeout
 
 if TYPE_CHECKING:
     from wfgateway.routing.metrics import RouteStats
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 _CREATING = frozenset({"start", "clone"})
 
+
+log = logging.getLogger("wfgateway.routing")
 
 class BoundBackend:
     def __init__(self, inner: Any, name: str, stats: RouteStats, registry: RunRegistry, dialect: str,
@@ -81,7 +84,11 @@ class BoundBackend:
                 new_id = getattr(result, "id", None)
                 if new_id:
                     tenant = kwargs.get("tenant") or (args[0] if op == "start" and args else "")
-                    await registry.record(str(new_id), name, dialect, str(tenant or ""))
+                    try:
+                        await registry.record(str(new_id), name, dialect, str(tenant or ""))
+                    except Unavailable as exc:  # it exists: acknowledge it rather than invite a duplicate
+                        log.warning("execution %s was created on backend %s but the run registry could not "
+                                    "record it (%s); calls about it follow the routes", new_id, name, exc.message)
             return result
 
         call.__name__ = op

@@ -1,9 +1,9 @@
 """Supervised background loops: the engine's timers, each dialect's schedules and triggers.
 
 A loop's body runs its passes forever and calls ``beat()`` after each one.  If a pass raises (the
-store is down, a bug), the supervisor logs the cause -- once per episode of the same cause, then
-quietly -- backs off (50 ms doubling to 5 s) and starts the body again; a body that returns is
-started again too.  Every restart is counted for /metrics, and /readyz shows each loop's last
+store is down, a bug), the supervisor logs the cause -- when it differs from the last one logged, or
+a minute after it -- backs off (50 ms doubling to 5 s) and starts the body again; a body that
+returns is started again too.  Every restart is counted for /metrics, and /readyz shows each loop's last
 heartbeat, so a loop that stops making progress is visible instead of silently dead.
 """
 
@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 log = logging.getLogger("wfgateway.loops")
 
 MAX_BACKOFF_S = 5.0
+LOG_EVERY_S = 60.0  # the same failure is logged again after this long
 
 
 class LoopState:
@@ -29,12 +30,11 @@ class LoopState:
         self.last_beat = time.monotonic()
         self.restarts = 0
         self.failing: str | None = None  # the cause of the running failure episode
+        self.logged: tuple[str, float] | None = None  # the last cause logged, and when
 
     def beat(self) -> None:
         self.last_beat = time.monotonic()
-        if self.failing is not None:
-            log.info("background loop %s runs again (after: %s)", self.name, self.failing)
-            self.failing = None
+        self.failing = None
 
     def status(self) -> str:
         age = time.monotonic() - self.last_beat
@@ -88,7 +88,9 @@ class Supervised:
                 raise
             except Exception as exc:
                 cause = f"{type(exc).__name__}: {exc}"
-                if state.failing is None:
+                now = time.monotonic()
+                if state.logged is None or state.logged[0] != cause or now - state.logged[1] > LOG_EVERY_S:
+                    state.logged = (cause, now)
                     log.warning("background loop %s failed (%s); retrying with backoff", state.name, cause,
                                 exc_info=not _expected(exc))
             if state.failing is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from wfgateway.engine.store.tables import StoreHome, Tables
+from wfgateway.engine.store.tables import SideFile, StoreHome, Tables
 
 _CACHE_SIZE = 10_000  # config.yaml caches.run_owners
 _MIGRATIONS = [
@@ -26,6 +26,11 @@ _MIGRATIONS = [
     # 2: the tenant that created each id ('' for ids recorded before: they match every tenant)
     ["ALTER TABLE wfgateway_run_registry ADD COLUMN tenant TEXT NOT NULL DEFAULT ''"],
 ]
+
+
+# where the embedded store kept the registry before it moved into the store's own file
+_SIDE_FILE = SideFile(".runs.sqlite", "run_registry", "wfgateway_run_registry",
+                      ("execution_id", "backend", "dialect", "tenant"))
 
 
 def _visible(row: tuple[str, str], tenant: str | None) -> str | None:
@@ -58,7 +63,7 @@ class RunRegistry:
 
     def __init__(self, home: StoreHome, cache_size: int = _CACHE_SIZE) -> None:
         """``cache_size``: how many executions' owners stay in memory."""
-        self.tables = Tables(home, "wfgateway", _MIGRATIONS)
+        self.tables = Tables(home, "wfgateway", _MIGRATIONS, [_SIDE_FILE])
         self._single_process = home.single_process
         self._cache = _Cache(cache_size)
         self._owners: set[str] = set()

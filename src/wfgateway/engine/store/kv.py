@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from wfgateway.engine.store.tables import StoreHome, Tables
+from wfgateway.engine.store.tables import SideFile, StoreHome, Tables
 
 _TOP = "\U0010ffff"  # sorts after every character a key may hold
 
@@ -21,7 +21,8 @@ def _dump(value: Any) -> str:
 
 
 class KeyValue:
-    def __init__(self, home: StoreHome, namespace: str) -> None:
+    def __init__(self, home: StoreHome, namespace: str, side_file: str | None = None) -> None:
+        """``side_file``: where an older version kept this table beside an SQLite store (SideFile.suffix)."""
         table = f"{namespace}_kv"
         postgres = home.dialect == "postgres"
         self.tables = Tables(home, namespace, [
@@ -29,7 +30,7 @@ class KeyValue:
              " PRIMARY KEY (ns, k))"],
             # scans compare keys in the C collation on PostgreSQL (see prefix_range): this index serves them
             [f'CREATE INDEX IF NOT EXISTS {table}_c ON {table} (ns, k COLLATE "C")'] if postgres else [],
-        ])
+        ], [SideFile(side_file, table, table, ("ns", "k", "v"))] if side_file else [])
         k = 'k COLLATE "C"' if postgres else "k"
         self._get = f"SELECT v FROM {table} WHERE ns = ? AND k = ?"
         self._put = f"INSERT INTO {table} (ns, k, v) VALUES (?, ?, ?) ON CONFLICT (ns, k) DO UPDATE SET v = excluded.v"

@@ -55,6 +55,7 @@ from wfgateway.engine.store.pg_setup import (
     placeholders,
     where,
 )
+from wfgateway.engine.store.tables import SideFile
 
 
 def _ph(n: int) -> str:
@@ -199,7 +200,8 @@ class PostgresStore:
     async def fetch_sql(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return await self._all(self._pg(sql), tuple(args))  # a text holding NUL matches nothing (_all)
 
-    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
+    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]], side_files: Sequence[SideFile] = ()
+                      ) -> int:
         async with self._conn() as conn:
             return await apply_migrations(conn, self.schema, namespace, migrations)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import shutil
 import sqlite3
@@ -41,6 +42,9 @@ from wfgateway.engine.store.base import (
 )
 from wfgateway.engine.store.health import StoreHealth
 from wfgateway.engine.store.schema import CURRENT, ENGINE, LEDGER, LEDGER_ADD_NAMESPACE, MIGRATIONS, pending
+from wfgateway.engine.store.tables import SideFile
+
+log = logging.getLogger("wfgateway.store")
 
 _EXEC_SELECT = f"SELECT {', '.join(EXEC_COLS)} FROM executions"
 _ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
@@ -226,8 +230,35 @@ class SQLiteStore:
         return self._conn.execute(sql, tuple(args)).fetchall()
 
     @_waits(write=True)
-    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
-        return self._migrate(self._conn, namespace, migrations)
+    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]], side_files: Sequence[SideFile] = ()
+                      ) -> int:
+        db = self._conn
+        new = not db.execute(CURRENT, (namespace,)).fetchone()[0]  # the ledger exists since open()
+        version = self._migrate(db, namespace, migrations)
+        if new and self.path != ":memory:":
+            for side in side_files:
+                self._import(side)
+        return version
+
+    def _import(self, side: SideFile) -> None:
+        """Copy an older version's side file into the namespace's table (rows already there win)."""
+        store = Path(self.path)
+        old = store.with_name(store.stem + side.suffix.replace("{ext}", store.suffix or ".db"))
+        if not old.is_file():
+            return
+        db = self._conn
+        db.execute("ATTACH DATABASE ? AS side", (str(old),))
+        try:
+            have = {row[1] for row in db.execute(f"PRAGMA side.table_info({side.table})")}
+            columns = [c for c in side.columns if c in have]
+            if columns:
+                with _transaction(db):
+                    db.execute(f"INSERT OR IGNORE INTO main.{side.into} ({', '.join(columns)})"
+                               f" SELECT {', '.join(columns)} FROM side.{side.table}")
+        finally:
+            db.execute("DETACH DATABASE side")
+        old.rename(old.with_name(old.name + ".imported"))
+        log.info("imported %s into %s (the file is kept as %s.imported)", old, side.into, old.name)
 
     async def check(self) -> str:
         """``ok`` when a write goes through now and the disk has room; else what stops writes."""

@@ -13,12 +13,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wfgateway import tracing
 from wfgateway.engine.store.health import StoreHealth
 
 Statement = tuple[str, Sequence[Any]]
+
+
+@dataclass(frozen=True)
+class SideFile:
+    """A table an older version kept in its own SQLite file beside the store's (``<stem><suffix>``):
+    copied into ``into`` once, when the namespace is first created, and the file renamed ``*.imported``."""
+
+    suffix: str  # after the store file's stem; ``{ext}`` stands for the store file's extension
+    table: str
+    into: str
+    columns: tuple[str, ...]  # copied by name; a column the old table lacks takes its default
 
 
 class StoreHome(Protocol):
@@ -39,8 +51,10 @@ class StoreHome(Protocol):
 
     async def fetch_sql(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
-    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
-        """Apply the namespace's pending migrations (recorded in ``schema_version``); its version."""
+    async def migrate(self, namespace: str, migrations: Sequence[Sequence[str]], side_files: Sequence[SideFile] = ()
+                      ) -> int:
+        """Apply the namespace's pending migrations (recorded in ``schema_version``); its version.
+        An SQLite store imports ``side_files`` when it creates the namespace; PostgreSQL has none."""
 
     async def check(self) -> str:
         """``"ok"`` if the store takes a write now, else the reason (for /readyz)."""
@@ -49,10 +63,12 @@ class StoreHome(Protocol):
 class Tables:
     """A namespace's tables: migrated on first use, then plain statements on the home's connections."""
 
-    def __init__(self, home: StoreHome, namespace: str, migrations: Sequence[Sequence[str]]) -> None:
+    def __init__(self, home: StoreHome, namespace: str, migrations: Sequence[Sequence[str]],
+                 side_files: Sequence[SideFile] = ()) -> None:
         self.home = home
         self.namespace = namespace
         self.migrations = migrations
+        self.side_files = side_files
         self._ready = False
         self._lock = asyncio.Lock()
 
@@ -67,7 +83,7 @@ class Tables:
         async with self._lock:
             if not self._ready:
                 await self.home.open()
-                await self.home.migrate(self.namespace, self.migrations)
+                await self.home.migrate(self.namespace, self.migrations, self.side_files)
                 self._ready = True
 
     async def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
