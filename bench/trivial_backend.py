@@ -17,11 +17,6 @@ _TASK = TaskAttempt(id="t-1", execution_id="wf-1", ref="charge_ref", name="charg
 class TrivialBackend:
     name = "trivial"
 
-    def __getattr__(self, item: str) -> Any:  # registration hooks adapters call at start
-        if item.startswith("register_"):
-            return lambda *a, **k: None
-        raise AttributeError(item)
-
     async def get(self, execution_id: str, **kwargs: Any) -> Execution:
         return Execution(id=execution_id, tenant="default", definition_name="order_flow", definition_version=1,
                          status=ExecutionStatus.COMPLETED, input={"orderId": "o-1"}, output={"ok": True},

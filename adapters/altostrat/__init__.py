@@ -1,18 +1,18 @@
 """Altostrat SDX Workflows: the ``/workflows`` API on wfgateway's engine."""
 
-from __future__ import annotations
-
-from typing import Any
-
+from wfgateway.adapters.altostrat import client, route_keys
 from wfgateway.adapters.altostrat.console import console_vocabulary
+from wfgateway.adapters.altostrat.dialect import AltostratDialect
 
-from wfgateway.gateway import GatewayContext
+from wfgateway.adapter import Adapter, ClientHalf
 
+ADAPTER = Adapter(
+    create_dialect=AltostratDialect,
+    route_keys=route_keys.ROUTE_KEYS,
+    backend_operations=route_keys.BACKEND_OPERATIONS,
+    cross_vendor=route_keys.CROSS_VENDOR,
+    client=ClientHalf(client.create_client, client.CAPABILITIES),
+    console=console_vocabulary,
+)
 
-def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Any:
-    from wfgateway.adapters.altostrat.dialect import AltostratDialect
-
-    return AltostratDialect(settings, gateway)
-
-
-__all__ = ["console_vocabulary", "create_dialect"]
+__all__ = ["ADAPTER", "AltostratDialect", "console_vocabulary"]

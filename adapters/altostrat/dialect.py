@@ -30,9 +30,6 @@ from wfgateway.gateway import GatewayContext
 
 log = logging.getLogger("wfgateway.altostrat")
 
-REPO = Path(__file__).resolve().parents[2]
-
-
 class AltostratDialect:
     name = "altostrat"
     path_prefixes = ("/workflows",)
@@ -40,11 +37,8 @@ class AltostratDialect:
     def __init__(self, settings: dict[str, Any], gateway: GatewayContext) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.spec_path = str(settings.get("spec") or REPO / "openapi" / "altostrat.yaml")
         config = gateway.config
-        store_settings = dict(getattr(config, "store", None) or {"kind": "sqlite", "path": "wfgateway.db"})
-        base_dir = Path(getattr(config, "base_dir", None) or Path.cwd())
-        key_dir = _beside_store(store_settings, base_dir)
+        key_dir = _beside_store(dict(config.store), config.base_dir)
         tables = create_tables(gateway.store, extra_schema=[SCHEDULES_SCHEMA])
         vault = Vault(tables, lambda: load_key(settings.get("vault_key_env"), key_dir))
         self.service = Service(
@@ -69,18 +63,11 @@ class AltostratDialect:
     def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
         return errors.render_error(error)
 
-    def routes(self) -> list[Any]:
-        return []
-
     async def startup(self) -> None:
         # Migrate the tables and load (or create) the vault key now, so a bad store or key fails the start.
         await self.service.tables.ready()
         self.service.vault.check_key()
-        register = getattr(self.gateway.engine, "register_secret_resolver", None)
-        if register is not None:
-            register(self.resolve_secret)
-        else:
-            log.warning("the engine offers no secret resolver hook; {{ vault.* }} templates will not resolve")
+        self.gateway.hooks.register_secret_resolver(self.resolve_secret)
         if self.settings.get("schedules", True):
             self.service.scheduler.start()
 

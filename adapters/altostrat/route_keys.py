@@ -5,7 +5,7 @@ workflow is created); ``execution_id`` is a run id.  A rerun and a resume-from c
 whose id the registry remembers with the backend that owns the original.
 """
 
-ROUTE_KEYS = {
+ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "createWorkflow": {"workflow": "body.name"},
     "getWorkflow": {"workflow": "path.workflowId"},
     "updateWorkflow": {"workflow": "path.workflowId"},

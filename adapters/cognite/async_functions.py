@@ -18,6 +18,7 @@ import httpx
 from wfgateway.core.backend import Backend
 from wfgateway.core.model import WAIT
 from wfgateway.core.statuses import TaskStatus
+from wfgateway.engine.events import EngineEvent
 
 log = logging.getLogger("wfgateway.cognite.functions")
 TASK_ID_KEY = "cogniteOrchestrationTaskId"
@@ -37,12 +38,12 @@ class AsyncFunctionCaller:
         url = entry.get("url") if isinstance(entry, Mapping) else entry
         return url if isinstance(url, str) and url else None
 
-    async def on_event(self, event: Any) -> None:
+    async def on_event(self, event: EngineEvent) -> None:
         """Engine listener: call the function of a wait-backed async function task that just started."""
         a = event.task
         if event.kind != "task" or a is None or a.kind != WAIT or event.status != TaskStatus.IN_PROGRESS.value:
             return
-        if getattr(event.execution, "dialect", "") not in ("cognite", ""):
+        if event.execution.dialect not in ("cognite", ""):
             return
         params = a.input.get("parameters") if isinstance(a.input, Mapping) else None
         if not isinstance(params, Mapping) or "function" not in params:

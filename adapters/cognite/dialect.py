@@ -21,7 +21,7 @@ from wfgateway.adapters.cognite.state import KeyValue, create_state
 from wfgateway.adapters.cognite.translate import DIALECT, Translator, expand_dynamic
 
 from wfgateway.core.errors import ErrorContext, GatewayError
-from wfgateway.core.model import TaskSpec
+from wfgateway.core.model import Execution, TaskSpec
 from wfgateway.dialect import Principal
 from wfgateway.gateway import GatewayContext
 
@@ -33,7 +33,6 @@ class CogniteDialect:
     def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext, kv: KeyValue) -> None:
         self.settings = settings
         self.gateway = gateway
-        self.spec_path = str(settings.get("spec") or "openapi/cognite.yaml")
         self.auth = TokenAuth(settings.get("auth") or {})
         self.translator = Translator(settings)
         self.service = CogniteService(settings, kv, Sessions(kv), self.translator, self.auth)
@@ -56,12 +55,9 @@ class CogniteDialect:
     def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
         return render_error(error, context)
 
-    def routes(self) -> list[Any]:
-        return []
-
-    def expand(self, params: dict[str, Any], spec: TaskSpec, execution: Any) -> list[TaskSpec]:
+    def expand(self, params: dict[str, Any], spec: TaskSpec, execution: Execution) -> list[TaskSpec]:
         """The engine's dynamic-task expander for Cognite definitions."""
-        outer = execution.definition.tasks if getattr(execution, "definition", None) is not None else []
+        outer = execution.definition.tasks if execution.definition is not None else []
         specs = expand_dynamic(self.translator, params.get("tasks"), outer)
         check_expansion(execution, len(specs))
         return specs
@@ -79,10 +75,6 @@ class CogniteDialect:
 
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> CogniteDialect:
     dialect = CogniteDialect(settings, gateway, create_state(gateway.store))
-    register = getattr(gateway.engine, "register_expander", None)
-    if register is not None:
-        register(DIALECT, dialect.expand)
-    listen = getattr(gateway.engine, "register_listener", None)
-    if listen is not None:
-        listen(dialect.async_functions.on_event)
+    gateway.hooks.register_expander(DIALECT, dialect.expand)
+    gateway.hooks.register_listener(dialect.async_functions.on_event)
     return dialect

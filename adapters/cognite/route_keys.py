@@ -5,7 +5,7 @@ execution id, ``created`` where a run's answer carries the new execution id.  Th
 project.  Listing endpoints sent as POST are reads and may be retried upstream.
 """
 
-ROUTE_KEYS = {
+ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "inspectToken": {"local": True},  # inspects the caller's token for this gateway
     "upsertWorkflows": {"workflow": "body.items.0.externalId"},
     "retrieveWorkflow": {"workflow": "path.workflowExternalId"},

@@ -20,7 +20,6 @@ from starlette.responses import Response
 from wfgateway.adapters.conductor import workflow_api as single
 from wfgateway.adapters.conductor.responses import json_response
 
-from wfgateway.core.backend import ExecutionSplitter
 from wfgateway.core.errors import GatewayError, ValidationFailed, Violation
 from wfgateway.dialect import Call
 from wfgateway.pipeline import Forwarding
@@ -64,8 +63,8 @@ async def _apply(call: Call, method: str, steps: list[PerId]) -> Response:
     """Every id through ``steps`` (each step's success and failure recorded, as Conductor does),
     on the backend that owns the id."""
     ids = _ids(call, method)
-    splitter = call.gateway.state.get("routing")
-    groups = (await splitter.split(call.target, call, ids) if isinstance(splitter, ExecutionSplitter)
+    splitter = call.gateway.splitter
+    groups = (await splitter.split(call.target, call, ids) if splitter is not None
               and call.target is not None else [(call.backend, ids)])
     result = BulkResult()
     for binding, group in groups:

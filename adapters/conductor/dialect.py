@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from wfgateway.adapters.conductor import bulk_api, execute_api, metadata_api, task_signals, tasks_api, workflow_api
+from wfgateway.adapters.conductor import (
+    bulk_api,
+    execute_api,
+    metadata_api,
+    task_signals,
+    tasks_api,
+    workflow_api,
+)
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.security import KeyAuth
 
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Call, Handler, Principal
-from wfgateway.engine.watch import ExecutionWatch
 from wfgateway.gateway import GatewayContext
-
-SPEC_PATH = str(Path(__file__).resolve().parents[2] / "openapi" / "conductor.yaml")
 
 
 class ConductorDialect:
     name = "conductor"
     path_prefixes = ("/api/",)  # the Conductor server owns /api/ (Cognite's /api/v1/... prefixes are longer)
 
-    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext, watch: ExecutionWatch | None = None) -> None:
+    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext) -> None:
         self.settings = dict(settings)
         self.gateway = gateway
-        self.spec_path = str(self.settings.get("spec") or SPEC_PATH)
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
-        self.watch = watch  # wakes synchronous executes when their workflow changes (also on other replicas)
 
     @property
     def open_mode(self) -> bool:
@@ -58,13 +59,8 @@ class ConductorDialect:
     def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
         return render_error(error, context)
 
-    def routes(self) -> list[Any]:
-        return []
-
     async def startup(self) -> None:
-        if self.watch is not None:
-            await self.watch.start()
+        return None
 
     async def shutdown(self) -> None:
-        if self.watch is not None:
-            await self.watch.stop()
+        return None

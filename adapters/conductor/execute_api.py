@@ -25,7 +25,7 @@ from wfgateway.backends.bound import BoundBackend
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.dialect import Call
-from wfgateway.engine.watch import WATCH_KEY, WATCHED, ExecutionWatch
+from wfgateway.engine.watch import WATCHED
 
 DEFAULT_WAIT_S = 10
 _POLL_S = 0.1  # only for backends the watch cannot see (an upstream vendor): the Conductor server's own tick
@@ -63,8 +63,8 @@ async def await_signal_response(call: Call, workflow_id: str, refs: list[str], s
     async def done(execution: Execution) -> bool:
         return execution.status.terminal or bool((await blocking_tasks(call, execution, refs)).tasks)
 
-    watch = call.gateway.state.get(WATCH_KEY)
-    if isinstance(watch, ExecutionWatch) and _on_gateway_engine(call):
+    watch = call.gateway.watch
+    if watch is not None and _on_gateway_engine(call):
         execution, settled = await watch.wait(workflow_id, load, done, wait_s)
     else:
         execution, settled = await _poll(load, done, wait_s)

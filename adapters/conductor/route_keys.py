@@ -7,7 +7,7 @@ update names its execution (``workflowInstanceId``), so it reaches the backend t
 polled tasks, search results), remembered as the answering backend's.
 """
 
-ROUTE_KEYS = {
+ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "generateToken": {"local": True},  # tokens authenticate clients of this gateway
     "registerWorkflowDef": {"workflow": "body.name"},
     "updateWorkflowDefs": {"workflow": "body.0.name"},

@@ -20,6 +20,7 @@ _STRIP = CLIENT_CREDENTIAL_HEADERS | {"x-authorization"}
 class KeyAuth:
     scheme = "Orkes key id + secret -> X-Authorization"
     strip = _STRIP
+    static_headers = None  # a fetched token
 
     def __init__(self, key_id: str, key_secret: str, ttl_s: float) -> None:
         self.key_id, self.key_secret, self.ttl_s = key_id, key_secret, ttl_s

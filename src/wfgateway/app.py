@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Router as LifespanRouter
+from starlette.types import Receive, Send
 
 from wfgateway import tracing
+from wfgateway.adapter import Adapter, AdapterError, Dialect, load_adapter
 from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
 from wfgateway.contract.open_mode import open_security
@@ -22,13 +25,17 @@ from wfgateway.core import loops
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import SettingError
 from wfgateway.cursors import cursor_signer
-from wfgateway.dialect import Dialect
 from wfgateway.engine.store import create_store
 from wfgateway.engine.store.base import Store, StoreOpenError
-from wfgateway.gateway import GatewayContext
+from wfgateway.engine.watch import ExecutionWatch
+from wfgateway.gateway import EngineHooks, GatewayContext, NoHooks
 from wfgateway.loopback import is_loopback
 from wfgateway.pipeline import Pipeline, Target
+from wfgateway.routing.router import Router
 from wfgateway.shared_secrets import StoreSecrets
+
+if TYPE_CHECKING:
+    from wfgateway.engine import Engine
 
 log = logging.getLogger("wfgateway")
 
@@ -37,125 +44,155 @@ class StartupError(Exception):
     """The gateway cannot start as configured (bad adapter, spec, or an open non-loopback bind)."""
 
 
-class GatewayApp:
-    """The ASGI application: lifespan starts the engine and the dialects; http goes to the pipeline."""
+class EngineLifecycle(Protocol):
+    """The embedded engine's own start-up (store migrations, timer loop) and stop."""
 
-    def __init__(self, config: Config, engine: Backend, dialects: list[Dialect], specs: dict[str, Spec],
-                 pipeline: Pipeline, context: GatewayContext) -> None:
+    async def startup(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class GatewayApp:
+    """The ASGI application: http goes to the pipeline; the lifespan (run by Starlette's lifespan
+    protocol handler) starts the engine, the dialects and routing, and stops them in reverse."""
+
+    def __init__(self, config: Config, engine: Backend, lifecycle: EngineLifecycle | None, dialects: list[Dialect],
+                 specs: dict[str, Spec], pipeline: Pipeline, context: GatewayContext, router: Router,
+                 shared: StoreSecrets) -> None:
         self.config = config
         self.engine = engine
+        self.lifecycle = lifecycle  # None: a stand-in backend that starts nothing
         self.dialects = dialects
         self.specs = specs
         self.pipeline = pipeline
         self.context = context
+        self.router = router  # backends, routes, run registry, hot reload
+        self.shared = shared  # keys shared by every worker, loaded from the store at start
         self.ready = False
+        self._lifespan = LifespanRouter(lifespan=self._running)
+        self._failure = ""  # why the start failed, in one line
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
             await self.pipeline(scope, receive, send)
         elif kind == "lifespan":
-            await self._lifespan(receive, send)
+            try:
+                await self._lifespan.lifespan(scope, receive, self._one_line(send))
+            except Exception:  # reported to the server as lifespan.startup.failed; no traceback
+                if not self._failure:
+                    raise
+
+    def _one_line(self, send: Send) -> Send:
+        """Starlette reports a failed start with its traceback; the server logs our one line instead."""
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "lifespan.startup.failed" and self._failure:
+                message = {**message, "message": self._failure}
+            await send(message)
+
+        return sending
+
+    @contextlib.asynccontextmanager
+    async def _running(self, _: Any) -> AsyncIterator[None]:
+        try:
+            await self.startup()
+        except StoreOpenError as exc:  # one line: the file, the cause, the fix
+            log.error("wfgateway: %s", exc)
+            self._failure = str(exc)
+            raise
+        except Exception as exc:
+            log.exception("startup failed")
+            self._failure = str(exc) or type(exc).__name__
+            raise
+        try:
+            yield
+        finally:
+            await self.shutdown()
 
     async def startup(self) -> None:
         await self.context.store.open()  # the persistence home first: a store that cannot open stops here
-        startup = getattr(self.engine, "startup", None)  # the embedded engine's own start-up
-        if startup is not None:
-            await startup()
+        if self.lifecycle is not None:
+            await self.lifecycle.startup()
+        if self.context.watch is not None:
+            await self.context.watch.start()
         for d in self.dialects:
             await d.startup()
-        for hook in self.context.state.get("on_startup", ()):  # routing: registry, upstreams, reload
-            await hook()
+        await self.shared.load()
+        await self.router.start()
         self.ready = True
 
     async def shutdown(self) -> None:
         self.ready = False
-        for hook in self.context.state.get("on_shutdown", ()):
-            with contextlib.suppress(Exception):
-                await hook()
+        with contextlib.suppress(Exception):
+            await self.router.stop()
         for d in reversed(self.dialects):
             with contextlib.suppress(Exception):
                 await d.shutdown()
-        stop = getattr(self.engine, "stop", None)
-        if stop is not None:
-            await stop()
+        if self.context.watch is not None:
+            with contextlib.suppress(Exception):
+                await self.context.watch.stop()
+        if self.lifecycle is not None:
+            await self.lifecycle.stop()
         await self.context.store.close()
-
-    async def _lifespan(self, receive: Any, send: Any) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except StoreOpenError as exc:  # one line: the file, the cause, the fix
-                    log.error("wfgateway: %s", exc)
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                except Exception as exc:  # report, do not crash the server with a traceback
-                    log.exception("startup failed")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        if tracing.TRACER is not None:
+            tracing.shutdown()  # flush the spans still buffered
 
 
 def create_app(config: Config | str | Path, *, engine: Backend | None = None) -> GatewayApp:
-    """Build the gateway for ``config``; ``engine`` replaces the embedded engine (tests, benchmarks)."""
+    """Build the gateway for ``config``.  ``engine`` replaces the embedded engine (tests,
+    benchmarks): it is only called as a Backend -- nothing starts it or plugs hooks into it."""
     if not isinstance(config, Config):
         config = load_config(config)
     tracing.configure(config.tracing)  # process-wide; off unless tracing.enabled
     store = create_store(config.store, base_dir=config.base_dir,
                          page_cache_mib=int(config.caches["sqlite_page_cache_mib"]))
+    lifecycle: EngineLifecycle | None = None
+    hooks: EngineHooks = NoHooks()
+    watch: ExecutionWatch | None = None
     if engine is None:
-        engine = build_engine(config, store)
+        embedded = build_engine(config, store)
+        engine, hooks, lifecycle, watch = embedded, embedded, embedded, ExecutionWatch(embedded)
+    dialects = config.enabled_dialects()
+    adapters = {name: _adapter(name, settings) for name, settings in dialects.items()}
+    router = Router(config, engine, {name: adapter.route_keys for name, adapter in adapters.items()}, store)
+    router.metrics.watch_store(store.health)
     shared = StoreSecrets(store)
     context = GatewayContext(
         config=config,
         secrets=shared,
         engine=engine,
         store=store,
+        hooks=hooks,
         dialect_settings=config.enabled_dialects(),
         task_settings=config.tasks,
         base_url=config.server.get("public_url") or f"http://{config.server['host']}:{config.server['port']}",
         cursors=cursor_signer(config.server.get("cursor_key_env"), lambda: shared.get("cursor_key")),
+        splitter=router,
+        watch=watch,
     )
+    loaded = [_create_dialect(name, settings, adapters[name], config, context) for name, settings in dialects.items()]
     pipeline = Pipeline(
         context,
+        router.select,
         max_body_bytes=config.server["max_body_bytes"],
         response_validation=validation_mode(config.server.get("response_validation")),
         access_log=bool(config.server.get("access_log", True)),
         redactor=context.redactor,
     )
-    dialects: list[Dialect] = []
-    specs: dict[str, Spec] = {}
-    for name, settings in config.enabled_dialects().items():
-        dialect, spec = _load_dialect(name, settings, config, context)
+    for dialect, spec in loaded:
         pipeline.add_dialect(dialect, _targets(dialect, spec, check_answers=pipeline.response_validation != "off"),
                              unserved=spec.unserved_paths)
-        dialects.append(dialect)
-        specs[name] = spec
-    app = GatewayApp(config, engine, dialects, specs, pipeline, context)
-    context.state["app"] = app
-    context.state.setdefault("on_startup", []).append(shared.load)  # keys shared by every worker
-    if tracing.TRACER is not None:
-        async def flush_spans() -> None:
-            tracing.shutdown()
-
-        context.state.setdefault("on_shutdown", []).append(flush_spans)
+    app = GatewayApp(config, engine, lifecycle, [d for d, _ in loaded], {d.name: s for d, s in loaded},
+                     pipeline, context, router, shared)
     _add_gateway_routes(app)
-    from wfgateway.routing import install_routing
-
-    install_routing(app)  # select_backend by config.yaml routes, /metrics, upstream health in /readyz
     from wfgateway.console import install_console
 
     install_console(app)  # /console and /docs/{dialect}, unless console.enabled is false
     return app
 
 
-def build_engine(config: Config, store: Store) -> Backend:
+def build_engine(config: Config, store: Store) -> Engine:
     from wfgateway.engine import Engine
 
     http = config.tasks.get("http", {})
@@ -174,7 +211,7 @@ def build_engine(config: Config, store: Store) -> Backend:
 
 def open_dialects(app: GatewayApp) -> list[str]:
     """Dialects that accept requests without credentials (no keys or tokens configured)."""
-    return [d.name for d in app.dialects if getattr(d, "open_mode", False)]
+    return [d.name for d in app.dialects if d.open_mode]
 
 
 def check_bind(app: GatewayApp, host: str) -> None:
@@ -187,18 +224,18 @@ def check_bind(app: GatewayApp, host: str) -> None:
         )
 
 
-def _load_dialect(name: str, settings: dict[str, Any], config: Config, context: GatewayContext) -> tuple[Dialect, Spec]:
+def _adapter(name: str, settings: dict[str, Any]) -> Adapter:
     try:
-        module = importlib.import_module(settings["adapter"])
-    except ImportError as exc:
-        raise StartupError(f"dialects.{name}.adapter: cannot import {settings['adapter']!r}: {exc}") from exc
-    factory = getattr(module, "create_dialect", None)
-    if factory is None:
-        raise StartupError(f"dialects.{name}.adapter: {settings['adapter']!r} has no create_dialect()")
-    spec_path = config.resolve(settings.get("spec") or f"openapi/{name}.yaml")
-    spec = load_spec(name, spec_path)
+        return load_adapter(settings["adapter"])
+    except AdapterError as exc:
+        raise StartupError(f"dialects.{name}.adapter: {exc}") from exc
+
+
+def _create_dialect(name: str, settings: dict[str, Any], adapter: Adapter, config: Config,
+                    context: GatewayContext) -> tuple[Dialect, Spec]:
+    spec = load_spec(name, config.resolve(settings.get("spec") or f"openapi/{name}.yaml"))
     try:
-        dialect: Dialect = factory(settings, context)
+        dialect = adapter.create_dialect(settings, context)
     except SettingError as exc:
         raise config.error_at(f"dialects.{name}.{exc.key}", exc.message) from exc
     except Exception as exc:  # an adapter's own config errors: report them, no traceback
@@ -234,9 +271,7 @@ def _add_gateway_routes(app: GatewayApp) -> None:
             except Exception as exc:  # a probe that itself fails says so instead of answering 500
                 checks["store"] = f"failing: {type(exc).__name__}"
             checks.update(loops.readiness())  # every background loop's heartbeat
-        extra = app.context.state.get("readiness")
-        if extra is not None:
-            checks.update(await extra())
+        checks.update(await app.router.readiness())
         ok = all(v == "ok" or v == "closed" for v in checks.values())
         body = {"status": "ok" if ok else "unavailable", "checks": checks, "heartbeats_s_ago": loops.heartbeats()}
         return JSONResponse(body, status_code=200 if ok else 503)
@@ -254,3 +289,11 @@ def _add_gateway_routes(app: GatewayApp) -> None:
             return Response(text, media_type="application/yaml")
 
         pipeline.add_route("GET", f"/openapi/{name}.yaml", serve_spec)
+
+    app.router.metrics.registry.register(pipeline.request_counts)
+
+    async def metrics(request: Request) -> Response:
+        body, content_type = app.router.metrics.render()
+        return Response(body, media_type=content_type)
+
+    pipeline.add_route("GET", "/metrics", metrics)

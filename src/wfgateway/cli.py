@@ -174,16 +174,6 @@ class _NoEngine:
 
     name = "engine"
 
-    def register_expander(self, *args: object, **kwargs: object) -> None: ...
-
-    def register_evaluator(self, *args: object, **kwargs: object) -> None: ...
-
-    def register_failure_input(self, *args: object, **kwargs: object) -> None: ...
-
-    def register_secret_resolver(self, *args: object, **kwargs: object) -> None: ...
-
-    def register_listener(self, *args: object, **kwargs: object) -> None: ...
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,23 +1,21 @@
-"""What a vendor adapter provides to the gateway, and what the gateway hands each handler.
+"""What the gateway hands each handler: one validated, authenticated ``Call``.
 
-An adapter package (``adapters/<vendor>``) exposes ``create_dialect(settings, gateway) -> Dialect``.
 The gateway builds one route per operation of the vendor's spec (``openapi/<vendor>.yaml``),
 validates every request with validators compiled at start, authenticates it with the dialect's
 scheme, and then calls the handler registered for the operation's ``operationId`` with a ``Call``.
-The core never imports an adapter: config.yaml names the adapter module.
+What an adapter provides in return is declared in wfgateway.adapter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import ErrorContext, GatewayError
 
 if TYPE_CHECKING:
     from wfgateway.gateway import GatewayContext
@@ -57,28 +55,3 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Response]]
 
-
-class Dialect(Protocol):
-    """A vendor's face: its name, paths, auth scheme, error format and operation handlers."""
-
-    name: str
-    spec_path: str  # path of openapi/<vendor>.yaml
-    path_prefixes: tuple[str, ...]  # paths this dialect owns, for 404/405 rendering
-
-    def handlers(self) -> Mapping[str, Handler]:
-        """operationId -> handler, for every operation of the spec."""
-
-    async def authenticate(self, request: Request, operation_id: str) -> Principal:
-        """Check the dialect's credentials; raise Unauthorized / Forbidden in the dialect's terms.
-        Operations whose spec has ``security: []`` are still passed here (to pick the tenant)."""
-
-    def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
-        """The vendor's own error body and status for ``error``."""
-
-    def routes(self) -> list[Any]:
-        """Extra Starlette routes outside the spec (rare; usually empty)."""
-
-    async def startup(self) -> None:
-        """Start background work (cron triggers, say) once the engine runs."""
-
-    async def shutdown(self) -> None: ...

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -33,11 +33,15 @@ from wfgateway.core.errors import (
     ValidationFailed,
     Violation,
 )
-from wfgateway.dialect import Call, Dialect, Handler
+from wfgateway.dialect import Call, Handler
 from wfgateway.hygiene import decode_body, log_access, read_body, request_id
 from wfgateway.redaction import Redactor
 from wfgateway.request_metrics import RequestCounts
 from wfgateway.sanitize import header_value, json_line
+
+if TYPE_CHECKING:
+    from wfgateway.adapter import Dialect
+    from wfgateway.gateway import GatewayContext
 
 log = logging.getLogger("wfgateway")
 
@@ -65,12 +69,18 @@ class Forwarding:
         raise NotImplementedError
 
 
+BackendSelector = Callable[[Target, Call], Awaitable["Backend | Forwarding"]]
+"""Where a call goes (wfgateway.routing.router.Router.select): a Backend for the handler, or a
+Forwarding that answers the call itself."""
+
+
 class Pipeline:
     """Serves every dialect's operations plus a few gateway routes (health, specs, metrics)."""
 
-    def __init__(self, gateway: Any, max_body_bytes: int, response_validation: str, access_log: bool,
-                 redactor: Redactor | None = None) -> None:
+    def __init__(self, gateway: GatewayContext, select_backend: BackendSelector, *, max_body_bytes: int,
+                 response_validation: str, access_log: bool, redactor: Redactor | None = None) -> None:
         self.gateway = gateway
+        self.select_backend = select_backend
         self.trie: PathTrie[Target] = PathTrie()
         self.prefixes: list[tuple[str, Dialect]] = []
         self.extra_routes: dict[tuple[str, str], Any] = {}
@@ -83,10 +93,6 @@ class Pipeline:
         # anything else writing a path masks the same way)
         self.redactor = redactor or Redactor()
         self.request_counts = RequestCounts()  # every answer, for /metrics
-        self.select_backend = self._engine_backend  # replaced by routing (wfgateway.routing)
-
-    async def _engine_backend(self, target: Target, call: Call) -> Backend:
-        return self.gateway.engine
 
     def add_dialect(self, dialect: Dialect, targets: list[Target], unserved: list[str] | tuple[str, ...] = ()) -> None:
         for t in targets:

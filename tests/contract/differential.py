@@ -86,8 +86,8 @@ class Judges:
         self.trie: PathTrie[RequestValidator] = PathTrie()
         for op in self.spec.operations:
             self.trie.add(op.path, op.method, RequestValidator(op, self.spec))
-        # Only the body step of the pipeline is used (it needs no gateway, engine or dialect).
-        self._pipeline = Pipeline(None, max_body_bytes=10 * 1024 * 1024, response_validation="off",
+        # Only the body step of the pipeline is used (it needs no gateway, backend selector or dialect).
+        self._pipeline = Pipeline(None, None, max_body_bytes=10 * 1024 * 1024, response_validation="off",
                                   access_log=False)
         self._reference = V31RequestValidator(self.spec.openapi.spec)
 

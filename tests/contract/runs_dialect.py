@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from wfgateway.adapter import Adapter
 from wfgateway.auth import bearer_token, constant_time_equals
 from wfgateway.core.errors import ErrorContext, GatewayError, NotFound, Unauthorized
 from wfgateway.dialect import Call, Principal
@@ -26,7 +27,6 @@ class RunsDialect:
     open_mode = False
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        self.spec_path = settings.get("spec", "")
         self.token = str(settings.get("token", "sesame"))
         self.drift = bool(settings.get("drift", False))
         self.runs: dict[str, dict[str, Any]] = {}
@@ -62,9 +62,6 @@ class RunsDialect:
     def render_error(self, error: GatewayError, context: ErrorContext) -> Response:
         return JSONResponse({"error": error.message}, status_code=error.status)
 
-    def routes(self) -> list[Any]:
-        return []
-
     async def startup(self) -> None: ...
 
     async def shutdown(self) -> None: ...
@@ -72,3 +69,6 @@ class RunsDialect:
 
 def create_dialect(settings: dict[str, Any], gateway: Any) -> RunsDialect:
     return RunsDialect(settings)
+
+
+ADAPTER = Adapter(create_dialect=create_dialect)

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROOTS = {"wfgateway": REPO / "src" / "wfgateway", "wfgateway.adapters": REPO / "adapters"}
 LOWER_LAYERS = ("wfgateway.engine", "wfgateway.core", "wfgateway.contract")
 # the gateway's wiring: the ASGI app, the request pipeline, dialect loading, routing between backends, the CLI
-WIRING = ("wfgateway.app", "wfgateway.pipeline", "wfgateway.gateway", "wfgateway.dialect", "wfgateway.routing",
+WIRING = ("wfgateway.app", "wfgateway.pipeline", "wfgateway.gateway", "wfgateway.dialect", "wfgateway.adapter", "wfgateway.routing",
           "wfgateway.backends", "wfgateway.cli")
 ADAPTERS = "wfgateway.adapters"
 

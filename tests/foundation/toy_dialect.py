@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from wfgateway.adapter import Adapter
 from wfgateway.auth import bearer_token
 from wfgateway.core.errors import ErrorContext, GatewayError, Unauthorized
 from wfgateway.dialect import Call, Principal
@@ -18,7 +19,6 @@ class ToyDialect:
     open_mode = False
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        self.spec_path = settings.get("spec", "")
         self.seen: list[Call] = []
 
     def handlers(self) -> dict[str, Any]:
@@ -50,3 +50,6 @@ class ToyDialect:
 
 def create_dialect(settings: dict[str, Any], gateway: Any) -> ToyDialect:
     return ToyDialect(settings)
+
+
+ADAPTER = Adapter(create_dialect=create_dialect)

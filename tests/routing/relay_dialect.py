@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from wfgateway.adapter import Adapter
 from wfgateway.auth import bearer_token
 from wfgateway.core.errors import ErrorContext, GatewayError, Unauthorized
 from wfgateway.core.model import Execution
@@ -32,10 +33,8 @@ class RelayDialect:
     name = "relay"
     path_prefixes = ("/relay/",)
     open_mode = False
-    ROUTE_KEYS = ROUTE_KEYS
 
     def __init__(self, settings: dict[str, Any]) -> None:
-        self.spec_path = settings.get("spec", "")
         self.token = (settings.get("auth") or {}).get("token", "sesame")
         self.backends_seen: list[str] = []
 
@@ -82,3 +81,6 @@ class RelayDialect:
 
 def create_dialect(settings: dict[str, Any], gateway: Any) -> RelayDialect:
     return RelayDialect(settings)
+
+
+ADAPTER = Adapter(create_dialect=create_dialect, route_keys=ROUTE_KEYS)

@@ -74,8 +74,8 @@ def test_canary_weights_split_1000_starts_and_the_registry_keeps_owners_across_a
                 assert all(c.get(f"/relay/executions/{i}").status_code == 200 for i in sample)
                 # every canary run to the engine from now on; existing runs stay with their owner
                 rewrite(path, tmp_path / "front", backends=backends, routes=[{"match": {}, "backend": "engine"}])
-                assert asyncio.run_coroutine_threadsafe(app.context.state["routing"].reload_file(),
-                                                        app.context.state["routing"].loop).result(5) is True
+                assert asyncio.run_coroutine_threadsafe(app.router.reload_file(),
+                                                        app.router.loop).result(5) is True
                 before = len(back.calls)
                 for i in sample:
                     r = c.get(f"/relay/executions/{i}")
@@ -86,8 +86,8 @@ def test_canary_weights_split_1000_starts_and_the_registry_keeps_owners_across_a
                 assert new in local.executions
                 # the canary backend removed from the config: its runs cannot silently go elsewhere
                 rewrite(path, tmp_path / "front", routes=[{"match": {}, "backend": "engine"}])
-                assert asyncio.run_coroutine_threadsafe(app.context.state["routing"].reload_file(),
-                                                        app.context.state["routing"].loop).result(5) is True
+                assert asyncio.run_coroutine_threadsafe(app.router.reload_file(),
+                                                        app.router.loop).result(5) is True
                 orphan = next(i for i in sample if i in back.executions)
                 r = c.get(f"/relay/executions/{orphan}")
                 assert r.status_code == 503 and "no longer configured" in r.json()["error"]["message"]
@@ -132,7 +132,7 @@ def test_calls_in_flight_finish_on_the_old_backend(tmp_path):
                                                                       timeout=10)))
         t.start()
         time.sleep(0.3)
-        router = app.context.state["routing"]
+        router = app.router
         old = router.state.runtimes["up"].transport
         assert old.inflight == 1
         rewrite(path, tmp_path, backends={"engine": {"kind": "engine"}, "up": upstream(slow_url, timeout_ms=9000)},

@@ -139,14 +139,14 @@ def test_altostrat_through_the_proxy_execute_and_rerun(pair):
         assert new_id != got["id"]
     assert _run(back, back.engine.get(new_id)).id == new_id
     # the new run was recorded as owned by the Altostrat upstream
-    router = front.app.context.state["routing"]
+    router = front.app.router
     assert _run(front, router.registry.owner(new_id, None)) == "altostrat-up"
 
 
 def _run(gw: RunningGateway, coro):
     import asyncio
 
-    return asyncio.run_coroutine_threadsafe(coro, gw.app.context.state["routing"].loop).result(10)
+    return asyncio.run_coroutine_threadsafe(coro, gw.app.router.loop).result(10)
 
 
 def off_spec_vendor() -> Starlette:

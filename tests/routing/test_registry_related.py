@@ -46,7 +46,7 @@ def test_a_child_workflow_started_upstream_stays_with_that_upstream_after_a_rout
         assert polled is not None and polled.workflow_instance_id == child_id
 
         # ops move the Conductor dialect to the front's own engine, which never heard of either workflow
-        router = front.app.context.state["routing"]
+        router = front.app.router
         data = gateway_config(tmp_path / "front", **proxied(back.url))
         data["routes"] = [{"name": "all-local", "match": {}, "backend": "engine"}]
         assert asyncio.run_coroutine_threadsafe(router.reload(config_from_dict(data, base_dir=REPO)),

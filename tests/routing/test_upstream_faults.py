@@ -45,7 +45,7 @@ def front(tmp_path, url: str, *, timeout_ms: int = 2000, **backend: Any) -> Iter
     with relay_gateway(tmp_path, token="front-secret", backends={"engine": {"kind": "engine"}, "up": entry},
                        routes=[{"name": "main", "match": {}, "backend": "up", "timeout_ms": timeout_ms}]) as (base, app), \
             httpx.Client(base_url=base, headers=FRONT, timeout=30) as client:
-        transport = app.context.state["routing"].state.runtimes["up"].transport
+        transport = app.router.state.runtimes["up"].transport
         yield client, transport.pool(transport.origin)
 
 
@@ -290,6 +290,6 @@ def test_smuggled_answers_and_injecting_drift_on_the_vendor_dialects(tmp_path, d
                 assert r.json()[id_field] == own  # never the smuggled answer
                 assert "x-injected" not in r.headers
                 assert not any(c in r.headers["x-wfgateway-drift"] for c in "\r\n")
-            pool = gw.app.context.state["routing"].state.runtimes["up"].transport
+            pool = gw.app.router.state.runtimes["up"].transport
             assert pool.pool(pool.origin).free_slots == 2
         assert up.connections == 4  # every connection that carried a smuggled answer was dropped

@@ -1,18 +1,17 @@
 """Upstream credentials: the gateway's own credentials for a vendor replace the client's.
 
 Generic schemes live here (a bearer token, OAuth2 client credentials); a vendor whose scheme is its
-own (Conductor's key id + secret exchanged for a token sent as ``X-Authorization``) provides it in
-``<adapter>.upstream_auth.create_upstream_auth(credentials, settings)``.  Secrets are read from the
+own (Conductor's key id + secret exchanged for a token sent as ``X-Authorization``) provides it as
+its ``Adapter.upstream_auth`` (wfgateway.adapter).  Secrets are read from the
 environment variables the config names (``*_env`` keys), never from the file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from wfgateway.core.errors import Unavailable
@@ -28,7 +27,9 @@ class CredentialsError(ValueError):
 class UpstreamAuth(Protocol):
     strip: frozenset[str]  # lower-case request headers that carry the client's own credentials
     scheme: str  # for `wfgateway routes` (never the secret)
-    # optional attribute ``static_headers``: headers that never change (no token to fetch)
+    @property
+    def static_headers(self) -> Mapping[str, str] | None:
+        """Headers that never change (no token to fetch), else None."""
 
     async def headers(self, transport: Any) -> Mapping[str, str]:
         """Headers that authenticate the gateway at the upstream (may fetch a token first)."""
@@ -111,6 +112,7 @@ class ClientCredentialsAuth:
 
     scheme = "oauth2 client credentials"
     strip = CLIENT_CREDENTIAL_HEADERS
+    static_headers = None  # a fetched token
 
     def __init__(self, token_url: str, client_id: str, client_secret: str, scopes: list[str],
                  audience: str | None = None) -> None:
@@ -159,17 +161,15 @@ def generic_auth(credentials: Mapping[str, Any]) -> UpstreamAuth:
                            "(use token_env, or client_id + client_secret_env + token_url)")
 
 
-def load_upstream_auth(adapter_module: str | None, credentials: Mapping[str, Any],
-                       settings: Mapping[str, Any]) -> UpstreamAuth:
-    """The adapter's own scheme when it claims these credentials, else a generic one."""
-    if adapter_module:
-        try:
-            module = importlib.import_module(f"{adapter_module}.upstream_auth")
-        except ModuleNotFoundError as exc:
-            if not (exc.name and (exc.name == f"{adapter_module}.upstream_auth" or adapter_module.startswith(exc.name))):
-                raise
-        else:
-            auth = module.create_upstream_auth(dict(credentials), dict(settings))
-            if auth is not None:
-                return auth
+VendorScheme = Callable[[dict[str, Any], dict[str, Any]], "UpstreamAuth | None"]
+"""An adapter's own scheme (wfgateway.adapter.UpstreamAuthFactory)."""
+
+
+def upstream_auth_for(vendor_scheme: VendorScheme | None, credentials: Mapping[str, Any],
+                      settings: Mapping[str, Any]) -> UpstreamAuth:
+    """The vendor's own scheme when its adapter has one and it claims these credentials, else a generic one."""
+    if vendor_scheme is not None:
+        auth = vendor_scheme(dict(credentials), dict(settings))
+        if auth is not None:
+            return auth
     return generic_auth(credentials)

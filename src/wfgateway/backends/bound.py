@@ -81,14 +81,12 @@ class BoundBackend:
                     DEADLINE.reset(token)
                 stats.latency.observe(time.perf_counter() - started)
             if creating:
-                new_id = getattr(result, "id", None)
-                if new_id:
-                    tenant = kwargs.get("tenant") or (args[0] if op == "start" and args else "")
-                    try:
-                        await registry.record(str(new_id), name, dialect, str(tenant or ""))
-                    except Unavailable as exc:  # it exists: acknowledge it rather than invite a duplicate
-                        log.warning("execution %s was created on backend %s but the run registry could not "
-                                    "record it (%s); calls about it follow the routes", new_id, name, exc.message)
+                tenant = kwargs.get("tenant") or (args[0] if op == "start" and args else "")
+                try:  # start and clone answer an Execution
+                    await registry.record(result.id, name, dialect, str(tenant or ""))
+                except Unavailable as exc:  # it exists: acknowledge it rather than invite a duplicate
+                    log.warning("execution %s was created on backend %s but the run registry could not "
+                                "record it (%s); calls about it follow the routes", result.id, name, exc.message)
             return result
 
         call.__name__ = op
@@ -104,7 +102,7 @@ class MissingClient:
         self._reason = reason
 
     def __getattr__(self, item: str) -> Any:
-        if item.startswith("register_") or item.startswith("_"):
+        if item.startswith("_"):
             raise AttributeError(item)
 
         async def refuse(*args: Any, **kwargs: Any) -> Any:

@@ -77,7 +77,7 @@ class UpstreamTransport:
         self.prefix = parts.path.rstrip("/")  # a base URL may carry a path: every call goes below it
         self._pools: dict[str, H1Pool] = {}
         self.closed = False
-        self._static_auth: dict[str, str] | None = getattr(auth, "static_headers", None)
+        self._static_auth = auth.static_headers
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def pool(self, origin: str) -> H1Pool:

@@ -3,12 +3,11 @@
 ``install_console(app)`` mounts both when config.yaml's ``console.enabled`` is true (the default).  The
 page is plain HTML/CSS/JS shipped in ``static/`` (no build step); the docs pages use Swagger UI's
 built files, vendored from npm's ``swagger-ui-dist`` with their licences (``vendor/``; no CDN).  Vendor words come from each adapter's
-``console_vocabulary`` (wfgateway.console.vocabulary).
+``Adapter.console`` (wfgateway.adapter, wfgateway.console.vocabulary).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,13 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from wfgateway.adapter import load_adapter
 from wfgateway.console.api import ConsoleApi
 from wfgateway.console.audit import AuditLog
 from wfgateway.console.docs import docs_routes
 from wfgateway.console.session import Sessions
 from wfgateway.console.upstream import Routing, UpstreamRuns
-from wfgateway.console.vocabulary import ConsoleVocabulary, VocabularyFactory
+from wfgateway.console.vocabulary import ConsoleVocabulary
 from wfgateway.console.web import guarded, json
 from wfgateway.loopback import is_loopback
 
@@ -39,13 +39,12 @@ def console_settings(config: Any) -> dict[str, Any]:
 
 
 def vocabularies(app: Any) -> dict[str, ConsoleVocabulary]:
-    """Each enabled dialect's console words, from the ``console_vocabulary`` its adapter declares."""
+    """Each enabled dialect's console words, from the ``console`` vocabulary its adapter declares."""
     found: dict[str, ConsoleVocabulary] = {}
     for dialect in app.dialects:
-        module = importlib.import_module(app.config.dialects[dialect.name]["adapter"])
-        factory: VocabularyFactory | None = vars(module).get("console_vocabulary")
+        factory = load_adapter(app.config.dialects[dialect.name]["adapter"]).console
         if factory is None:
-            log.info("console: adapter of %s declares no console_vocabulary; its runs show engine words", dialect.name)
+            log.info("console: adapter of %s declares no console vocabulary; its runs show engine words", dialect.name)
             continue
         found[dialect.name] = factory(dialect)
     return found
@@ -63,10 +62,10 @@ async def _unknown(request: Request, exc: Exception) -> Response:
     return json({"error": f"The console does not serve {request.method} {request.url.path}"}, status)
 
 
-def _upstream(app: Any) -> UpstreamRuns | None:
-    """Upstream runs come from the router's run registry (absent when the gateway runs without routing)."""
-    routing: Routing | None = app.context.state.get("routing")
-    return UpstreamRuns(routing) if routing is not None else None
+def _upstream(app: Any) -> UpstreamRuns:
+    """Upstream runs come from the router's run registry."""
+    routing: Routing = app.router
+    return UpstreamRuns(routing)
 
 
 def install_console(app: Any) -> ConsoleApi | None:

@@ -17,9 +17,10 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wfgateway.adapter import Dialect
 from wfgateway.console.vocabulary import ConsoleVocabulary, Refused
 from wfgateway.core.errors import ErrorContext, GatewayError
-from wfgateway.dialect import Call, Dialect, Principal
+from wfgateway.dialect import Call, Principal
 from wfgateway.pipeline import Forwarding, Pipeline
 
 log = logging.getLogger("wfgateway.console")

@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wfgateway.adapter import Dialect
 from wfgateway.console.actions import Performer
 from wfgateway.console.audit import AuditEntry, AuditLog, now_ms
 from wfgateway.console.graph import execution_graph, graph_json
@@ -34,7 +35,7 @@ from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.cursors import BadCursor, CursorSigner
-from wfgateway.dialect import Dialect, Principal
+from wfgateway.dialect import Principal
 from wfgateway.engine import Engine
 from wfgateway.pipeline import Pipeline
 

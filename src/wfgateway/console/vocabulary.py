@@ -2,7 +2,7 @@
 with the vendor's credential, and how each console action is one (or a few) of the vendor's own
 operations.
 
-The console knows no vendor.  An adapter package declares ``console_vocabulary(dialect) ->
+The console knows no vendor.  An adapter declares ``Adapter(console=...)``, a ``(dialect) ->
 ConsoleVocabulary``; the console builds one per enabled dialect.  An action is carried out by calling
 the dialect's own operation handlers through ``Perform`` -- the same handler, backend routing and
 engine operation an API call gets -- so a refusal is the vendor's own refusal, in its words.

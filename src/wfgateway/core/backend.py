@@ -170,7 +170,7 @@ class Backend(Protocol):
 
 @runtime_checkable
 class ExecutionSplitter(Protocol):
-    """The router, as a bulk handler sees it (``GatewayContext.state["routing"]``)."""
+    """The router, as a bulk handler sees it (``GatewayContext.splitter``)."""
 
     async def split(self, target: Any, call: Any, execution_ids: list[str]) -> list[tuple[Any, list[str]]]:
         """(binding, ids) groups: each id with the backend that owns it.  A binding is a Backend for

@@ -26,16 +26,7 @@ from wfgateway.engine.util import Signal
 log = logging.getLogger("wfgateway.engine.watch")
 
 WATCHED = "wfgateway.watched"  # metadata key: changes of this execution are published to every replica
-WATCH_KEY = "execution_watch"  # GatewayContext.state entry: the one watch of the gateway's engine
 _RECONNECT_S = 1.0
-
-
-def shared_watch(state: dict[str, Any], engine: Any) -> ExecutionWatch | None:
-    """The gateway's one watch of ``engine`` (made on first use), None if the engine has no listeners."""
-    found = state.get(WATCH_KEY)
-    if found is None and isinstance(engine, ListeningEngine):
-        found = state[WATCH_KEY] = ExecutionWatch(engine)
-    return found if isinstance(found, ExecutionWatch) else None
 
 
 @runtime_checkable
@@ -47,9 +38,9 @@ class SharedStore(Protocol):
     schema: str | None
 
 
-@runtime_checkable
 class ListeningEngine(Protocol):
-    store: Any
+    @property
+    def store(self) -> Any: ...
 
     def register_listener(self, fn: Callable[[EngineEvent], Any]) -> None: ...
 

@@ -1,11 +1,7 @@
 """What routing needs to know about one call: workflow name, execution id, correlation id.
 
-The core knows no vendor, so each dialect says where these live in its own requests, in one of two
-ways (both optional):
-
-* a ``route_keys(call) -> Mapping`` method on the dialect object, or
-* a module ``<adapter>.route_keys`` with ``ROUTE_KEYS = {operationId: {key: "where"}}``, where
-  "where" is ``path.<name>``, ``query.<name>``, ``header.<name>``, ``body.<a>.<b>`` (a dotted path
+The core knows no vendor, so each adapter says where these live in its own requests: its
+``Adapter.route_keys`` (wfgateway.adapter) maps ``{operationId: {key: "where"}}``, where "where" is ``path.<name>``, ``query.<name>``, ``header.<name>``, ``body.<a>.<b>`` (a dotted path
   into the JSON body; a number indexes a list) or ``body`` (the whole body, for text bodies).
   The pseudo-key ``created`` says where a successful response carries the id of an execution the
   call created (``text`` for a text/plain id, ``body.<a>.<b>`` into the JSON answer), so the run
@@ -20,14 +16,13 @@ ways (both optional):
   forwarded raw as a whole) and asks the router (``ExecutionSplitter.split``) which backend owns
   each id, so ids owned by different backends are applied where they live.
 
-A dialect that declares neither still routes on dialect, operation, tenant and headers; routes
+A dialect that declares none still routes on dialect, operation, tenant and headers; routes
 that match on a workflow name then simply do not match its calls, and the run registry is not
 consulted.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -70,7 +65,8 @@ def _getter(where: str) -> Callable[[Any], Any]:
         name = rest
 
         def from_params(call: Any) -> Any:
-            return getattr(call, part if part != "header" else "headers").get(name)
+            params = call.path if part == "path" else call.query if part == "query" else call.headers
+            return params.get(name)
 
         return from_params
     if part == "body":
@@ -164,16 +160,10 @@ def compile_mapping(mapping: Mapping[str, Mapping[str, Any]]) -> dict[str, Opera
 
 
 class KeyReader:
-    """Reads RouteKeys for the calls of one dialect, from its method or its adapter's mapping."""
+    """Reads RouteKeys for the calls of one dialect, by its adapter's mapping (compiled once)."""
 
-    def __init__(self, dialect: Any, adapter_module: str | None) -> None:
-        self._method: Callable[[Any], Mapping[str, Any]] | None = getattr(dialect, "route_keys", None)
-        self._ops: dict[str, OperationKeys] = {}
-        if adapter_module:
-            self._ops = load_adapter_mapping(adapter_module)
-        extra = getattr(dialect, "ROUTE_KEYS", None)
-        if isinstance(extra, Mapping):
-            self._ops.update(compile_mapping(extra))
+    def __init__(self, mapping: Mapping[str, Mapping[str, Any]]) -> None:
+        self._ops: dict[str, OperationKeys] = compile_mapping(mapping)
 
     def operation(self, operation_id: str) -> OperationKeys | None:
         return self._ops.get(operation_id)
@@ -189,25 +179,7 @@ class KeyReader:
                     value = None
                 if value is not None and value != "":
                     values[key] = str(value)
-        if self._method is not None:
-            try:
-                declared = self._method(call) or {}
-            except Exception:
-                log.exception("route_keys of dialect failed for %s; routing without keys", operation_id)
-                declared = {}
-            values.update({k: str(v) for k, v in declared.items() if k in ROUTE_KEY_NAMES and v not in (None, "")})
         if not values:
             return NO_KEYS
         return RouteKeys(values.get("workflow"), values.get("execution_id"), values.get("correlation_id"))
 
-
-def load_adapter_mapping(adapter_module: str) -> dict[str, OperationKeys]:
-    """The compiled ``<adapter>.route_keys.ROUTE_KEYS``, or nothing when the adapter has none."""
-    try:
-        module = importlib.import_module(f"{adapter_module}.route_keys")
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == f"{adapter_module}.route_keys" or adapter_module.startswith(exc.name)):
-            return {}
-        raise
-    mapping = getattr(module, "ROUTE_KEYS", None)
-    return compile_mapping(mapping) if isinstance(mapping, Mapping) else {}

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+from wfgateway.adapter import RouteKeyMapping
 from wfgateway.config import Config, load_config
 from wfgateway.core.errors import Unavailable
 from wfgateway.engine.store.tables import StoreHome
@@ -19,7 +21,7 @@ from wfgateway.pipeline import Forwarding
 from wfgateway.routing.keys import NO_KEYS, KeyReader
 from wfgateway.routing.metrics import RoutingMetrics
 from wfgateway.routing.registry import RunRegistry
-from wfgateway.routing.state import RoutingState, adapter_for, bind, build_state
+from wfgateway.routing.state import RoutingState, bind, build_state
 from wfgateway.routing.table import NoRoute
 
 log = logging.getLogger("wfgateway.routing")
@@ -28,14 +30,15 @@ _SECTIONS_NEEDING_RESTART = ("server", "store", "dialects", "tasks", "caches")
 
 
 class Router:
-    def __init__(self, config: Config, engine: Any, dialects: list[Any], home: StoreHome) -> None:
+    """``route_keys``: each served dialect's Adapter.route_keys, by dialect name."""
+
+    def __init__(self, config: Config, engine: Any, route_keys: Mapping[str, RouteKeyMapping],
+                 home: StoreHome) -> None:
         self.config = config
         self.engine = engine
         self.metrics = RoutingMetrics()
         self.registry = RunRegistry(home, int(config.caches["run_owners"]))
-        self.readers: dict[str, KeyReader] = {
-            d.name: KeyReader(d, adapter_for(config, d.name)) for d in dialects
-        }
+        self.readers: dict[str, KeyReader] = {name: KeyReader(keys) for name, keys in route_keys.items()}
         self._generation = 1
         self.state: RoutingState = build_state(config, engine, self.metrics, self._generation)
         self._watcher: asyncio.Task[None] | None = None
@@ -72,7 +75,7 @@ class Router:
                 found = bind(state, None, _first_engine(state), dialect, registry=self.registry,
                              metrics=self.metrics, keys=self.readers)
             return found
-        if keys.execution_id is not None and self._registry_may_differ(backend):
+        if keys.execution_id is not None and self.registry.may_own_elsewhere(backend):
             owner = await self.registry.owner(keys.execution_id, call.principal.tenant)
             if owner is not None and owner != backend:
                 if owner not in state.runtimes:
@@ -97,14 +100,11 @@ class Router:
         groups: dict[str, list[str]] = {}
         for execution_id in execution_ids:
             owner = (await self.registry.owner(execution_id, call.principal.tenant)
-                     if self._registry_may_differ(default) else None)
+                     if self.registry.may_own_elsewhere(default) else None)
             name = owner if owner is not None and owner in state.runtimes else default
             groups.setdefault(name, []).append(execution_id)
         return [(bind(state, route if name == default else None, name, dialect, registry=self.registry,
                       metrics=self.metrics, keys=self.readers), ids) for name, ids in groups.items()]
-
-    def _registry_may_differ(self, backend: str) -> bool:
-        return self.registry.may_own_elsewhere(backend)
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:

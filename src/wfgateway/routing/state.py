@@ -7,14 +7,14 @@ objects they already hold and finish on them.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wfgateway.backends.auth import CredentialsError, load_upstream_auth
+from wfgateway.adapter import AdapterError, adapter_module, find_adapter
+from wfgateway.backends.auth import CredentialsError, upstream_auth_for
 from wfgateway.backends.bound import BoundBackend, MissingClient
 from wfgateway.backends.forward import Forwarder
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
@@ -66,10 +66,6 @@ def fingerprint(settings: BackendSettings) -> str:
                  settings.response_validation))  # the server's default may change it too
 
 
-def adapter_for(config: Config, dialect: str) -> str:
-    return str((config.dialects.get(dialect) or {}).get("adapter") or f"wfgateway.adapters.{dialect}")
-
-
 def build_state(config: Config, engine: Any, metrics: RoutingMetrics, generation: int,
                 previous: RoutingState | None = None) -> RoutingState:
     """A new generation from ``config``; RoutingConfigError names the key that is wrong."""
@@ -96,28 +92,24 @@ def _runtime(config: Config, settings: BackendSettings, fp: str, engine: Any,
     if not settings.is_upstream:
         return BackendRuntime(settings, fp, client=engine)
     key = f"backends.{settings.name}"
-    adapter = adapter_for(config, settings.dialect)
     try:
-        auth = load_upstream_auth(adapter, settings.credentials, settings.raw)
+        adapter = find_adapter(adapter_module(config, settings.dialect))
+    except AdapterError as exc:
+        raise RoutingConfigError(str(exc), key=f"{key}.dialect", path=str(config.path or "")) from exc
+    try:
+        auth = upstream_auth_for(adapter.upstream_auth if adapter else None, settings.credentials, settings.raw)
     except CredentialsError as exc:
         raise RoutingConfigError(str(exc), key=f"{key}.credentials", path=str(config.path or "")) from exc
     transport = UpstreamTransport(settings, auth, metrics.circuit_changed)
     metrics.circuit_changed(settings.name, "closed")
-    return BackendRuntime(settings, fp, transport=transport, client=_client_half(adapter, settings, transport))
-
-
-def _client_half(adapter: str, settings: BackendSettings, transport: UpstreamTransport) -> Any:
-    """The adapter's client half for cross-vendor calls, or a stand-in that refuses them by name."""
+    if adapter is None or adapter.client is None:  # raw forwarding only; cross-vendor calls are refused by name
+        return BackendRuntime(settings, fp, transport=transport,
+                              client=MissingClient(settings.name, settings.dialect, "its adapter has no client half"))
     try:
-        module = importlib.import_module(f"{adapter}.client")
-    except ModuleNotFoundError as exc:
-        if exc.name and (exc.name == f"{adapter}.client" or adapter.startswith(exc.name)):
-            return MissingClient(settings.name, settings.dialect, "its adapter has no client half")
-        raise
-    try:
-        return module.create_client(settings, transport)
+        client = adapter.client.create(settings, transport)
     except (ValueError, KeyError) as exc:
-        raise RoutingConfigError(str(exc), key=f"backends.{settings.name}") from exc
+        raise RoutingConfigError(str(exc), key=key) from exc
+    return BackendRuntime(settings, fp, transport=transport, client=client)
 
 
 def bind(state: RoutingState, route: Route | None, backend: str, dialect: str, *, registry: RunRegistry,
