@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wfgateway.adapters.altostrat.render import RUN_STATUS
-from wfgateway.adapters.altostrat.workflows import DIALECT
+from wfgateway.adapters.altostrat.workflows import DIALECT, record_of
 
 from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
 from wfgateway.core.errors import GatewayError
@@ -38,7 +38,12 @@ class AltostratVocabulary:
         return Identity(principal.subject, DIALECT, frozenset({principal.tenant}))
 
     def words(self, execution: Execution) -> RunWords:
-        return RunWords(self.title, "runId", RUN_STATUS.get(execution.status, "running"))
+        workflow = self.workflow_title(execution.definition) if execution.definition is not None else ""
+        return RunWords(self.title, "runId", RUN_STATUS.get(execution.status, "running"), workflow)
+
+    def workflow_title(self, definition: WorkflowDefinition) -> str:
+        record = record_of(definition)
+        return str(record.get("name") or definition.name) if record is not None else definition.name
 
     def refusal(self, status: int, body: Any) -> str:
         if isinstance(body, dict) and body.get("message"):

@@ -67,6 +67,9 @@ class CogniteVocabulary:
             raise Refused(f"Cognite Data Workflows has no {request.action.replace('_', '-')} of an execution", 400)
         return e.id
 
+    def workflow_title(self, definition: WorkflowDefinition) -> str:
+        return definition.name
+
     async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
         nonce = await self._nonce(definition.tenant, perform)
         answer = await perform(

@@ -74,6 +74,9 @@ class ConductorVocabulary:
             await perform(operation, path=path)
         return run_id
 
+    def workflow_title(self, definition: WorkflowDefinition) -> str:
+        return definition.name
+
     async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
         return str(await perform("startWorkflowByName", path={"name": definition.name},
                                  query={"version": definition.version}, body=input))

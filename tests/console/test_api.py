@@ -72,7 +72,7 @@ def test_runs_list_filters_pages_by_key_and_answers_304_when_nothing_changed(gat
     again = console.get("/console/api/runs", params={"limit": 2}, headers={"if-none-match": first.headers["etag"]})
     assert again.status_code == 304
     row = first.json()["runs"][0]
-    assert row["words"] == {"title": "Conductor", "id_name": "workflowId", "status": "FAILED"}
+    assert row["words"] == {"title": "Conductor", "id_name": "workflowId", "status": "FAILED", "workflow": "console_api"}
 
     assert [r["id"] for r in console.get("/console/api/runs", params={"correlation": "order-3"}).json()["runs"]] == [ids[3]]
     assert console.get("/console/api/runs", params={"dialect": "cognite"}).json()["runs"] == []
@@ -145,6 +145,8 @@ def test_closed_gateway_needs_a_login_and_shows_only_its_tenants(tmp_path, monke
         runs = other.get("/console/api/runs").json()
         assert runs["tenant"] == "rival" and [r["id"] for r in runs["runs"]] == [rival_run]
         assert runs["runs"][0]["words"]["id_name"] == "runId"
+        assert runs["runs"][0]["words"]["workflow"] == "rival-flow"  # Altostrat shows the name, not the workflow id
+        assert runs["runs"][0]["workflow"] == flow["id"]
 
         forged = httpx.Client(base_url=gw.url, cookies={"wfgateway_console": "AAAA" + console.cookies["wfgateway_console"][4:]})
         assert forged.get("/console/api/runs").status_code == 401

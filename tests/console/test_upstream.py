@@ -64,7 +64,7 @@ def test_a_run_on_an_upstream_vendor_is_listed_shown_and_retried(tmp_path):
 
             row = until(upstream_row, "the upstream run is listed FAILED")
             assert (row["id"], row["backend"], row["dialect"]) == (run_id, "vendor", "cognite")
-            assert row["words"] == {"title": "Cognite", "id_name": "executionId", "status": "FAILED"}
+            assert row["words"] == {"title": "Cognite", "id_name": "executionId", "status": "FAILED", "workflow": "up_flow"}
             detail = console.get(f"/console/api/runs/{run_id}", params={"tenant": "acme"}).json()
             assert detail["run"]["backend"] == "vendor"
             assert {n["id"]: n["status"] for n in detail["graph"]["nodes"]} == {"step": "FAILED"}

@@ -32,7 +32,7 @@ from wfgateway.console.web import (
     with_etag,
 )
 from wfgateway.core.errors import GatewayError, NotFound
-from wfgateway.core.model import Execution
+from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.cursors import BadCursor, CursorSigner
 from wfgateway.dialect import Principal
@@ -141,9 +141,10 @@ class ConsoleApi:
     def _words(self, e: Execution) -> dict[str, str]:
         vocabulary = self.vocabularies.get(e.dialect)
         if vocabulary is None:
-            return {"title": e.dialect or "engine", "id_name": "id", "status": str(e.status)}
+            return {"title": e.dialect or "engine", "id_name": "id", "status": str(e.status),
+                    "workflow": e.definition_name}
         w = vocabulary.words(e)
-        return {"title": w.title, "id_name": w.id_name, "status": w.status}
+        return {"title": w.title, "id_name": w.id_name, "status": w.status, "workflow": w.workflow or e.definition_name}
 
     def _row(self, e: Execution) -> dict[str, Any]:
         return {
@@ -362,11 +363,15 @@ class ConsoleApi:
                 raise ConsoleError(400, "Invalid cursor: it was issued for another list") from None
         page = await self.engine.list_definitions(tenant, cursor=position, limit=PAGE_MAX)
         items = [{"name": d.name, "version": str(d.version), "dialect": d.dialect, "description": d.description,
-                  "tasks": len(d.tasks), "title": self._title(d.dialect), "updated_ms": d.updated_ms}
-                 for d in page.items]
+                  "tasks": len(d.tasks), "title": self._title(d.dialect), "updated_ms": d.updated_ms,
+                  "workflow": self._workflow_title(d)} for d in page.items]
         nxt = (self.cursors.seal({"e": page.next_cursor}, tenant=tenant, operation="console-definitions")
                if page.next_cursor else None)
         return with_etag(request, {"tenant": tenant, "definitions": items, "next": nxt})
+
+    def _workflow_title(self, d: WorkflowDefinition) -> str:
+        vocabulary = self.vocabularies.get(d.dialect)
+        return vocabulary.workflow_title(d) if vocabulary is not None else d.name
 
     def _title(self, dialect: str) -> str:
         v = self.vocabularies.get(dialect)
@@ -381,6 +386,7 @@ class ConsoleApi:
         except NotFound:
             raise ConsoleError(404, f"No definition {name} version {version} in tenant '{tenant}'") from None
         return json({"name": d.name, "version": str(d.version), "dialect": d.dialect, "title": self._title(d.dialect),
+                     "workflow": self._workflow_title(d),
                      "description": d.description, "graph": graph_json(d, [])})
 
     async def start(self, request: Request) -> Response:

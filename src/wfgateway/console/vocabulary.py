@@ -27,6 +27,7 @@ class RunWords:
     title: str  # the vendor, for people: "Conductor"
     id_name: str  # what the vendor calls the id: "workflowId", "executionId", "runId"
     status: str  # the vendor's status word for the run
+    workflow: str = ""  # the workflow's name as the vendor shows it ("" : the definition's name)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,9 @@ class ConsoleVocabulary(Protocol):
 
     async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
         """Start a run of ``definition`` with the vendor's operations; its id."""
+
+    def workflow_title(self, definition: WorkflowDefinition) -> str:
+        """The workflow's name as the vendor shows it (Altostrat: the name, not the workflow id)."""
 
 
 class VocabularyFactory(Protocol):

@@ -266,7 +266,7 @@
         body.appendChild(el('tr', { 'data-run': run.id, 'data-status': run.status },
           el('td', {}, box), el('td', {}, link),
           el('td', {}, run.words.title, el('div', { 'class': 'vendor', text: run.words.id_name + ' · ' + run.words.status })),
-          el('td', { text: run.workflow + ' v' + run.version }), el('td', {}, badge(run.status)),
+          el('td', { text: run.words.workflow + (run.words.workflow !== run.workflow ? ' (' + run.workflow + ')' : ' v' + run.version) }), el('td', {}, badge(run.status)),
           el('td', { text: when(run.created_ms) }), el('td', { text: when(run.ended_ms) }),
           el('td', { 'class': 'mono', text: run.correlation_id || '' })));
       });
@@ -439,7 +439,7 @@
       lastDoc = doc;
       var run = doc.run;
       clear(head);
-      head.appendChild(el('h1', {}, run.workflow + ' v' + run.version + ' ', badge(run.status)));
+      head.appendChild(el('h1', {}, run.words.workflow + (run.words.workflow !== run.workflow ? ' (' + run.workflow + ')' : ' v' + run.version) + ' ', badge(run.status)));
       var names = el('div', { 'class': 'names', id: 'run-names' });
       doc.names.forEach(function (n) {
         names.appendChild(el('span', { 'class': n.own ? 'own' : '', text: n.title + ' ' + n.id_name + ': ' + n.id + ' (' + n.status + ')' }));
@@ -516,7 +516,8 @@
     view.appendChild(table);
     get('/definitions?' + query({ tenant: tenant, cursor: q.cursor })).then(function (doc) {
       doc.definitions.forEach(function (d) {
-        body.appendChild(el('tr', {}, el('td', {}, el('a', { href: '#/definition/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(d.name) + '/' + encodeURIComponent(d.version), text: d.name })),
+        body.appendChild(el('tr', {}, el('td', {}, el('a', { href: '#/definition/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(d.name) + '/' + encodeURIComponent(d.version), text: d.workflow }),
+          d.workflow !== d.name ? el('div', { 'class': 'vendor mono', text: d.name }) : null),
           el('td', { text: d.version }), el('td', { text: d.title }), el('td', { text: String(d.tasks) }), el('td', { text: d.description || '' })));
       });
       if (!doc.definitions.length) body.appendChild(el('tr', {}, el('td', { colspan: 5, 'class': 'muted', text: 'No definitions.' })));
@@ -528,7 +529,7 @@
     var view = clear(document.getElementById('view'));
     get('/definitions/' + encodeURIComponent(name) + '/' + encodeURIComponent(version) + '?tenant=' + encodeURIComponent(tenant)).then(function (d) {
       view.appendChild(el('p', {}, el('a', { href: '#/definitions?tenant=' + encodeURIComponent(tenant), text: '« definitions' })));
-      view.appendChild(el('h1', { text: d.name + ' v' + d.version + ' (' + d.title + ')' }));
+      view.appendChild(el('h1', { text: d.workflow + ' v' + d.version + ' (' + d.title + ')' }));
       if (d.description) view.appendChild(el('p', { 'class': 'muted', text: d.description }));
       view.appendChild(el('div', { 'class': 'dag' }, drawDag(d.graph, null, function () {})));
       view.appendChild(el('h2', { text: 'Start a run' }));
