@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import scripting
+from wfgateway.adapters.conductor import scripting, secret_refs
 from wfgateway.adapters.conductor.durations import (
     BadDuration,
     parse_duration_ms,
@@ -76,6 +76,9 @@ def to_definition(
     every = all_specs(specs)
     http_refs = {s.ref for s in every if s.kind == HTTP}
     output = dict(doc.get("outputParameters") or {})
+    for spec in every:  # ${workflow.secrets.X} stays a reference until the task is handed off
+        spec.input = secret_refs.to_engine(spec.input)
+        spec.params = secret_refs.to_engine(spec.params)
     if http_refs:
         for spec in every:
             spec.input = rewrite_http_templates(spec.input, http_refs)

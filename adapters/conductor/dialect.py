@@ -17,6 +17,7 @@ from wfgateway.adapters.conductor import (
 )
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.responses import json_response
+from wfgateway.adapters.conductor.secrets_api import SecretsApi, SecretStore
 from wfgateway.adapters.conductor.security import KeyAuth
 
 from wfgateway.core.errors import ErrorContext, GatewayError
@@ -32,6 +33,8 @@ class ConductorDialect:
         self.settings = dict(settings)
         self.gateway = gateway
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
+        self.secrets = SecretStore(gateway.store)
+        gateway.hooks.register_secret_resolver(self.secrets.get)  # HTTP tasks resolve ${secrets.x} when sending
 
     @property
     def open_mode(self) -> bool:
@@ -42,9 +45,10 @@ class ConductorDialect:
         return {
             **metadata_api.HANDLERS,
             **workflow_api.HANDLERS,
-            **tasks_api.HANDLERS,
+            **tasks_api.handlers(self.secrets),
             **bulk_api.HANDLERS,
             **task_signals.HANDLERS,
+            **SecretsApi(self.secrets).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
             "generateToken": self.generate_token,
         }
@@ -60,7 +64,7 @@ class ConductorDialect:
         return render_error(error, context)
 
     async def startup(self) -> None:
-        return None
+        await self.secrets.open()
 
     async def shutdown(self) -> None:
         return None

@@ -21,6 +21,7 @@ from wfgateway.adapters.conductor.definitions import (
     iter_tasks,
     runtime_task_type,
 )
+from wfgateway.adapters.conductor.secret_refs import to_conductor
 
 from wfgateway.core.model import (
     COMPUTE,
@@ -145,7 +146,7 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
     doc: dict[str, Any] = {
         "taskType": task_type,
         "status": str(status),
-        "inputData": attempt.input or {},
+        "inputData": to_conductor(attempt.input or {}),  # secrets stay references
         "referenceTaskName": reference_name(attempt),
         "retryCount": attempt.attempt,
         "seq": attempt.seq,

@@ -9,6 +9,9 @@ polled tasks, search results), remembered as the answering backend's.
 
 ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "generateToken": {"local": True},  # tokens authenticate clients of this gateway
+    # secrets are kept by this gateway per tenant (HTTP tasks and workers of every backend's runs read them here)
+    **{op: {"local": True} for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret",
+                                      "putSecret", "deleteSecret", "secretExists")},
     "registerWorkflowDef": {"workflow": "body.name"},
     "updateWorkflowDefs": {"workflow": "body.0.name"},
     "getWorkflowDef": {"workflow": "path.name"},
@@ -51,6 +54,9 @@ ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
 # namespace of their own on the engine; another vendor has none).
 BACKEND_OPERATIONS = {
     "generateToken": (),
+    # secrets: kept per tenant by the gateway; ${workflow.secrets.X} resolves for runs on the engine
+    **{op: () for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret", "putSecret",
+                         "deleteSecret", "secretExists")},
     "registerWorkflowDef": ("task_definitions", "put_definition"),
     "updateWorkflowDefs": ("task_definitions", "put_definition"),
     "getAllWorkflowDefs": ("list_definitions",),

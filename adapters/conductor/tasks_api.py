@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from starlette.responses import Response
@@ -10,11 +11,12 @@ from wfgateway.adapters.conductor.common import tenant
 from wfgateway.adapters.conductor.durations import seconds_to_ms
 from wfgateway.adapters.conductor.render import task_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
+from wfgateway.adapters.conductor.secrets_api import SecretStore, reveal
 
 from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import WORKER, Execution, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
-from wfgateway.dialect import Call
+from wfgateway.dialect import Call, Handler
 
 MAX_LONG_POLL_MS = 5000
 
@@ -39,15 +41,25 @@ async def _poll(call: Call, task_type: str, count: int, timeout_ms: int, worker_
                                    timeout_ms=timeout_ms, domain=domain or None)
 
 
-async def poll_task(call: Call) -> Response:
+async def _for_worker(call: Call, leased: list[TaskAttempt], secrets: SecretStore | None) -> list[dict[str, Any]]:
+    """Leased tasks as a worker gets them: ``${workflow.secrets.X}`` in the input holds the value
+    (only here; the stored run keeps the reference)."""
+    rendered = await _render_many(call, leased)
+    if secrets is not None:
+        for task in rendered:
+            task["inputData"] = await reveal(secrets, tenant(call), task.get("inputData"))
+    return rendered
+
+
+async def poll_task(call: Call, secrets: SecretStore | None = None) -> Response:
     q = call.query
     leased = await _poll(call, call.path["tasktype"], 1, 0, q.get("workerid"), q.get("domain"))
     if not leased:
         return empty_response(204)
-    return json_response((await _render_many(call, leased[:1]))[0])
+    return json_response((await _for_worker(call, leased[:1], secrets))[0])
 
 
-async def batch_poll_tasks(call: Call) -> Response:
+async def batch_poll_tasks(call: Call, secrets: SecretStore | None = None) -> Response:
     q = call.query
     asked = q.get("timeout")
     timeout = int(asked if asked is not None else 100)
@@ -55,7 +67,7 @@ async def batch_poll_tasks(call: Call) -> Response:
         raise InvalidArgument(msg.LONG_POLL_MESSAGE)
     leased = await _poll(call, call.path["tasktype"], int(q.get("count") or 1), timeout, q.get("workerid"),
                          q.get("domain"))
-    return json_response(await _render_many(call, leased))
+    return json_response(await _for_worker(call, leased, secrets))
 
 
 async def _complete(call: Call) -> TaskAttempt:
@@ -82,7 +94,7 @@ async def update_task(call: Call) -> Response:
     return text_response(attempt.id)
 
 
-async def update_task_v2(call: Call) -> Response:
+async def update_task_v2(call: Call, secrets: SecretStore | None = None) -> Response:
     """Record the result, then hand the same worker the next task of the same type (or 204)."""
     attempt = await _complete(call)
     if attempt.kind != WORKER:
@@ -90,7 +102,7 @@ async def update_task_v2(call: Call) -> Response:
     leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), None)
     if not leased:
         return empty_response(204)
-    return json_response((await _render_many(call, leased[:1]))[0])
+    return json_response((await _for_worker(call, leased[:1], secrets))[0])
 
 
 async def _task(call: Call) -> TaskAttempt:
@@ -125,12 +137,14 @@ async def get_task_logs(call: Call) -> Response:
     return json_response(out)
 
 
-HANDLERS = {
-    "pollTask": poll_task,
-    "batchPollTasks": batch_poll_tasks,
-    "updateTask": update_task,
-    "updateTaskV2": update_task_v2,
-    "getTask": get_task,
-    "logTask": log_task,
-    "getTaskLogs": get_task_logs,
-}
+def handlers(secrets: SecretStore) -> dict[str, Handler]:
+    """The handlers, with the secret store the hand-off to a worker reads ``${workflow.secrets.X}`` from."""
+    return {
+        "pollTask": functools.partial(poll_task, secrets=secrets),
+        "batchPollTasks": functools.partial(batch_poll_tasks, secrets=secrets),
+        "updateTask": update_task,
+        "updateTaskV2": functools.partial(update_task_v2, secrets=secrets),
+        "getTask": get_task,
+        "logTask": log_task,
+        "getTaskLogs": get_task_logs,
+    }
