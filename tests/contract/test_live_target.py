@@ -39,10 +39,12 @@ def ok(answer: httpx.Response) -> Any:
 def store_conductor(c: httpx.Client) -> Callable[[], Any]:
     """The user's task and workflow, named as the spec's examples name theirs."""
     ok(c.post("/api/metadata/taskdefs", json=[{"name": "charge", "retryCount": 7, "description": "mine"}]))
+    ok(c.put("/api/secrets/api_key", content=b"mine"))
     ok(c.post("/api/metadata/workflow", json={
         "name": "order_flow", "version": 1, "description": "the user's own", "timeoutSeconds": 0,
         "tasks": [{"name": "charge", "taskReferenceName": "mine_ref", "type": "SIMPLE"}]}))
-    return lambda: (ok(c.get("/api/metadata/taskdefs")), ok(c.get("/api/metadata/workflow")))
+    return lambda: (ok(c.get("/api/metadata/taskdefs")), ok(c.get("/api/metadata/workflow")),
+                    ok(c.get("/api/secrets")), c.get("/api/secrets/api_key").text)
 
 
 def store_cognite(c: httpx.Client) -> Callable[[], Any]:

@@ -8,7 +8,7 @@ it unchanged.  Each spec says, in its root ``x-contract-data`` (no vendor vocabu
     (Cognite's project), so it cannot see the user's objects at all;
 ``stored: [{list, items, key, delete}]``
     how to list what is stored (``GET list``; the array at ``items``, the body itself when empty),
-    which fields identify an object (``key``) and how to delete one (``{method, path, body}``,
+    which fields identify an object (``key``; a list of plain names is read as that one key) and how to delete one (``{method, path, body}``,
     ``{field}`` placeholders filled from the object).
 
 Before the run the guard lists the stored objects; every request the run sends (every phase, the
@@ -145,7 +145,11 @@ class DataGuard:
                 return
             body = answer.json()
             items = body.get(kind.items) if kind.items and isinstance(body, dict) else body
-            yield from (i for i in items or [] if isinstance(i, Mapping))
+            for item in items or []:
+                if isinstance(item, Mapping):
+                    yield item
+                elif isinstance(item, str) and len(kind.key) == 1:  # a list of names: the name is the key
+                    yield {kind.key[0]: item}
             nxt = body.get(kind.cursor) if kind.cursor and isinstance(body, dict) else None
             if not nxt:
                 return
