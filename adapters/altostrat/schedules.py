@@ -7,7 +7,6 @@ one database start each scheduled run once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -18,7 +17,7 @@ from wfgateway.adapters.altostrat.store import Tables
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError, NotFound
-from wfgateway.core.loops import LoopState, Supervised
+from wfgateway.core.loops import Periodic
 
 log = logging.getLogger("wfgateway.altostrat")
 
@@ -60,7 +59,7 @@ class Scheduler:
     def __init__(self, tables: Tables, backend: Backend) -> None:
         self.tables = tables  # created with SCHEMA among its extra tables
         self.backend = backend
-        self._loop = Supervised("altostrat-schedules", self._ticks)
+        self._loop = Periodic("altostrat-schedules", self.tick, interval_s=TICK_S, clock=W.now_ms)
 
     async def save(self, tenant: str, record: dict[str, Any]) -> None:
         """Record (or clear) when ``record`` runs next."""
@@ -81,13 +80,6 @@ class Scheduler:
 
     async def stop(self) -> None:
         await self._loop.stop()
-
-    async def _ticks(self, state: LoopState) -> None:
-        """Supervised (core/loops.py): a failing tick is logged once, backed off and tried again."""
-        while True:
-            await self.tick(W.now_ms())
-            state.beat()
-            await asyncio.sleep(TICK_S)
 
     async def tick(self, now: int) -> list[str]:
         """Start every due workflow once; the ids of the runs started."""

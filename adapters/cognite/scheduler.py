@@ -11,7 +11,6 @@ one real firing would take up to a minute.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from wfgateway.adapters.cognite.state import SEP, KeyValue, key
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
-from wfgateway.core.loops import LoopState, Supervised
+from wfgateway.core.loops import Periodic
 
 log = logging.getLogger("wfgateway.cognite.triggers")
 
@@ -88,20 +87,14 @@ class TriggerScheduler:
         self.backend = backend
         self.clock = clock
         self.interval_s = interval_s
-        self._loop = Supervised("cognite-triggers", self._ticks, stale_after_s=max(30.0, 10 * interval_s))
+        self._loop = Periodic("cognite-triggers", self.tick, interval_s=interval_s, clock=clock,
+                              stale_after_s=max(30.0, 10 * interval_s))
 
     def start(self) -> None:
         self._loop.start()
 
     async def stop(self) -> None:
         await self._loop.stop()
-
-    async def _ticks(self, state: LoopState) -> None:
-        """Supervised (core/loops.py): a failing tick is logged once, backed off and tried again."""
-        while True:
-            await self.tick(self.clock())
-            state.beat()
-            await asyncio.sleep(self.interval_s)
 
     async def tick(self, now: int) -> list[dict[str, Any]]:
         """Fire every due trigger; returns the runs recorded."""

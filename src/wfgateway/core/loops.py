@@ -103,6 +103,22 @@ class Supervised:
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
+class Periodic(Supervised):
+    """``tick(clock())`` every ``interval_s``, supervised: the schedulers of the dialects (Altostrat
+    schedules, Cognite triggers) are this loop with their own tick."""
+
+    def __init__(self, name: str, tick: Callable[[int], Awaitable[object]], *, interval_s: float,
+                 clock: Callable[[], int], stale_after_s: float = 30.0) -> None:
+        super().__init__(name, self._ticks, stale_after_s=stale_after_s)
+        self._tick, self.interval_s, self.clock = tick, interval_s, clock
+
+    async def _ticks(self, state: LoopState) -> None:
+        while True:
+            await self._tick(self.clock())
+            state.beat()
+            await asyncio.sleep(self.interval_s)
+
+
 def _expected(exc: Exception) -> bool:
     """Outages with a cause already logged by the store: no traceback needed."""
     from wfgateway.core.errors import Unavailable
