@@ -156,6 +156,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     # N processes on one socket (uvicorn's supervisor restarts a worker that dies); each builds its
     # app from the same file, and on SIGTERM each stops accepting and finishes its requests in flight.
+    del app  # the supervisor never serves: each worker builds its own
     os.environ[_WORKER_ENV] = json.dumps({"config": os.path.abspath(args.config), "host": args.host,
                                           "port": config.server["port"], "workers": workers})
     uvicorn.run("wfgateway.cli:worker_app", factory=True, workers=workers, **options)
