@@ -37,7 +37,8 @@ def make(svc: Service) -> dict[str, Any]:
         items: list[Any] = []
         cursor, scanned = None, 0
         while len(items) < limit and scanned < SCAN_LIMIT:
-            page = await call.backend.search(tenant, name=name, cursor=cursor, limit=limit, newest_first=True)
+            page = await call.backend.search(tenant, name=name, cursor=cursor, limit=limit, newest_first=True,
+                                               count=False)
             scanned += len(page.items)
             items += [e for e in page.items if name is not None or _is_altostrat(e)]
             cursor = page.next_cursor

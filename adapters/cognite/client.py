@@ -199,7 +199,7 @@ class CogniteClient:
                      statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-                     newest_first: bool = True) -> Page:
+                     newest_first: bool = True, count: bool = True) -> Page:
         if correlation_id is not None:
             raise refuse("search", "Cognite cannot list executions by correlation id")
         if parent_execution_id is not None:

@@ -30,7 +30,8 @@ ACTIVE = [ExecutionStatus.RUNNING, ExecutionStatus.PAUSED]
 
 async def running_count(backend: Backend, project: str, workflow: str | None, at_most: int) -> int:
     """Top-level executions (not subworkflow children) RUNNING in the project, or of one workflow."""
-    page = await backend.search(project, name=workflow, statuses=ACTIVE, limit=max(at_most, 1) * 4)
+    page = await backend.search(project, name=workflow, statuses=ACTIVE, limit=max(at_most, 1) * 4,
+                                count=False)
     return sum(1 for e in page.items if e.parent_execution_id is None)
 
 

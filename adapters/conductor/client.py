@@ -167,7 +167,7 @@ class ConductorClient:
                      statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-                     newest_first: bool = True) -> Page:
+                     newest_first: bool = True, count: bool = True) -> Page:
         if version is not None:
             raise refuse("search", "Conductor's search cannot filter on the workflow version")
         if parent_execution_id is not None:

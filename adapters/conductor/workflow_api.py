@@ -286,7 +286,7 @@ async def get_running_workflows(call: Call) -> Response:
             tenant(call), name=name, version=version,
             statuses=None if ranged else [ExecutionStatus.RUNNING],
             created_from_ms=int(start_ms) if ranged else None, created_to_ms=int(end_ms) if ranged else None,
-            cursor=cursor, limit=1000, newest_first=False,
+            cursor=cursor, limit=1000, newest_first=False, count=False,
         )
         ids.extend(e.id for e in page.items)
         cursor = page.next_cursor
@@ -302,7 +302,7 @@ async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[s
     cursor = None
     while True:
         page = await call.backend.search(tenant(call), name=name, correlation_id=correlation_id, statuses=statuses,
-                                         cursor=cursor, limit=1000)
+                                         cursor=cursor, limit=1000, count=False)
         for exe in page.items:
             if include_tasks:
                 exe = await call.backend.get(exe.id, tenant=tenant(call))

@@ -106,7 +106,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             project, name=single["externalId"] if single else None,
             version=single.get("version") if single else None, statuses=statuses,
             created_from_ms=f.get("createdTimeStart"), created_to_ms=f.get("createdTimeEnd"),
-            cursor=field(call, body.get("cursor"), "c", str, f), limit=limit, newest_first=True,
+            cursor=field(call, body.get("cursor"), "c", str, f), limit=limit, newest_first=True, count=False,
         )
         items = [e for e in page.items if e.parent_execution_id is None and _matches(e, filters)]
         cursor = encode(call, {"c": page.next_cursor}, f) if page.next_cursor else None

@@ -50,7 +50,8 @@ async def upsert_workflow(svc: CogniteService, project: str, item: dict[str, Any
 
 async def has_running(call: Call, project: str, name: str, version: str | None = None) -> bool:
     page = await call.backend.search(project, name=name, version=version,
-                                     statuses=[ExecutionStatus.RUNNING, ExecutionStatus.PAUSED], limit=1)
+                                     statuses=[ExecutionStatus.RUNNING, ExecutionStatus.PAUSED], limit=1,
+                                     count=False)
     return bool(page.items)
 
 

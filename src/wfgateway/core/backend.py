@@ -75,8 +75,11 @@ class Backend(Protocol):
         cursor: str | None = None,
         limit: int = 100,
         newest_first: bool = True,
+        count: bool = True,
     ) -> Page:
-        """Executions without their tasks, with a cursor; ``total`` counts all matches."""
+        """Executions without their tasks, with a cursor; ``total`` counts the matches up to a bound
+        (a store counts at most 10,000), or is None without ``count`` (a caller whose answer has no
+        total: counting is the one part of a search that grows with the matches)."""
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         """Non-terminal tasks become CANCELED, the execution TERMINATED with ``reason`` kept.

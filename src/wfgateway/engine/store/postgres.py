@@ -32,6 +32,7 @@ import psycopg
 from psycopg import AsyncConnection, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from wfgateway.engine.store import search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -316,38 +317,13 @@ class PostgresStore:
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id)):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
-        where = ["tenant = %s"]
-        args: list[Any] = [flt.tenant]
-        for column, value in (("name", flt.name), ("def_version", flt.def_version),
-                              ("correlation_id", flt.correlation_id),
-                              ("parent_execution_id", flt.parent_execution_id)):
-            if value is not None:
-                where.append(f"{column} = %s")
-                args.append(value)
-        if flt.statuses:
-            where.append("status = ANY(%s)")
-            args.append(list(flt.statuses))
-        if flt.created_from_ms is not None:
-            where.append("created_ms >= %s")
-            args.append(flt.created_from_ms)
-        if flt.created_to_ms is not None:
-            where.append("created_ms <= %s")
-            args.append(flt.created_to_ms)
-        base = " AND ".join(where)
-        page_where, page_args = base, list(args)
-        op, order = ("<", "DESC") if newest_first else (">", "ASC")
-        if cursor is not None:
-            page_where += f" AND (created_ms {op} %s OR (created_ms = %s AND id {op} %s))"
-            page_args.extend([cursor[0], cursor[0], cursor[1]])
+        sql = search.build(flt, cursor, limit, newest_first)
         async with self._conn() as conn:
             total = None
             if count:
-                cur = await conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args)  # type: ignore[arg-type]
+                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
                 total = int((await cur.fetchone() or (0,))[0])
-            cur = await conn.execute(
-                f"{_EXEC_SELECT} WHERE {page_where} ORDER BY created_ms {order}, id {order} LIMIT %s",  # type: ignore[arg-type]
-                (*page_args, limit),
-            )
+            cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
             rows = await cur.fetchall()
         return rows, total
 

@@ -88,4 +88,17 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE TABLE store_probe (id INTEGER PRIMARY KEY, at_ms BIGINT NOT NULL)",
     ],
+    # 5: every search walks an index that covers its filters and its order (store/search.py): a status,
+    # a correlation id or a parent leads, ``created_ms, id`` follow; these replace the two that did not
+    [
+        "DROP INDEX executions_correlation",
+        "DROP INDEX executions_parent",
+        "CREATE INDEX executions_name_status_created ON executions (tenant, name, status, created_ms, id)",
+        "CREATE INDEX executions_version_status_created"
+        " ON executions (tenant, name, def_version, status, created_ms, id)",
+        "CREATE INDEX executions_status_created ON executions (tenant, status, created_ms, id)",
+        "CREATE INDEX executions_name_correlation ON executions (tenant, name, correlation_id, created_ms, id)",
+        "CREATE INDEX executions_correlation_created ON executions (tenant, correlation_id, created_ms, id)",
+        "CREATE INDEX executions_parent_created ON executions (parent_execution_id, created_ms, id)",
+    ],
 ]

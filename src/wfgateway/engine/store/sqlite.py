@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wfgateway.engine.store import search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -54,6 +55,8 @@ _TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({', '.joi
 _PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
 MIN_FREE_BYTES = 1 << 20  # /readyz: below this the disk counts as full (a write of any size may fail)
 PROBE_WAIT_S = 0.5
+OPTIMIZE_EVERY_S = 3600.0  # the planner's statistics are refreshed this often (and at open)
+ANALYSIS_LIMIT = 1000  # rows sampled per index by ANALYZE: bounded time at any size
 
 # SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) that make a call retryable later
 _CAUSES = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "disk full"}
@@ -90,10 +93,11 @@ class _Checkpointer(threading.Thread):
     thread, so a commit on the event loop only appends to the WAL.  The in-line autocheckpoint stays
     as a safety net (at a larger size) should this thread fall behind."""
 
-    def __init__(self, path: str, interval_s: float = 0.25) -> None:
+    def __init__(self, path: str, interval_s: float = 0.25, optimize_s: float = OPTIMIZE_EVERY_S) -> None:
         super().__init__(daemon=True, name="wfgateway-sqlite-checkpoint")
         self.path = path
         self.interval_s = interval_s
+        self.optimize_s = optimize_s
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -103,9 +107,13 @@ class _Checkpointer(threading.Thread):
             return
         try:
             db.execute("PRAGMA busy_timeout = 1000")
+            next_optimize = time.monotonic() + self.optimize_s
             while not self.halt.wait(self.interval_s):
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    if time.monotonic() >= next_optimize:
+                        next_optimize = time.monotonic() + self.optimize_s
+                        _optimize(db, at_open=False)
                 except sqlite3.Error:
                     pass
         finally:
@@ -152,6 +160,7 @@ class SQLiteStore:
             # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
             db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
             self._migrate(db, ENGINE, MIGRATIONS)
+            _optimize(db, at_open=True)
             if self.path != ":memory:":
                 db.execute("PRAGMA wal_autocheckpoint = 10000")
             db.execute("PRAGMA busy_timeout = 0")
@@ -388,41 +397,10 @@ class SQLiteStore:
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
     ) -> tuple[list[tuple[Any, ...]], int | None]:
-        where = ["tenant = ?"]
-        args: list[Any] = [flt.tenant]
-        if flt.name is not None:
-            where.append("name = ?")
-            args.append(flt.name)
-        if flt.def_version is not None:
-            where.append("def_version = ?")
-            args.append(flt.def_version)
-        if flt.statuses:
-            where.append(f"status IN ({', '.join('?' * len(flt.statuses))})")
-            args.extend(flt.statuses)
-        if flt.correlation_id is not None:
-            where.append("correlation_id = ?")
-            args.append(flt.correlation_id)
-        if flt.created_from_ms is not None:
-            where.append("created_ms >= ?")
-            args.append(flt.created_from_ms)
-        if flt.created_to_ms is not None:
-            where.append("created_ms <= ?")
-            args.append(flt.created_to_ms)
-        if flt.parent_execution_id is not None:
-            where.append("parent_execution_id = ?")
-            args.append(flt.parent_execution_id)
-        base = " AND ".join(where)
-        total = self._conn.execute(f"SELECT COUNT(*) FROM executions WHERE {base}", args).fetchone()[0] if count else None
-        page_where, page_args = base, list(args)
-        op, order = ("<", "DESC") if newest_first else (">", "ASC")
-        if cursor is not None:
-            page_where += f" AND (created_ms {op} ? OR (created_ms = ? AND id {op} ?))"
-            page_args.extend([cursor[0], cursor[0], cursor[1]])
-        rows = self._conn.execute(
-            f"{_EXEC_SELECT} WHERE {page_where} ORDER BY created_ms {order}, id {order} LIMIT ?",
-            (*page_args, limit),
-        ).fetchall()
-        return rows, total
+        sql = search.build(flt, cursor, limit, newest_first)
+        db = self._conn
+        total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
+        return db.execute(sql.page, sql.page_args).fetchall(), total
 
     @_waits(write=False)
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
@@ -518,6 +496,14 @@ class SQLiteStore:
             _ATT_SELECT + f" WHERE kind = ? AND visible = 1 AND status IN ({', '.join('?' * len(statuses))})",
             (kind, *statuses),
         ).fetchall()
+
+
+def _optimize(db: sqlite3.Connection, at_open: bool) -> None:
+    """Keep the planner's statistics fresh (``PRAGMA optimize`` re-analyzes only tables that changed
+    much, each from a bounded sample): without them SQLite may pick an index that does not cover a
+    search's filter.  At open every table is considered (0x10000), as SQLite's documentation advises."""
+    db.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+    db.execute("PRAGMA optimize = 0x10002" if at_open else "PRAGMA optimize")
 
 
 @contextmanager

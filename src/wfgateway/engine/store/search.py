@@ -1,0 +1,83 @@
+"""The SQL of an execution search, shared by both stores, shaped so every filter walks an index.
+
+A page is read in index order and stops after ``limit`` rows: the filters that have an index
+(tenant, name, status, correlation id, created time) lead it and ``created_ms, id`` follow.  A status
+set is one branch per status (``status = ?`` keeps the index order; ``status IN (...)`` would sort
+every match), merged and cut to the page.  Keyset cursors (``created_ms, id``) make a deep page cost
+what the first does.  A total counts at most ``COUNT_CAP`` matches: a dialect whose answer carries a
+total reports it as "at least" past that bound, as a search index does (Elasticsearch stops tracking
+total hits at 10,000), instead of reading every match of a busy workflow.
+
+Statements use ``?`` placeholders; PostgreSQL's store swaps them for ``%s``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from wfgateway.engine.store.base import EXEC_COLS, SearchFilter
+
+COUNT_CAP = 10_000
+COLUMNS = ", ".join(EXEC_COLS)
+
+# (name, columns): migration 5 creates them; the plan test checks every search uses one of them
+INDEXES: tuple[tuple[str, str], ...] = (
+    ("executions_name_status_created", "tenant, name, status, created_ms, id"),
+    ("executions_version_status_created", "tenant, name, def_version, status, created_ms, id"),
+    ("executions_status_created", "tenant, status, created_ms, id"),
+    ("executions_name_correlation", "tenant, name, correlation_id, created_ms, id"),
+    ("executions_correlation_created", "tenant, correlation_id, created_ms, id"),
+    ("executions_parent_created", "parent_execution_id, created_ms, id"),
+)
+
+
+@dataclass(frozen=True)
+class SearchSQL:
+    page: str
+    page_args: list[Any]
+    count: str
+    count_args: list[Any]
+
+
+def _filters(flt: SearchFilter) -> tuple[list[str], list[Any]]:
+    where: list[str] = ["tenant = ?"]
+    args: list[Any] = [flt.tenant]
+    for column, value in (("name", flt.name), ("def_version", flt.def_version),
+                          ("correlation_id", flt.correlation_id), ("parent_execution_id", flt.parent_execution_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if flt.created_from_ms is not None:
+        where.append("created_ms >= ?")
+        args.append(flt.created_from_ms)
+    if flt.created_to_ms is not None:
+        where.append("created_ms <= ?")
+        args.append(flt.created_to_ms)
+    return where, args
+
+
+def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool) -> SearchSQL:
+    where, args = _filters(flt)
+    statuses = list(dict.fromkeys(flt.statuses or ()))
+    op, order = ("<", "DESC") if newest_first else (">", "ASC")
+    keyset, keyset_args = [], []
+    if cursor is not None:
+        keyset = [f"(created_ms {op} ? OR (created_ms = ? AND id {op} ?))"]
+        keyset_args = [cursor[0], cursor[0], cursor[1]]
+    tail = f"ORDER BY created_ms {order}, id {order} LIMIT ?"
+    if len(statuses) <= 1:
+        status = ["status = ?"] if statuses else []
+        page = f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where + status + keyset)} {tail}"
+        page_args = [*args, *statuses, *keyset_args, limit]
+    else:
+        branches, page_args = [], []
+        for s in statuses:
+            branches.append(f"SELECT * FROM (SELECT {COLUMNS} FROM executions"
+                            f" WHERE {' AND '.join(where + ['status = ?'] + keyset)} {tail}) AS b")
+            page_args.extend([*args, s, *keyset_args, limit])
+        page = f"SELECT {COLUMNS} FROM ({' UNION ALL '.join(branches)}) AS u {tail}"
+        page_args.append(limit)
+    status_where = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
+    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {' AND '.join(where + status_where)} LIMIT ?) AS c"
+    return SearchSQL(page, page_args, count, [*args, *statuses, COUNT_CAP])

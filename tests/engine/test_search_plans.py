@@ -1,0 +1,75 @@
+"""Every search a dialect makes walks an index on both stores (issue #23): a change that brings back a
+full scan of the executions, or a sort of every match, fails here instead of slowing production
+quietly at 10^6 stored runs.  The plans are read with enough rows and fresh statistics (SQLite) or
+with sequential scans priced out (PostgreSQL), so they are the plans a big store gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from bench.search_scale import NOW_MS, operations, synthetic_rows
+from wfgateway.engine.store import search
+from wfgateway.engine.store.base import Changeset
+from wfgateway.engine.store.sqlite import SQLiteStore
+
+from .pg import PG_DSN, create_schema, drop_schema, pg_store
+
+ROWS = 20_000
+OPS = operations(ROWS)
+
+
+def _statements(op):  # type: ignore[no-untyped-def]
+    cursor = (NOW_MS - 1, "e00000001") if op.deep else None
+    sql = search.build(op.flt, cursor, op.limit, op.newest_first)
+    out = [("page", sql.page, sql.page_args)]
+    if op.count:
+        out.append(("count", sql.count, sql.count_args))
+    return out
+
+
+def _sorts_every_match(op) -> bool:  # type: ignore[no-untyped-def]
+    """One status or none: the index gives the order, so a sort means it does not."""
+    return len(op.flt.statuses or ()) <= 1
+
+
+@pytest.mark.parametrize("op", OPS, ids=[o.label for o in OPS])
+async def test_sqlite_plans_walk_an_index(op, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store = SQLiteStore(tmp_path / "plans.db")
+    await store.open()
+    try:
+        await store.commit(Changeset(exec_inserts=list(synthetic_rows(0, ROWS))))
+        await store.run_sql([("ANALYZE", ())])
+        for kind, sql, args in _statements(op):
+            plan = [row[3] for row in await store.fetch_sql("EXPLAIN QUERY PLAN " + sql, args)]
+            assert not [p for p in plan if p.startswith("SCAN executions")], (kind, plan)
+            assert any("USING" in p and "INDEX" in p for p in plan), (kind, plan)
+            if kind == "page" and _sorts_every_match(op):
+                assert not [p for p in plan if "TEMP B-TREE" in p], (kind, plan)
+    finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("op", OPS, ids=[o.label for o in OPS])
+async def test_postgres_plans_walk_an_index(op) -> None:  # type: ignore[no-untyped-def]
+    schema = create_schema()
+    store = pg_store(schema)
+    try:
+        await store.open()
+        await store.commit(Changeset(exec_inserts=list(synthetic_rows(0, ROWS))))
+        await store.run_sql([("ANALYZE executions", ())])
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            conn.execute("SET enable_seqscan = off")
+            conn.execute("SET enable_bitmapscan = off")  # an index walk in order, or a sort: which one
+            for kind, sql, args in _statements(op):
+                plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql.replace("?", "%s"), args).fetchall())
+                assert "Seq Scan on executions" not in plan, (kind, plan)
+                if kind == "page" and _sorts_every_match(op):
+                    assert "Sort" not in plan, (kind, plan)
+    finally:
+        await store.close()
+        drop_schema(schema)
