@@ -73,3 +73,33 @@ async def test_postgres_plans_walk_an_index(op) -> None:  # type: ignore[no-unty
     finally:
         await store.close()
         drop_schema(schema)
+
+
+async def _registry_plans(home, explain: str, rows: int) -> list[str]:  # type: ignore[no-untyped-def]
+    from wfgateway.routing.registry import ELSEWHERE_SQL, NEXT_BACKEND_SQL, OWNER_SQL, RunRegistry
+
+    registry = RunRegistry(home)
+    await registry.open()
+    await registry.tables.transaction([
+        ("INSERT INTO wfgateway_run_registry (execution_id, backend, dialect, tenant) VALUES (?, ?, ?, ?)",
+         (f"r{i:07d}", "engine" if i % 10 else "orkes", "conductor", f"t{i % 7}")) for i in range(rows)])
+    await home.run_sql([("ANALYZE", ())])
+    plans = []
+    for sql, args in (
+        (OWNER_SQL, ("r0000005",)),
+        (ELSEWHERE_SQL, ("orkes", "t1", "", 26)),
+        (NEXT_BACKEND_SQL, ("",)),
+    ):
+        found = await home.fetch_sql(explain + sql, args)
+        plans.append("\n".join(str(r[-1]) for r in found))
+    return plans
+
+
+async def test_sqlite_run_registry_plans_walk_an_index(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "registry.db")
+    await store.open()
+    try:
+        for plan in await _registry_plans(store, "EXPLAIN QUERY PLAN ", 5_000):
+            assert "SCAN wfgateway_run_registry" not in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        await store.close()

@@ -25,8 +25,17 @@ _MIGRATIONS = [
      " dialect TEXT NOT NULL DEFAULT '')"],
     # 2: the tenant that created each id ('' for ids recorded before: they match every tenant)
     ["ALTER TABLE wfgateway_run_registry ADD COLUMN tenant TEXT NOT NULL DEFAULT ''"],
+    # 3: a tenant's runs of one backend in id order (the console's upstream listing) without a scan
+    ["CREATE INDEX IF NOT EXISTS wfgateway_run_registry_owner"
+     " ON wfgateway_run_registry (backend, tenant, execution_id)"],
 ]
 
+
+# the registry's lookups (tests/engine/test_search_plans.py checks each walks an index)
+OWNER_SQL = "SELECT backend, tenant FROM wfgateway_run_registry WHERE execution_id = ?"
+ELSEWHERE_SQL = ("SELECT execution_id, backend, dialect FROM wfgateway_run_registry WHERE backend = ?"
+                 " AND tenant = ? AND execution_id > ? ORDER BY execution_id LIMIT ?")
+NEXT_BACKEND_SQL = "SELECT MIN(backend) FROM wfgateway_run_registry WHERE backend > ?"
 
 # where the embedded store kept the registry before it moved into the store's own file
 _SIDE_FILE = SideFile(".runs.sqlite", "run_registry", "wfgateway_run_registry",
@@ -91,9 +100,7 @@ class RunRegistry:
         for routing a caller's request."""
         cached = self._cache.get(execution_id)
         if cached is None:
-            rows = await self.tables.query(
-                "SELECT backend, tenant FROM wfgateway_run_registry WHERE execution_id = ?", (execution_id,)
-            )
+            rows = await self.tables.query(OWNER_SQL, (execution_id,))
             if not rows:
                 return None
             cached = (str(rows[0][0]), str(rows[0][1]))
@@ -110,13 +117,25 @@ class RunRegistry:
                               limit: int = 25) -> list[tuple[str, str, str]]:
         """(execution id, backend, dialect) of the tenant's runs owned by backends not in ``local`` (the
         upstream vendors), in id order after ``after``: what the web console lists beside the engine's runs."""
-        marks = ", ".join("?" * len(local)) or "''"
-        rows = await self.tables.query(
-            f"SELECT execution_id, backend, dialect FROM wfgateway_run_registry WHERE tenant = ?"
-            f" AND backend NOT IN ({marks}) AND execution_id > ? ORDER BY execution_id LIMIT ?",
-            (tenant, *sorted(local), after, limit),
-        )
-        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+        rows: list[tuple[str, str, str]] = []
+        for backend in sorted(await self._backends() - local):  # one index walk per upstream, merged
+            found = await self.tables.query(ELSEWHERE_SQL, (backend, tenant, after, limit))
+            rows.extend((str(r[0]), str(r[1]), str(r[2])) for r in found)
+        return sorted(rows)[:limit]
+
+    async def _backends(self) -> set[str]:
+        """The owners recorded so far: known in memory with one process on the store, else read from
+        the owner index (one step per distinct backend, not per run)."""
+        if self._single_process:
+            return set(self._owners)
+        owners: set[str] = set()
+        last: str | None = ""
+        while last is not None:
+            found = await self.tables.query(NEXT_BACKEND_SQL, (last,))
+            last = found[0][0] if found and found[0][0] is not None else None
+            if last is not None:
+                owners.add(str(last))
+        return owners
 
     async def record(self, execution_id: str, backend: str, dialect: str = "", tenant: str = "") -> None:
         """Remember the owner and tenant of a new execution (first writer wins)."""
