@@ -103,3 +103,23 @@ async def test_sqlite_run_registry_plans_walk_an_index(tmp_path: Path) -> None:
             assert "SCAN wfgateway_run_registry" not in plan and "TEMP B-TREE" not in plan, plan
     finally:
         await store.close()
+
+
+async def test_sqlite_key_value_scans_walk_the_key(tmp_path: Path) -> None:
+    """Cognite's trigger history, workflow and trigger listings page a key-value namespace by key."""
+    from wfgateway.engine.store.kv import KeyValue
+
+    store = SQLiteStore(tmp_path / "kv.db")
+    await store.open()
+    try:
+        kv = KeyValue(store, "cognite")
+        await kv.open()
+        await kv.tables.transaction([("INSERT INTO cognite_kv (ns, k, v) VALUES (?, ?, ?)",
+                                      ("runs", f"p{i % 3}/wf/{i:07d}", "{}")) for i in range(5_000)])
+        await store.run_sql([("ANALYZE", ())])
+        for reverse in (False, True):
+            sql = kv._backward if reverse else kv._forward  # the statements scan() runs
+            plan = [r[3] for r in await store.fetch_sql("EXPLAIN QUERY PLAN " + sql, ("runs", "p1/", "p1/~", "", 26))]
+            assert not [p for p in plan if p.startswith("SCAN") or "TEMP B-TREE" in p], plan
+    finally:
+        await store.close()
