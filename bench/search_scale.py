@@ -96,6 +96,8 @@ def operations(size: int) -> list[Operation]:
                   SearchFilter("orders", name="conductor_wf3", statuses=["RUNNING"]), 100, newest_first=False),
         Operation("conductor children of a run (sub-workflows)",
                   SearchFilter("orders", parent_execution_id="e00000048"), 101),
+        Operation("console runs list: dialect filter, newest", SearchFilter("orders", dialect="conductor"), 51),
+        Operation("console runs list: status filter, newest", SearchFilter("orders", statuses=["FAILED"]), 51),
         Operation("cognite executions/list: name + version + status",
                   SearchFilter("proj", name="cognite_wf1", def_version="2", statuses=["FAILED"]), 101),
         Operation("cognite executions/list: status only", SearchFilter("proj", statuses=["COMPLETED", "RUNNING"]),

@@ -27,7 +27,7 @@ async def search(
     ctx: EngineContext, tenant: str, *, name: str | None, version: int | str | None,
     statuses: list[ExecutionStatus] | None, correlation_id: str | None, created_from_ms: int | None,
     created_to_ms: int | None, parent_execution_id: str | None, cursor: str | None, limit: int, newest_first: bool,
-    count: bool = True,
+    count: bool = True, dialect: str | None = None,
 ) -> Page:
     """A keyset page; ``count=False`` leaves ``total`` None (counting reads every match: the web console
     pages by key alone, so a page costs the same at 10^3 and 10^6 stored executions)."""
@@ -37,6 +37,7 @@ async def search(
         tenant=tenant, name=name, def_version=None if version is None else str(version),
         statuses=[str(s) for s in statuses] if statuses else None, correlation_id=correlation_id,
         created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
+        dialect=dialect,
     )
     rows, total = await ctx.store.exec_search(flt, cursors.decode_position(cursor), limit + 1, newest_first,
                                              count)

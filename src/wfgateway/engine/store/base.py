@@ -123,6 +123,7 @@ class SearchFilter:
     created_from_ms: int | None = None
     created_to_ms: int | None = None
     parent_execution_id: str | None = None
+    dialect: str | None = None  # the dialect whose call created the run (the web console's filter)
 
 
 class Store(StoreHome, Protocol):

@@ -315,7 +315,8 @@ class PostgresStore:
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
     ) -> tuple[list[tuple[Any, ...]], int | None]:
-        if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id)):
+        if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id,
+                       flt.dialect)):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = search.build(flt, cursor, limit, newest_first)
         async with self._conn() as conn:

@@ -101,4 +101,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX executions_correlation_created ON executions (tenant, correlation_id, created_ms, id)",
         "CREATE INDEX executions_parent_created ON executions (parent_execution_id, created_ms, id)",
     ],
+    # 6: the runs one dialect created, newest first (the web console's dialect filter)
+    [
+        "CREATE INDEX executions_dialect_created ON executions (tenant, dialect, created_ms, id)",
+    ],
 ]

@@ -29,6 +29,7 @@ INDEXES: tuple[tuple[str, str], ...] = (
     ("executions_name_correlation", "tenant, name, correlation_id, created_ms, id"),
     ("executions_correlation_created", "tenant, correlation_id, created_ms, id"),
     ("executions_parent_created", "parent_execution_id, created_ms, id"),
+    ("executions_dialect_created", "tenant, dialect, created_ms, id"),
 )
 
 
@@ -44,7 +45,8 @@ def _filters(flt: SearchFilter) -> tuple[list[str], list[Any]]:
     where: list[str] = ["tenant = ?"]
     args: list[Any] = [flt.tenant]
     for column, value in (("name", flt.name), ("def_version", flt.def_version),
-                          ("correlation_id", flt.correlation_id), ("parent_execution_id", flt.parent_execution_id)):
+                          ("correlation_id", flt.correlation_id), ("parent_execution_id", flt.parent_execution_id),
+                          ("dialect", flt.dialect)):
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
