@@ -23,21 +23,13 @@ from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from wfgateway.adapters.altostrat.client_json import context_of, ms, parse_run, to_definition, upstream_id
 from wfgateway.adapters.altostrat.workflows import VERSION, record_of
 
+from wfgateway.backends.json_client import JsonUpstream, refusal
 from wfgateway.backends.settings import BackendSettings
-from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
-from wfgateway.core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidArgument,
-    NotFound,
-    NotImplementedByBackend,
-    Unauthorized,
-    UpstreamError,
-)
+from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
@@ -74,8 +66,7 @@ _OWNERS = 100_000  # runs whose workflow the client remembers
 _SCAN_BATCH = 8  # workflows searched at once for a run of unknown workflow
 
 
-def refuse(operation: str, what: str) -> NotImplementedByBackend:
-    return NotImplementedByBackend(f"{operation} cannot be translated for the {VENDOR} upstream: {what}")
+refuse = refusal(VENDOR)
 
 
 def idempotency_uuid(key: str) -> str:
@@ -92,30 +83,8 @@ class AltostratClient:
     def __init__(self, settings: BackendSettings, transport: UpstreamTransport) -> None:
         self.name = settings.name
         self.transport = transport
+        self.upstream = JsonUpstream(transport, VENDOR)
         self._owners: OrderedDict[str, str] = OrderedDict()
-
-    # -- HTTP ---------------------------------------------------------------------------------------
-    async def _call(self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None,
-                    idempotent: bool | None = None) -> Any:
-        h = {"Accept": "application/json", **(headers or {})}
-        data = None
-        if body is not None:
-            data = orjson.dumps(body)
-            h["Content-Type"] = "application/json"
-        resp = await self.transport.request(method, path, headers=h, body=data,
-                                            idempotent=method == "GET" if idempotent is None else idempotent)
-        if resp.status >= 500:
-            raise upstream_status_error(self.name, resp.status)
-        doc = None
-        if resp.body and "json" in resp.content_type:
-            try:
-                doc = orjson.loads(resp.body)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(f"upstream {self.name} answered invalid JSON") from None
-        if resp.status >= 400:
-            message = doc.get("message") if isinstance(doc, dict) else None
-            raise _error(resp.status, str(message or f"{VENDOR} answered {resp.status}"))
-        return doc
 
     # -- which workflow a run belongs to -------------------------------------------------------------
     def _remember(self, run_id: str, workflow_id: str) -> None:
@@ -140,7 +109,7 @@ class AltostratClient:
     async def _search_histories(self, run: dict[str, Any]) -> str | None:
         """Each workflow's runs, newest first, down to the time the run was created."""
         since = ms(run.get("created_at")) or ms(run.get("started_at"))
-        workflows = await self._call("GET", "/workflows") or []
+        workflows = await self.upstream.call("GET", "/workflows") or []
         ids = [str(w["id"]) for w in workflows if isinstance(w, dict) and w.get("id")]
         for start in range(0, len(ids), _SCAN_BATCH):
             batch = ids[start:start + _SCAN_BATCH]
@@ -154,7 +123,7 @@ class AltostratClient:
         page = 1
         while True:
             try:
-                doc = await self._call("GET", f"/workflows/{quote(workflow_id, safe='')}/executions?page={page}")
+                doc = await self.upstream.call("GET", f"/workflows/{quote(workflow_id, safe='')}/executions?page={page}")
             except NotFound:
                 return False
             data = doc.get("data") or []
@@ -188,12 +157,12 @@ class AltostratClient:
     async def get_definition(self, tenant: str, name: str, version: int | str | None = None) -> WorkflowDefinition:
         self._plain(tenant, "get_definition")
         self._one_version(name, version)
-        return to_definition(tenant, await self._call("GET", f"/workflows/{quote(name, safe='')}"))
+        return to_definition(tenant, await self.upstream.call("GET", f"/workflows/{quote(name, safe='')}"))
 
     async def list_definitions(self, tenant: str, name: str | None = None, *, cursor: str | None = None,
                                limit: int = 1000) -> Page:
         self._plain(tenant, "list_definitions")
-        docs = [d for d in await self._call("GET", "/workflows") or []
+        docs = [d for d in await self.upstream.call("GET", "/workflows") or []
                 if isinstance(d, dict) and (name is None or d.get("id") == name)]
         docs.sort(key=lambda d: (ms(d.get("created_at")), str(d.get("id"))))  # oldest first, as Backend lists
         start = int(cursor or 0)
@@ -207,7 +176,7 @@ class AltostratClient:
         if "nodes" in doc and "edges" in doc:
             return doc
         try:
-            return await self._call("GET", f"/workflows/{quote(str(doc['id']), safe='')}")
+            return await self.upstream.call("GET", f"/workflows/{quote(str(doc['id']), safe='')}")
         except NotFound:  # deleted meanwhile
             return None
 
@@ -215,12 +184,12 @@ class AltostratClient:
         self._plain(tenant, "delete_definition")
         self._one_version(name, version)
         path = f"/workflows/{quote(name, safe='')}"
-        runs = await self._call("GET", f"{path}/executions?page=1")
+        runs = await self.upstream.call("GET", f"{path}/executions?page=1")
         count = (runs.get("meta") or {}).get("total") if isinstance(runs, dict) else None
         if count or (isinstance(runs, dict) and runs.get("data")):
             raise refuse(f"deleting workflow {name}", f"it has {count or 'some'} run(s), and Altostrat deletes a "
                                                       "workflow's runs and logs with it")
-        await self._call("DELETE", path, idempotent=True)
+        await self.upstream.call("DELETE", path, idempotent=True)
 
     # -- executions ---------------------------------------------------------------------------------
     async def start(self, tenant: str, name: str, version: int | str | None, input: dict[str, Any], *,
@@ -244,7 +213,7 @@ class AltostratClient:
                 raise refuse(f"idempotency strategy {idempotency_strategy}",
                              "Altostrat answers a repeated Idempotency-Key with the first run, it never fails it")
             headers = {"Idempotency-Key": idempotency_uuid(idempotency_key)}
-        doc = await self._call("POST", f"/workflows/{quote(name, safe='')}/execute", body={"context": input},
+        doc = await self.upstream.call("POST", f"/workflows/{quote(name, safe='')}/execute", body={"context": input},
                                headers=headers, idempotent=bool(idempotency_key))
         self._remember(str(doc["id"]), name)
         return parse_run(doc, tenant, name)
@@ -255,13 +224,13 @@ class AltostratClient:
         path = f"/workflows/runs/{quote(run_id, safe='')}"
         known = self._owners.get(run_id)
         if known is not None:
-            run, workflow = await asyncio.gather(self._call("GET", path), self._workflow_doc(known),
+            run, workflow = await asyncio.gather(self.upstream.call("GET", path), self._workflow_doc(known),
                                                  return_exceptions=True)
             for outcome in (run, workflow):
                 if isinstance(outcome, BaseException):
                     raise outcome
         else:
-            run = await self._call("GET", path)
+            run = await self.upstream.call("GET", path)
             known = await self._workflow_of(run)
             workflow = await self._workflow_doc(known)
         # Altostrat keeps no definition per run: the workflow as it is now describes the run's nodes
@@ -270,7 +239,7 @@ class AltostratClient:
 
     async def _workflow_doc(self, workflow_id: str) -> dict[str, Any] | None:
         try:
-            return await self._call("GET", f"/workflows/{quote(workflow_id, safe='')}")
+            return await self.upstream.call("GET", f"/workflows/{quote(workflow_id, safe='')}")
         except NotFound:
             return None
 
@@ -296,7 +265,7 @@ class AltostratClient:
         total: int | None = None
         while True:
             try:
-                doc = await self._call("GET", f"/workflows/{quote(name, safe='')}/executions?page={page}")
+                doc = await self.upstream.call("GET", f"/workflows/{quote(name, safe='')}/executions?page={page}")
             except NotFound:
                 return Page([], None, 0)
             total = (doc.get("meta") or {}).get("total")
@@ -347,7 +316,7 @@ class AltostratClient:
         """Altostrat re-run (no ``resume_from_ref``) or resume-from: a new run with the original's payload."""
         tenant = tenant or "default"
         run_path = f"/workflows/runs/{quote(upstream_id(execution_id), safe='')}"
-        original = await self._call("GET", run_path)
+        original = await self.upstream.call("GET", run_path)
         if input is not None:
             kept = original.get("trigger_payload")
             if not isinstance(kept, dict) or context_of(kept) != context_of(input):
@@ -356,7 +325,7 @@ class AltostratClient:
         workflow_id = await self._workflow_of(original)
         path = f"{run_path}/rerun" if resume_from_ref is None else \
             f"{run_path}/resume-from/{quote(resume_from_ref, safe='')}"
-        doc = await self._call("POST", path, idempotent=False)
+        doc = await self.upstream.call("POST", path, idempotent=False)
         new_run = doc.get("new_run") or {}
         self._remember(str(new_run["id"]), workflow_id)
         return parse_run(new_run, tenant, workflow_id)
@@ -397,11 +366,6 @@ def _decode(cursor: str | None) -> tuple[int, int]:
 
 def _encode(page: int, index: int) -> str:
     return f"{page}:{index}"
-
-
-def _error(status: int, message: str) -> Exception:
-    return {400: InvalidArgument, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict,
-            422: InvalidArgument}.get(status, UpstreamError)(message)
 
 
 def create_client(settings: BackendSettings, transport: UpstreamTransport) -> AltostratClient:

@@ -19,21 +19,13 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from wfgateway.adapters.cognite.translate import Translator, normalize_definition
 
 from wfgateway.backends.auth import ClientCredentialsAuth
+from wfgateway.backends.json_client import JsonUpstream, refusal
 from wfgateway.backends.settings import BackendSettings
-from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
-from wfgateway.core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidArgument,
-    NotFound,
-    NotImplementedByBackend,
-    Unauthorized,
-    UpstreamError,
-)
+from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
@@ -69,14 +61,20 @@ _EXECUTION_STATUS = {s.value: s for s in ExecutionStatus}
 _TASK_STATUS = {s.value: s for s in TaskStatus}
 
 
-def refuse(operation: str, what: str) -> NotImplementedByBackend:
-    return NotImplementedByBackend(f"{operation} cannot be translated for the {VENDOR} upstream: {what}")
+refuse = refusal(VENDOR)
+
+
+def _error_message(doc: Any) -> object:
+    """Cognite's error body: ``{"error": {"code": 400, "message": "..."}}``."""
+    error = doc.get("error") if isinstance(doc, dict) else None
+    return error.get("message") if isinstance(error, dict) else None
 
 
 class CogniteClient:
     def __init__(self, settings: BackendSettings, transport: UpstreamTransport) -> None:
         self.name = settings.name
         self.transport = transport
+        self.upstream = JsonUpstream(transport, VENDOR, error_message=_error_message)
         self.project = settings.raw.get("project") or settings.path_params.get("project")
         self.translator = Translator({})
 
@@ -91,20 +89,8 @@ class CogniteClient:
 
     async def _call(self, method: str, path: str, tenant: str | None, body: Any = None, *,
                     idempotent: bool | None = None) -> Any:
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = orjson.dumps(body)
-            headers["Content-Type"] = "application/json"
-        resp = await self.transport.request(method, self._base(tenant) + path, headers=headers, body=data,
-                                            idempotent=method == "GET" if idempotent is None else idempotent)
-        if resp.status >= 500:
-            raise upstream_status_error(self.name, resp.status)
-        doc = orjson.loads(resp.body) if resp.body and "json" in resp.content_type else None
-        if resp.status >= 400:
-            message = ((doc or {}).get("error") or {}).get("message") if isinstance(doc, dict) else None
-            raise _error(resp.status, message or f"{VENDOR} answered {resp.status}")
-        return doc
+        """A call below the project's base path (``/api/v1/projects/<project>``)."""
+        return await self.upstream.call(method, self._base(tenant) + path, body=body, idempotent=idempotent)
 
     async def _nonce(self, tenant: str | None) -> str:
         """A session nonce for a run or retry, made with the gateway's own upstream credentials."""
@@ -344,11 +330,6 @@ class CogniteClient:
             updated_ms=int(t.get("endTime") or t.get("startTime") or 0),
             extra={"cognite": {"taskType": t.get("taskType"), "parentTaskExternalId": t.get("parentTaskExternalId")}},
         )
-
-
-def _error(status: int, message: str) -> Exception:
-    return {400: InvalidArgument, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}.get(
-        status, UpstreamError)(message)
 
 
 def create_client(settings: BackendSettings, transport: UpstreamTransport) -> CogniteClient:

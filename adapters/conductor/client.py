@@ -11,23 +11,16 @@ vocabulary) raises NotImplementedByBackend naming it.  CAPABILITIES feeds docs/c
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import orjson
 from wfgateway.adapters.conductor.definitions import DEF_KEY, to_definition
 from wfgateway.adapters.conductor.render import workflow_def_json
 
+from wfgateway.backends.json_client import JsonUpstream, refusal
 from wfgateway.backends.settings import BackendSettings
-from wfgateway.backends.transport import UpstreamTransport, upstream_status_error
-from wfgateway.core.errors import (
-    Conflict,
-    Forbidden,
-    InvalidArgument,
-    NotFound,
-    NotImplementedByBackend,
-    Unauthorized,
-    UpstreamError,
-)
+from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
@@ -63,8 +56,7 @@ CAPABILITIES: dict[str, tuple[str, str]] = {
 _TERMINAL_TASK = {s.value: s for s in TaskStatus}
 
 
-def refuse(operation: str, what: str) -> NotImplementedByBackend:
-    return NotImplementedByBackend(f"{operation} cannot be translated for the {VENDOR} upstream: {what}")
+refuse = refusal(VENDOR)
 
 
 class ConductorClient:
@@ -73,30 +65,7 @@ class ConductorClient:
     def __init__(self, settings: BackendSettings, transport: UpstreamTransport) -> None:
         self.name = settings.name
         self.transport = transport
-
-    # -- HTTP ---------------------------------------------------------------------------------------
-    async def _call(self, method: str, path: str, *, query: dict[str, Any] | None = None, body: Any = None,
-                    idempotent: bool | None = None, missing: str = "") -> Any:
-        q = {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in (query or {}).items() if v is not None}
-        url = path + ("?" + urlencode(q) if q else "")
-        headers = {"Accept": "application/json, text/plain"}
-        data = None
-        if body is not None:
-            data = orjson.dumps(body)
-            headers["Content-Type"] = "application/json"
-        resp = await self.transport.request(method, url, headers=headers, body=data,
-                                            idempotent=method == "GET" if idempotent is None else idempotent)
-        if resp.status >= 500:
-            raise upstream_status_error(self.name, resp.status)
-        text = resp.body.decode("utf-8", "replace")
-        if resp.status >= 400:
-            message = _message(resp.body) or f"{VENDOR} answered {resp.status}"
-            raise _error(resp.status, message if resp.status != 404 or not missing else f"{missing}: {message}")
-        if not resp.body:
-            return None
-        if "json" in resp.content_type:
-            return orjson.loads(resp.body)
-        return text
+        self.upstream = JsonUpstream(transport, VENDOR, plain_text=True)
 
     # -- definitions --------------------------------------------------------------------------------
     async def put_definition(self, definition: WorkflowDefinition, *, overwrite: bool = True) -> WorkflowDefinition:
@@ -105,18 +74,18 @@ class ConductorClient:
             raise refuse("put_definition", f"the definition was written in the {definition.dialect or 'another'} "
                                            f"dialect; its tasks ({', '.join(kinds)}) have no Conductor WorkflowDef")
         doc = workflow_def_json(definition)
-        await self._call("POST" if not overwrite else "PUT", "/api/metadata/workflow",
+        await self.upstream.call("POST" if not overwrite else "PUT", "/api/metadata/workflow",
                          query={"overwrite": overwrite} if not overwrite else None,
                          body=doc if not overwrite else [doc])
         return definition
 
     async def get_definition(self, tenant: str, name: str, version: int | str | None = None) -> WorkflowDefinition:
-        doc = await self._call("GET", f"/api/metadata/workflow/{quote(name, safe='')}", query={"version": version})
+        doc = await self.upstream.call("GET", f"/api/metadata/workflow/{quote(name, safe='')}", query={"version": version})
         return to_definition(doc, tenant)
 
     async def list_definitions(self, tenant: str, name: str | None = None, *, cursor: str | None = None,
                                limit: int = 1000) -> Page:
-        docs = await self._call("GET", "/api/metadata/workflow") or []
+        docs = await self.upstream.call("GET", "/api/metadata/workflow") or []
         items = [to_definition(d, tenant) for d in docs if name is None or d.get("name") == name]
         start = int(cursor or 0)
         page = items[start:start + limit]
@@ -130,7 +99,7 @@ class ConductorClient:
         else:
             versions = [version]
         for v in versions:
-            await self._call("DELETE", f"/api/metadata/workflow/{quote(name, safe='')}/{v}")
+            await self.upstream.call("DELETE", f"/api/metadata/workflow/{quote(name, safe='')}/{v}")
 
     # -- executions ---------------------------------------------------------------------------------
     async def start(self, tenant: str, name: str, version: int | str | None, input: dict[str, Any], *,
@@ -155,11 +124,11 @@ class ConductorClient:
             if DEF_KEY not in definition.extra:
                 raise refuse("start", "an inline definition written in another dialect")
             body["workflowDef"] = workflow_def_json(definition)
-        new_id = await self._call("POST", "/api/workflow", body=body, idempotent=False)
+        new_id = await self.upstream.call("POST", "/api/workflow", body=body, idempotent=False)
         return await self.get(str(new_id).strip().strip('"'), tenant=tenant)
 
     async def get(self, execution_id: str, *, tenant: str | None = None, include_history: bool = False) -> Execution:
-        doc = await self._call("GET", f"/api/workflow/{quote(execution_id, safe='')}",
+        doc = await self.upstream.call("GET", f"/api/workflow/{quote(execution_id, safe='')}",
                                query={"includeTasks": True})
         return parse_workflow(doc, tenant or "default")
 
@@ -184,7 +153,7 @@ class ConductorClient:
         if created_to_ms is not None:
             clauses.append(f"startTime < {created_to_ms + 1}")
         start = int(cursor or 0)
-        doc = await self._call("GET", "/api/workflow/search", query={
+        doc = await self.upstream.call("GET", "/api/workflow/search", query={
             "start": start, "size": limit, "query": " AND ".join(clauses) or None,
             "sort": "startTime:DESC" if newest_first else "startTime:ASC"})
         items = [parse_workflow(w, tenant) for w in doc.get("results") or []]
@@ -192,21 +161,21 @@ class ConductorClient:
         return Page(items, str(start + limit) if start + limit < total else None, total)
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
-        await self._call("DELETE", f"/api/workflow/{quote(execution_id, safe='')}", query={"reason": reason})
+        await self.upstream.call("DELETE", f"/api/workflow/{quote(execution_id, safe='')}", query={"reason": reason})
         return await self.get(execution_id, tenant=tenant)
 
     async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
         path = f"/api/workflow/{quote(execution_id, safe='')}"
         if not (await self.get(execution_id, tenant=tenant)).status.terminal:
-            await self._call("DELETE", path, query={"reason": "Removed"})  # Conductor archives only ended ones
-        await self._call("DELETE", path + "/remove", query={"archiveWorkflow": False})
+            await self.upstream.call("DELETE", path, query={"reason": "Removed"})  # Conductor archives only ended ones
+        await self.upstream.call("DELETE", path + "/remove", query={"archiveWorkflow": False})
 
     async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        await self._call("PUT", f"/api/workflow/{quote(execution_id, safe='')}/pause", idempotent=False)
+        await self.upstream.call("PUT", f"/api/workflow/{quote(execution_id, safe='')}/pause", idempotent=False)
         return await self.get(execution_id, tenant=tenant)
 
     async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        await self._call("PUT", f"/api/workflow/{quote(execution_id, safe='')}/resume", idempotent=False)
+        await self.upstream.call("PUT", f"/api/workflow/{quote(execution_id, safe='')}/resume", idempotent=False)
         return await self.get(execution_id, tenant=tenant)
 
     async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
@@ -214,7 +183,7 @@ class ConductorClient:
                     correlation_id: str | None = None) -> Execution:
         body = {"reRunFromWorkflowId": execution_id, "reRunFromTaskId": from_task_id, "taskInput": task_input,
                 "workflowInput": workflow_input, "correlationId": correlation_id}
-        await self._call("POST", f"/api/workflow/{quote(execution_id, safe='')}/rerun",
+        await self.upstream.call("POST", f"/api/workflow/{quote(execution_id, safe='')}/rerun",
                          body={k: v for k, v in body.items() if v is not None})
         return await self.get(execution_id, tenant=tenant)
 
@@ -223,13 +192,13 @@ class ConductorClient:
             raise refuse("retry", "Conductor always gives a retried task one more attempt past its retry count")
         if policy.retryable != RetryPolicy().retryable:
             raise refuse("retry", "Conductor retries exactly the failed, timed-out and canceled tasks")
-        await self._call("POST", f"/api/workflow/{quote(execution_id, safe='')}/retry",
+        await self.upstream.call("POST", f"/api/workflow/{quote(execution_id, safe='')}/retry",
                          query={"resumeSubworkflowTasks": policy.resume_subworkflows})
         return await self.get(execution_id, tenant=tenant)
 
     async def restart(self, execution_id: str, *, tenant: str | None = None,
                       use_latest_definition: bool = False) -> Execution:
-        await self._call("POST", f"/api/workflow/{quote(execution_id, safe='')}/restart",
+        await self.upstream.call("POST", f"/api/workflow/{quote(execution_id, safe='')}/restart",
                          query={"useLatestDefinitions": use_latest_definition})
         return await self.get(execution_id, tenant=tenant)
 
@@ -249,7 +218,7 @@ class ConductorClient:
                    timeout_ms: int = 0, lease_ms: int | None = None, domain: str | None = None) -> list[TaskAttempt]:
         if lease_ms is not None:
             raise refuse("poll", "a lease per poll (Conductor leases by the task definition's responseTimeout)")
-        docs = await self._call("GET", f"/api/tasks/poll/batch/{quote(task_name, safe='')}", idempotent=False,
+        docs = await self.upstream.call("GET", f"/api/tasks/poll/batch/{quote(task_name, safe='')}", idempotent=False,
                                 query={"workerid": worker_id, "count": count, "timeout": timeout_ms, "domain": domain})
         return [parse_task(d) for d in docs or []]
 
@@ -263,14 +232,14 @@ class ConductorClient:
                 "outputData": output or {}, "reasonForIncompletion": reason, "workerId": worker_id,
                 "extendLease": extend_lease or None, "callbackAfterSeconds": callback_after_ms // 1000 or None,
                 "logs": [{"log": line, "taskId": task_id} for line in logs] if logs else None}
-        await self._call("POST", "/api/tasks", body={k: v for k, v in body.items() if v is not None})
+        await self.upstream.call("POST", "/api/tasks", body={k: v for k, v in body.items() if v is not None})
         return await self.get_task(task_id)
 
     async def get_task(self, task_id: str, *, tenant: str | None = None) -> TaskAttempt:
-        return parse_task(await self._call("GET", f"/api/tasks/{quote(task_id, safe='')}"))
+        return parse_task(await self.upstream.call("GET", f"/api/tasks/{quote(task_id, safe='')}"))
 
     async def add_task_log(self, task_id: str, message: str, *, tenant: str | None = None) -> None:
-        await self._call("POST", f"/api/tasks/{quote(task_id, safe='')}/log", body=message)
+        await self.upstream.call("POST", f"/api/tasks/{quote(task_id, safe='')}/log", body=message)
 
 
 # -- Conductor JSON -> canonical --------------------------------------------------------------------
@@ -343,19 +312,6 @@ def _obj(value: Any) -> dict[str, Any]:
             return {"value": value}
         return parsed if isinstance(parsed, dict) else {"value": parsed}
     return {}
-
-
-def _message(body: bytes) -> str:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body.decode("utf-8", "replace")[:500]
-    return str(doc.get("message") or "") if isinstance(doc, dict) else ""
-
-
-def _error(status: int, message: str) -> Exception:
-    return {400: InvalidArgument, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict}.get(
-        status, UpstreamError)(message)
 
 
 def create_client(settings: BackendSettings, transport: UpstreamTransport) -> ConductorClient:
