@@ -14,7 +14,7 @@ from wfgateway.adapters.altostrat.timefmt import iso, parse_ms
 from wfgateway.adapters.altostrat.translate import task_for_node
 from wfgateway.adapters.altostrat.vault import VaultItem
 
-from wfgateway.auth import constant_time_equals
+from wfgateway.client_auth import constant_time_equals
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, UpstreamTimeout
 from wfgateway.core.model import WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus

@@ -13,7 +13,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from wfgateway.auth import (
+from wfgateway.client_auth import (
     ExpiredToken,
     InvalidToken,
     bearer_token,

@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from wfgateway.adapters.altostrat import ids
 from wfgateway.adapters.altostrat.store import Duplicate, Tables
 
-from wfgateway.auth import secret_from_env
+from wfgateway.client_auth import secret_from_env
 from wfgateway.core.errors import InvalidArgument, NotFound
 
 log = logging.getLogger("wfgateway.altostrat")

@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 from wfgateway.adapters.cognite.translate import Translator, normalize_definition
 
-from wfgateway.backends.auth import ClientCredentialsAuth
 from wfgateway.backends.json_client import JsonUpstream, refusal
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.backends.upstream_credentials import ClientCredentialsAuth
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus

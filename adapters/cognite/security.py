@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wfgateway.auth import bearer_token, match_static_token, secret_from_env
+from wfgateway.client_auth import bearer_token, match_static_token, secret_from_env
 from wfgateway.core.errors import Forbidden, Unauthorized
 from wfgateway.dialect import Principal
 

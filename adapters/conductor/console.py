@@ -8,7 +8,7 @@ from typing import Any
 
 from wfgateway.adapters.conductor.definitions import DIALECT
 
-from wfgateway.auth import InvalidToken, verify_token
+from wfgateway.client_auth import InvalidToken, verify_token
 from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
 from wfgateway.core.errors import GatewayError
 from wfgateway.core.model import Execution, WorkflowDefinition

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from wfgateway.auth import (
+from wfgateway.client_auth import (
     ExpiredToken,
     InvalidToken,
     constant_time_equals,

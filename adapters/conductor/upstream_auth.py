@@ -10,7 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.backends.auth import CLIENT_CREDENTIAL_HEADERS, NoAuth, StaticHeaderAuth, TokenCache, secret
+from wfgateway.backends.upstream_credentials import (
+    CLIENT_CREDENTIAL_HEADERS,
+    NoAuth,
+    StaticHeaderAuth,
+    TokenCache,
+    secret,
+)
 from wfgateway.core.errors import Unavailable
 
 HEADER = "X-Authorization"

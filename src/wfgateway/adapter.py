@@ -43,8 +43,8 @@ from wfgateway.dialect import Handler, Principal
 from wfgateway.gateway import GatewayContext
 
 if TYPE_CHECKING:
-    from wfgateway.backends.auth import UpstreamAuth
     from wfgateway.backends.transport import UpstreamTransport
+    from wfgateway.backends.upstream_credentials import UpstreamAuth
     from wfgateway.console.vocabulary import VocabularyFactory
 
 # -- what an adapter hands the gateway ----------------------------------------------------------------

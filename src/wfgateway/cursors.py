@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from wfgateway.auth import secret_from_env
+from wfgateway.client_auth import secret_from_env
 
 _MAC_BYTES = 16
 _MAX_CURSOR = 4096  # no cursor of ours is longer; a longer one is refused before any decoding

@@ -8,7 +8,7 @@ import uuid
 
 from tests.altostrat.conftest import TOKENS, checked, new_authorization, wait_run
 from tests.altostrat.graphs import branching, edge, node
-from wfgateway.auth import issue_token
+from wfgateway.client_auth import issue_token
 
 SECRET = "sk_live_" + uuid.uuid4().hex
 

@@ -8,7 +8,7 @@ from wfgateway.adapters.altostrat.errors import render_error
 from wfgateway.adapters.altostrat.security import BearerAuth
 
 from tests.altostrat.spec_schemas import validator_for
-from wfgateway.auth import issue_token
+from wfgateway.client_auth import issue_token
 from wfgateway.core import errors as E
 
 ERROR_SCHEMA = validator_for("/components/schemas/ErrorResponse")

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from wfgateway.adapter import Adapter
-from wfgateway.auth import bearer_token, constant_time_equals
+from wfgateway.client_auth import bearer_token, constant_time_equals
 from wfgateway.core.errors import ErrorContext, GatewayError, NotFound, Unauthorized
 from wfgateway.dialect import Call, Principal
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from wfgateway.adapter import Adapter
-from wfgateway.auth import bearer_token
+from wfgateway.client_auth import bearer_token
 from wfgateway.core.errors import ErrorContext, GatewayError, Unauthorized
 from wfgateway.dialect import Call, Principal
 

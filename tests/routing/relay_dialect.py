@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from wfgateway.adapter import Adapter
-from wfgateway.auth import bearer_token
+from wfgateway.client_auth import bearer_token
 from wfgateway.core.errors import ErrorContext, GatewayError, Unauthorized
 from wfgateway.core.model import Execution
 from wfgateway.dialect import Call, Principal

@@ -8,9 +8,9 @@ import inspect
 import pytest
 
 from tests.support.server import REPO
-from wfgateway.backends.auth import NoAuth
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.backends.upstream_credentials import NoAuth
 from wfgateway.config import load_config
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import NotImplementedByBackend

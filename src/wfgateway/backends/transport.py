@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 import orjson
 
 from wfgateway import tracing
-from wfgateway.backends.auth import UpstreamAuth
 from wfgateway.backends.h1 import H1Error, H1Pool
 from wfgateway.backends.resilience import CircuitBreaker, backoff_s
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
+from wfgateway.backends.upstream_credentials import UpstreamAuth
 from wfgateway.core.errors import Unavailable, UpstreamError, UpstreamTimeout
 from wfgateway.sanitize import json_line
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wfgateway.adapter import AdapterError, adapter_module, find_adapter
-from wfgateway.backends.auth import CredentialsError, upstream_auth_for
 from wfgateway.backends.bound import BoundBackend, MissingClient
 from wfgateway.backends.forward import Forwarder
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
+from wfgateway.backends.upstream_credentials import CredentialsError, upstream_auth_for
 from wfgateway.config import Config, ConfigError
 from wfgateway.routing.table import Route, RouteTable
 

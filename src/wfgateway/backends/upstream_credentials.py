@@ -1,4 +1,6 @@
-"""Upstream credentials: the gateway's own credentials for a vendor replace the client's.
+"""Upstream credentials (outbound): the gateway's own credentials for a vendor replace the client's.
+
+The credentials clients present to the gateway (inbound) are checked with wfgateway.client_auth.
 
 Generic schemes live here (a bearer token, OAuth2 client credentials); a vendor whose scheme is its
 own (Conductor's key id + secret exchanged for a token sent as ``X-Authorization``) provides it as

@@ -1,4 +1,6 @@
-"""Credential helpers every dialect's auth scheme is built from.
+"""Client credentials (inbound): the helpers every dialect's scheme for checking its callers is built from.
+
+The credentials the gateway sends to an upstream (outbound) are wfgateway.backends.upstream_credentials.
 
 Comparisons are constant-time; secrets come from environment variables named in config.yaml and
 are never logged.  Tokens the gateway issues are HS256 JWTs.
