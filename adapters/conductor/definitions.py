@@ -40,6 +40,7 @@ from wfgateway.core.model import (
     TaskSpec,
     WorkflowDefinition,
 )
+from wfgateway.engine.codec import definition_to_dict
 
 DIALECT = "conductor"
 EXPANDER = "conductor"
@@ -134,7 +135,13 @@ def all_specs(specs: list[TaskSpec]) -> list[TaskSpec]:
 
 def referenced_task_names(doc: Mapping[str, Any]) -> set[str]:
     """Names of every task in a WorkflowDef (nested too): the TaskDefs that may apply."""
-    return {str(t.get("name")) for t in iter_tasks(doc.get("tasks") or [])}
+    names = set()
+    for t in iter_tasks(doc.get("tasks") or []):
+        names.add(str(t.get("name")))
+        inline = (t.get("subWorkflowParam") or {}).get("workflowDefinition")
+        if isinstance(inline, Mapping):  # an inline child's tasks use the same TaskDefs
+            names |= referenced_task_names(inline)
+    return names
 
 
 def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
@@ -293,12 +300,10 @@ class _Builder:
             sub = wt.get("subWorkflowParam") or {}
             if not sub.get("name"):
                 raise InvalidArgument(f"SUB_WORKFLOW task {wt['taskReferenceName']} needs subWorkflowParam.name")
-            if sub.get("workflowDefinition"):
-                raise InvalidArgument(
-                    f"SUB_WORKFLOW task {wt['taskReferenceName']}: inline subWorkflowParam.workflowDefinition "
-                    "is not supported; register the child definition and name it"
-                )
             params = {"name": sub["name"], "version": sub.get("version"), "input": inp}
+            inline = sub.get("workflowDefinition")
+            if isinstance(inline, Mapping) and inline:
+                params["definition"] = self._inline_child(wt, inline)
         elif kind == "WAIT":
             params = wait_params(wt, inp)
         elif kind == "SET_VARIABLE":
@@ -311,6 +316,25 @@ class _Builder:
         elif kind == "JSON_JQ_TRANSFORM":
             params = jq_params(wt, inp)
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
+
+    def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:
+        """The engine's form of ``subWorkflowParam.workflowDefinition``: the child runs it (snapshotted
+        with the parent's definition, so reruns, retries and restarts run the same child); it is not
+        registered as a definition of its own, as in the OSS server."""
+        sub = wt.get("subWorkflowParam") or {}
+        doc = {**inline, "name": inline.get("name") or sub.get("name")}
+        if not doc.get("version") and sub.get("version"):
+            doc["version"] = sub["version"]
+        try:
+            child = to_definition(doc, "", self.task_defs)
+        except (InvalidArgument, ValidationFailed) as exc:
+            raise InvalidArgument(f"SUB_WORKFLOW task {wt.get('taskReferenceName')}: workflowDefinition: "
+                                  f"{exc.message}") from None
+        body = definition_to_dict(child)
+        body.pop("tenant", None)  # the child runs in the parent's tenant
+        body.pop("created_ms", None)  # the same inline child keeps the same snapshot digest
+        body.pop("updated_ms", None)
+        return body
 
     def _spec(self, wt: dict[str, Any], kind: str, deps: list[Edge], *, input: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None, policy: bool = False) -> TaskSpec:

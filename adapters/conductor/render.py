@@ -143,10 +143,14 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
                                "headers": output.get("headers") or {}, "reasonPhrase": _reason(output.get("status"))}}
     if task_type in ("SWITCH", "DECISION") and "selected" in output:
         output.setdefault("evaluationResult", [output["selected"]])
+    input_data = to_conductor(attempt.input or {})  # secrets stay references
+    inline = ((wt or {}).get("subWorkflowParam") or {}).get("workflowDefinition") if task_type == "SUB_WORKFLOW" else None
+    if inline:  # the OSS server shows the inline child it ran in the task's input
+        input_data = {**input_data, "subWorkflowDefinition": inline}
     doc: dict[str, Any] = {
         "taskType": task_type,
         "status": str(status),
-        "inputData": to_conductor(attempt.input or {}),  # secrets stay references
+        "inputData": input_data,
         "referenceTaskName": reference_name(attempt),
         "retryCount": attempt.attempt,
         "seq": attempt.seq,

@@ -7,13 +7,14 @@ from typing import Any
 from starlette.responses import Response
 from wfgateway.adapters.conductor import errors as msg
 from wfgateway.adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
+from wfgateway.adapters.conductor.definitions import DEF_KEY, DIALECT
 from wfgateway.adapters.conductor.metadata_api import translate
 from wfgateway.adapters.conductor.render import summary_json, workflow_json, workflow_status_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.search_query import parse_query
 
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
-from wfgateway.core.model import Execution, RetryPolicy
+from wfgateway.core.model import Execution, RetryPolicy, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
 
@@ -41,6 +42,7 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
             definition = await call.backend.get_definition(tenant(call), name, version)
         except NotFound:
             raise unknown from None
+        definition = await with_current_task_defs(call, definition)
     template = (definition.extra.get("conductorDef") or {}).get("inputTemplate") or {}
     metadata = {**(metadata or {}), **({"taskToDomain": task_to_domain} if task_to_domain else {})} or None
     try:
@@ -48,7 +50,7 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
             tenant(call), definition.name, definition.version, {**template, **input},
             correlation_id=correlation_id, metadata=metadata, execution_id=new_workflow_id(),
             idempotency_key=idempotency_key or None, idempotency_strategy=_STRATEGIES.get(strategy or "FAIL", "fail"),
-            priority=priority, dialect="conductor", definition=definition if inline is not None else None,
+            priority=priority, dialect="conductor", definition=definition,
         )
     except Conflict as exc:
         if idempotency_key:
@@ -56,6 +58,19 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
                            f"(idempotencyStrategy FAIL): {exc.message}") from None
         raise
     return execution.id
+
+
+async def with_current_task_defs(call: Call, definition: WorkflowDefinition) -> WorkflowDefinition:
+    """The definition with the TaskDefs its tasks name as they are now: the OSS server looks them up
+    when a run starts, and the run keeps that snapshot (a TaskDef changed later affects later runs).
+    A definition another dialect wrote has no TaskDefs and is run as stored."""
+    doc = definition.extra.get(DEF_KEY)
+    if not isinstance(doc, dict) or definition.dialect != DIALECT:
+        return definition
+    current = await translate(call.backend, definition.tenant, doc)
+    # the registration's times, so that unchanged TaskDefs give the registered snapshot (one stored body)
+    current.created_ms, current.updated_ms = definition.created_ms, definition.updated_ms
+    return current
 
 
 async def start_workflow_by_name(call: Call) -> Response:

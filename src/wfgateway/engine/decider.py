@@ -296,7 +296,7 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
     ctx = StateContext(st, container, rec)
     try:
         rec.a.input = input_override if input_override is not None else resolve(spec.input, ctx)
-        params = resolve(spec.params, ctx) if spec.params else {}
+        params = resolve_params(spec, ctx)
     except Exception as exc:  # a bad template at run time fails the task, never the engine
         finish(rec, TaskStatus.FAILED, env.now, reason=f"Cannot resolve the task's templates: {exc}")
         return rec
@@ -308,6 +308,17 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
         return rec
     begin(st, env, container, spec, rec, params)
     return rec
+
+
+def resolve_params(spec: TaskSpec, ctx: StateContext) -> dict[str, Any]:
+    """A task's params with their templates resolved -- except an inline sub-workflow definition,
+    whose templates are the child's own (resolved when the child runs)."""
+    if not spec.params:
+        return {}
+    inline = spec.params.get("definition") if spec.kind == SUBWORKFLOW else None
+    if not isinstance(inline, dict):
+        return resolve(spec.params, ctx)
+    return {**resolve({k: v for k, v in spec.params.items() if k != "definition"}, ctx), "definition": inline}
 
 
 def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,

@@ -59,7 +59,8 @@ def validate_specs(specs: Sequence[TaskSpec], outer_refs: frozenset[str] = froze
         if s.timeout_ms is not None and s.timeout_ms <= 0:
             raise InvalidArgument(f"{where}: timeout_ms must be positive")
         templates.check(s.input, known, where)
-        templates.check(s.params, known, where)
+        own = {k: v for k, v in s.params.items() if k != "definition"} if s.kind == SUBWORKFLOW else s.params
+        templates.check(own, known, where)  # an inline child's templates are checked as its own definition
         _check_kind(s, where)
         if s.kind == LOOP:
             validate_specs(s.body, frozenset(graph.by_ref) | outer_refs)
