@@ -316,9 +316,9 @@ def resolve_params(spec: TaskSpec, ctx: StateContext) -> dict[str, Any]:
     if not spec.params:
         return {}
     inline = spec.params.get("definition") if spec.kind == SUBWORKFLOW else None
-    if not isinstance(inline, dict):
-        return resolve(spec.params, ctx)
-    return {**resolve({k: v for k, v in spec.params.items() if k != "definition"}, ctx), "definition": inline}
+    own = spec.params if not isinstance(inline, dict) else {k: v for k, v in spec.params.items() if k != "definition"}
+    resolved: dict[str, Any] = resolve(own, ctx)
+    return resolved if not isinstance(inline, dict) else {**resolved, "definition": inline}
 
 
 def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,
