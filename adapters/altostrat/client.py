@@ -27,10 +27,11 @@ from wfgateway.adapters.altostrat.client_json import context_of, ms, parse_run, 
 from wfgateway.adapters.altostrat.workflows import VERSION, record_of
 
 from wfgateway.backends.json_client import JsonUpstream, refusal
+from wfgateway.backends.refused import RefusedOperations
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
 from wfgateway.core.errors import InvalidArgument, NotFound
-from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
+from wfgateway.core.model import Execution, Page, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
 VENDOR = "Altostrat SDX"
@@ -77,8 +78,11 @@ def idempotency_uuid(key: str) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"wfgateway:idempotency:{key}"))
 
 
-class AltostratClient:
+class AltostratClient(RefusedOperations):
     """A Backend over HTTP to one Altostrat SDX organisation (the one the configured token belongs to)."""
+
+    VENDOR = VENDOR
+    CAPABILITIES = CAPABILITIES
 
     def __init__(self, settings: BackendSettings, transport: UpstreamTransport) -> None:
         self.name = settings.name
@@ -137,11 +141,6 @@ class AltostratClient:
             page += 1
 
     # -- definitions --------------------------------------------------------------------------------
-    def _plain(self, tenant: str, operation: str) -> None:
-        """A tenant with a '/' is a dialect's private namespace (Conductor's TaskDefs): no Altostrat equivalent."""
-        if "/" in tenant:
-            raise refuse(f"{operation} in the {tenant.split('/', 1)[1]} namespace", CAPABILITIES["task_definitions"][1])
-
     @staticmethod
     def _one_version(name: str, version: int | str | None) -> None:
         if version is not None and str(version) != str(VERSION):
@@ -284,18 +283,6 @@ class AltostratClient:
                 return Page(items, None, None if filtered else total)
             page, skip = page + 1, 0
 
-    async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
-        raise refuse("terminate", CAPABILITIES["terminate"][1])
-
-    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
-        raise refuse("delete_execution", CAPABILITIES["delete_execution"][1])
-
-    async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        raise refuse("pause", CAPABILITIES["pause"][1])
-
-    async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        raise refuse("resume", CAPABILITIES["resume"][1])
-
     async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
                     task_input: dict[str, Any] | None = None, workflow_input: dict[str, Any] | None = None,
                     correlation_id: str | None = None) -> Execution:
@@ -303,13 +290,6 @@ class AltostratClient:
                                 ("with new workflow input", workflow_input), ("with a correlation id", correlation_id))
                  if v]
         raise refuse("rerun" + (" " + ", ".join(parts) if parts else ""), CAPABILITIES["rerun"][1])
-
-    async def retry(self, execution_id: str, policy: RetryPolicy, *, tenant: str | None = None) -> Execution:
-        raise refuse("retry", CAPABILITIES["retry"][1])
-
-    async def restart(self, execution_id: str, *, tenant: str | None = None,
-                      use_latest_definition: bool = False) -> Execution:
-        raise refuse("restart", CAPABILITIES["restart"][1])
 
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
@@ -331,17 +311,8 @@ class AltostratClient:
         return parse_run(new_run, tenant, workflow_id)
 
     # -- tasks --------------------------------------------------------------------------------------
-    async def poll(self, tenant: str, task_name: str, **kwargs: Any) -> list[TaskAttempt]:
-        raise refuse("poll", CAPABILITIES["poll"][1])
-
     async def complete_task(self, task_id: str, status: TaskStatus, **kwargs: Any) -> TaskAttempt:
         raise refuse(f"a task update to {status}", CAPABILITIES["complete_task"][1])
-
-    async def get_task(self, task_id: str, *, tenant: str | None = None) -> TaskAttempt:
-        raise refuse("get_task", CAPABILITIES["get_task"][1])
-
-    async def add_task_log(self, task_id: str, message: str, *, tenant: str | None = None) -> None:
-        raise refuse("add_task_log", CAPABILITIES["add_task_log"][1])
 
 
 def _has_next(doc: dict[str, Any], page: int) -> bool:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 from wfgateway.adapters.cognite.translate import Translator, normalize_definition
 
 from wfgateway.backends.json_client import JsonUpstream, refusal
+from wfgateway.backends.refused import RefusedOperations
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
 from wfgateway.backends.upstream_credentials import ClientCredentialsAuth
@@ -70,18 +71,16 @@ def _error_message(doc: Any) -> object:
     return error.get("message") if isinstance(error, dict) else None
 
 
-class CogniteClient:
+class CogniteClient(RefusedOperations):
+    VENDOR = VENDOR
+    CAPABILITIES = CAPABILITIES
+
     def __init__(self, settings: BackendSettings, transport: UpstreamTransport) -> None:
         self.name = settings.name
         self.transport = transport
         self.upstream = JsonUpstream(transport, VENDOR, error_message=_error_message)
         self.project = settings.raw.get("project") or settings.path_params.get("project")
         self.translator = Translator({})
-
-    def _plain(self, tenant: str, operation: str) -> None:
-        """A tenant with a '/' is a dialect's private namespace (Conductor's TaskDefs): no Cognite equivalent."""
-        if "/" in tenant:
-            raise refuse(f"{operation} in the {tenant.split('/', 1)[1]} namespace", CAPABILITIES["task_definitions"][1])
 
     def _base(self, tenant: str | None) -> str:
         project = self.project or tenant or "default"
@@ -212,15 +211,6 @@ class CogniteClient:
                          {"reason": reason} if reason else {}, idempotent=False)
         return await self.get(execution_id, tenant=tenant)
 
-    async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
-        raise refuse("delete_execution", CAPABILITIES["delete_execution"][1])
-
-    async def pause(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        raise refuse("pause", CAPABILITIES["pause"][1])
-
-    async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution:
-        raise refuse("resume", CAPABILITIES["resume"][1])
-
     async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
                     task_input: dict[str, Any] | None = None, workflow_input: dict[str, Any] | None = None,
                     correlation_id: str | None = None) -> Execution:
@@ -247,10 +237,6 @@ class CogniteClient:
                          {"authentication": {"nonce": await self._nonce(tenant)}}, idempotent=False)
         return await self.get(execution_id, tenant=tenant)
 
-    async def restart(self, execution_id: str, *, tenant: str | None = None,
-                      use_latest_definition: bool = False) -> Execution:
-        raise refuse("restart", CAPABILITIES["restart"][1])
-
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
         """Altostrat's re-run (a new run with the same payload): a Cognite run; Cognite picks the id."""
@@ -263,9 +249,6 @@ class CogniteClient:
                                 correlation_id=original.correlation_id, metadata=metadata or None)
 
     # -- tasks --------------------------------------------------------------------------------------
-    async def poll(self, tenant: str, task_name: str, **kwargs: Any) -> list[TaskAttempt]:
-        raise refuse("poll", CAPABILITIES["poll"][1])
-
     async def complete_task(self, task_id: str, status: TaskStatus, *, tenant: str | None = None,
                             execution_id: str | None = None, output: dict[str, Any] | None = None,
                             reason: str | None = None, worker_id: str | None = None, extend_lease: bool = False,
@@ -281,12 +264,6 @@ class CogniteClient:
         doc = await self._call("POST", f"/workflows/tasks/{quote(task_id, safe='')}/update", tenant,
                                {"status": str(status), "output": output or {}}, idempotent=False)
         return self._task(doc, execution_id or "", {}, 0, None)
-
-    async def get_task(self, task_id: str, *, tenant: str | None = None) -> TaskAttempt:
-        raise refuse("get_task", CAPABILITIES["get_task"][1])
-
-    async def add_task_log(self, task_id: str, message: str, *, tenant: str | None = None) -> None:
-        raise refuse("add_task_log", CAPABILITIES["add_task_log"][1])
 
     # -- Cognite JSON -> canonical ------------------------------------------------------------------
     def parse_execution(self, doc: dict[str, Any], tenant: str) -> Execution:
