@@ -233,7 +233,7 @@ def _adapter(name: str, settings: dict[str, Any]) -> Adapter:
 
 def _create_dialect(name: str, settings: dict[str, Any], adapter: Adapter, config: Config,
                     context: GatewayContext) -> tuple[Dialect, Spec]:
-    spec = load_spec(name, config.resolve(settings.get("spec") or f"openapi/{name}.yaml"))
+    spec = load_spec(name, config.spec_path(name))
     try:
         dialect = adapter.create_dialect(settings, context)
     except SettingError as exc:

@@ -12,19 +12,22 @@ from wfgateway.contract import command as contract_command
 from wfgateway.engine.store.base import StoreOpenError
 from wfgateway.engine.store.tables import StoreHome
 
+_CONFIG_HELP = "config file (default: ./config.yaml; without one, the default config shipped with wfgateway, " \
+               "its SQLite store in the current directory)"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wfgateway", description="Workflow API gateway")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the gateway")
-    serve.add_argument("--config", default="config.yaml")
+    serve.add_argument("--config", help=_CONFIG_HELP)
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, help="processes serving the port (server.workers)")
     check = sub.add_parser("check", help="check a config file (and its specs and adapters) without serving")
-    check.add_argument("--config", default="config.yaml")
+    check.add_argument("--config", help=_CONFIG_HELP)
     routes = sub.add_parser("routes", help="print the route table and backends of a config file")
-    routes.add_argument("--config", default="config.yaml")
+    routes.add_argument("--config", help=_CONFIG_HELP)
     compat = sub.add_parser("compat", help="write docs/compatibility.md (every operation against every target)")
     compat.add_argument("--config", default="config.yaml")
     compat.add_argument("--output", default="docs/compatibility.md")
@@ -89,7 +92,7 @@ def _check(args: argparse.Namespace) -> int:
     except (ConfigError, StartupError, SpecError) as exc:
         print(f"wfgateway: {exc}", file=sys.stderr)
         return 2
-    print(f"{args.config}: ok ({', '.join(d.name for d in app.dialects)})")
+    print(f"{config.path}: ok ({', '.join(d.name for d in app.dialects)})")
     return 0
 
 
@@ -97,7 +100,7 @@ def _check(args: argparse.Namespace) -> int:
 _WORKER_ENV = "WFGATEWAY_WORKER_SERVE"
 
 
-def _serve_config(path: str, host: str | None, port: int | None, workers: int | None):  # -> Config
+def _serve_config(path: str | None, host: str | None, port: int | None, workers: int | None):  # -> Config
     config = load_config(path)
     if host:
         config.server["host"] = host
@@ -157,7 +160,8 @@ def _serve(args: argparse.Namespace) -> int:
     # N processes on one socket (uvicorn's supervisor restarts a worker that dies); each builds its
     # app from the same file, and on SIGTERM each stops accepting and finishes its requests in flight.
     del app  # the supervisor never serves: each worker builds its own
-    os.environ[_WORKER_ENV] = json.dumps({"config": os.path.abspath(args.config), "host": args.host,
+    os.environ[_WORKER_ENV] = json.dumps({"config": args.config and os.path.abspath(args.config),
+                                          "host": args.host,
                                           "port": config.server["port"], "workers": workers})
     uvicorn.run("wfgateway.cli:worker_app", factory=True, workers=workers, **options)
     return 0

@@ -78,9 +78,43 @@ class Config:
         p = Path(relative)
         return p if p.is_absolute() else self.base_dir / p
 
+    def spec_path(self, dialect: str) -> Path:
+        """The dialect's spec file: as configured, beside the config; when a relative path names a spec
+        that is not there but ships with wfgateway (``openapi/<dialect>.yaml``), the shipped copy."""
+        named = self.dialects.get(dialect, {}).get("spec") or f"openapi/{dialect}.yaml"
+        path = self.resolve(named)
+        if not path.exists():
+            from wfgateway.shipped import shipped_file
 
-def load_config(path: str | Path) -> Config:
-    """Read, check and return the config at ``path``; ConfigError on any problem."""
+            return shipped_file(named) or path
+        return path
+
+    @property
+    def is_shipped_default(self) -> bool:
+        """True when this is wfgateway's own default config (no config.yaml was given or found)."""
+        from wfgateway.shipped import shipped_file
+
+        default = shipped_file("config.yaml")
+        return self.path is not None and default is not None and self.path.resolve() == default.resolve() \
+            and self.base_dir != default.parent
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read, check and return the config at ``path``; ConfigError on any problem.
+
+    With no path: ./config.yaml when there is one, otherwise the default config shipped with wfgateway,
+    its relative paths (the SQLite store, key files) taken from the current directory."""
+    if path is None:
+        local = Path("config.yaml")
+        if local.exists():
+            path = local
+        else:
+            from wfgateway.shipped import shipped_file
+
+            default = shipped_file("config.yaml")
+            if default is None:
+                raise ConfigError("no config.yaml here and no default config installed; pass --config FILE")
+            return parse_config(default.read_text(), path=default, base_dir=Path.cwd())
     p = Path(path)
     try:
         text = p.read_text()

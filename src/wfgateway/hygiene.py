@@ -18,7 +18,13 @@ _DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 
 
 async def read_body(receive: Any, limit: int, content_length: str | None) -> bytes:
-    """The whole request body; PayloadTooLarge as soon as it passes ``limit`` bytes."""
+    """The whole request body; PayloadTooLarge as soon as it passes ``limit`` bytes.
+
+    Kept over Starlette's ``Request.body()``, which buffers the whole stream with no limit: here a
+    declared Content-Length over the limit is refused before one byte is read, a chunked body is
+    refused at the chunk that crosses the limit (an oversized upload never sits in memory), and a
+    single-chunk body -- the usual case -- is returned without the copy of a join.
+    """
     if content_length is not None:
         try:
             if int(content_length) > limit:

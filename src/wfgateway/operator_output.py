@@ -73,6 +73,9 @@ def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int
     for d in dialects:
         auth = "open (no credentials, loopback only)" if d.open else "credentials required"
         lines.append(f"  {d.name:<10} {', '.join(d.paths) or '/'}  auth: {auth}  spec: {base}/openapi/{d.name}.yaml")
+    if config.is_shipped_default:
+        lines.append(f"  config     the shipped default ({config.path}): no config.yaml in {config.base_dir}; "
+                     "files (the store) go there")
     lines.append(f"  store      {_store_text(config)}")
     lines.append(f"  probes     {base}/healthz  {base}/readyz   metrics: {base}/metrics")
     return "\n".join(lines)

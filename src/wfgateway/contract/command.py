@@ -178,7 +178,7 @@ def _spec_path(args: argparse.Namespace) -> Path:
             raise ValueError(str(exc)) from exc
         settings = config.dialects.get(args.dialect)
         if settings is not None:
-            path = config.resolve(settings.get("spec") or f"openapi/{args.dialect}.yaml")
+            path = config.spec_path(args.dialect)
             if path.is_file():
                 return path
     fallback = Path("openapi") / f"{args.dialect}.yaml"

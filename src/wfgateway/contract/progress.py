@@ -10,14 +10,14 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 SHOWN = ("examples", "coverage", "fuzzing", "stateful")  # the phases that send requests
 
 
 def with_progress(events: Iterable[Any], dialect: str, operations: int, *, enabled: bool | None = None) -> Iterator[Any]:
     """Pass ``events`` through, drawing a bar per phase (``operations`` scenarios each; stateful: 1)."""
+    # imported here: rich comes with the optional `contract` extra, and `wfgateway serve` must start without it
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from schemathesis.engine import events as ev
 
     console = Console(file=sys.stderr)

@@ -47,7 +47,16 @@ class WrongMethod:
 
 
 class PathTrie(Generic[T]):
-    """path template + method -> target."""
+    """path template + method -> target.
+
+    Kept over Starlette's Router on purpose.  Starlette matches the already percent-decoded
+    ``scope["path"]`` (an id ``wf%2Fx`` would split into two segments), tries routes in the order they
+    were added (literal-over-parameter would depend on spec order, and reserved vendor paths could not
+    stop a parameter from matching), and answers 405 from the first route whose path matches, not from
+    every method of that template.  It is also faster: one dict step per segment instead of one regex
+    per route -- measured on the three specs' 87 path templates, about 11 us per lookup here against
+    75 us for Starlette's route scan (7x; a quick timing on the 2-core dev machine, not a bench/ figure).
+    """
 
     def __init__(self) -> None:
         self._root: _Node[T] = _Node()

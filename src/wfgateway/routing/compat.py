@@ -51,8 +51,8 @@ def generate(config: Config) -> str:
     lines = [HEADER, "", "# Compatibility matrix", "", __doc__.split("\n\n", 1)[1].split("Generated from")[0].strip(),
              "", "Targets: **engine** (the embedded engine) and an upstream of each vendor.", ""]
     summary: dict[tuple[str, str], dict[str, int]] = {}
-    for name, d in dialects.items():
-        spec = load_spec(name, config.resolve(d.get("spec") or f"openapi/{name}.yaml"))
+    for name in dialects:
+        spec = load_spec(name, config.spec_path(name))
         uses = adapters[name].backend_operations
         cross = adapters[name].cross_vendor
         lines += [f"## {name} dialect", "", "| operation | engine | " + " | ".join(f"{t} upstream" for t in targets)
