@@ -283,14 +283,6 @@ class AltostratClient(RefusedOperations):
                 return Page(items, None, None if filtered else total)
             page, skip = page + 1, 0
 
-    async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
-                    task_input: dict[str, Any] | None = None, workflow_input: dict[str, Any] | None = None,
-                    correlation_id: str | None = None) -> Execution:
-        parts = [p for p, v in (("from a task", from_task_id), ("with new task input", task_input),
-                                ("with new workflow input", workflow_input), ("with a correlation id", correlation_id))
-                 if v]
-        raise refuse("rerun" + (" " + ", ".join(parts) if parts else ""), CAPABILITIES["rerun"][1])
-
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
         """Altostrat re-run (no ``resume_from_ref``) or resume-from: a new run with the original's payload."""

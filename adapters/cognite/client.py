@@ -211,13 +211,6 @@ class CogniteClient(RefusedOperations):
                          {"reason": reason} if reason else {}, idempotent=False)
         return await self.get(execution_id, tenant=tenant)
 
-    async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
-                    task_input: dict[str, Any] | None = None, workflow_input: dict[str, Any] | None = None,
-                    correlation_id: str | None = None) -> Execution:
-        parts = [p for p, v in (("from a task", from_task_id), ("with new task input", task_input),
-                                ("with new workflow input", workflow_input)) if v]
-        raise refuse("rerun" + (" " + ", ".join(parts) if parts else ""), CAPABILITIES["rerun"][1])
-
     async def retry(self, execution_id: str, policy: RetryPolicy, *, tenant: str | None = None) -> Execution:
         if not policy.extra_attempt_past_limit:
             raise refuse("retry", "Cognite always gives a retried task one more attempt past its retry limit")

@@ -43,6 +43,14 @@ class RefusedOperations:
     async def resume(self, execution_id: str, *, tenant: str | None = None) -> Execution:
         raise self.refuse("resume")
 
+    async def rerun(self, execution_id: str, *, tenant: str | None = None, from_task_id: str | None = None,
+                    task_input: dict[str, Any] | None = None, workflow_input: dict[str, Any] | None = None,
+                    correlation_id: str | None = None) -> Execution:
+        parts = [p for p, v in (("from a task", from_task_id), ("with new task input", task_input),
+                                ("with new workflow input", workflow_input), ("with a correlation id", correlation_id))
+                 if v]
+        raise self.refuse("rerun" + (" " + ", ".join(parts) if parts else ""), self.CAPABILITIES["rerun"][1])
+
     async def retry(self, execution_id: str, policy: RetryPolicy, *, tenant: str | None = None) -> Execution:
         raise self.refuse("retry")
 
