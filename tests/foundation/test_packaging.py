@@ -56,3 +56,13 @@ def test_no_config_argument_and_no_config_here_takes_the_shipped_default(tmp_pat
     (tmp_path / "config.yaml").write_text("server: {port: 9999}\n")
     mine = load_config(None)
     assert mine.server["port"] == 9999 and not mine.is_shipped_default
+
+
+def test_contract_finds_the_shipped_spec_from_a_folder_without_one(tmp_path, monkeypatch):
+    from argparse import Namespace
+
+    from wfgateway.contract.command import _spec_path
+
+    monkeypatch.chdir(tmp_path)
+    found = _spec_path(Namespace(spec=None, config="config.yaml", dialect="altostrat"))
+    assert found == shipped_file("openapi/altostrat.yaml")

@@ -163,7 +163,8 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
 
 
 def _spec_path(args: argparse.Namespace) -> Path:
-    """--spec, else the spec config.yaml names for the dialect, else openapi/<dialect>.yaml here."""
+    """--spec, else the spec config.yaml names for the dialect, else openapi/<dialect>.yaml here, else the
+    copy shipped with wfgateway (an installed wheel run from any folder)."""
     if args.spec is not None:
         if not args.spec.is_file():
             raise ValueError(f"--spec {args.spec}: no such file")
@@ -184,4 +185,9 @@ def _spec_path(args: argparse.Namespace) -> Path:
     fallback = Path("openapi") / f"{args.dialect}.yaml"
     if fallback.is_file():
         return fallback
+    from wfgateway.shipped import shipped_file
+
+    shipped = shipped_file(f"openapi/{args.dialect}.yaml")
+    if shipped is not None:
+        return shipped
     raise ValueError(f"no spec for dialect {args.dialect!r}: pass --spec FILE (or --config naming it)")
