@@ -89,14 +89,14 @@ def to_definition(
     now = int(time.time() * 1000)
     stored = dict(doc)
     # version 0 (or none) is stored as 1, WorkflowDef's default, so what lists as a version deletes as one
-    stored["version"] = int(doc.get("version") or 1)
+    stored["version"] = stored_version(doc.get("version"))
     stored.setdefault("schemaVersion", 2)
     stored.setdefault("restartable", True)
     stored.setdefault("timeoutSeconds", 0)
     return WorkflowDefinition(
         tenant=tenant,
         name=name,
-        version=int(doc.get("version") or 1),
+        version=stored_version(doc.get("version")),
         tasks=specs,
         description=doc.get("description"),
         timeout_ms=timeout_ms if timeout_ms > 0 and doc.get("timeoutPolicy") == "TIME_OUT_WF" else None,
@@ -487,3 +487,10 @@ def _dedup(edges: list[Edge]) -> list[Edge]:
         if edge not in out:
             out.append(edge)
     return out
+
+
+def stored_version(version: Any) -> int:
+    """The version a WorkflowDef is stored and read under: 0 (or none) is WorkflowDef's default 1.
+
+    Register stores version 0 as 1, so a read or delete asking for version 0 must ask for 1 too."""
+    return int(version or 1)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from wfgateway.adapters.conductor import taskdefs
 from wfgateway.adapters.conductor.common import tenant
-from wfgateway.adapters.conductor.definitions import referenced_task_names, to_definition
+from wfgateway.adapters.conductor.definitions import referenced_task_names, stored_version, to_definition
 from wfgateway.adapters.conductor.render import workflow_def_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response
 
@@ -61,7 +61,8 @@ async def update_workflow_defs(call: Call) -> Response:
 async def get_workflow_def(call: Call) -> Response:
     name, version = call.path["name"], call.query.get("version")
     try:
-        definition = await call.backend.get_definition(tenant(call), name, version)
+        definition = await call.backend.get_definition(tenant(call), name,
+                                                       None if version is None else stored_version(version))
     except NotFound:
         raise _def_not_found(name, version) from None
     return json_response(workflow_def_json(definition))
@@ -122,7 +123,7 @@ async def get_latest_workflow_defs(call: Call) -> Response:
 async def unregister_workflow_def(call: Call) -> Response:
     name, version = call.path["name"], call.path["version"]
     try:
-        await call.backend.delete_definition(tenant(call), name, version)
+        await call.backend.delete_definition(tenant(call), name, stored_version(version))
     except NotFound:
         raise _def_not_found(name, version) from None
     return empty_response()

@@ -9,6 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.models.workflow_def import WorkflowDef
+from conductor.client.http.models.workflow_task import WorkflowTask
+from conductor.client.http.rest import ApiException
+from conductor.client.orkes_clients import OrkesClients
 
 from tests.conductor.spec_check import checked_client
 from tests.conductor.test_spec import component
@@ -142,3 +147,16 @@ def test_restart_with_latest_definitions_and_non_restartable_workflows(api: http
     _finish(api, once, "m_once")
     r = api.post(f"/api/workflow/{once}/restart")
     assert r.status_code == 404 and r.json()["message"] == f"Workflow: m_once.1/{once}.COMPLETED is non-restartable"
+
+
+def test_version_zero_reads_and_deletes_what_it_registered(open_gateway: RunningGateway) -> None:
+    """conductor-python sends version 0 as given; what register stored must answer a read and a delete of 0."""
+    metadata = OrkesClients(configuration=Configuration(server_api_url=f"{open_gateway.url}/api")).get_metadata_client()
+    metadata.register_workflow_def(WorkflowDef(name="m_zero", version=0, description="zero", tasks=[
+        WorkflowTask(name="m_task", task_reference_name="z_ref", type="SIMPLE")]), overwrite=True)
+    assert metadata.get_workflow_def("m_zero", version=0).description == "zero"
+    assert metadata.get_workflow_def("m_zero").description == "zero"
+    metadata.unregister_workflow_def("m_zero", 0)
+    with pytest.raises(ApiException) as missing:
+        metadata.get_workflow_def("m_zero", version=0)
+    assert missing.value.status == 404
