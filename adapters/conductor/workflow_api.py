@@ -309,6 +309,26 @@ async def get_running_workflows(call: Call) -> Response:
             return json_response(ids)
 
 
+async def get_workflow_tasks(call: Call) -> Response:
+    """SearchResult<Task> of one workflow's tasks: ``status`` filters (any case), ``start`` and
+    ``count`` (15) page the list in the order the workflow shows them, as the Conductor server does."""
+    exe = await load_execution(call, call.path["workflowId"])
+    tasks = workflow_json(exe, include_tasks=True)["tasks"]
+    wanted = {str(s).upper() for s in call.query.get("status") or []}
+    if wanted:
+        tasks = [t for t in tasks if t["status"] in wanted]
+    start = max(0, int(call.query.get("start") or 0))
+    count = max(0, int(call.query.get("count") if call.query.get("count") is not None else 15))
+    return json_response({"totalHits": len(tasks), "results": tasks[start:start + count]})
+
+
+async def decide_workflow(call: Call) -> Response:
+    """The engine decides after every change it commits, so there is never a decision pending: the
+    call checks that the workflow exists (404 otherwise, as Conductor) and answers 200."""
+    await load_execution(call, call.path["workflowId"])
+    return empty_response()
+
+
 async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:
     include_closed = bool(call.query.get("includeClosed", False))
     include_tasks = bool(call.query.get("includeTasks", False))
@@ -351,5 +371,7 @@ HANDLERS = {
     "getCorrelatedWorkflows": get_correlated_workflows,
     "terminateRemoveWorkflow": terminate_remove_workflow,
     "getRunningWorkflows": get_running_workflows,
+    "getWorkflowTasks": get_workflow_tasks,
+    "decideWorkflow": decide_workflow,
     "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
 }

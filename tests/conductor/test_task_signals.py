@@ -131,3 +131,17 @@ def test_task_log_lines_as_the_sdk_sends_them(clients: OrkesClients) -> None:
     tasks.add_task_log(task_id, "processing item 3")
     tasks.add_task_log(task_id, "done")
     assert [entry.log for entry in tasks.get_task_logs(task_id)] == ["processing item 3", "done"]
+
+
+def test_workflow_tasks_paged_and_decide(gateway: str, clients: OrkesClients) -> None:
+    http = httpx.Client(base_url=gateway)
+    workflow_id = start(clients)
+    clients.get_task_client().update_task_by_ref_name(workflow_id, "first_ref", "COMPLETED", {})
+    page = http.get(f"/api/workflow/{workflow_id}/tasks", params={"start": 0, "count": 1}).json()
+    assert page["totalHits"] == 2 and [t["referenceTaskName"] for t in page["results"]] == ["first_ref"]
+    done = http.get(f"/api/workflow/{workflow_id}/tasks", params={"status": "completed"}).json()
+    assert done["totalHits"] == 1 and done["results"][0]["status"] == "COMPLETED"
+    assert http.get(f"/api/workflow/{workflow_id}/tasks", params={"start": 5}).json() == {"totalHits": 2, "results": []}
+    assert http.put(f"/api/workflow/decide/{workflow_id}").status_code == 200
+    unknown = http.put("/api/workflow/decide/no-such-id")
+    assert unknown.status_code == 404 and unknown.json()["message"] == "No such workflow found by id: no-such-id"
