@@ -110,4 +110,6 @@ BACKEND_OPERATIONS = {
     "getTask": ("get_task", "get"),
     "logTask": ("add_task_log",),
     "getTaskLogs": ("get_task",),
+    "getTaskQueueSizes": ("queue_sizes",),
+    "getAllQueueDetails": ("queue_sizes",),
 }

@@ -13,7 +13,8 @@ from wfgateway.adapters.conductor.render import task_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.secrets_api import SecretStore, reveal
 
-from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.backend import TaskQueues
+from wfgateway.core.errors import InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import WORKER, Execution, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.dialect import Call, Handler
@@ -137,6 +138,22 @@ async def get_task_logs(call: Call) -> Response:
     return json_response(out)
 
 
+async def _queue_sizes(call: Call) -> dict[str, int]:
+    if not isinstance(call.backend, TaskQueues):
+        raise NotImplementedByBackend("task queues are kept by the gateway's engine; this backend keeps none")
+    return await call.backend.queue_sizes(tenant(call))
+
+
+async def get_task_queue_sizes(call: Call) -> Response:
+    """Each asked task type's depth; a type with nothing queued is 0, as the OSS server's queue size."""
+    sizes = await _queue_sizes(call)
+    return json_response({name: sizes.get(name, 0) for name in call.query.get("taskType") or []})
+
+
+async def get_all_queue_details(call: Call) -> Response:
+    return json_response(dict(sorted((await _queue_sizes(call)).items())))
+
+
 def handlers(secrets: SecretStore) -> dict[str, Handler]:
     """The handlers, with the secret store the hand-off to a worker reads ``${workflow.secrets.X}`` from."""
     return {
@@ -147,4 +164,6 @@ def handlers(secrets: SecretStore) -> dict[str, Handler]:
         "getTask": get_task,
         "logTask": log_task,
         "getTaskLogs": get_task_logs,
+        "getTaskQueueSizes": get_task_queue_sizes,
+        "getAllQueueDetails": get_all_queue_details,
     }

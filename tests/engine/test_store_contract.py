@@ -256,6 +256,18 @@ async def test_poll_candidates_and_recovery_queries(store):
     assert await store.attempt_by_id(f"{eid}-hidden") is None
 
 
+async def test_queue_sizes_count_visible_scheduled_worker_attempts_per_name(store):
+    eid = await _seed(store, n_attempts=2)
+    await store.commit(Changeset(version_bumps=[eid], attempt_inserts=[
+        att_row(f"{eid}-other", eid, seq=5, name="other_job"),
+        att_row(f"{eid}-hidden", eid, seq=6, visible=0),
+        att_row(f"{eid}-leased", eid, seq=7, status="IN_PROGRESS"),
+        att_row(f"{eid}-http", eid, seq=8, kind="http"),
+    ]))
+    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("job", 2), ("other_job", 1)]
+    assert list(await store.queue_sizes("t2")) == []
+
+
 async def test_hide_all_supersedes_every_visible_attempt_of_that_execution_only(store):
     assert getattr(store, "supports_hide_all", False)
     eid, other = await _seed(store, n_attempts=3), await _seed(store, n_attempts=2)

@@ -172,6 +172,14 @@ class Backend(Protocol):
 
 
 @runtime_checkable
+class TaskQueues(Protocol):
+    """A backend that keeps worker task queues itself (the engine) and can say how deep they are."""
+
+    async def queue_sizes(self, tenant: str) -> dict[str, int]:
+        """Queued (SCHEDULED, not yet polled) tasks per worker task name; names with none are left out."""
+
+
+@runtime_checkable
 class ExecutionSplitter(Protocol):
     """The router, as a bulk handler sees it (``GatewayContext.splitter``)."""
 

@@ -164,6 +164,10 @@ class Engine:
                    timeout_ms: int = 0, lease_ms: int | None = None, domain: str | None = None) -> list[TaskAttempt]:
         return await tasks.poll(self._rt, tenant, task_name, worker_id, count, timeout_ms, lease_ms, domain)
 
+    async def queue_sizes(self, tenant: str) -> dict[str, int]:
+        """How many tasks of each worker task name wait to be polled (names with none are left out)."""
+        return {str(name): int(count) for name, count in await self._rt.store.queue_sizes(tenant)}
+
     async def complete_task(
         self, task_id: str, status: TaskStatus, *, tenant: str | None = None, execution_id: str | None = None,
         output: dict[str, Any] | None = None, reason: str | None = None, worker_id: str | None = None,

@@ -175,6 +175,9 @@ class Store(StoreHome, Protocol):
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
         """Visible SCHEDULED worker attempts of ``name`` due at ``now``, highest priority and oldest first."""
 
+    async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
+        """(name, count) of every worker task name with visible SCHEDULED attempts (its queue's depth)."""
+
     async def claim(self, claims: list[Claim]) -> list[str]:
         """Apply each claim that still matches (one transaction); bump its execution's row_version and
         insert its timers.  Returns the keys claimed."""
