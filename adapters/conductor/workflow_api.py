@@ -318,7 +318,8 @@ async def get_workflow_tasks(call: Call) -> Response:
     if wanted:
         tasks = [t for t in tasks if t["status"] in wanted]
     start = max(0, int(call.query.get("start") or 0))
-    count = max(0, int(call.query.get("count") if call.query.get("count") is not None else 15))
+    asked = call.query.get("count")
+    count = max(0, 15 if asked is None else int(asked))
     return json_response({"totalHits": len(tasks), "results": tasks[start:start + count]})
 
 
