@@ -34,15 +34,17 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
                  correlation_id: str | None = None, priority: int = 0, idempotency_key: str | None = None,
                  strategy: str | None = None, inline: dict[str, Any] | None = None,
                  task_to_domain: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> str:
-    definition = None
+    snapshot: WorkflowDefinition | None
     if inline is not None:
-        definition = await translate(call.backend, tenant(call), inline)
+        definition = snapshot = await translate(call.backend, tenant(call), inline)
     else:
         try:
-            definition = await call.backend.get_definition(tenant(call), name, version)
+            stored = await call.backend.get_definition(tenant(call), name, version)
         except NotFound:
             raise unknown from None
-        definition = await with_current_task_defs(call, definition)
+        definition = await with_current_task_defs(call, stored)
+        # the backend runs its stored definition unless a TaskDef changed since it was registered
+        snapshot = definition if definition is not stored else None
     template = (definition.extra.get("conductorDef") or {}).get("inputTemplate") or {}
     metadata = {**(metadata or {}), **({"taskToDomain": task_to_domain} if task_to_domain else {})} or None
     try:
@@ -50,7 +52,7 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
             tenant(call), definition.name, definition.version, {**template, **input},
             correlation_id=correlation_id, metadata=metadata, execution_id=new_workflow_id(),
             idempotency_key=idempotency_key or None, idempotency_strategy=_STRATEGIES.get(strategy or "FAIL", "fail"),
-            priority=priority, dialect="conductor", definition=definition,
+            priority=priority, dialect="conductor", definition=snapshot,
         )
     except Conflict as exc:
         if idempotency_key:
@@ -68,6 +70,8 @@ async def with_current_task_defs(call: Call, definition: WorkflowDefinition) -> 
     if not isinstance(doc, dict) or definition.dialect != DIALECT:
         return definition
     current = await translate(call.backend, definition.tenant, doc)
+    if current.tasks == definition.tasks:
+        return definition
     # the registration's times, so that unchanged TaskDefs give the registered snapshot (one stored body)
     current.created_ms, current.updated_ms = definition.created_ms, definition.updated_ms
     return current

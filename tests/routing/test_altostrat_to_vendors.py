@@ -70,12 +70,20 @@ def refused(response: httpx.Response, part: str) -> None:
     assert part in body["message"], body["message"]
 
 
+def not_editable(response: httpx.Response, part: str) -> None:
+    """A workflow another vendor's API wrote cannot be edited as Altostrat nodes: 409, documented in the spec."""
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["type"] == "invalid_request_error" and body["code"] == "workflow_not_editable", body
+    assert part in body["message"], body["message"]
+
+
 def common_checks(alto: httpx.Client, name: str, completed_run: dict[str, Any]) -> None:
     """Edits of a vendor's workflow, and a resume-from, are refused; the workflow stays."""
     auth = alto.post("/workflows/authorization").json()["id"]  # served by the front itself
-    refused(alto.put(f"/workflows/{name}", json={"name": "renamed"}),
-            f"updateWorkflow cannot be translated: workflow '{name}' was written through the")
-    refused(alto.delete(f"/workflows/{name}"), "deleteWorkflow cannot be translated")
+    not_editable(alto.put(f"/workflows/{name}", json={"name": "renamed"}),
+                 f"updateWorkflow cannot be carried out: workflow '{name}' was written through the")
+    not_editable(alto.delete(f"/workflows/{name}"), "deleteWorkflow cannot be carried out")
     refused(alto.post("/workflows", json={
         "name": "new", "authorization_id": auth, "edges": [],
         "nodes": [{"id": "n1", "type": "manual_trigger", "data": {"componentId": "manual_trigger"}}]}),
