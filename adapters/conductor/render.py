@@ -30,6 +30,7 @@ from wfgateway.core.model import (
     LOOP,
     NOOP,
     SET,
+    SKIPPED_ON_REQUEST,
     SUBWORKFLOW,
     TERMINATE,
     WAIT,
@@ -64,8 +65,10 @@ def iteration_of(attempt: TaskAttempt) -> int:
 
 
 def listed(tasks: Iterable[TaskAttempt]) -> list[TaskAttempt]:
-    """The attempts Conductor lists: not the engine's loop iterations, not dead-branch (SKIPPED) tasks."""
-    return [t for t in tasks if t.kind != ITERATION and t.status != TaskStatus.SKIPPED]
+    """The attempts Conductor lists: not the engine's loop iterations, not dead-branch (SKIPPED) tasks
+    (a task skipped on request is listed, SKIPPED, as Conductor's skipTaskFromWorkflow shows it)."""
+    return [t for t in tasks if t.kind != ITERATION
+            and (t.status != TaskStatus.SKIPPED or t.extra.get(SKIPPED_ON_REQUEST))]
 
 
 def workflow_def_json(definition: WorkflowDefinition) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 from typing import Any
 
 from starlette.responses import Response
@@ -13,7 +15,8 @@ from wfgateway.adapters.conductor.render import summary_json, workflow_json, wor
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.search_query import parse_query
 
-from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
+from wfgateway.core.backend import TaskControl
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import Execution, RetryPolicy, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
@@ -334,6 +337,59 @@ async def decide_workflow(call: Call) -> Response:
     return empty_response()
 
 
+def _task_control(call: Call) -> TaskControl:
+    if not isinstance(call.backend, TaskControl):
+        raise NotImplementedByBackend("skipping a task and resetting callbacks need the gateway's engine")
+    return call.backend
+
+
+def _skip_request(call: Call) -> dict[str, Any]:
+    """The SkipTaskRequest: the ``skipTaskRequest`` query value (conductor-python sends it there, as
+    the text of a Python dict), else the JSON body (the Java client).  A value that does not read as
+    an object is ignored, as the OSS server binds neither and ignores both."""
+    raw = call.query.get("skipTaskRequest")
+    if isinstance(raw, str) and raw.strip():
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                value = parse(raw)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if isinstance(value, dict):
+                return value
+    return call.body if isinstance(call.body, dict) else {}
+
+
+def _object(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+async def skip_task_from_workflow(call: Call) -> Response:
+    """WorkflowExecutor.skipTaskFromWorkflow: a task of a RUNNING workflow that has not been scheduled
+    becomes SKIPPED and the workflow goes on past it.  The OSS server refuses with an
+    IllegalStateException (500); the gateway answers 409 with its messages."""
+    workflow_id, ref = call.path["workflowId"], call.path["taskReferenceName"]
+    exe = await load_execution(call, workflow_id)
+    not_running = Conflict(f"The workflow {workflow_id} is not running so the task referenced by {ref} "
+                           "cannot be skipped")
+    if exe.status != ExecutionStatus.RUNNING:
+        raise not_running
+    request = _skip_request(call)
+    try:
+        await _task_control(call).skip_task(exe.id, ref, tenant=tenant(call), input=_object(request.get("taskInput")),
+                                            output=_object(request.get("taskOutput")))
+    except Conflict as exc:
+        reason = exc.details.get("reason")
+        if reason == "not_running":
+            raise not_running from None
+        if reason == "unknown_ref":
+            raise Conflict(f"The task referenced by {ref} does not exist in the WorkflowDefinition "
+                           f"{exe.definition_name}") from None
+        if reason == "already_processed":
+            raise Conflict(f"The task referenced {ref} has already been processed, cannot be skipped") from None
+        raise
+    return empty_response()
+
+
 async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:
     include_closed = bool(call.query.get("includeClosed", False))
     include_tasks = bool(call.query.get("includeTasks", False))
@@ -378,5 +434,6 @@ HANDLERS = {
     "getRunningWorkflows": get_running_workflows,
     "getWorkflowTasks": get_workflow_tasks,
     "decideWorkflow": decide_workflow,
+    "skipTaskFromWorkflow": skip_task_from_workflow,
     "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
 }

@@ -180,6 +180,19 @@ class TaskQueues(Protocol):
 
 
 @runtime_checkable
+class TaskControl(Protocol):
+    """A backend that can act on single tasks of a running execution (the engine)."""
+
+    async def skip_task(self, execution_id: str, ref: str, *, tenant: str | None = None,
+                        input: dict[str, Any] | None = None, output: dict[str, Any] | None = None) -> Execution:
+        """Mark the top-level task ``ref``, not scheduled yet, SKIPPED (``extra[SKIPPED_ON_REQUEST]``, with
+        ``input``/``output``): the tasks after it run once its own upstream has finished, as if it
+        had completed.  Conflict (``details.reason``) when the execution is not RUNNING
+        (``not_running``), ``ref`` is no task of its definition (``unknown_ref``), is nested in a loop
+        or dynamic task (``nested_ref``) or already has an attempt (``already_processed``)."""
+
+
+@runtime_checkable
 class ExecutionSplitter(Protocol):
     """The router, as a bulk handler sees it (``GatewayContext.splitter``)."""
 

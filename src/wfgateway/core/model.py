@@ -36,6 +36,9 @@ DELAY = WAIT  # Altostrat's delay is a timed wait
 TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE, COMPUTE,
                         LOOP})
 CONTAINER_KINDS = frozenset({DYNAMIC, LOOP, ITERATION})
+# ``TaskAttempt.extra`` key of a SKIPPED attempt a caller asked for (``TaskControl.skip_task``): unlike a
+# task on a dead branch, its downstream runs (once the skipped task's own upstream has finished)
+SKIPPED_ON_REQUEST = "skipped_on_request"
 
 
 @dataclass(frozen=True)

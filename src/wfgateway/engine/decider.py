@@ -19,6 +19,7 @@ from wfgateway.core.model import (
     LOOP,
     NOOP,
     SET,
+    SKIPPED_ON_REQUEST,
     SUBWORKFLOW,
     SWITCH,
     TERMINATE,
@@ -210,6 +211,15 @@ def _deps(st: ExecState, scope: str | None, spec: TaskSpec) -> tuple[bool, bool]
         s = src.a.status
         if not s.terminal:
             return False, False
+        if s is TaskStatus.SKIPPED and scope is None and src.a.extra.get(SKIPPED_ON_REQUEST):
+            # skipped by request: passes on what its own upstream gives, once that has finished
+            up = definition_graph(st).by_ref.get(edge.ref)
+            up_ready, up_live = _deps(st, scope, up) if up is not None else (True, True)
+            if not up_ready:
+                return False, False
+            if up_live and (edge.branch is None or edge.branch == src.a.branch):
+                live = True
+            continue
         if s.successful:
             if s is not TaskStatus.SKIPPED and (edge.branch is None or edge.branch == src.a.branch):
                 live = True

@@ -11,7 +11,15 @@ from typing import Any
 
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
-from wfgateway.engine import ops_definitions, ops_executions, ops_read, ops_replay, ops_retry, tasks
+from wfgateway.engine import (
+    ops_control,
+    ops_definitions,
+    ops_executions,
+    ops_read,
+    ops_replay,
+    ops_retry,
+    tasks,
+)
 from wfgateway.engine.hooks import Evaluator, Expander, FailureInput, Listener, SecretResolver
 from wfgateway.engine.http_task import HttpRunner
 from wfgateway.engine.ops_read import Awaited
@@ -158,6 +166,11 @@ class Engine:
     async def clone(self, execution_id: str, *, tenant: str | None = None, resume_from_ref: str | None = None,
                     execution_id_new: str | None = None, input: dict[str, Any] | None = None) -> Execution:
         return await ops_replay.clone(self._rt, execution_id, tenant, resume_from_ref, execution_id_new, input)
+
+    async def skip_task(self, execution_id: str, ref: str, *, tenant: str | None = None,
+                        input: dict[str, Any] | None = None, output: dict[str, Any] | None = None) -> Execution:
+        """TaskControl.skip_task: ``ref``, not scheduled yet, becomes SKIPPED and the run goes on past it."""
+        return await ops_control.skip_task(self._rt, execution_id, ref, tenant, input, output)
 
     # -- tasks -------------------------------------------------------------------------------
     async def poll(self, tenant: str, task_name: str, *, worker_id: str | None = None, count: int = 1,
