@@ -390,6 +390,21 @@ async def skip_task_from_workflow(call: Call) -> Response:
     return empty_response()
 
 
+async def reset_workflow_callbacks(call: Call) -> Response:
+    """WorkflowExecutor.resetCallbacksForWorkflow: queued SIMPLE tasks held back by a callback delay
+    are pollable at once (204); a workflow that has ended is Conductor's 409."""
+    exe = await load_execution(call, call.path["workflowId"])
+    terminal = Conflict(f"Workflow is in terminal state. Status = {exe.status}")
+    if exe.status.terminal:
+        raise terminal
+    try:
+        await _task_control(call).reset_callbacks(exe.id, tenant=tenant(call))
+    except Conflict:
+        exe = await load_execution(call, exe.id)
+        raise Conflict(f"Workflow is in terminal state. Status = {exe.status}") from None
+    return empty_response(204)
+
+
 async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[str, Any]]:
     include_closed = bool(call.query.get("includeClosed", False))
     include_tasks = bool(call.query.get("includeTasks", False))
@@ -435,5 +450,6 @@ HANDLERS = {
     "getWorkflowTasks": get_workflow_tasks,
     "decideWorkflow": decide_workflow,
     "skipTaskFromWorkflow": skip_task_from_workflow,
+    "resetWorkflowCallbacks": reset_workflow_callbacks,
     "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
 }

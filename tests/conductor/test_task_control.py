@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
-from conductor.client.http.models import SkipTaskRequest, StartWorkflowRequest
+from conductor.client.http.api.workflow_resource_api import WorkflowResourceApi
+from conductor.client.http.api_client import ApiClient
+from conductor.client.http.models import SkipTaskRequest, StartWorkflowRequest, TaskResult
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
@@ -98,3 +100,25 @@ def test_skip_request_as_a_json_body(clients: OrkesClients, gateway: str) -> Non
     assert (skipped.reference_task_name, skipped.input_data, skipped.output_data) == (
         "c_ref", {"why": "manual"}, {"note": "x"})
 
+
+def test_reset_callbacks_makes_a_delayed_task_pollable(clients: OrkesClients, config: Configuration) -> None:
+    wc, tasks = clients.get_workflow_client(), clients.get_task_client()
+    raw = WorkflowResourceApi(ApiClient(config))
+    workflow_id = wc.start_workflow(StartWorkflowRequest(name="callback_flow", version=1))
+    polled = tasks.poll_task("cb_worker_task", worker_id="w1")
+    assert polled is not None and polled.workflow_instance_id == workflow_id
+    tasks.update_task(TaskResult(workflow_instance_id=workflow_id, task_id=polled.task_id, status="IN_PROGRESS",
+                                 callback_after_seconds=3600, worker_id="w1"))
+    nothing = tasks.poll_task("cb_worker_task", worker_id="w1")
+    assert nothing is None or nothing.task_id is None  # held back for an hour
+    raw.reset_workflow(workflow_id)
+    again = tasks.poll_task("cb_worker_task", worker_id="w1")
+    assert again is not None and again.task_id == polled.task_id
+    tasks.update_task(TaskResult(workflow_instance_id=workflow_id, task_id=again.task_id, status="COMPLETED",
+                                 worker_id="w1"))
+    wait_status(clients, workflow_id, "COMPLETED")
+    with pytest.raises(ApiException) as err:
+        raw.reset_workflow(workflow_id)
+    assert err.value.status == 409
+    assert httpx.Response(409, content=err.value.body).json()["message"] == (
+        "Workflow is in terminal state. Status = COMPLETED")

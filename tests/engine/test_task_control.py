@@ -47,3 +47,16 @@ async def test_a_skip_on_a_branch_not_taken_stays_dead(engine):
     assert (s["big"], s["big2"], s["small"], s["join"]) == ("SKIPPED", "SKIPPED", "COMPLETED", "COMPLETED")
     assert not by_ref(e)["big2"].extra.get(SKIPPED_ON_REQUEST)
 
+
+async def test_reset_callbacks_makes_a_delayed_worker_task_pollable(engine):
+    e = await run(engine, "cb", spec("w", WORKER, name="cb_job"))
+    [task] = await engine.poll(TENANT, "cb_job", worker_id="w1")
+    await engine.complete_task(task.id, TS.IN_PROGRESS, callback_after_ms=3_600_000)
+    assert await engine.poll(TENANT, "cb_job") == []
+    assert await engine.reset_callbacks(e.id, tenant=TENANT) == [task.id]
+    [again] = await engine.poll(TENANT, "cb_job", worker_id="w1")
+    assert again.id == task.id
+    await engine.complete_task(task.id, TS.COMPLETED)
+    await engine.wait_until(e.id, ES.COMPLETED)
+    with pytest.raises(Conflict):
+        await engine.reset_callbacks(e.id, tenant=TENANT)

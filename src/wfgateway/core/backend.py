@@ -191,6 +191,10 @@ class TaskControl(Protocol):
         (``not_running``), ``ref`` is no task of its definition (``unknown_ref``), is nested in a loop
         or dynamic task (``nested_ref``) or already has an attempt (``already_processed``)."""
 
+    async def reset_callbacks(self, execution_id: str, *, tenant: str | None = None) -> list[str]:
+        """Queued worker tasks held back by a callback delay (a retry delay, a worker's
+        callback-after) become pollable now; the ids of those tasks.  Conflict when terminal."""
+
 
 @runtime_checkable
 class ExecutionSplitter(Protocol):

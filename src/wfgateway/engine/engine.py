@@ -172,6 +172,10 @@ class Engine:
         """TaskControl.skip_task: ``ref``, not scheduled yet, becomes SKIPPED and the run goes on past it."""
         return await ops_control.skip_task(self._rt, execution_id, ref, tenant, input, output)
 
+    async def reset_callbacks(self, execution_id: str, *, tenant: str | None = None) -> list[str]:
+        """TaskControl.reset_callbacks: delayed queued worker tasks become pollable now."""
+        return await ops_control.reset_callbacks(self._rt, execution_id, tenant)
+
     # -- tasks -------------------------------------------------------------------------------
     async def poll(self, tenant: str, task_name: str, *, worker_id: str | None = None, count: int = 1,
                    timeout_ms: int = 0, lease_ms: int | None = None, domain: str | None = None) -> list[TaskAttempt]:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from wfgateway.core.errors import Conflict
-from wfgateway.core.model import SKIPPED_ON_REQUEST, Execution, TaskSpec
-from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.core.model import SKIPPED_ON_REQUEST, WORKER, Execution, TaskSpec
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.context import EngineContext
 from wfgateway.engine.decider import definition_graph, skip
 from wfgateway.engine.unit import Unit
@@ -52,3 +52,22 @@ async def skip_task(ctx: EngineContext, execution_id: str, ref: str, tenant: str
 
     return await ctx.run(op)
 
+
+async def reset_callbacks(ctx: EngineContext, execution_id: str, tenant: str | None) -> list[str]:
+    async def op(unit: Unit) -> Callable[[], list[str]]:
+        st = await unit.require(execution_id, tenant)
+        status = st.e.status
+        if status.terminal:
+            raise Conflict(f"Execution {execution_id} is {status.value}; it has no callbacks to reset",
+                           details={"reason": "terminal", "status": status.value})
+        now, reset = unit.now, []
+        for r in st.all:
+            a = r.a
+            if a.visible and a.kind == WORKER and a.status is TaskStatus.SCHEDULED and a.callback_after_ms > now:
+                a.callback_after_ms = now
+                a.updated_ms = now
+                st.notify.add((r.tenant, a.name))
+                reset.append(a.id)
+        return lambda: reset
+
+    return await ctx.run(op)
