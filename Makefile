@@ -21,11 +21,8 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/wfgateway serve --config $(CONFIG)
 
-# The validator differential runs in a process of its own: after the rest of the suite has run in the
-# same interpreter its Hypothesis generation was seen to crawl (alone it takes ~20 s); every test still runs.
 test: install-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/contract/test_differential.py
-	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/contract/test_differential.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src adapters tests bench

@@ -71,6 +71,7 @@ def test_sigkill_of_a_worker_loses_no_timer_and_fires_no_schedule_twice(tmp_path
                 assert started.status_code == 200, started.text
                 runs[n] = started.text.strip('"')
             victim = gw.workers()[0]
+            killed_at = time.time()
             os.kill(victim, signal.SIGKILL)  # its timers (the 3 s waits) are still pending in the store
             api.close()  # a kept-alive connection may have been the killed worker's: new connections
             api = httpx.Client(base_url=gw.url, timeout=30)
@@ -95,7 +96,10 @@ def test_sigkill_of_a_worker_loses_no_timer_and_fires_no_schedule_twice(tmp_path
             listed = api.get(f"/workflows/{schedule.json()['id']}/executions", params={"per_page": 100}).json()
             created = sorted(datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")).timestamp()
                              for r in listed["data"])
-            assert listed["meta"]["total"] == len(created) >= 3
+            assert listed["meta"]["total"] == len(created)
+            # the survivor (and the replacement) kept firing: slots after the kill were started.  How many
+            # depends on the machine's load (a slot missed while a loop was late is skipped, not caught up)
+            assert any(at > killed_at for at in created), (created, killed_at)
             # one run per due time: at most one per second elapsed (both workers tick every second)
             assert len(created) <= int(elapsed) + 1, (len(created), elapsed)
             assert victim not in gw.workers()
