@@ -122,6 +122,12 @@ async def get_workflow_status(call: Call) -> Response:
 
 
 async def search_workflows(call: Call) -> Response:
+    total, found = await find_workflows(call)
+    return json_response({"totalHits": total, "results": [summary_json(e) for e in found]})
+
+
+async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
+    """(totalHits, the page) of a workflow search's start/size/sort/freeText/query, the tenant's only."""
     q = call.query
     asked_size = q.get("size")
     start, size = int(q.get("start") or 0), int(asked_size if asked_size is not None else 100)
@@ -135,7 +141,7 @@ async def search_workflows(call: Call) -> Response:
                 found.append(await call.backend.get(workflow_id, tenant=tenant(call)))
             except NotFound:
                 continue
-        return json_response({"totalHits": len(found), "results": [summary_json(e) for e in found[start:start + size]]})
+        return len(found), found[start:start + size]
     newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
     items: list[Execution] = []
     total, cursor, skipped = 0, None, 0
@@ -155,7 +161,7 @@ async def search_workflows(call: Call) -> Response:
         cursor = page.next_cursor
         if not cursor or not page.items:
             break
-    return json_response({"totalHits": max(total, skipped + len(items)), "results": [summary_json(e) for e in items]})
+    return max(total, skipped + len(items)), items
 
 
 async def terminate_workflow(call: Call) -> Response:

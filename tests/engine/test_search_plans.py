@@ -11,8 +11,8 @@ import psycopg
 import pytest
 
 from bench.search_scale import NOW_MS, operations, synthetic_rows
-from wfgateway.engine.store import search
-from wfgateway.engine.store.base import Changeset
+from wfgateway.engine.store import search, task_search
+from wfgateway.engine.store.base import Changeset, TaskFilter
 from wfgateway.engine.store.sqlite import SQLiteStore
 
 from .pg import PG_DSN, create_schema, drop_schema, pg_store
@@ -121,5 +121,22 @@ async def test_sqlite_key_value_scans_walk_the_key(tmp_path: Path) -> None:
             sql = kv._backward if reverse else kv._forward  # the statements scan() runs
             plan = [r[3] for r in await store.fetch_sql("EXPLAIN QUERY PLAN " + sql, ("runs", "p1/", "p1/~", "", 26))]
             assert not [p for p in plan if p.startswith("SCAN") or "TEMP B-TREE" in p], plan
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("flt", [
+    TaskFilter("t", name="charge"), TaskFilter("t", name="charge", statuses=["FAILED"]),
+    TaskFilter("t", statuses=["FAILED"]), TaskFilter("t", execution_ids=["e1", "e2"]), TaskFilter("t", task_ids=["a1"]),
+], ids=["name", "name-status", "status", "workflow-ids", "task-id"])
+async def test_sqlite_task_search_walks_an_index(flt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A task search (GET /api/tasks/search, /api/workflow/search-by-tasks) never scans every attempt."""
+    store = SQLiteStore(tmp_path / "tasks.db")
+    await store.open()
+    try:
+        sql = task_search.build(flt, (NOW_MS, "k1"), 100, True)
+        for statement, args in ((sql.page, sql.page_args), (sql.count, sql.count_args)):
+            plan = [row[3] for row in await store.fetch_sql("EXPLAIN QUERY PLAN " + statement, args)]
+            assert not [p for p in plan if p.startswith("SCAN attempts")], plan
     finally:
         await store.close()

@@ -197,6 +197,20 @@ class TaskControl(Protocol):
 
 
 @runtime_checkable
+class TaskSearch(Protocol):
+    """A backend that can search task attempts across executions (the engine)."""
+
+    async def search_tasks(
+        self, tenant: str, *, name: str | None = None, statuses: list[TaskStatus] | None = None,
+        execution_ids: list[str] | None = None, task_ids: list[str] | None = None,
+        scheduled_from_ms: int | None = None, scheduled_to_ms: int | None = None,
+        cursor: str | None = None, limit: int = 100, newest_first: bool = True, count: bool = True,
+    ) -> Page:
+        """Visible task attempts (the latest of each task, and the ones a retry kept), newest scheduled
+        first unless ``newest_first`` is False; ``total`` counts up to a bound as ``search`` does."""
+
+
+@runtime_checkable
 class ExecutionSplitter(Protocol):
     """The router, as a bulk handler sees it (``GatewayContext.splitter``)."""
 

@@ -185,6 +185,18 @@ class Engine:
         """How many tasks of each worker task name wait to be polled (names with none are left out)."""
         return {str(name): int(count) for name, count in await self._rt.store.queue_sizes(tenant)}
 
+    async def search_tasks(
+        self, tenant: str, *, name: str | None = None, statuses: list[TaskStatus] | None = None,
+        execution_ids: list[str] | None = None, task_ids: list[str] | None = None,
+        scheduled_from_ms: int | None = None, scheduled_to_ms: int | None = None,
+        cursor: str | None = None, limit: int = 100, newest_first: bool = True, count: bool = True,
+    ) -> Page:
+        """TaskSearch.search_tasks: a keyset page of visible task attempts; each filter walks an index."""
+        return await ops_read.search_tasks(
+            self._rt, tenant, name=name, statuses=statuses, execution_ids=execution_ids, task_ids=task_ids,
+            scheduled_from_ms=scheduled_from_ms, scheduled_to_ms=scheduled_to_ms, cursor=cursor, limit=limit,
+            newest_first=newest_first, count=count)
+
     async def complete_task(
         self, task_id: str, status: TaskStatus, *, tenant: str | None = None, execution_id: str | None = None,
         output: dict[str, Any] | None = None, reason: str | None = None, worker_id: str | None = None,

@@ -7,13 +7,14 @@ from collections.abc import Callable, Collection
 
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import Execution, Page
-from wfgateway.core.statuses import ExecutionStatus
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import cursors
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.state import ExecRec
-from wfgateway.engine.store.base import EXEC_COLS, SearchFilter
+from wfgateway.engine.state import AttRec, ExecRec
+from wfgateway.engine.store.base import ATT_COLS, EXEC_COLS, SearchFilter, TaskFilter
 
 _DEF_HASH = EXEC_COLS.index("def_hash")
+_SCHEDULED, _KEY = ATT_COLS.index("scheduled_ms"), ATT_COLS.index("key")
 # a predicate on the execution, one status, or a collection of statuses
 Awaited = Callable[[Execution], bool] | str | Collection[str]
 
@@ -48,6 +49,24 @@ async def search(
         items.append(ExecRec.from_row(row, await ctx.snapshots.get(row[_DEF_HASH])).e)
     nxt = cursors.encode(f"{items[-1].created_ms}|{items[-1].id}") if more and items else None
     return Page(items, nxt, total)
+
+
+async def search_tasks(
+    ctx: EngineContext, tenant: str, *, name: str | None, statuses: list[TaskStatus] | None,
+    execution_ids: list[str] | None, task_ids: list[str] | None, scheduled_from_ms: int | None,
+    scheduled_to_ms: int | None, cursor: str | None, limit: int, newest_first: bool, count: bool = True,
+) -> Page:
+    """A keyset page of the tenant's visible task attempts, newest scheduled first by default."""
+    if limit <= 0:
+        raise InvalidArgument("limit must be positive")
+    flt = TaskFilter(tenant=tenant, name=name, statuses=[str(s) for s in statuses] if statuses else None,
+                     execution_ids=list(execution_ids or []), task_ids=list(task_ids or []),
+                     scheduled_from_ms=scheduled_from_ms, scheduled_to_ms=scheduled_to_ms)
+    rows, total = await ctx.store.task_search(flt, cursors.decode_position(cursor), limit + 1, newest_first, count)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = cursors.encode(f"{rows[-1][_SCHEDULED]}|{rows[-1][_KEY]}") if more and rows else None
+    return Page([AttRec.from_row(row).a for row in rows], nxt, total)
 
 
 async def wait_until(ctx: EngineContext, execution_id: str, awaited: Awaited, timeout_s: float,

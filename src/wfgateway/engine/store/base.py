@@ -126,6 +126,19 @@ class SearchFilter:
     dialect: str | None = None  # the dialect whose call created the run (the web console's filter)
 
 
+@dataclass
+class TaskFilter:
+    """Visible attempts of one tenant (store/task_search.py); list filters match any of their values."""
+
+    tenant: str
+    name: str | None = None
+    statuses: list[str] | None = None
+    execution_ids: list[str] = field(default_factory=list)
+    task_ids: list[str] = field(default_factory=list)
+    scheduled_from_ms: int | None = None
+    scheduled_to_ms: int | None = None
+
+
 class Store(StoreHome, Protocol):
     """The engine's tables, on a store that also keeps other components' tables (StoreHome)."""
 
@@ -171,6 +184,12 @@ class Store(StoreHome, Protocol):
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         """A page of matching rows and the number of all matches (None without ``count``: counting
         reads every match, which a keyset page does not)."""
+
+    async def task_search(
+        self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
+        """A page of matching visible attempt rows and the number of
+        all matches up to COUNT_CAP (None without ``count``)."""
 
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
         """Visible SCHEDULED worker attempts of ``name`` due at ``now``, highest priority and oldest first."""

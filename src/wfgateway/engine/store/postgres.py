@@ -32,7 +32,7 @@ import psycopg
 from psycopg import AsyncConnection, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from wfgateway.engine.store import search
+from wfgateway.engine.store import search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -42,6 +42,7 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
+    TaskFilter,
     StoreError,
     StoreOpenError,
     StoreUnavailable,
@@ -319,6 +320,21 @@ class PostgresStore:
                        flt.dialect)):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = search.build(flt, cursor, limit, newest_first)
+        async with self._conn() as conn:
+            total = None
+            if count:
+                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
+                total = int((await cur.fetchone() or (0,))[0])
+            cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
+            rows = await cur.fetchall()
+        return rows, total
+
+    async def task_search(
+        self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
+        if _holds_nul((flt.tenant, flt.name, *(flt.statuses or ()), *flt.execution_ids, *flt.task_ids)):
+            return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
+        sql = task_search.build(flt, cursor, limit, newest_first)
         async with self._conn() as conn:
             total = None
             if count:

@@ -105,4 +105,9 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE INDEX executions_dialect_created ON executions (tenant, dialect, created_ms, id)",
     ],
+    # 7: task searches (store/task_search.py): a task name or a status leads, ``scheduled_ms, key`` follow
+    [
+        "CREATE INDEX attempts_name_scheduled ON attempts (tenant, name, scheduled_ms, key)",
+        "CREATE INDEX attempts_status_scheduled ON attempts (tenant, status, scheduled_ms, key)",
+    ],
 ]

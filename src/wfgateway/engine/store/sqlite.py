@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wfgateway.engine.store import search
+from wfgateway.engine.store import search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -37,6 +37,7 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
+    TaskFilter,
     StoreOpenError,
     StoreUnavailable,
     VersionConflict,
@@ -398,6 +399,15 @@ class SQLiteStore:
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         sql = search.build(flt, cursor, limit, newest_first)
+        db = self._conn
+        total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
+        return db.execute(sql.page, sql.page_args).fetchall(), total
+
+    @_waits(write=False)
+    async def task_search(
+        self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+    ) -> tuple[list[tuple[Any, ...]], int | None]:
+        sql = task_search.build(flt, cursor, limit, newest_first)
         db = self._conn
         total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
         return db.execute(sql.page, sql.page_args).fetchall(), total

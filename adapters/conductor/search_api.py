@@ -1,0 +1,136 @@
+"""The search variants of /api/workflow and /api/tasks: full Workflow objects (search-v2), workflows
+found through their tasks (search-by-tasks, -v2) and task search (search: TaskSummary, search-v2: Task).
+The grammar is the one /api/workflow/search takes (search_query.py); every search is the tenant's own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.render import iso, summary_json, task_json, workflow_json
+from wfgateway.adapters.conductor.responses import json_response
+from wfgateway.adapters.conductor.search_query import parse_task_query
+from wfgateway.adapters.conductor.workflow_api import find_workflows
+
+from wfgateway.core.backend import TaskSearch
+from wfgateway.core.errors import NotFound, NotImplementedByBackend
+from wfgateway.core.model import Execution, TaskAttempt
+from wfgateway.dialect import Call
+
+
+async def search_workflows_v2(call: Call) -> Response:
+    """As /search, with each result the Workflow itself (without its tasks, as the OSS server reads it)."""
+    total, found = await find_workflows(call)
+    return json_response({"totalHits": total, "results": [workflow_json(e, include_tasks=False) for e in found]})
+
+
+async def find_tasks(call: Call) -> tuple[int, list[tuple[TaskAttempt, Execution]]]:
+    """(totalHits, the page of tasks with their workflows) of a task search; a task whose workflow was
+    removed meanwhile is left out and not counted, as the OSS server does."""
+    backend = call.backend
+    if not isinstance(backend, TaskSearch):
+        raise NotImplementedByBackend("task search is kept by the gateway's engine; this backend has none")
+    q = call.query
+    asked_size = q.get("size")
+    start, size = int(q.get("start") or 0), int(asked_size if asked_size is not None else 100)
+    filters = parse_task_query(q.get("query"))
+    free = (q.get("freeText") or "*").strip()
+    task_ids = list(filters.task_ids) or ([] if free in ("", "*") else [free])  # free text: a task id
+    newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
+    attempts: list[TaskAttempt] = []
+    total, cursor, skipped = 0, None, 0
+    while len(attempts) < size:
+        page = await backend.search_tasks(
+            tenant(call), name=filters.name, statuses=filters.statuses, execution_ids=filters.workflow_ids,
+            task_ids=task_ids, scheduled_from_ms=filters.scheduled_from_ms, scheduled_to_ms=filters.scheduled_to_ms,
+            cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(attempts))), newest_first=newest_first,
+        )
+        total = page.total if page.total is not None else total
+        for attempt in page.items:
+            if skipped < start:
+                skipped += 1
+            elif len(attempts) < size:
+                attempts.append(attempt)
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            break
+    total = max(total, skipped + len(attempts))
+    executions: dict[str, Execution | None] = {}
+    out: list[tuple[TaskAttempt, Execution]] = []
+    for attempt in attempts:
+        if attempt.execution_id not in executions:
+            try:
+                executions[attempt.execution_id] = await backend.get(attempt.execution_id, tenant=tenant(call))
+            except NotFound:
+                executions[attempt.execution_id] = None
+        exe = executions[attempt.execution_id]
+        if exe is None:
+            total -= 1
+        else:
+            out.append((attempt, exe))
+    return total, out
+
+
+def task_summary_json(attempt: TaskAttempt, exe: Execution) -> dict[str, Any]:
+    """Conductor's TaskSummary: times as ISO strings, input and output as JSON text."""
+    task = task_json(attempt, exe)
+    doc: dict[str, Any] = {
+        "workflowId": exe.id,
+        "workflowType": exe.definition_name,
+        "correlationId": exe.correlation_id,
+        "scheduledTime": iso(attempt.scheduled_ms),
+        "startTime": iso(attempt.started_ms),
+        "updateTime": iso(attempt.updated_ms),
+        "endTime": iso(attempt.ended_ms),
+        "status": task["status"],
+        "reasonForIncompletion": attempt.reason,
+        "executionTime": max(0, attempt.ended_ms - attempt.started_ms) if attempt.ended_ms else 0,
+        "queueWaitTime": task["queueWaitTime"],
+        "taskDefName": task["taskDefName"],
+        "taskType": task["taskType"],
+        "input": orjson.dumps(task.get("inputData") or {}).decode(),
+        "output": orjson.dumps(task.get("outputData") or {}).decode(),
+        "taskId": attempt.id,
+        "workflowPriority": exe.priority,
+    }
+    return {k: v for k, v in doc.items() if v is not None}
+
+
+async def search_tasks(call: Call) -> Response:
+    total, found = await find_tasks(call)
+    return json_response({"totalHits": total, "results": [task_summary_json(a, e) for a, e in found]})
+
+
+async def search_tasks_v2(call: Call) -> Response:
+    total, found = await find_tasks(call)
+    return json_response({"totalHits": total, "results": [task_json(a, e) for a, e in found]})
+
+
+def _distinct(found: list[tuple[TaskAttempt, Execution]]) -> list[Execution]:
+    seen: dict[str, Execution] = {}
+    for _, exe in found:
+        seen.setdefault(exe.id, exe)
+    return list(seen.values())
+
+
+async def search_workflows_by_tasks(call: Call) -> Response:
+    """The workflows of the tasks a task search finds, each once; totalHits is the tasks' (as the OSS server)."""
+    total, found = await find_tasks(call)
+    return json_response({"totalHits": total, "results": [summary_json(e) for e in _distinct(found)]})
+
+
+async def search_workflows_by_tasks_v2(call: Call) -> Response:
+    total, found = await find_tasks(call)
+    return json_response({"totalHits": total,
+                          "results": [workflow_json(e, include_tasks=False) for e in _distinct(found)]})
+
+
+HANDLERS = {
+    "searchWorkflowsV2": search_workflows_v2,
+    "searchWorkflowsByTasks": search_workflows_by_tasks,
+    "searchWorkflowsByTasksV2": search_workflows_by_tasks_v2,
+    "searchTasks": search_tasks,
+    "searchTasksV2": search_tasks_v2,
+}
