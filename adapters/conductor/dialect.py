@@ -11,6 +11,7 @@ from wfgateway.adapters.conductor import (
     bulk_api,
     execute_api,
     metadata_api,
+    metadata_extras,
     search_api,
     task_signals,
     tasks_api,
@@ -45,6 +46,7 @@ class ConductorDialect:
     def handlers(self) -> Mapping[str, Handler]:
         return {
             **metadata_api.HANDLERS,
+            **metadata_extras.HANDLERS,
             **workflow_api.HANDLERS,
             **tasks_api.handlers(self.secrets),
             **bulk_api.HANDLERS,

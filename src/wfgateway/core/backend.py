@@ -197,6 +197,15 @@ class TaskControl(Protocol):
 
 
 @runtime_checkable
+class DefinitionChecks(Protocol):
+    """A backend that can check a definition without storing it (the engine)."""
+
+    async def check_definition(self, definition: WorkflowDefinition) -> None:
+        """InvalidArgument naming what ``put_definition`` would refuse (cycles, unknown refs, unknown
+        kinds, templates that point nowhere); nothing is stored either way."""
+
+
+@runtime_checkable
 class TaskSearch(Protocol):
     """A backend that can search task attempts across executions (the engine)."""
 

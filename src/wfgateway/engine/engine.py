@@ -94,6 +94,10 @@ class Engine:
     async def put_definition(self, definition: WorkflowDefinition, *, overwrite: bool = True) -> WorkflowDefinition:
         return await ops_definitions.put(self._rt, definition, overwrite)
 
+    async def check_definition(self, definition: WorkflowDefinition) -> None:
+        """DefinitionChecks.check_definition: the checks ``put_definition`` makes, storing nothing."""
+        ops_definitions.check(definition)
+
     async def get_definition(self, tenant: str, name: str, version: int | str | None = None) -> WorkflowDefinition:
         return await ops_definitions.get(self._rt, tenant, name, version)
 

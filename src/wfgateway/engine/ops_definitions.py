@@ -21,6 +21,11 @@ def version_number(version: int | str) -> int | None:
     return int(version) if isinstance(version, str) and version.isdigit() and len(version) < 18 else None
 
 
+def check(definition: WorkflowDefinition) -> None:
+    """What ``put`` refuses (InvalidArgument), without storing anything."""
+    validate_definition(definition)
+
+
 async def put(ctx: EngineContext, definition: WorkflowDefinition, overwrite: bool) -> WorkflowDefinition:
     validate_definition(definition)
     now = now_ms()
