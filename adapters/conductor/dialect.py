@@ -54,6 +54,7 @@ class ConductorDialect:
             **task_signals.HANDLERS,
             **SecretsApi(self.secrets).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
+            "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
             "generateToken": self.generate_token,
         }
 

@@ -22,12 +22,13 @@ from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.workflow_api import start_from_request
 
 from wfgateway.backends.bound import BoundBackend
-from wfgateway.core.errors import NotFound
+from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.dialect import Call
 from wfgateway.engine.watch import WATCHED
 
 DEFAULT_WAIT_S = 10
+MAX_WAIT_S = 3600  # the spec's bound on the query form of waitForSeconds
 _POLL_S = 0.1  # only for backends the watch cannot see (an upstream vendor): the Conductor server's own tick
 _RUN_FIELDS = ("workflowId", "correlationId", "input", "output", "createTime", "updateTime", "status",
                "priority", "variables", "tasks", "createdBy")
@@ -57,6 +58,14 @@ async def await_signal_response(call: Call, workflow_id: str, refs: list[str], s
     """Wait (woken by the workflow's changes) until it ends or blocks, then answer Conductor's
     SignalResponse for ``strategy``; the workflow as it is when ``wait_s`` runs out."""
 
+    execution, settled = await await_settled(call, workflow_id, refs, wait_s)
+    blocking = await blocking_tasks(call, execution, refs) if settled else Blocking()
+    return json_response(_signal_response(execution, blocking, strategy, request_id, timed_out=not settled))
+
+
+async def await_settled(call: Call, workflow_id: str, refs: list[str], wait_s: float) -> tuple[Execution, bool]:
+    """The workflow once it ends or blocks (True), or as it is when ``wait_s`` runs out (False)."""
+
     async def load() -> Execution:
         return await call.backend.get(workflow_id, tenant=tenant(call))
 
@@ -65,11 +74,30 @@ async def await_signal_response(call: Call, workflow_id: str, refs: list[str], s
 
     watch = call.gateway.watch
     if watch is not None and _on_gateway_engine(call):
-        execution, settled = await watch.wait(workflow_id, load, done, wait_s)
-    else:
-        execution, settled = await _poll(load, done, wait_s)
-    blocking = await blocking_tasks(call, execution, refs) if settled else Blocking()
-    return json_response(_signal_response(execution, blocking, strategy, request_id, timed_out=not settled))
+        return await watch.wait(workflow_id, load, done, wait_s)
+    return await _poll(load, done, wait_s)
+
+
+async def execute_workflow_as_api(call: Call) -> Response:
+    """Orkes' ``POST /api/workflow/execute/{name}`` (conductor-python ``execute_workflow_as_api``): the
+    body is the workflow input, ``version`` (latest when absent) a query value, ``requestId``,
+    ``waitUntilTaskRef``, ``waitForSeconds`` and the idempotency pair are headers.  The answer is the
+    workflow's output: 200 once the workflow has ended, 206 while it is still incomplete (the wait ran
+    out, or it reached ``waitUntilTaskRef`` or an untimed WAIT task first)."""
+    h = call.headers
+    try:
+        wait_s = int(h.get("waitForSeconds") or 0) or DEFAULT_WAIT_S
+    except ValueError:
+        raise InvalidArgument(f"waitForSeconds must be a number of seconds, not '{h.get('waitForSeconds')}'") from None
+    refs = [r.strip() for r in str(h.get("waitUntilTaskRef") or "").split(",") if r.strip()]
+    key = h.get("X-Idempotency-key")
+    on_conflict = h.get("X-on-conflict") or "FAIL"
+    body = {"name": call.path["name"], "version": call.query.get("version"), "input": dict(call.body or {}),
+            **({"idempotencyKey": key, "idempotencyStrategy": on_conflict} if key else {})}
+    local = _on_gateway_engine(call)
+    workflow_id = await start_from_request(call, body, metadata={WATCHED: True} if local else None)
+    execution, _ = await await_settled(call, workflow_id, refs, float(min(max(wait_s, 0), MAX_WAIT_S)))
+    return json_response(execution.output or {}, status=200 if execution.status.terminal else 206)
 
 
 def _on_gateway_engine(call: Call) -> bool:

@@ -19,6 +19,8 @@ ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "unregisterWorkflowDef": {"workflow": "path.name"},
     "startWorkflow": {"workflow": "body.name", "correlation_id": "body.correlationId", "created": "text"},
     "startWorkflowByName": {"workflow": "path.name", "correlation_id": "query.correlationId", "created": "text"},
+    # the answer is the workflow's output only: no created id to remember
+    "executeWorkflowAsApi": {"workflow": "path.name"},
     "executeWorkflow": {"workflow": "path.name", "correlation_id": "body.correlationId",
                         "created": "body.targetWorkflowId"},
     "getWorkflow": {"execution_id": "path.workflowId", "related": "body.tasks.*.subWorkflowId"},
@@ -81,6 +83,7 @@ BACKEND_OPERATIONS = {
     "startWorkflow": ("get_definition", "start"),
     "startWorkflowByName": ("get_definition", "start"),
     "executeWorkflow": ("get_definition", "start", "get"),
+    "executeWorkflowAsApi": ("get_definition", "start", "get"),
     "searchWorkflows": ("search",),
     "searchWorkflowsV2": ("search",),
     "searchWorkflowsByTasks": ("search_tasks", "get"),

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.api.workflow_resource_api import WorkflowResourceApi
+from conductor.client.http.api_client import ApiClient
 from conductor.client.http.models import TaskDef
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
@@ -124,6 +126,28 @@ def test_unknown_workflow_is_conductors_404(config: Configuration) -> None:
         WorkflowExecutor(config).execute("sx_nothing_here", version=3)
     assert err.value.status == 404
     assert "No such workflow defined. name=sx_nothing_here, version=3" in err.value.body
+
+
+def test_execute_as_api_runs_the_latest_version_and_answers_its_output(config: Configuration,
+                                                                      clients: OrkesClients, gateway: str) -> None:
+    for version in (1, 2):
+        remember = WorkflowTask(name="remember", task_reference_name="set_ref", type="SET_VARIABLE",
+                                input_parameters={"seen": "${workflow.input.who}"})
+        clients.get_metadata_client().register_workflow_def(WorkflowDef(
+            name="sx_api", version=version, tasks=[remember], schema_version=2, timeout_seconds=0,
+            output_parameters={"version": version, "who": "${workflow.input.who}"}), overwrite=True)
+    api = WorkflowResourceApi(ApiClient(config))
+    # conductor-python sends these as headers: an int waitForSeconds fails in httpx before it is sent
+    assert api.execute_workflow_as_api({"who": "ada"}, "sx_api", wait_for_seconds="30") == {"version": 2, "who": "ada"}
+    assert api.execute_workflow_as_api({"who": "bo"}, "sx_api", version=1) == {"version": 1, "who": "bo"}
+
+    register(clients, "sx_api_hold", [WorkflowTask(name="hold", task_reference_name="hold_ref", type="WAIT")])
+    held = httpx.post(f"{gateway}/api/workflow/execute/sx_api_hold", headers={"waitForSeconds": "30"}, json={})
+    assert held.status_code == 206 and held.json() == {}  # blocked by the untimed WAIT: incomplete
+    unknown = httpx.post(f"{gateway}/api/workflow/execute/sx_api_nothing", json={})
+    assert unknown.status_code == 404 and "sx_api_nothing" in unknown.json()["message"]
+    bad = httpx.post(f"{gateway}/api/workflow/execute/sx_api", headers={"waitForSeconds": "soon"}, json={})
+    assert bad.status_code == 400
 
 
 # -- two replicas on one PostgreSQL database -------------------------------------------------------
