@@ -437,6 +437,17 @@ async def get_correlated_workflows_batch(call: Call) -> Response:
     return json_response({cid: await _correlated(call, call.path["name"], cid) for cid in call.body})
 
 
+async def get_correlated_workflows_by_names(call: Call) -> Response:
+    """Orkes' CorrelationIdsSearchRequest: per correlation id, the matching workflows of each asked
+    name (in the order the names are asked), the caller's tenant only."""
+    body = call.body or {}
+    names = list(dict.fromkeys(str(n) for n in body.get("workflowNames") or []))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for cid in dict.fromkeys(str(c) for c in body.get("correlationIds") or []):
+        out[cid] = [wf for name in names for wf in await _correlated(call, name, cid)]
+    return json_response(out)
+
+
 HANDLERS = {
     "startWorkflowByName": start_workflow_by_name,
     "startWorkflow": start_workflow,
@@ -458,4 +469,5 @@ HANDLERS = {
     "skipTaskFromWorkflow": skip_task_from_workflow,
     "resetWorkflowCallbacks": reset_workflow_callbacks,
     "getCorrelatedWorkflowsBatch": get_correlated_workflows_batch,
+    "getCorrelatedWorkflowsByNames": get_correlated_workflows_by_names,
 }
