@@ -18,6 +18,7 @@ from wfgateway.adapters.conductor import (
     workflow_api,
 )
 from wfgateway.adapters.conductor.errors import render_error
+from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.secrets_api import SecretsApi, SecretStore
 from wfgateway.adapters.conductor.security import KeyAuth
@@ -36,6 +37,7 @@ class ConductorDialect:
         self.gateway = gateway
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
         self.secrets = SecretStore(gateway.store)
+        self.poll_data = PollDataStore(gateway.store)
         gateway.hooks.register_secret_resolver(self.secrets.get)  # HTTP tasks resolve ${secrets.x} when sending
 
     @property
@@ -48,7 +50,7 @@ class ConductorDialect:
             **metadata_api.HANDLERS,
             **metadata_extras.HANDLERS,
             **workflow_api.HANDLERS,
-            **tasks_api.handlers(self.secrets),
+            **tasks_api.handlers(self.secrets, self.poll_data),
             **bulk_api.HANDLERS,
             **search_api.HANDLERS,
             **task_signals.HANDLERS,
@@ -70,6 +72,7 @@ class ConductorDialect:
 
     async def startup(self) -> None:
         await self.secrets.open()
+        await self.poll_data.open()
 
     async def shutdown(self) -> None:
-        return None
+        await self.poll_data.close()

@@ -133,4 +133,8 @@ BACKEND_OPERATIONS = {
     "getTaskLogs": ("get_task",),
     "getTaskQueueSizes": ("queue_sizes",),
     "getAllQueueDetails": ("queue_sizes",),
+    "getTaskQueueSize": ("queue_sizes",),
+    # PollData: the gateway records the polls it serves, per tenant (a Conductor upstream answers its own)
+    "getPollData": (),
+    "getAllPollData": (),
 }

@@ -11,6 +11,7 @@ from wfgateway.adapters.conductor.common import tenant
 from wfgateway.adapters.conductor.durations import seconds_to_ms
 from wfgateway.adapters.conductor.render import task_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
+from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.secrets_api import SecretStore, reveal
 
 from wfgateway.core.backend import TaskQueues
@@ -37,9 +38,12 @@ async def _render_many(call: Call, attempts: list[TaskAttempt]) -> list[dict[str
 
 
 async def _poll(call: Call, task_type: str, count: int, timeout_ms: int, worker_id: str | None,
-                domain: str | None) -> list[TaskAttempt]:
-    return await call.backend.poll(tenant(call), task_type, worker_id=worker_id, count=count,
-                                   timeout_ms=timeout_ms, domain=domain or None)
+                domain: str | None, poll_data: PollDataStore | None = None) -> list[TaskAttempt]:
+    leased = await call.backend.poll(tenant(call), task_type, worker_id=worker_id, count=count,
+                                     timeout_ms=timeout_ms, domain=domain or None)
+    if poll_data is not None:  # as the OSS server, after the poll (a long poll's end is its last poll)
+        poll_data.record(tenant(call), task_type, domain, worker_id)
+    return leased
 
 
 async def _for_worker(call: Call, leased: list[TaskAttempt], secrets: SecretStore | None) -> list[dict[str, Any]]:
@@ -52,22 +56,23 @@ async def _for_worker(call: Call, leased: list[TaskAttempt], secrets: SecretStor
     return rendered
 
 
-async def poll_task(call: Call, secrets: SecretStore | None = None) -> Response:
+async def poll_task(call: Call, secrets: SecretStore | None = None, poll_data: PollDataStore | None = None) -> Response:
     q = call.query
-    leased = await _poll(call, call.path["tasktype"], 1, 0, q.get("workerid"), q.get("domain"))
+    leased = await _poll(call, call.path["tasktype"], 1, 0, q.get("workerid"), q.get("domain"), poll_data)
     if not leased:
         return empty_response(204)
     return json_response((await _for_worker(call, leased[:1], secrets))[0])
 
 
-async def batch_poll_tasks(call: Call, secrets: SecretStore | None = None) -> Response:
+async def batch_poll_tasks(call: Call, secrets: SecretStore | None = None,
+                           poll_data: PollDataStore | None = None) -> Response:
     q = call.query
     asked = q.get("timeout")
     timeout = int(asked if asked is not None else 100)
     if timeout > MAX_LONG_POLL_MS:
         raise InvalidArgument(msg.LONG_POLL_MESSAGE)
     leased = await _poll(call, call.path["tasktype"], int(q.get("count") or 1), timeout, q.get("workerid"),
-                         q.get("domain"))
+                         q.get("domain"), poll_data)
     return json_response(await _for_worker(call, leased, secrets))
 
 
@@ -95,12 +100,13 @@ async def update_task(call: Call) -> Response:
     return text_response(attempt.id)
 
 
-async def update_task_v2(call: Call, secrets: SecretStore | None = None) -> Response:
+async def update_task_v2(call: Call, secrets: SecretStore | None = None,
+                         poll_data: PollDataStore | None = None) -> Response:
     """Record the result, then hand the same worker the next task of the same type (or 204)."""
     attempt = await _complete(call)
     if attempt.kind != WORKER:
         return empty_response(204)
-    leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), None)
+    leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), None, poll_data)
     if not leased:
         return empty_response(204)
     return json_response((await _for_worker(call, leased[:1], secrets))[0])
@@ -154,16 +160,36 @@ async def get_all_queue_details(call: Call) -> Response:
     return json_response(dict(sorted((await _queue_sizes(call)).items())))
 
 
-def handlers(secrets: SecretStore) -> dict[str, Handler]:
-    """The handlers, with the secret store the hand-off to a worker reads ``${workflow.secrets.X}`` from."""
-    return {
-        "pollTask": functools.partial(poll_task, secrets=secrets),
-        "batchPollTasks": functools.partial(batch_poll_tasks, secrets=secrets),
+async def get_task_queue_size(call: Call) -> Response:
+    """One task type's depth (0 with none queued).  The engine keeps one queue per task type and a
+    poll in any domain draws from it, so a ``domain`` names that same queue."""
+    return json_response((await _queue_sizes(call)).get(call.query["taskType"], 0))
+
+
+async def get_poll_data(call: Call, poll_data: PollDataStore) -> Response:
+    return json_response(await poll_data.of_type(tenant(call), call.query["taskType"]))
+
+
+async def get_all_poll_data(call: Call, poll_data: PollDataStore) -> Response:
+    return json_response(await poll_data.everything(tenant(call)))
+
+
+def handlers(secrets: SecretStore, poll_data: PollDataStore | None = None) -> dict[str, Handler]:
+    """The handlers, with the secret store the hand-off to a worker reads ``${workflow.secrets.X}`` from
+    and the store polls are recorded in (PollData)."""
+    out: dict[str, Handler] = {
+        "pollTask": functools.partial(poll_task, secrets=secrets, poll_data=poll_data),
+        "batchPollTasks": functools.partial(batch_poll_tasks, secrets=secrets, poll_data=poll_data),
         "updateTask": update_task,
-        "updateTaskV2": functools.partial(update_task_v2, secrets=secrets),
+        "updateTaskV2": functools.partial(update_task_v2, secrets=secrets, poll_data=poll_data),
         "getTask": get_task,
         "logTask": log_task,
         "getTaskLogs": get_task_logs,
         "getTaskQueueSizes": get_task_queue_sizes,
         "getAllQueueDetails": get_all_queue_details,
+        "getTaskQueueSize": get_task_queue_size,
     }
+    if poll_data is not None:
+        out["getPollData"] = functools.partial(get_poll_data, poll_data=poll_data)
+        out["getAllPollData"] = functools.partial(get_all_poll_data, poll_data=poll_data)
+    return out

@@ -4,6 +4,7 @@ a started workflow's worker task counts until a worker polls it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -44,3 +45,45 @@ def test_queue_depths_follow_starts_and_polls(gateway: str) -> None:
     both = httpx.get(f"{gateway}/api/tasks/queue/sizes", params=[("taskType", "q_encode"), ("taskType", "nothing")])
     assert both.json() == {"q_encode": 2, "nothing": 0}
     assert httpx.get(f"{gateway}/api/tasks/queue/sizes").json() == {}
+
+
+def nothing(task: object) -> bool:
+    """The SDK turns the 204 of an empty poll into None or an empty Task."""
+    return task is None or getattr(task, "task_id", None) is None
+
+
+def test_poll_data_names_the_last_worker_per_domain(gateway: str) -> None:
+    """TaskClient.get_task_poll_data / TaskResourceApi.get_all_poll_data: every poll is recorded,
+    also one that found nothing, per task type and domain; GET /api/tasks/queue/size is one depth."""
+    config = Configuration(server_api_url=f"{gateway}/api")
+    clients = OrkesClients(configuration=config)
+    tasks, raw, api = clients.get_task_client(), TaskResourceApi(ApiClient(config)), ApiClient(config)
+    assert tasks.get_task_poll_data("pd_resize") == []
+    before = int(time.time() * 1000)
+    assert nothing(tasks.poll_task("pd_resize", worker_id="w-1"))  # nothing queued: still a poll
+    assert tasks.batch_poll_tasks("pd_resize", worker_id="w-gpu", count=2, timeout_in_millisecond=1, domain="gpu") == []
+    assert nothing(tasks.poll_task("pd_resize", worker_id="w-2"))  # the same domain again: the later worker wins
+    rows = tasks.get_task_poll_data("pd_resize")
+    assert [(r.queue_name, r.domain, r.worker_id) for r in rows] == [("pd_resize", None, "w-2"), ("pd_resize", "gpu", "w-gpu")]
+    assert all(before <= r.last_poll_time <= int(time.time() * 1000) for r in rows)
+    assert nothing(tasks.poll_task("pd_crop", worker_id="w-3"))
+    every = [(r.queue_name, r.domain, r.worker_id) for r in raw.get_all_poll_data()]
+    assert every.index(("pd_crop", None, "w-3")) < every.index(("pd_resize", None, "w-2"))
+
+    size = api.call_api("/tasks/queue/size", "GET", query_params=[("taskType", "q_encode")], response_type="int",
+                        _return_http_data_only=True)
+    assert size == tasks.get_queue_size_for_task("q_encode")
+    assert httpx.get(f"{gateway}/api/tasks/queue/size", params={"taskType": "never_queued"}).json() == 0
+    missing = httpx.get(f"{gateway}/api/tasks/queue/size")
+    assert missing.status_code == 400 and missing.json()["status"] == 400
+    assert httpx.get(f"{gateway}/api/tasks/queue/polldata").status_code == 400
+
+
+def test_poll_data_outlives_a_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Polls are written to the store (in the background, and at shutdown), not only kept in memory."""
+    with run_gateway(tmp_path, dialects=ONLY_CONDUCTOR) as gw:
+        tasks = OrkesClients(configuration=Configuration(server_api_url=f"{gw.url}/api")).get_task_client()
+        assert nothing(tasks.poll_task("pd_durable", worker_id="w-9"))
+    with run_gateway(tmp_path, dialects=ONLY_CONDUCTOR) as gw:
+        tasks = OrkesClients(configuration=Configuration(server_api_url=f"{gw.url}/api")).get_task_client()
+        assert [(p.queue_name, p.worker_id) for p in tasks.get_task_poll_data("pd_durable")] == [("pd_durable", "w-9")]

@@ -52,7 +52,7 @@ def get(api: ApiClient, path: str, response_type: str, **query: Any) -> Any:
                         _return_http_data_only=True)
 
 
-def seed(clients: OrkesClients, flow: str, task: str, outcomes: list[str]) -> list[str]:
+def seed(clients: OrkesClients, flow: str, task: str, outcomes: list[str], worker: str = "w1") -> list[str]:
     """One run per outcome; its worker task ends FAILED or COMPLETED ("" leaves it SCHEDULED)."""
     clients.get_metadata_client().register_workflow_def(WorkflowDef(
         name=flow, version=1, timeout_seconds=0,
@@ -63,7 +63,7 @@ def seed(clients: OrkesClients, flow: str, task: str, outcomes: list[str]) -> li
     for wid, outcome in zip(ids, outcomes, strict=True):
         if not outcome:
             continue
-        polled = tasks.poll_task(task, worker_id="w1")
+        polled = tasks.poll_task(task, worker_id=worker)
         assert polled is not None
         # the queue is oldest first: report the outcome on the run the polled task belongs to
         tasks.update_task(TaskResult(workflow_instance_id=polled.workflow_instance_id, task_id=polled.task_id,
@@ -77,7 +77,7 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     ids = seed(clients, "srch_flow", "srch_charge", ["FAILED", "COMPLETED", ""])
     failed = ids[0]
     rival_api, rival = sdk(gateway, "rival")
-    seed(rival, "srch_flow", "srch_charge", ["FAILED"])  # same names in another tenant: never answered to acme
+    seed(rival, "srch_flow", "srch_charge", ["FAILED"], worker="rival-w")  # same names in another tenant
 
     # search-v2: Workflow objects (not summaries) under /search's grammar
     found = get(api, "/workflow/search-v2", "SearchResultWorkflow",
@@ -126,6 +126,9 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     assert get(rival_api, "/workflow/search-by-tasks", "SearchResultWorkflowSummary",
                query=f"workflowId = '{failed}'").total_hits == 0
     assert get(rival_api, "/workflow/search-v2", "SearchResultWorkflow", freeText=failed).total_hits == 0
+    # ... and only its own workers' polls (PollData is kept per tenant too)
+    assert [p.worker_id for p in clients.get_task_client().get_task_poll_data("srch_charge")] == ["w1"]
+    assert [p.worker_id for p in TaskResourceApi(rival_api).get_all_poll_data()] == ["rival-w"]
 
 
 @pytest.mark.parametrize("path, query", [
