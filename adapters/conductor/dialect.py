@@ -12,6 +12,7 @@ from wfgateway.adapters.conductor import (
     execute_api,
     metadata_api,
     metadata_extras,
+    mock_runs,
     search_api,
     task_signals,
     tasks_api,
@@ -57,6 +58,7 @@ class ConductorDialect:
             **SecretsApi(self.secrets).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
+            "testWorkflow": mock_runs.test_workflow,
             "generateToken": self.generate_token,
         }
 

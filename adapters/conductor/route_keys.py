@@ -21,6 +21,7 @@ ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "startWorkflowByName": {"workflow": "path.name", "correlation_id": "query.correlationId", "created": "text"},
     # the answer is the workflow's output only: no created id to remember
     "executeWorkflowAsApi": {"workflow": "path.name"},
+    "testWorkflow": {"workflow": "body.name"},  # a sandbox run: nothing to remember
     "executeWorkflow": {"workflow": "path.name", "correlation_id": "body.correlationId",
                         "created": "body.targetWorkflowId"},
     "getWorkflow": {"execution_id": "path.workflowId", "related": "body.tasks.*.subWorkflowId"},
@@ -85,6 +86,7 @@ BACKEND_OPERATIONS = {
     "startWorkflowByName": ("get_definition", "start"),
     "executeWorkflow": ("get_definition", "start", "get"),
     "executeWorkflowAsApi": ("get_definition", "start", "get"),
+    "testWorkflow": ("get_definition", "sandbox"),
     "searchWorkflows": ("search",),
     "searchWorkflowsV2": ("search",),
     "searchWorkflowsByTasks": ("search_tasks", "get"),

@@ -7,6 +7,7 @@ raises ``NotImplementedByBackend`` naming what cannot be translated; it never dr
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
@@ -217,6 +218,16 @@ class TaskSearch(Protocol):
     ) -> Page:
         """Visible task attempts (the latest of each task, and the ones a retry kept), newest scheduled
         first unless ``newest_first`` is False; ``total`` counts up to a bound as ``search`` does."""
+
+
+@runtime_checkable
+class Sandboxes(Protocol):
+    """A backend that can run a definition where nothing is kept (the engine)."""
+
+    def sandbox(self, definition: WorkflowDefinition) -> AbstractAsyncContextManager[Any]:
+        """A private Backend for runs of ``definition`` (and the sub-workflows it names): never seen
+        by this backend's store, workers, listeners or searches, gone on leaving.  Its HTTP tasks
+        are not sent; like worker tasks they wait for ``complete_task``."""
 
 
 @runtime_checkable

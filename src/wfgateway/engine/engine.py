@@ -7,6 +7,8 @@ their vocabulary in through the ``register_*`` methods (hooks.py).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
@@ -24,6 +26,7 @@ from wfgateway.engine.hooks import Evaluator, Expander, FailureInput, Listener, 
 from wfgateway.engine.http_task import HttpRunner
 from wfgateway.engine.ops_read import Awaited
 from wfgateway.engine.runtime import Runtime
+from wfgateway.engine.sandbox import copy_children, new_store, share_hooks
 from wfgateway.engine.store.base import Store
 
 
@@ -179,6 +182,20 @@ class Engine:
     async def reset_callbacks(self, execution_id: str, *, tenant: str | None = None) -> list[str]:
         """TaskControl.reset_callbacks: delayed queued worker tasks become pollable now."""
         return await ops_control.reset_callbacks(self._rt, execution_id, tenant)
+
+    @asynccontextmanager
+    async def sandbox(self, definition: WorkflowDefinition) -> AsyncIterator[Engine]:
+        """Sandboxes.sandbox: a private engine in memory for runs of ``definition`` that the gateway
+        never stores (engine/sandbox.py); closed, with everything run in it, on leaving."""
+        box = Engine(new_store(), http_allow=[], worker_lease_ms=self._rt.worker_lease_ms, recover_inflight=False)
+        box._rt.dispatch_http = False  # HTTP tasks wait for complete_task, as worker tasks do
+        share_hooks(self._rt.hooks, box._rt.hooks)
+        await box.startup()
+        try:
+            await copy_children(self, box, definition)
+            yield box
+        finally:
+            await box.stop()
 
     # -- tasks -------------------------------------------------------------------------------
     async def poll(self, tenant: str, task_name: str, *, worker_id: str | None = None, count: int = 1,

@@ -42,6 +42,7 @@ class Runtime:
         self._watchers: dict[str, Signal] = {}
         self._background: set[asyncio.Future[Any]] = set()
         self.http = HttpRunner(self, DEFAULT_HTTP_ALLOW if http_allow is None else http_allow, http_timeout_ms)
+        self.dispatch_http = True  # False (a sandbox): HTTP tasks wait for complete_task as worker tasks do
         self.timers = TimerLoop(self)
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -108,8 +109,9 @@ class Runtime:
             if st.removed:
                 self.changed(st.e.id)  # waiters see it gone
                 continue
-            for key in st.dispatch:
-                self.spawn(self.http.run(key))
+            if self.dispatch_http:
+                for key in st.dispatch:
+                    self.spawn(self.http.run(key))
             for q in st.notify:
                 self.notify_queue(*q)
             for t in st.timers:
