@@ -6,6 +6,7 @@ import ast
 import json
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 from wfgateway.adapters.conductor import errors as msg
 from wfgateway.adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
@@ -111,8 +112,15 @@ async def start_from_request(call: Call, body: dict[str, Any], metadata: dict[st
 
 
 async def get_workflow(call: Call) -> Response:
-    exe = await load_execution(call, call.path["workflowId"])
-    return json_response(workflow_json(exe, include_tasks=bool(call.query.get("includeTasks", True))))
+    workflow_id = call.path["workflowId"]
+    include_tasks = bool(call.query.get("includeTasks", True))
+    try:  # an unchanged run is answered from the bytes rendered last time (wfgateway.answers)
+        body = await call.gateway.answers.answer(
+            call.backend, tenant(call), workflow_id, ("conductor.workflow", include_tasks),
+            lambda exe: orjson.dumps(workflow_json(exe, include_tasks=include_tasks)))
+    except NotFound:
+        raise no_such_workflow(workflow_id) from None
+    return Response(body, media_type="application/json")
 
 
 async def get_workflow_status(call: Call) -> Response:

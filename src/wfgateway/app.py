@@ -16,6 +16,7 @@ from starlette.types import Receive, Send
 
 from wfgateway import tracing
 from wfgateway.adapter import Adapter, AdapterError, Dialect, load_adapter
+from wfgateway.answers import AnswerCache
 from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
 from wfgateway.contract.open_mode import open_security
@@ -170,6 +171,7 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
         cursors=cursor_signer(config.server.get("cursor_key_env"), lambda: shared.get("cursor_key")),
         splitter=router,
         watch=watch,
+        answers=AnswerCache(int(config.caches.get("answers_kib", 4096)) * 1024),
     )
     loaded = [_create_dialect(name, settings, adapters[name], config, context) for name, settings in dialects.items()]
     pipeline = Pipeline(

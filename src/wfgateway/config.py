@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "tasks": {"http": {"allow": ["127.0.0.0/8", "::1/128", "localhost"], "timeout_ms": 30000},
               "worker": {"lease_ms": 60000}},
     # what one process keeps in memory beyond its compiled specs (README "Memory"; bench/memory.py)
-    "caches": {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000},
+    "caches": {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000, "answers_kib": 4096},
     "tracing": {"enabled": False, "endpoint": "http://127.0.0.1:4318/v1/traces", "sampling": 1.0},
 }
 

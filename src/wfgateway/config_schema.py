@@ -110,6 +110,7 @@ CACHES = {
         "sqlite_page_cache_mib": {"type": "integer", "minimum": 1, "maximum": 4096},  # per engine store connection
         "definitions": {"type": "integer", "minimum": 1},  # parsed workflow definition snapshots
         "run_owners": {"type": "integer", "minimum": 1},  # execution id -> owning backend
+        "answers_kib": {"type": "integer", "minimum": 0},  # rendered answers of unchanged runs (0: none kept)
     },
 }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from wfgateway.answers import AnswerCache
 from wfgateway.config import Config
 from wfgateway.core.backend import Backend
 from wfgateway.cursors import CursorSigner
@@ -76,4 +77,6 @@ class GatewayContext:
     redactor: Redactor = field(default_factory=Redactor)  # masks credentials wherever a path is written
     secrets: SecretSource = field(default_factory=ProcessSecrets)  # keys all workers share (README "Workers")
     splitter: ExecutionSplitter | None = None  # the router: which backend owns each id of a bulk call
+    # rendered answers of unchanged runs, checked against the backend's stamp on every read (answers.py)
+    answers: AnswerCache = field(default_factory=lambda: AnswerCache(0))
     watch: ExecutionWatch | None = None  # wakes waiters when an execution of the embedded engine changes

@@ -17,7 +17,8 @@ def test_repo_config_is_valid_and_has_defaults():
     assert cfg.store["kind"] == "sqlite"
     assert set(cfg.enabled_dialects()) >= {"conductor", "cognite", "altostrat"}
     assert cfg.server["host"] == "127.0.0.1"
-    assert cfg.caches == {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000}
+    assert cfg.caches == {"sqlite_page_cache_mib": 8, "definitions": 512, "run_owners": 10000,
+                          "answers_kib": 4096}
     assert parse_config("caches:\n  definitions: 64\n").caches["sqlite_page_cache_mib"] == 8  # defaults fill in
 
 

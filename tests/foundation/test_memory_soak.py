@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.memory import Gateway, top_growth, traced_total
 from bench.mixed_load import MixedLoad
 
-SMALL_CACHES = {"caches": {"sqlite_page_cache_mib": 2, "definitions": 16, "run_owners": 500}}
+SMALL_CACHES = {"caches": {"sqlite_page_cache_mib": 2, "definitions": 16, "run_owners": 500, "answers_kib": 256}}
 WARMUP_S = 30
 SOAK_S = 90
 HEAP_GROWTH_MIB = 1.0  # Python heap, over the soak

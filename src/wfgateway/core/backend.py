@@ -231,6 +231,24 @@ class Sandboxes(Protocol):
 
 
 @runtime_checkable
+class VersionedReads(Protocol):
+    """A backend that can tell cheaply whether an execution changed since it was read (the engine),
+    so that a dialect may keep an answer it rendered and serve it again while it is current."""
+
+    async def get_if_changed(self, execution_id: str, known: tuple[int, int] | None, *,
+                             tenant: str | None = None) -> Execution | None:
+        """None when the execution's stamp as stored now still equals ``known`` (one narrow read,
+        nothing decoded); otherwise the execution as ``get`` reads it, whose ``stamp_of`` changes
+        with any change to the execution or to any of its tasks, by any process sharing the store.
+        NotFound as ``get``."""
+
+
+def stamp_of(execution: Execution) -> tuple[int, int]:
+    """The stamp (see ``VersionedReads``) of an execution a VersionedReads backend answered."""
+    return execution.created_ms, execution.version
+
+
+@runtime_checkable
 class ExecutionSplitter(Protocol):
     """The router, as a bulk handler sees it (``GatewayContext.splitter``)."""
 

@@ -129,6 +129,11 @@ class Engine:
     async def get(self, execution_id: str, *, tenant: str | None = None, include_history: bool = False) -> Execution:
         return await ops_read.get(self._rt, execution_id, tenant, include_history)
 
+    async def get_if_changed(self, execution_id: str, known: tuple[int, int] | None, *,
+                             tenant: str | None = None) -> Execution | None:
+        """VersionedReads: None while the execution's (created_ms, row_version) equals ``known``."""
+        return await ops_read.get_if_changed(self._rt, execution_id, known, tenant)
+
     async def search(
         self, tenant: str, *, name: str | None = None, version: int | str | None = None,
         statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,

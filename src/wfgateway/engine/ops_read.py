@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Collection
 
-from wfgateway.core.errors import InvalidArgument
+from wfgateway.core.errors import InvalidArgument, NotFound
 from wfgateway.core.model import Execution, Page
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import cursors
@@ -22,6 +22,19 @@ Awaited = Callable[[Execution], bool] | str | Collection[str]
 async def get(ctx: EngineContext, execution_id: str, tenant: str | None, include_history: bool) -> Execution:
     st = await ctx.unit().require(execution_id, tenant, include_hidden=include_history)
     return st.execution(include_history)
+
+
+async def get_if_changed(ctx: EngineContext, execution_id: str, known: tuple[int, int] | None,
+                         tenant: str | None) -> Execution | None:
+    """VersionedReads.get_if_changed: the stamp is (created_ms, row_version), read without decoding
+    anything; every commit that touches the execution or one of its attempts bumps row_version."""
+    if known is not None:
+        row = await ctx.store.exec_stamp(execution_id)
+        if row is None or (tenant is not None and row[0] != tenant):
+            raise NotFound("No such execution", details={"execution_id": execution_id})
+        if (row[1], row[2]) == known:
+            return None
+    return await get(ctx, execution_id, tenant, False)
 
 
 async def search(

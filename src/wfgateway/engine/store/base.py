@@ -170,6 +170,11 @@ class Store(StoreHome, Protocol):
     # executions and attempts
     async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None: ...
 
+    async def exec_stamp(self, execution_id: str) -> tuple[str, int, int] | None:
+        """(tenant, created_ms, row_version) of the execution, without its JSON columns: what a reader
+        needs to tell whether an answer rendered earlier is still current (every write to the execution
+        or to any of its attempts bumps row_version; created_ms tells a re-created id apart)."""
+
     async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None: ...
 
     async def attempts_of(self, execution_id: str, include_hidden: bool) -> list[tuple[Any, ...]]: ...

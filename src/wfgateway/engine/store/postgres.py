@@ -297,6 +297,10 @@ class PostgresStore:
     async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None:
         return await self._one(_EXEC_SELECT + " WHERE id = %s", (execution_id,))
 
+    async def exec_stamp(self, execution_id: str) -> tuple[str, int, int] | None:
+        row = await self._one("SELECT tenant, created_ms, row_version FROM executions WHERE id = %s", (execution_id,))
+        return (row[0], row[1], row[2]) if row else None
+
     async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None:
         return await self._one(_EXEC_SELECT + " WHERE tenant = %s AND idempotency_key = %s", (tenant, key))
 

@@ -49,6 +49,7 @@ from wfgateway.engine.store.tables import SideFile
 log = logging.getLogger("wfgateway.store")
 
 _EXEC_SELECT = f"SELECT {', '.join(EXEC_COLS)} FROM executions"
+_EXEC_STAMP = "SELECT tenant, created_ms, row_version FROM executions WHERE id = ?"
 _ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
 _EXEC_INSERT = f"INSERT INTO executions ({', '.join(EXEC_COLS)}) VALUES ({', '.join('?' * len(EXEC_COLS))})"
 _ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({', '.join('?' * len(ATT_COLS))})"
@@ -369,6 +370,10 @@ class SQLiteStore:
     @_waits(write=False)
     async def exec_get(self, execution_id: str) -> tuple[Any, ...] | None:
         return self._conn.execute(_EXEC_SELECT + " WHERE id = ?", (execution_id,)).fetchone()
+
+    @_waits(write=False)
+    async def exec_stamp(self, execution_id: str) -> tuple[str, int, int] | None:
+        return self._conn.execute(_EXEC_STAMP, (execution_id,)).fetchone()
 
     @_waits(write=False)
     async def exec_by_idempotency(self, tenant: str, key: str) -> tuple[Any, ...] | None:
