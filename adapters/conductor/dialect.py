@@ -23,6 +23,7 @@ from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.secrets_api import SecretsApi, SecretStore
 from wfgateway.adapters.conductor.security import KeyAuth
+from wfgateway.adapters.conductor.tags_api import TagsApi, TagStore
 
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Call, Handler, Principal
@@ -39,6 +40,7 @@ class ConductorDialect:
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
         self.secrets = SecretStore(gateway.store)
         self.poll_data = PollDataStore(gateway.store)
+        self.tags = TagStore(gateway.store)
         gateway.hooks.register_secret_resolver(self.secrets.get)  # HTTP tasks resolve ${secrets.x} when sending
 
     @property
@@ -56,6 +58,7 @@ class ConductorDialect:
             **search_api.HANDLERS,
             **task_signals.HANDLERS,
             **SecretsApi(self.secrets).handlers(),
+            **TagsApi(self.tags).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
             "testWorkflow": mock_runs.test_workflow,
@@ -75,6 +78,7 @@ class ConductorDialect:
     async def startup(self) -> None:
         await self.secrets.open()
         await self.poll_data.open()
+        await self.tags.open()
 
     async def shutdown(self) -> None:
         await self.poll_data.close()

@@ -1,5 +1,6 @@
 """Acceptance through the unmodified conductor-python 2.0.0: checking a WorkflowDef without registering
-it (POST /api/metadata/workflow/validate, sent with the SDK's own HTTP client)."""
+it (POST /api/metadata/workflow/validate, sent with the SDK's own HTTP client) and Orkes' tags on
+workflow and task definitions (OrkesMetadataClient, TagsApi)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from typing import Any
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.api_client import ApiClient
+from conductor.client.http.models import TaskDef
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
+from conductor.client.orkes.api.tags_api import TagsApi
+from conductor.client.orkes.models.metadata_tag import MetadataTag
 from conductor.client.orkes_clients import OrkesClients
 
 from tests.support.server import RunningGateway
@@ -62,3 +66,56 @@ def test_validate_answers_as_registering_would_and_stores_nothing(open_gateway: 
     checked = refusal(api, dangling)
     assert checked["message"] == json.loads(registered.value.body)["message"]  # the registration's own words
     assert "nowhere_ref" in checked["message"], checked
+
+
+def test_orkes_tags_on_workflow_and_task_definitions(open_gateway: RunningGateway) -> None:
+    """OrkesMetadataClient's tag methods (and its rate limit, a RATE_LIMIT tag), as conductor-python sends them."""
+    clients = OrkesClients(configuration=Configuration(server_api_url=f"{open_gateway.url}/api"))
+    metadata = clients.get_metadata_client()
+    metadata.register_workflow_def(flow("tag_flow", WorkflowTask(name="tag_task", task_reference_name="t",
+                                                                 type="SIMPLE")), overwrite=True)
+    metadata.register_task_def(TaskDef(name="tag_task"))
+
+    def pairs(tags: list[Any]) -> list[tuple[str, Any]]:
+        return sorted((t.key, t.value) for t in tags)
+
+    assert metadata.get_workflow_tags("tag_flow") == []
+    metadata.add_workflow_tag(MetadataTag("env", "test"), "tag_flow")
+    metadata.add_workflow_tag(MetadataTag("env", "prod"), "tag_flow")  # same key: the value is replaced
+    metadata.add_workflow_tag(MetadataTag("team", "payments"), "tag_flow")
+    assert pairs(metadata.get_workflow_tags("tag_flow")) == [("env", "prod"), ("team", "payments")]
+    assert {t.type for t in metadata.get_workflow_tags("tag_flow")} == {"METADATA"}
+    metadata.delete_workflow_tag(MetadataTag("team", "payments"), "tag_flow")
+    assert pairs(metadata.get_workflow_tags("tag_flow")) == [("env", "prod")]
+    with pytest.raises(ApiException) as gone:
+        metadata.delete_workflow_tag(MetadataTag("team", "payments"), "tag_flow")
+    assert gone.value.status == 404
+    metadata.set_workflow_tags([MetadataTag("owner", "ada")], "tag_flow")
+    assert pairs(metadata.get_workflow_tags("tag_flow")) == [("owner", "ada")]
+
+    metadata.setWorkflowRateLimit(5, "tag_flow")
+    assert metadata.getWorkflowRateLimit("tag_flow") == 5
+    metadata.setWorkflowRateLimit(7, "tag_flow")
+    assert metadata.getWorkflowRateLimit("tag_flow") == 7
+    metadata.removeWorkflowRateLimit("tag_flow")
+    assert metadata.getWorkflowRateLimit("tag_flow") is None
+    assert pairs(metadata.get_workflow_tags("tag_flow")) == [("owner", "ada")]
+
+    metadata.addTaskTag(MetadataTag("tier", "gold"), "tag_task")
+    assert pairs(metadata.getTaskTags("tag_task")) == [("tier", "gold")]
+    metadata.setTaskTags([MetadataTag("tier", "silver"), MetadataTag("zone", "eu")], "tag_task")
+    metadata.deleteTaskTag(MetadataTag("zone", "eu"), "tag_task")
+    assert pairs(metadata.getTaskTags("tag_task")) == [("tier", "silver")]
+    assert metadata.get_workflow_tags("tag_flow") != metadata.getTaskTags("tag_task")  # kept apart
+    every = TagsApi(ApiClient(clients.configuration)).get_tags1()
+    assert {("owner", "ada"), ("tier", "silver")} <= {(t.key, t.value) for t in every}
+
+    for call in (lambda: metadata.add_workflow_tag(MetadataTag("env", "x"), "no_such_flow"),
+                 lambda: metadata.get_workflow_tags("no_such_flow"),
+                 lambda: metadata.addTaskTag(MetadataTag("env", "x"), "no_such_task")):
+        with pytest.raises(ApiException) as unknown:
+            call()
+        assert unknown.value.status == 404 and json.loads(unknown.value.body)["message"].startswith("No such")
+    with pytest.raises(ApiException) as keyless:
+        metadata.add_workflow_tag(MetadataTag(None, "x"), "tag_flow")  # type: ignore[arg-type]
+    assert keyless.value.status == 400

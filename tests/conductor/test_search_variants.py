@@ -17,6 +17,7 @@ from conductor.client.http.models import StartWorkflowRequest, TaskResult
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
+from conductor.client.orkes.models.metadata_tag import MetadataTag
 from conductor.client.orkes_clients import OrkesClients
 
 from tests.support.server import run_gateway
@@ -129,6 +130,10 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     # ... and only its own workers' polls (PollData is kept per tenant too)
     assert [p.worker_id for p in clients.get_task_client().get_task_poll_data("srch_charge")] == ["w1"]
     assert [p.worker_id for p in TaskResourceApi(rival_api).get_all_poll_data()] == ["rival-w"]
+    # ... and its own tags on a definition of the same name
+    clients.get_metadata_client().add_workflow_tag(MetadataTag("env", "prod"), "srch_flow")
+    assert rival.get_metadata_client().get_workflow_tags("srch_flow") == []
+    assert [t.value for t in clients.get_metadata_client().get_workflow_tags("srch_flow")] == ["prod"]
 
 
 @pytest.mark.parametrize("path, query", [

@@ -1,0 +1,139 @@
+"""Orkes' tags on workflow and task definitions (``/api/metadata/workflow/{name}/tags``,
+``/api/metadata/task/{taskName}/tags``, ``/api/metadata/tags``), kept per tenant by the gateway.
+
+A tag is ``{key, type, value}``; ``type`` is METADATA unless given (conductor-python's rate limit is a
+RATE_LIMIT tag whose key is the workflow's name and whose value is the limit).  A tag is known by its
+type and key: adding one with a type and key already there replaces its value, as Orkes documents.
+Tags are stored, listed and removed; a RATE_LIMIT tag does not throttle starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.responses import Response
+from wfgateway.adapters.conductor import taskdefs
+from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.responses import empty_response, json_response
+
+from wfgateway.core.errors import NotFound
+from wfgateway.dialect import Call, Handler
+from wfgateway.engine.store.kv import KeyValue
+from wfgateway.engine.store.tables import StoreHome
+
+NAMESPACE = "conductor_tags"
+_SEP = "\x1f"  # between the kind (workflow, task) and the definition's name in a key
+
+
+class TagStore:
+    def __init__(self, home: StoreHome) -> None:
+        self.kv = KeyValue(home, NAMESPACE)
+
+    async def open(self) -> None:
+        await self.kv.open()
+
+    async def get(self, tenant_id: str, kind: str, name: str) -> list[dict[str, Any]]:
+        value = await self.kv.get(tenant_id, f"{kind}{_SEP}{name}")
+        return list(value) if isinstance(value, list) else []
+
+    async def put(self, tenant_id: str, kind: str, name: str, tags: list[dict[str, Any]]) -> None:
+        if tags:
+            await self.kv.put(tenant_id, f"{kind}{_SEP}{name}", tags)
+        else:
+            await self.kv.delete(tenant_id, f"{kind}{_SEP}{name}")
+
+    async def everything(self, tenant_id: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        after: str | None = None
+        while True:
+            rows = await self.kv.scan(tenant_id, "", after=after, limit=1000)
+            for _, tags in rows:
+                out.extend(t for t in tags if t not in out)
+            if len(rows) < 1000:
+                return out
+            after = rows[-1][0]
+
+
+def _tag(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"key": doc["key"], "type": doc.get("type") or "METADATA", "value": doc.get("value")}
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return bool(a["type"] == b["type"] and a["key"] == b["key"])
+
+
+def _with(tags: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any]]:
+    return [t for t in tags if not _same(t, new)] + [new]
+
+
+class TagsApi:
+    def __init__(self, store: TagStore) -> None:
+        self.store = store
+
+    async def _owner(self, call: Call, kind: str) -> str:
+        """The definition's name, or Conductor's 404 when the tenant has no such definition."""
+        if kind == "workflow":
+            name = call.path["name"]
+            try:
+                await call.backend.get_definition(tenant(call), name)
+            except NotFound:
+                raise NotFound(f"No such workflow found by name: {name}, version: null") from None
+            return name
+        name = call.path["taskName"]
+        await taskdefs.get(call.backend, tenant(call), name)
+        return name
+
+    async def get_tags(self, call: Call, kind: str) -> Response:
+        name = await self._owner(call, kind)
+        return json_response(await self.store.get(tenant(call), kind, name))
+
+    async def add_tag(self, call: Call, kind: str) -> Response:
+        name = await self._owner(call, kind)
+        tags = await self.store.get(tenant(call), kind, name)
+        await self.store.put(tenant(call), kind, name, _with(tags, _tag(call.body)))
+        return empty_response()
+
+    async def set_tags(self, call: Call, kind: str) -> Response:
+        """Replace every tag (the last of a type and key given twice wins)."""
+        name = await self._owner(call, kind)
+        tags: list[dict[str, Any]] = []
+        for doc in call.body:
+            tags = _with(tags, _tag(doc))
+        await self.store.put(tenant(call), kind, name, tags)
+        return empty_response()
+
+    async def delete_tag(self, call: Call, kind: str) -> Response:
+        """Remove the tag with that key and value (and type when given); 404 when there is none."""
+        name = await self._owner(call, kind)
+        body = call.body
+        tags = await self.store.get(tenant(call), kind, name)
+
+        def matches(t: dict[str, Any]) -> bool:
+            return (t["key"] == body["key"] and str(t.get("value")) == str(body.get("value"))
+                    and (not body.get("type") or t["type"] == body["type"]))
+
+        kept = [t for t in tags if not matches(t)]
+        if len(kept) == len(tags):
+            raise NotFound(f"Tag {body['key']}:{body.get('value')} not found on {kind} {name}")
+        await self.store.put(tenant(call), kind, name, kept)
+        return empty_response()
+
+    async def all_tags(self, call: Call) -> Response:
+        return json_response(await self.store.everything(tenant(call)))
+
+    def handlers(self) -> dict[str, Handler]:
+        out: dict[str, Handler] = {"getTags": self.all_tags}
+        for kind, label in (("workflow", "Workflow"), ("task", "Task")):
+            out[f"get{label}Tags"] = _bound(self.get_tags, kind)
+            out[f"add{label}Tag"] = _bound(self.add_tag, kind)
+            out[f"set{label}Tags"] = _bound(self.set_tags, kind)
+            out[f"delete{label}Tag"] = _bound(self.delete_tag, kind)
+        return out
+
+
+def _bound(method: Callable[[Call, str], Awaitable[Response]], kind: str) -> Handler:
+    async def handler(call: Call) -> Response:
+        return await method(call, kind)
+
+    return handler
