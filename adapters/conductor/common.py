@@ -3,15 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from wfgateway.adapters.conductor.errors import no_such_workflow
 
+from wfgateway.core.backend import Backend
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution
-from wfgateway.dialect import Call
+from wfgateway.dialect import Call, Principal
 
 
-def tenant(call: Call) -> str:
+class Caller(Protocol):
+    """What a start needs of its call: a request's Call, or the scheduler starting a schedule's run."""
+
+    @property
+    def backend(self) -> Backend: ...
+
+    @property
+    def principal(self) -> Principal: ...
+
+
+def tenant(call: Caller) -> str:
     return call.principal.tenant
 
 

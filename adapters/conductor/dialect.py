@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ from wfgateway.adapters.conductor import (
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.responses import json_response
+from wfgateway.adapters.conductor.scheduler_api import SchedulerApi
+from wfgateway.adapters.conductor.schedules import Scheduler, ScheduleStore
 from wfgateway.adapters.conductor.secrets_api import SecretsApi, SecretStore
 from wfgateway.adapters.conductor.security import KeyAuth
 from wfgateway.adapters.conductor.tags_api import TagsApi, TagStore
@@ -42,6 +45,11 @@ class ConductorDialect:
         self.poll_data = PollDataStore(gateway.store)
         self.tags = TagStore(gateway.store)
         gateway.hooks.register_secret_resolver(self.secrets.get)  # HTTP tasks resolve ${secrets.x} when sending
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.schedules = ScheduleStore(gateway.store)
+        # schedules fire on the embedded engine; ``schedule_tick_ms`` is how often due slots are looked for
+        self.scheduler = Scheduler(self.schedules, gateway.engine,
+                                   interval_s=float(self.settings.get("schedule_tick_ms") or 1000) / 1000)
 
     @property
     def open_mode(self) -> bool:
@@ -59,6 +67,7 @@ class ConductorDialect:
             **task_signals.HANDLERS,
             **SecretsApi(self.secrets).handlers(),
             **TagsApi(self.tags).handlers(),
+            **SchedulerApi(self.schedules).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
             "testWorkflow": mock_runs.test_workflow,
@@ -76,9 +85,13 @@ class ConductorDialect:
         return render_error(error, context)
 
     async def startup(self) -> None:
+        self.loop = asyncio.get_running_loop()  # where the scheduler runs (tests drive its tick here)
         await self.secrets.open()
         await self.poll_data.open()
         await self.tags.open()
+        await self.schedules.open()
+        self.scheduler.start()
 
     async def shutdown(self) -> None:
+        await self.scheduler.stop()
         await self.poll_data.close()

@@ -7,11 +7,17 @@ update names its execution (``workflowInstanceId``), so it reaches the backend t
 polled tasks, search results), remembered as the answering backend's.
 """
 
+SCHEDULER_OPERATIONS = ("saveSchedule", "getSchedule", "getAllSchedules", "deleteSchedule", "pauseSchedule",
+                        "pauseScheduleByGet", "resumeSchedule", "resumeScheduleByGet", "pauseAllSchedules",
+                        "resumeAllSchedules", "requeueAllExecutionRecords", "getNextFewSchedules", "searchV21")
+
 ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "generateToken": {"local": True},  # tokens authenticate clients of this gateway
     # secrets are kept by this gateway per tenant (HTTP tasks and workers of every backend's runs read them here)
     **{op: {"local": True} for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret",
                                       "putSecret", "deleteSecret", "secretExists")},
+    # schedules are kept by this gateway per tenant and fire on the embedded engine
+    **{op: {"local": True} for op in SCHEDULER_OPERATIONS},
     "registerWorkflowDef": {"workflow": "body.name"},
     "validateWorkflowDef": {"workflow": "body.name"},
     **{op: {"workflow": "path.name"} for op in ("getWorkflowTags", "addWorkflowTag", "setWorkflowTags",
@@ -73,6 +79,8 @@ BACKEND_OPERATIONS = {
     # secrets: kept per tenant by the gateway; ${workflow.secrets.X} resolves for runs on the engine
     **{op: () for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret", "putSecret",
                          "deleteSecret", "secretExists")},
+    # schedules: kept per tenant by the gateway; their runs start on the embedded engine
+    **{op: () for op in SCHEDULER_OPERATIONS},
     "registerWorkflowDef": ("task_definitions", "put_definition"),
     "validateWorkflowDef": ("task_definitions",),
     # Orkes tags: kept per tenant by the gateway, on definitions the route's backend has

@@ -9,7 +9,13 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 from wfgateway.adapters.conductor import errors as msg
-from wfgateway.adapters.conductor.common import load_execution, new_workflow_id, no_such_workflow, tenant
+from wfgateway.adapters.conductor.common import (
+    Caller,
+    load_execution,
+    new_workflow_id,
+    no_such_workflow,
+    tenant,
+)
 from wfgateway.adapters.conductor.definitions import DEF_KEY, DIALECT
 from wfgateway.adapters.conductor.metadata_api import translate
 from wfgateway.adapters.conductor.render import summary_json, workflow_json, workflow_status_json
@@ -34,7 +40,7 @@ def _label(exe: Execution, with_status: bool = True) -> str:
     return msg.label(exe.definition_name, exe.definition_version, exe.id, str(exe.status) if with_status else None)
 
 
-async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, unknown: NotFound,
+async def _start(call: Caller, name: str, version: Any, input: dict[str, Any], *, unknown: NotFound,
                  correlation_id: str | None = None, priority: int = 0, idempotency_key: str | None = None,
                  strategy: str | None = None, inline: dict[str, Any] | None = None,
                  task_to_domain: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> str:
@@ -66,7 +72,7 @@ async def _start(call: Call, name: str, version: Any, input: dict[str, Any], *, 
     return execution.id
 
 
-async def with_current_task_defs(call: Call, definition: WorkflowDefinition) -> WorkflowDefinition:
+async def with_current_task_defs(call: Caller, definition: WorkflowDefinition) -> WorkflowDefinition:
     """The definition with the TaskDefs its tasks name as they are now: the OSS server looks them up
     when a run starts, and the run keeps that snapshot (a TaskDef changed later affects later runs).
     A definition another dialect wrote has no TaskDefs and is run as stored."""
@@ -98,7 +104,7 @@ async def start_workflow(call: Call) -> Response:
     return text_response(await start_from_request(call, call.body))
 
 
-async def start_from_request(call: Call, body: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
+async def start_from_request(call: Caller, body: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
     """Start from a StartWorkflowRequest; the new workflow's id."""
     name, version = body["name"], body.get("version")
     return await _start(
