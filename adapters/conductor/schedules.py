@@ -68,7 +68,7 @@ def _next_one(schedule: dict[str, Any], cron: str, zone_id: str, now: int, last:
     if start is not None and after < start - 500:
         after = start - 500  # the OSS server steps back 500 ms so that a slot at the start time counts
     nxt = next_after(cron, zone_id, after)
-    if end is not None and nxt > end:
+    if nxt is None or end is not None and nxt > end:
         return None
     return nxt
 

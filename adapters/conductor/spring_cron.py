@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from wfgateway.core.errors import InvalidArgument
 
@@ -41,8 +41,13 @@ def zone(zone_id: str | None) -> tzinfo:
         raise InvalidArgument(f"Unknown time-zone ID: {zone_id}") from exc
 
 
-def next_after(cron: str, zone_id: str | None, after_ms: int) -> int:
-    """The first fire time (ms) strictly after ``after_ms`` (Spring truncates to the second first)."""
-    start = datetime.fromtimestamp((after_ms // 1000), tz=zone(zone_id))
-    it = croniter(expand(cron), start, second_at_beginning=True, day_or=False)
-    return int(it.get_next(datetime).timestamp() * 1000)
+def next_after(cron: str, zone_id: str | None, after_ms: int) -> int | None:
+    """The first fire time (ms) strictly after ``after_ms`` (Spring truncates to the second first), or
+    None when there is none (a date that never comes, such as 30 February, or a time past the calendar)."""
+    expression, tz = expand(cron), zone(zone_id)
+    try:
+        start = datetime.fromtimestamp((after_ms // 1000), tz=tz)
+        it = croniter(expression, start, second_at_beginning=True, day_or=False, max_years_between_matches=30)
+        return int(it.get_next(datetime).timestamp() * 1000)
+    except (CroniterBadDateError, OverflowError, ValueError, OSError):
+        return None
