@@ -127,8 +127,10 @@ async def test_sqlite_key_value_scans_walk_the_key(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("flt", [
     TaskFilter("t", name="charge"), TaskFilter("t", name="charge", statuses=["FAILED"]),
-    TaskFilter("t", statuses=["FAILED"]), TaskFilter("t", execution_ids=["e1", "e2"]), TaskFilter("t", task_ids=["a1"]),
-], ids=["name", "name-status", "status", "workflow-ids", "task-id"])
+    TaskFilter("t", statuses=["FAILED"]), TaskFilter("t", statuses=["FAILED", "TIMED_OUT"]),
+    TaskFilter("t"), TaskFilter("t", scheduled_from_ms=1), TaskFilter("t", execution_ids=["e1", "e2"]),
+    TaskFilter("t", task_ids=["a1"]),
+], ids=["name", "name-status", "status", "statuses", "none", "since", "workflow-ids", "task-id"])
 async def test_sqlite_task_search_walks_an_index(flt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A task search (GET /api/tasks/search, /api/workflow/search-by-tasks) never scans every attempt."""
     store = SQLiteStore(tmp_path / "tasks.db")
@@ -138,5 +140,7 @@ async def test_sqlite_task_search_walks_an_index(flt, tmp_path: Path) -> None:  
         for statement, args in ((sql.page, sql.page_args), (sql.count, sql.count_args)):
             plan = [row[3] for row in await store.fetch_sql("EXPLAIN QUERY PLAN " + statement, args)]
             assert not [p for p in plan if p.startswith("SCAN attempts")], plan
+            if statement == sql.page and len(flt.statuses or ()) <= 1 and not (flt.execution_ids or flt.task_ids):
+                assert not [p for p in plan if "TEMP B-TREE" in p], plan  # the index gives the order
     finally:
         await store.close()

@@ -21,6 +21,7 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
+    TaskFilter,
     Store,
     VersionConflict,
 )
@@ -318,3 +319,34 @@ async def test_a_call_cancelled_while_waiting_for_a_pooled_connection_is_cancell
         assert lost == []
     finally:
         await store.close()
+
+
+async def test_task_search_pages_the_tenants_visible_attempts_in_order(store):
+    """Store.task_search: one tenant, visible attempts only, each filter, keyset pages in both orders."""
+    eid, other_eid = uuid.uuid4().hex, uuid.uuid4().hex
+    await store.commit(Changeset(
+        exec_inserts=[exec_row(eid), exec_row(other_eid, tenant="t2")],
+        attempt_inserts=[
+            att_row(f"{eid}-a", eid, name="charge", status="FAILED", scheduled_ms=1001),
+            att_row(f"{eid}-b", eid, name="charge", status="COMPLETED", scheduled_ms=1002, seq=2),
+            att_row(f"{eid}-c", eid, name="ship", status="TIMED_OUT", scheduled_ms=1003, seq=3),
+            att_row(f"{eid}-d", eid, name="charge", status="FAILED", scheduled_ms=1000, seq=4, visible=0),
+            att_row(f"{other_eid}-a", other_eid, tenant="t2", name="charge", status="FAILED", scheduled_ms=1001),
+        ],
+    ))
+    key = ATT_IDX["key"]
+
+    async def keys(flt: TaskFilter, newest_first: bool = True, limit: int = 10) -> tuple[list[str], int | None]:
+        rows, total = await store.task_search(flt, None, limit, newest_first)
+        return [r[key] for r in rows], total
+
+    assert await keys(TaskFilter("t1")) == ([f"{eid}-c", f"{eid}-b", f"{eid}-a"], 3)
+    assert await keys(TaskFilter("t1", name="charge"), newest_first=False) == ([f"{eid}-a", f"{eid}-b"], 2)
+    assert await keys(TaskFilter("t1", statuses=["FAILED", "TIMED_OUT"])) == ([f"{eid}-c", f"{eid}-a"], 2)
+    assert await keys(TaskFilter("t1", task_ids=[f"{eid}-b"])) == ([f"{eid}-b"], 1)
+    assert await keys(TaskFilter("t1", execution_ids=[other_eid])) == ([], 0)  # another tenant's run
+    assert await keys(TaskFilter("t1", scheduled_from_ms=1002, scheduled_to_ms=1002)) == ([f"{eid}-b"], 1)
+    first, _ = await store.task_search(TaskFilter("t1"), None, 2, True, False)
+    rest, total = await store.task_search(TaskFilter("t1"), (first[-1][ATT_IDX["scheduled_ms"]], first[-1][key]),
+                                          2, True, False)
+    assert total is None and [r[key] for r in rest] == [f"{eid}-a"]

@@ -110,4 +110,8 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX attempts_name_scheduled ON attempts (tenant, name, scheduled_ms, key)",
         "CREATE INDEX attempts_status_scheduled ON attempts (tenant, status, scheduled_ms, key)",
     ],
+    # 8: a task search with no name or status filter reads the tenant's attempts in order
+    [
+        "CREATE INDEX attempts_tenant_scheduled ON attempts (tenant, scheduled_ms, key)",
+    ],
 ]

@@ -1,9 +1,11 @@
 """The SQL of a task search (visible attempts of one tenant), shared by both stores.
 
 Like an execution search (search.py) a page is read in index order and stops after ``limit`` rows:
-a task name leads ``attempts_name_scheduled``, a status ``attempts_status_scheduled``, an execution id
-or a public id their own indexes; ``scheduled_ms, key`` order the page and make the keyset cursor.  The
-total counts at most ``COUNT_CAP`` matches.  ``?`` placeholders; PostgreSQL's store swaps them for ``%s``.
+a task name leads ``attempts_name_scheduled``, a status ``attempts_status_scheduled`` (a status set is
+one branch per status, merged and cut to the page), no filter ``attempts_tenant_scheduled``; an
+execution id or a public id use their own indexes.  ``scheduled_ms, key`` order the page and make the
+keyset cursor.  The total counts at most ``COUNT_CAP`` matches.  ``?`` placeholders; PostgreSQL's store
+swaps them for ``%s``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from wfgateway.engine.store.search import COUNT_CAP, SearchSQL
 
 COLUMNS = ", ".join(ATT_COLS)
 
-# (name, columns): migration 7 creates them
+# (name, columns): migrations 7 and 8 create them
 INDEXES: tuple[tuple[str, str], ...] = (
     ("attempts_name_scheduled", "tenant, name, scheduled_ms, key"),
     ("attempts_status_scheduled", "tenant, status, scheduled_ms, key"),
+    ("attempts_tenant_scheduled", "tenant, scheduled_ms, key"),
 )
 
 
@@ -28,7 +31,7 @@ def _filters(flt: TaskFilter) -> tuple[list[str], list[Any]]:
     if flt.name is not None:
         where.append("name = ?")
         args.append(flt.name)
-    for column, values in (("status", flt.statuses or []), ("execution_id", flt.execution_ids), ("id", flt.task_ids)):
+    for column, values in (("execution_id", flt.execution_ids), ("id", flt.task_ids)):
         if values:
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             args.extend(values)
@@ -43,12 +46,25 @@ def _filters(flt: TaskFilter) -> tuple[list[str], list[Any]]:
 
 def build(flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool) -> SearchSQL:
     where, args = _filters(flt)
+    statuses = list(dict.fromkeys(flt.statuses or ()))
     op, order = ("<", "DESC") if newest_first else (">", "ASC")
     keyset, keyset_args = [], []
     if cursor is not None:
         keyset = [f"(scheduled_ms {op} ? OR (scheduled_ms = ? AND key {op} ?))"]
         keyset_args = [cursor[0], cursor[0], cursor[1]]
-    page = (f"SELECT {COLUMNS} FROM attempts WHERE {' AND '.join(where + keyset)}"
-            f" ORDER BY scheduled_ms {order}, key {order} LIMIT ?")
-    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM attempts WHERE {' AND '.join(where)} LIMIT ?) AS c"
-    return SearchSQL(page, [*args, *keyset_args, limit], count, [*args, COUNT_CAP])
+    tail = f"ORDER BY scheduled_ms {order}, key {order} LIMIT ?"
+    if len(statuses) <= 1:
+        status = ["status = ?"] if statuses else []
+        page = f"SELECT {COLUMNS} FROM attempts WHERE {' AND '.join(where + status + keyset)} {tail}"
+        page_args = [*args, *statuses, *keyset_args, limit]
+    else:
+        branches, page_args = [], []
+        for s in statuses:
+            branches.append(f"SELECT * FROM (SELECT {COLUMNS} FROM attempts"
+                            f" WHERE {' AND '.join(where + ['status = ?'] + keyset)} {tail}) AS b")
+            page_args.extend([*args, s, *keyset_args, limit])
+        page = f"SELECT {COLUMNS} FROM ({' UNION ALL '.join(branches)}) AS u {tail}"
+        page_args.append(limit)
+    status_where = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
+    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM attempts WHERE {' AND '.join(where + status_where)} LIMIT ?) AS c"
+    return SearchSQL(page, page_args, count, [*args, *statuses, COUNT_CAP])
