@@ -57,8 +57,11 @@ class ConductorDialect:
         return self.auth.open_mode
 
     def handlers(self) -> Mapping[str, Handler]:
+        tags = TagsApi(self.tags)
         return {
             **metadata_api.HANDLERS,
+            "unregisterWorkflowDef": tags.forgetting("workflow", metadata_api.unregister_workflow_def),
+            "unregisterTaskDef": tags.forgetting("task", metadata_api.unregister_task_def),
             **metadata_extras.HANDLERS,
             **workflow_api.HANDLERS,
             **tasks_api.handlers(self.secrets, self.poll_data),
@@ -66,7 +69,7 @@ class ConductorDialect:
             **search_api.HANDLERS,
             **task_signals.HANDLERS,
             **SecretsApi(self.secrets).handlers(),
-            **TagsApi(self.tags).handlers(),
+            **tags.handlers(),
             **SchedulerApi(self.schedules).handlers(),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,

@@ -4,7 +4,8 @@
 A tag is ``{key, type, value}``; ``type`` is METADATA unless given (conductor-python's rate limit is a
 RATE_LIMIT tag whose key is the workflow's name and whose value is the limit).  A tag is known by its
 type and key: adding one with a type and key already there replaces its value, as Orkes documents.
-Tags are stored, listed and removed; a RATE_LIMIT tag does not throttle starts.
+Tags are stored, listed and removed (with the definition, once its last version is unregistered); a
+RATE_LIMIT tag does not throttle starts.
 """
 
 from __future__ import annotations
@@ -118,6 +119,23 @@ class TagsApi:
             raise NotFound(f"Tag {body['key']}:{body.get('value')} not found on {kind} {name}")
         await self.store.put(tenant(call), kind, name, kept)
         return empty_response()
+
+    def forgetting(self, kind: str, unregister: Handler) -> Handler:
+        """``unregister`` (a workflow definition's version, a task definition), then the tags go once
+        no version of the definition is left: a definition registered again later starts untagged."""
+        async def handler(call: Call) -> Response:
+            response = await unregister(call)
+            name = call.path["name"] if kind == "workflow" else call.path["tasktype"]
+            try:
+                if kind == "workflow":
+                    await call.backend.get_definition(tenant(call), name)
+                else:
+                    await taskdefs.get(call.backend, tenant(call), name)
+            except NotFound:
+                await self.store.put(tenant(call), kind, name, [])
+            return response
+
+        return handler
 
     async def all_tags(self, call: Call) -> Response:
         return json_response(await self.store.everything(tenant(call)))

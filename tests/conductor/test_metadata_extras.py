@@ -116,6 +116,16 @@ def test_orkes_tags_on_workflow_and_task_definitions(open_gateway: RunningGatewa
         with pytest.raises(ApiException) as unknown:
             call()
         assert unknown.value.status == 404 and json.loads(unknown.value.body)["message"].startswith("No such")
+    # a definition removed takes its tags along: registered again, it starts untagged
+    metadata.unregister_workflow_def("tag_flow", 1)
+    metadata.unregister_task_def("tag_task")
+    metadata.register_workflow_def(flow("tag_flow", WorkflowTask(name="tag_task", task_reference_name="t",
+                                                                 type="SIMPLE")), overwrite=True)
+    metadata.register_task_def(TaskDef(name="tag_task"))
+    assert metadata.get_workflow_tags("tag_flow") == [] and metadata.getTaskTags("tag_task") == []
+    assert not {("owner", "ada"), ("tier", "silver")} & {(t.key, t.value) for t in TagsApi(
+        ApiClient(clients.configuration)).get_tags1()}
+
     with pytest.raises(ApiException) as keyless:
         metadata.add_workflow_tag(MetadataTag(None, "x"), "tag_flow")  # type: ignore[arg-type]
     assert keyless.value.status == 400
