@@ -1,5 +1,7 @@
 """Orkes' tags on workflow and task definitions (``/api/metadata/workflow/{name}/tags``,
-``/api/metadata/task/{taskName}/tags``, ``/api/metadata/tags``), kept per tenant by the gateway.
+``/api/metadata/task/{taskName}/tags``, ``/api/metadata/tags``), and the older per-workflow WorkflowTag
+(``/api/metadata/tags/workflow/{name}``: a ``rateLimit`` object, per version when one is given), kept
+per tenant by the gateway.
 
 A tag is ``{key, type, value}``; ``type`` is METADATA unless given (conductor-python's rate limit is a
 RATE_LIMIT tag whose key is the workflow's name and whose value is the limit).  A tag is known by its
@@ -50,7 +52,8 @@ class TagStore:
         while True:
             rows = await self.kv.scan(tenant_id, "", after=after, limit=1000)
             for _, tags in rows:
-                out.extend(t for t in tags if t not in out)
+                if isinstance(tags, list):  # (a WorkflowTag's rate limit is kept beside, as an object)
+                    out.extend(t for t in tags if t not in out)
             if len(rows) < 1000:
                 return out
             after = rows[-1][0]
@@ -133,15 +136,40 @@ class TagsApi:
                     await taskdefs.get(call.backend, tenant(call), name)
             except NotFound:
                 await self.store.put(tenant(call), kind, name, [])
+                if kind == "workflow":
+                    for key, _ in await self.store.kv.scan(tenant(call), f"ratelimit{_SEP}{name}{_SEP}"):
+                        await self.store.kv.delete(tenant(call), key)
             return response
 
         return handler
+
+    async def _rate_limit_key(self, call: Call) -> str:
+        name = await self._owner(call, "workflow")
+        version = call.query.get("version")
+        return f"{name}{_SEP}{'' if version is None else version}"
+
+    async def get_workflow_metadata(self, call: Call) -> Response:
+        """The WorkflowTag (``rateLimit``) kept for the workflow (and version); {} when none is."""
+        value = await self.store.kv.get(tenant(call), f"ratelimit{_SEP}{await self._rate_limit_key(call)}")
+        return json_response(value if isinstance(value, dict) else {})
+
+    async def put_workflow_metadata(self, call: Call) -> Response:
+        key = await self._rate_limit_key(call)
+        await self.store.kv.put(tenant(call), f"ratelimit{_SEP}{key}", dict(call.body))
+        return empty_response()
+
+    async def delete_workflow_metadata(self, call: Call) -> Response:
+        key = await self._rate_limit_key(call)
+        await self.store.kv.delete(tenant(call), f"ratelimit{_SEP}{key}")
+        return empty_response()
 
     async def all_tags(self, call: Call) -> Response:
         return json_response(await self.store.everything(tenant(call)))
 
     def handlers(self) -> dict[str, Handler]:
-        out: dict[str, Handler] = {"getTags": self.all_tags}
+        out: dict[str, Handler] = {"getTags": self.all_tags, "getWorkflowMetadata": self.get_workflow_metadata,
+                                   "createWorkflowMetadata": self.put_workflow_metadata,
+                                   "deleteWorkflowMetadata": self.delete_workflow_metadata}
         for kind, label in (("workflow", "Workflow"), ("task", "Task")):
             out[f"get{label}Tags"] = _bound(self.get_tags, kind)
             out[f"add{label}Tag"] = _bound(self.add_tag, kind)

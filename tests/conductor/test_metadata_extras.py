@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.api.metadata_resource_api import MetadataResourceApi
 from conductor.client.http.api_client import ApiClient
 from conductor.client.http.models import TaskDef
+from conductor.client.http.models.rate_limit import RateLimit
+from conductor.client.http.models.workflow_tag import WorkflowTag
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
@@ -129,3 +132,22 @@ def test_orkes_tags_on_workflow_and_task_definitions(open_gateway: RunningGatewa
     with pytest.raises(ApiException) as keyless:
         metadata.add_workflow_tag(MetadataTag(None, "x"), "tag_flow")  # type: ignore[arg-type]
     assert keyless.value.status == 400
+
+
+def test_workflow_metadata_keeps_a_rate_limit_per_version(open_gateway: RunningGateway) -> None:
+    """MetadataResourceApi.create/get/delete_workflow_metadata (/api/metadata/tags/workflow/{name})."""
+    config = Configuration(server_api_url=f"{open_gateway.url}/api")
+    OrkesClients(configuration=config).get_metadata_client().register_workflow_def(
+        flow("wm_flow", WorkflowTask(name="wm_task", task_reference_name="t", type="SIMPLE")), overwrite=True)
+    api = MetadataResourceApi(ApiClient(config))
+    assert api.get_workflow_metadata("wm_flow", version=1).rate_limit is None
+    api.create_workflow_metadata(WorkflowTag(rate_limit=RateLimit(rate_limit_key="${workflow.input.customer}",
+                                                                  concurrent_exec_limit=3)), "wm_flow", version=1)
+    kept = api.get_workflow_metadata("wm_flow", version=1).rate_limit
+    assert (kept.rate_limit_key, kept.concurrent_exec_limit) == ("${workflow.input.customer}", 3)
+    assert api.get_workflow_metadata("wm_flow").rate_limit is None  # kept for version 1 only
+    api.delete_workflow_metadata("wm_flow", 1)
+    assert api.get_workflow_metadata("wm_flow", version=1).rate_limit is None
+    with pytest.raises(ApiException) as unknown:
+        api.get_workflow_metadata("no_such_flow")
+    assert unknown.value.status == 404
