@@ -153,6 +153,8 @@ BACKEND_OPERATIONS = {
     "getTaskQueueSizes": ("queue_sizes",),
     "getAllQueueDetails": ("queue_sizes",),
     "getTaskQueueSize": ("queue_sizes",),
+    "getAllQueueDetailsVerbose": ("queue_sizes",),
+    "requeuePendingTasks": ("queue_sizes",),
     # PollData: the gateway records the polls it serves, per tenant (a Conductor upstream answers its own)
     "getPollData": (),
     "getAllPollData": (),

@@ -166,6 +166,24 @@ async def get_task_queue_size(call: Call) -> Response:
     return json_response((await _queue_sizes(call)).get(call.query["taskType"], 0))
 
 
+async def get_all_queue_verbose(call: Call) -> Response:
+    """Each task type with a queued or polled-and-unfinished task: ``{"a": {"size": queued, "uacked":
+    polled}}`` (the OSS server's PostgreSQL queue names its one shard ``a``), by name."""
+    sizes = await _queue_sizes(call)
+    assert isinstance(call.backend, TaskQueues)  # _queue_sizes refused any other backend
+    leased = await call.backend.queue_leased(tenant(call))
+    return json_response({name: {"a": {"size": sizes.get(name, 0), "uacked": leased.get(name, 0)}}
+                          for name in sorted({*sizes, *leased})})
+
+
+async def requeue_pending_tasks(call: Call) -> Response:
+    """How many pending tasks of the type had to be put back in its queue: the engine's queue is its
+    SCHEDULED tasks themselves, so none is ever missing from it and the answer is "0" (as the OSS
+    server answers when every pending task is still queued)."""
+    await _queue_sizes(call)
+    return text_response("0")
+
+
 async def get_poll_data(call: Call, poll_data: PollDataStore) -> Response:
     return json_response(await poll_data.of_type(tenant(call), call.query["taskType"]))
 
@@ -188,6 +206,8 @@ def handlers(secrets: SecretStore, poll_data: PollDataStore | None = None) -> di
         "getTaskQueueSizes": get_task_queue_sizes,
         "getAllQueueDetails": get_all_queue_details,
         "getTaskQueueSize": get_task_queue_size,
+        "getAllQueueDetailsVerbose": get_all_queue_verbose,
+        "requeuePendingTasks": requeue_pending_tasks,
     }
     if poll_data is not None:
         out["getPollData"] = functools.partial(get_poll_data, poll_data=poll_data)

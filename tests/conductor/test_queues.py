@@ -45,6 +45,10 @@ def test_queue_depths_follow_starts_and_polls(gateway: str) -> None:
     both = httpx.get(f"{gateway}/api/tasks/queue/sizes", params=[("taskType", "q_encode"), ("taskType", "nothing")])
     assert both.json() == {"q_encode": 2, "nothing": 0}
     assert httpx.get(f"{gateway}/api/tasks/queue/sizes").json() == {}
+    # verbose: queued ("size") and polled-but-unfinished ("uacked") per queue, in one shard "a"
+    assert raw.all_verbose() == {"q_encode": {"a": {"size": 2, "uacked": 1}}}
+    assert raw.requeue_pending_task("q_encode") == "0"  # every pending task is still in its queue
+    assert tasks.get_queue_size_for_task("q_encode") == 2
 
 
 def nothing(task: object) -> bool:

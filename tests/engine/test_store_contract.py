@@ -350,3 +350,15 @@ async def test_task_search_pages_the_tenants_visible_attempts_in_order(store):
     rest, total = await store.task_search(TaskFilter("t1"), (first[-1][ATT_IDX["scheduled_ms"]], first[-1][key]),
                                           2, True, False)
     assert total is None and [r[key] for r in rest] == [f"{eid}-a"]
+
+
+async def test_queue_sizes_and_leased_count_visible_worker_attempts_of_the_tenant(store):
+    eid = uuid.uuid4().hex
+    await store.commit(Changeset(exec_inserts=[exec_row(eid)], attempt_inserts=[
+        att_row(f"{eid}-a", eid, name="encode"), att_row(f"{eid}-b", eid, name="encode", status="IN_PROGRESS", seq=2),
+        att_row(f"{eid}-c", eid, name="encode", status="IN_PROGRESS", seq=3, visible=0),
+        att_row(f"{eid}-d", eid, name="call", kind="http", status="IN_PROGRESS", seq=4),
+        att_row(f"{eid}-e", eid, name="encode", status="IN_PROGRESS", seq=5, tenant="t2"),
+    ]))
+    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("encode", 1)]
+    assert [tuple(r) for r in await store.queue_leased("t1")] == [("encode", 1)]

@@ -179,6 +179,9 @@ class TaskQueues(Protocol):
     async def queue_sizes(self, tenant: str) -> dict[str, int]:
         """Queued (SCHEDULED, not yet polled) tasks per worker task name; names with none are left out."""
 
+    async def queue_leased(self, tenant: str) -> dict[str, int]:
+        """Polled, unfinished (IN_PROGRESS) worker tasks per task name; names with none are left out."""
+
 
 @runtime_checkable
 class TaskControl(Protocol):

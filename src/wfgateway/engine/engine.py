@@ -211,6 +211,10 @@ class Engine:
         """How many tasks of each worker task name wait to be polled (names with none are left out)."""
         return {str(name): int(count) for name, count in await self._rt.store.queue_sizes(tenant)}
 
+    async def queue_leased(self, tenant: str) -> dict[str, int]:
+        """How many tasks of each worker task name are polled and not finished (names with none are left out)."""
+        return {str(name): int(count) for name, count in await self._rt.store.queue_leased(tenant)}
+
     async def search_tasks(
         self, tenant: str, *, name: str | None = None, statuses: list[TaskStatus] | None = None,
         execution_ids: list[str] | None = None, task_ids: list[str] | None = None,

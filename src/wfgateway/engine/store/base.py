@@ -202,6 +202,9 @@ class Store(StoreHome, Protocol):
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
         """(name, count) of every worker task name with visible SCHEDULED attempts (its queue's depth)."""
 
+    async def queue_leased(self, tenant: str) -> list[tuple[Any, ...]]:
+        """(name, count) of every worker task name with visible IN_PROGRESS attempts (polled, not done)."""
+
     async def claim(self, claims: list[Claim]) -> list[str]:
         """Apply each claim that still matches (one transaction); bump its execution's row_version and
         insert its timers.  Returns the keys claimed."""

@@ -431,6 +431,12 @@ class SQLiteStore:
             "SELECT name, COUNT(*) FROM attempts WHERE tenant = ? AND status = 'SCHEDULED' AND kind = 'worker'"
             " AND visible = 1 GROUP BY name ORDER BY name", (tenant,)).fetchall()
 
+    @_waits(write=False)
+    async def queue_leased(self, tenant: str) -> list[tuple[Any, ...]]:
+        return self._conn.execute(
+            "SELECT name, COUNT(*) FROM attempts WHERE tenant = ? AND status = 'IN_PROGRESS' AND kind = 'worker'"
+            " AND visible = 1 GROUP BY name ORDER BY name", (tenant,)).fetchall()
+
     @_waits(write=True)
     async def claim(self, claims: list[Claim]) -> list[str]:
         got: list[str] = []
