@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
 PYTEST_ARGS ?=
+# every core (pytest-xdist); a module's tests stay on one worker, so module fixtures are built once
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: run test install install-test lint typecheck bench contract-deep memory-soak clean
 
@@ -22,7 +24,7 @@ run: install
 	$(BIN)/wfgateway serve --config $(CONFIG)
 
 test: install-test
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check src adapters tests bench

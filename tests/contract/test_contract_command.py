@@ -33,7 +33,7 @@ from tests.contract.profile import (
 from tests.support.server import REPO, run_gateway_process
 from wfgateway.contract.runner import spec_operations
 
-pytestmark = pytest.mark.timeout(time_limit())
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(time_limit())]
 
 
 @dataclass

@@ -32,7 +32,7 @@ PROFILE = active_profile()
 _PYTHON_ONLY_WHITESPACE = frozenset("\x1c\x1d\x1e\x1f")
 
 
-pytestmark = pytest.mark.timeout(time_limit())
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(time_limit())]
 
 
 def _restricted(case: Any, wire: WireRequest) -> str | None:

@@ -15,6 +15,8 @@ import pytest
 
 from tests.support.server import REPO, run_gateway_process
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 # A short run of every phase but coverage (its hundreds of cases per operation are what
 # tests/contract/test_schemathesis.py runs in process); examples hit the spec's own names.
 QUICK = ["--phases", "examples,fuzzing,stateful", "--max-examples", "3"]

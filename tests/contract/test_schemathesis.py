@@ -23,7 +23,7 @@ from tests.contract.profile import DIALECTS, KNOWN_GAPS, active_profile, selecte
 from wfgateway.contract.report import render_text
 from wfgateway.contract.runner import spec_operations
 
-pytestmark = pytest.mark.timeout(time_limit())
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(time_limit())]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ import yaml
 
 from tests.support.server import REPO, run_gateway_process
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from wfgateway.core.model import HTTP, NOOP, WAIT, WORKER
 from wfgateway.engine.codec import definition_to_dict
@@ -28,6 +29,8 @@ from wfgateway.engine.store.base import ATT_IDX, Store
 from .conftest import store_settings
 from .helpers import definition, spec
 from .nodes import CounterServer, Node, call
+
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
 
 WAIT_MS = 400
 HTTP_DELAY_MS = 300  # well inside http_timeout_ms below, so a loaded machine never times the call out

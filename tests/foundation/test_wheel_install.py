@@ -16,6 +16,8 @@ import pytest
 
 from tests.support.server import free_port, wait_ready
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 REPO = Path(__file__).resolve().parents[2]
 
 

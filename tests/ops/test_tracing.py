@@ -27,6 +27,8 @@ from tests.altostrat.target import Target
 from tests.support.server import ThreadServer, run_gateway, run_gateway_process
 from wfgateway import tracing
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_PARENT = "00f067aa0ba902b7"
 TRACEPARENT = f"00-{TRACE_ID}-{CLIENT_PARENT}-01"

@@ -14,10 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.altostrat.target import Target
 from tests.ops.workers_support import serve_workers
 from tests.support.server import ThreadServer
+
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
 
 KEY_ENV = "OPS_TEST_KEY_SECRET"
 

@@ -33,6 +33,8 @@ import yaml
 from tests.store.load import Clients, Recorder, drive, probe
 from tests.support.server import REPO, free_port, gateway_config, wait_ready
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 OUTAGE_S = 4.0
 LOAD_BEFORE_S = 1.5
 

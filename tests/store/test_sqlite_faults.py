@@ -25,6 +25,8 @@ import pytest
 from tests.store.load import CONDUCTOR_WF, Clients, Recorder, drive, probe
 from tests.store.test_pg_outage import gateway_processes
 
+pytestmark = pytest.mark.slow  # started first: see tests/conftest.py
+
 WAIT_MS = 1000  # store.wait_ms: how long a write waits for a locked store before its 503
 FAULT_S = 4.0
 
