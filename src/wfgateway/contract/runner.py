@@ -165,22 +165,22 @@ def run_contract(run: ContractRun) -> ContractReport:
 
 
 def _pin_waits(schema: Any, document: Mapping[str, Any]) -> None:
-    """``x-contract: {pin: {query: {name: value}}}`` on an operation: generated cases send ``value`` for
-    that query parameter whenever they would send a valid one (or none), so an operation that waits
-    as long as it is asked (a synchronous execute) answers within the run's request timeout.  Cases
-    that send an invalid value (negative data) keep it."""
-    pins: dict[str, dict[str, Any]] = {}
-    limits: dict[tuple[str, str], dict[str, Any]] = {}
+    """``x-contract: {pin: {query: {name: value}, header: {name: value}}}`` on an operation: generated
+    cases send ``value`` for that query parameter or header whenever they would send a valid one (or
+    none), so an operation that waits as long as it is asked (a synchronous execute) answers within the
+    run's request timeout.  Cases that send an invalid value (negative data) keep it."""
+    pins: dict[str, dict[str, dict[str, Any]]] = {}  # operation label -> location -> name -> value
+    limits: dict[tuple[str, str, str], dict[str, Any]] = {}
     for _op_id, method, path in spec_operations(document):
         op = document["paths"][path][method.lower()]
-        pinned = ((op.get("x-contract") or {}).get("pin") or {}).get("query") or {}
+        pinned = ((op.get("x-contract") or {}).get("pin") or {})
         if not pinned:
             continue
         label = f"{method} {path}"
-        pins[label] = dict(pinned)
+        pins[label] = {where: dict(values) for where, values in pinned.items() if where in ("query", "header")}
         for param in op.get("parameters") or []:
-            if isinstance(param, dict) and param.get("in") == "query" and param.get("name") in pinned:
-                limits[(label, param["name"])] = param.get("schema") or {}
+            if isinstance(param, dict) and param.get("name") in pinned.get(param.get("in"), {}):
+                limits[(label, param["in"], param["name"])] = param.get("schema") or {}
     if not pins:
         return
 
@@ -195,12 +195,17 @@ def _pin_waits(schema: Any, document: Mapping[str, Any]) -> None:
 
     def map_case(context: Any, case: Any) -> Any:
         pinned = pins.get(case.operation.label)
-        if pinned:
-            query = dict(case.query or {})
-            for name, value in pinned.items():
-                if valid(query.get(name), limits.get((case.operation.label, name), {})):
-                    query[name] = value
-            case.query = query
+        if not pinned:
+            return case
+        for where, values in pinned.items():
+            sent = dict((case.query if where == "query" else case.headers) or {})
+            for name, value in values.items():
+                if valid(sent.get(name), limits.get((case.operation.label, where, name), {})):
+                    sent[name] = value if where == "query" else str(value)
+            if where == "query":
+                case.query = sent
+            else:
+                case.headers = sent
         return case
 
     schema.hook(map_case)

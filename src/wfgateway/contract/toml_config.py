@@ -2,7 +2,7 @@
 
 ``wfgateway contract`` reads the notes from the specs; plain ``schemathesis run`` reads only its config
 file.  This writes one ``[[project]]`` per spec (Schemathesis picks the project whose ``title`` is the
-spec's ``info.title``), with each operation's skipped checks, accepted statuses and pinned query values,
+spec's ``info.title``), with each operation's skipped checks, accepted statuses and pinned query and header values,
 and each reason as a comment -- so ``schemathesis run http://127.0.0.1:8080/openapi/<dialect>.yaml
 --checks all`` against an open-mode gateway judges what ``wfgateway contract --open`` judges.
 """
@@ -57,12 +57,13 @@ def project_block(document: Mapping[str, Any]) -> str:
             lines.append(f"checks.{rule.check}.enabled = false")
     for op_id, method, path in spec_operations(document):
         op = document["paths"][path][method.lower()]
-        pinned = (((op.get("x-contract") or {}).get("pin") or {}).get("query")) or {}
+        pin = ((op.get("x-contract") or {}).get("pin") or {})
+        pinned = [(f"{where}.{name}", value if where == "query" else str(value))  # a header is text
+                  for where in ("query", "header") for name, value in (pin.get(where) or {}).items()]
         if pinned:
             lines = per_operation.setdefault(op_id, [])
-            lines.append("# pinned query values, as `wfgateway contract` sends them")
-            lines.append("parameters = { " + ", ".join(f'{_key("query." + k)} = {_value(v)}'
-                                                         for k, v in pinned.items()) + " }")
+            lines.append("# pinned parameter values, as `wfgateway contract` sends them")
+            lines.append("parameters = { " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in pinned) + " }")
     out = ["[[project]]", f"title = {_value(document['info']['title'])}", ""]
     for op_id, lines in per_operation.items():
         out += ["[[project.operations]]", f"include-operation-id = {_value(op_id)}", *lines, ""]
