@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import secrets
+import os
+import random
 import time
 import zlib
 from collections.abc import Callable
@@ -13,6 +14,11 @@ from wfgateway.core.errors import MalformedBody, PayloadTooLarge
 from wfgateway.sanitize import json_line
 
 access_logger = logging.getLogger("wfgateway.access")
+
+# Request ids need to be unique, not unguessable: a generator seeded from the OS costs a tenth of a
+# system call per request; a forked worker reseeds, so siblings never repeat each other's ids.
+_IDS = random.Random(os.urandom(16))
+os.register_at_fork(after_in_child=lambda: _IDS.seed(os.urandom(16)))
 
 _DECODERS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 
@@ -69,7 +75,7 @@ def request_id(incoming: str | None) -> str:
     """The caller's X-Request-Id when it is sane, else a new one."""
     if incoming and len(incoming) <= 128 and incoming.isprintable():
         return incoming
-    return secrets.token_hex(8)
+    return f"{_IDS.getrandbits(64):016x}"
 
 
 _access_sink: Callable[[dict[str, Any]], None] | None = None

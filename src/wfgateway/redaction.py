@@ -25,6 +25,8 @@ class Redactor:
     def __init__(self) -> None:
         self._rules: set[tuple[tuple[str | None, ...], int]] = set()
         self._query_names: set[str] = set()
+        # the first segments a credential path can start with (None: any): most paths start elsewhere
+        self._heads: set[str] | None = set()
 
     def declare(self, template: str, path_params: Iterable[str] = (), query_params: Iterable[str] = ()) -> None:
         """``path_params`` of ``template`` and ``query_params`` (any path) are credentials."""
@@ -33,6 +35,11 @@ class Redactor:
         for i, seg in enumerate(_split(template)):
             if seg.startswith("{") and seg[1:-1] in secret:
                 self._rules.add((segments[:i], i))
+                if self._heads is not None:
+                    if i == 0 or segments[0] is None:
+                        self._heads = None
+                    else:
+                        self._heads.add(segments[0])
         self._query_names.update(query_params)
 
     @property
@@ -63,6 +70,12 @@ class Redactor:
         """Index in ``path`` where its first credential segment starts (None when it carries none)."""
         if not self._rules:
             return None
+        heads = self._heads
+        if heads is not None:
+            first = path[1:] if path.startswith("/") else path
+            slash = first.find("/")
+            if (first if slash < 0 else first[:slash]).lower() not in heads and not first.startswith("/"):
+                return None
         starts: list[int] = []
         segments: list[str] = []
         pos = 0

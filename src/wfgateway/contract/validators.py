@@ -133,7 +133,7 @@ class RequestValidator:
                         [_coerce(v.strip(), p.item_schema) for v in raw.split(",")] if p.is_array
                         else _coerce(raw, p.schema)
                     )
-        if self._param_validator is not None:
+        if self._param_validator is not None and not self._param_validator.is_valid(out):
             errors = list(self._param_validator.iter_errors(out))
             if errors:
                 raise ValidationFailed("invalid request parameters", violations=[_violation(e, out) for e in errors])
@@ -143,6 +143,8 @@ class RequestValidator:
         """Check a parsed body against the schema of its media type."""
         validator = self._body_validators.get(media_type)
         if validator is None:
+            return
+        if validator.is_valid(document):  # the common case, without collecting errors
             return
         errors = list(validator.iter_errors(document))
         if errors:
