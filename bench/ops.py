@@ -10,7 +10,9 @@ config.yaml (only the SQLite file and the port differ):
     .venv/bin/python -m bench.ops [--seconds 8] [--rounds 2] [--only stored]
 
 ``--only stored`` measures hello-JSON and the stored GET alone, with 1 and 2 workers (issue 14 item 5
-and the workers' scaling), under a minute at the defaults.
+and the workers' scaling): both servers run at once and are measured in alternating rounds, so a
+change of the machine's load between rounds hits both; each ratio is the median of the rounds' ratios
+(``--only stored --seconds 2 --rounds 3``: under a minute).
 
 The load generator is wrk (-t1 -c64) on the same 2-core machine, so wall-clock req/s is shared with
 wrk and with whatever else runs; every row also prints requests per CPU-second of the server's own
@@ -173,19 +175,20 @@ def main() -> None:
         rows[row.label] = row
         print(f"  {row.label}: {row.rps:,.0f} req/s, {row.cpu_rps:,.0f} req/CPU-s ({row.status})", flush=True)
 
+    if args.only == "stored":
+        interleaved(args, add, rows)
+        return
     for workers in (1, 2):
         with hello(workers) as (url, pid):
             add(measure(f"hello-JSON, {workers}w", url + "/api/workflow/x", pid, args))
         with tempfile.TemporaryDirectory() as tmp, gateway(Path(tmp), workers) as (url, pid):
-            if args.only == "all":
-                add(measure(f"validation reject, {workers}w", url + "/api/workflow", pid, args, lua))
+            add(measure(f"validation reject, {workers}w", url + "/api/workflow", pid, args, lua))
             add(measure(f"stored GET, {workers}w", f"{url}/api/workflow/{stored_run(url)}", pid, args))
-    if args.only == "all":
-        _rest(args, lua, add)
-    summary(rows, stored_only=args.only == "stored")
+    _rest(args, lua, add)
+    summary(rows)
 
 
-def summary(r: dict[str, Row], stored_only: bool) -> None:
+def summary(r: dict[str, Row]) -> None:
     print("\n| target | req/s | req per CPU-second |\n|---|---:|---:|")
     for row in r.values():
         print(f"| {row.label} | {row.rps:,.0f} | {row.cpu_rps:,.0f} |")
@@ -197,16 +200,54 @@ def summary(r: dict[str, Row], stored_only: bool) -> None:
     print(f"ratio stored GET / hello-JSON, 2w: {both('stored GET, 2w', 'hello-JSON, 2w')}")
     print(f"ratio stored GET 2 workers / 1 worker: {both('stored GET, 2w', 'stored GET, 1w')}")
     print(f"ratio hello-JSON 2 workers / 1 worker: {both('hello-JSON, 2w', 'hello-JSON, 1w')}")
-    if not stored_only:
-        print(f"ratio validation reject / hello-JSON, 1w: {both('validation reject, 1w', 'hello-JSON, 1w')}")
-        print(f"ratio access log on / off, validation reject: "
-              f"{both('validation reject, 1w', 'validation reject, 1w, access_log off')}")
-        print(f"ratio access log on / off, stored GET: {both('stored GET, 1w', 'stored GET, 1w, access_log off')}")
-        print(f"ratio tracing on / off, validation reject: "
-              f"{both('validation reject, 1w, tracing on', 'validation reject, 1w')}")
-        print(f"ratio tracing on / off, stored GET: {both('stored GET, 1w, tracing on', 'stored GET, 1w')}")
-        print(f"ratio tracing on (sampling 0.1) / off, validation reject: "
-              f"{both('validation reject, 1w, tracing on, sampling 0.1', 'validation reject, 1w')}")
+    print(f"ratio validation reject / hello-JSON, 1w: {both('validation reject, 1w', 'hello-JSON, 1w')}")
+    print(f"ratio access log on / off, validation reject: "
+          f"{both('validation reject, 1w', 'validation reject, 1w, access_log off')}")
+    print(f"ratio access log on / off, stored GET: {both('stored GET, 1w', 'stored GET, 1w, access_log off')}")
+    print(f"ratio tracing on / off, validation reject: "
+          f"{both('validation reject, 1w, tracing on', 'validation reject, 1w')}")
+    print(f"ratio tracing on / off, stored GET: {both('stored GET, 1w, tracing on', 'stored GET, 1w')}")
+    print(f"ratio tracing on (sampling 0.1) / off, validation reject: "
+          f"{both('validation reject, 1w, tracing on, sampling 0.1', 'validation reject, 1w')}")
+    print(f"load average at end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
+
+
+def interleaved(args: argparse.Namespace, add: Callable[[Row], None], rows_seen: dict[str, Row]) -> None:
+    """hello-JSON and the stored GET up together, measured in alternating rounds; median ratios."""
+    per_round: dict[int, list[tuple[tuple[float, float, str], tuple[float, float, str]]]] = {}
+    for workers in (1, 2):
+        with hello(workers) as (h_url, h_pid), tempfile.TemporaryDirectory() as tmp, \
+                gateway(Path(tmp), workers) as (g_url, g_pid):
+            target = f"{g_url}/api/workflow/{stored_run(g_url)}"
+            run_wrk(h_url + "/api/workflow/x", 1, h_pid)  # warm-up
+            run_wrk(target, 1, g_pid)
+            rounds = per_round[workers] = []
+            for n in range(args.rounds):
+                h = run_wrk(h_url + "/api/workflow/x", args.seconds, h_pid)
+                g = run_wrk(target, args.seconds, g_pid)
+                rounds.append((h, g))
+                print(f"  {workers}w round {n + 1}: hello-JSON {h[0]:,.0f} req/s {h[1]:,.0f} req/CPU-s; "
+                      f"stored GET {g[0]:,.0f} req/s {g[1]:,.0f} req/CPU-s; ratio {g[0] / h[0]:.2f} "
+                      f"(CPU-time {g[1] / h[1]:.2f}); load average {os.getloadavg()[0]:.2f}", flush=True)
+            for label, i in ((f"hello-JSON, {workers}w", 0), (f"stored GET, {workers}w", 1)):
+                add(Row(label, statistics.median(r[i][0] for r in rounds),
+                        statistics.median(r[i][1] for r in rounds), rounds[-1][i][2]))
+    print("\n| target | req/s (median) | req per CPU-second (median) |\n|---|---:|---:|")
+    for w in (1, 2):
+        for label in (f"hello-JSON, {w}w", f"stored GET, {w}w"):
+            row = rows_seen[label]
+            print(f"| {label} | {row.rps:,.0f} | {row.cpu_rps:,.0f} |")
+
+    def median_ratio(workers: int, i: int) -> float:
+        return statistics.median(g[i] / h[i] for h, g in per_round[workers])
+
+    for w in (1, 2):
+        print(f"ratio stored GET / hello-JSON, {w}w (median of {args.rounds} rounds): {median_ratio(w, 0):.2f} "
+              f"(CPU-time {median_ratio(w, 1):.2f})")
+    one, two = rows_seen["stored GET, 1w"], rows_seen["stored GET, 2w"]
+    h1, h2 = rows_seen["hello-JSON, 1w"], rows_seen["hello-JSON, 2w"]
+    print(f"ratio stored GET 2 workers / 1 worker: {two.rps / one.rps:.2f} (CPU-time {two.cpu_rps / one.cpu_rps:.2f})")
+    print(f"ratio hello-JSON 2 workers / 1 worker: {h2.rps / h1.rps:.2f} (CPU-time {h2.cpu_rps / h1.cpu_rps:.2f})")
     print(f"load average at end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
 
 
