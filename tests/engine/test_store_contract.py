@@ -171,6 +171,33 @@ async def test_concurrent_claims_of_one_task_have_one_winner(store, other):
                                     expect_worker=lease_holder, sets={"worker_id": "heir"})]) == [keys[0]]
 
 
+async def test_the_stamp_changes_with_every_write_a_reader_in_another_process_could_miss(store, other):
+    """exec_stamp (tenant, created_ms, row_version) is what a kept answer is checked against: every
+    kind of write to the execution or one of its attempts, by either store object, changes it."""
+    eid = await _seed(store, n_attempts=2)
+    seen = [await other.exec_stamp(eid)]
+    assert seen[0] == ("t1", 1000, 0)
+
+    async def changed(s: Store) -> None:
+        stamp = await s.exec_stamp(eid)
+        assert stamp is not None and stamp not in seen, stamp
+        seen.append(stamp)
+
+    await store.commit(Changeset(exec_updates=[(("status",), ("PAUSED",), eid, 0)]))  # the run itself
+    await changed(other)
+    assert await other.claim([Claim(key=f"{eid}-0", execution_id=eid, expect_status="SCHEDULED",
+                                    sets={"status": "IN_PROGRESS", "worker_id": "w"})]) == [f"{eid}-0"]  # a poll
+    await changed(store)
+    version = seen[-1][2]
+    await other.commit(Changeset(exec_updates=[((), (), eid, version)],  # an attempt only, as a unit writes it
+                                 attempt_updates=[(("status",), ("COMPLETED",), f"{eid}-0")]))
+    await changed(store)
+    await store.commit(Changeset(timer_claims=[], version_bumps=[eid]))
+    await changed(other)
+    await other.commit(Changeset(exec_deletes=[(eid, seen[-1][2])]))
+    assert await store.exec_stamp(eid) is None and await store.exec_stamp("no-such-" + eid) is None
+
+
 async def test_crossing_transactions_on_two_executions_never_hang(store, other):
     a, b = await _seed(store), await _seed(store)
 
