@@ -68,7 +68,7 @@ ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "getWorkflowVersions": {"workflow": "path.name"},
     **{op: {"split": True} for op in ("bulkPauseWorkflows", "bulkResumeWorkflows", "bulkRestartWorkflows",
                                       "bulkRetryWorkflows", "bulkTerminateWorkflows", "bulkRemoveWorkflows",
-                                      "bulkTerminateRemoveWorkflows")},
+                                      "bulkTerminateRemoveWorkflows", "bulkSearchWorkflows")},
     "updateTaskV2": {"execution_id": "body.workflowInstanceId"},
 }
 
@@ -106,6 +106,7 @@ BACKEND_OPERATIONS = {
     "testWorkflow": ("get_definition", "sandbox"),
     "searchWorkflows": ("search",),
     "searchWorkflowsV2": ("search",),
+    "bulkSearchWorkflows": ("get",),
     "searchWorkflowsByTasks": ("search_tasks", "get"),
     "searchWorkflowsByTasksV2": ("search_tasks", "get"),
     "searchTasks": ("search_tasks", "get"),

@@ -1,13 +1,18 @@
 """The search variants of /api/workflow and /api/tasks: full Workflow objects (search-v2), workflows
-found through their tasks (search-by-tasks, -v2) and task search (search: TaskSummary, search-v2: Task).
-The grammar is the one /api/workflow/search takes (search_query.py); every search is the tenant's own."""
+found through their tasks (search-by-tasks, -v2), task search (search: TaskSummary, search-v2: Task)
+and the workflows of a list of ids (POST /api/workflow/bulk/search).  The grammar is the one
+/api/workflow/search takes (search_query.py); every search is the tenant's own."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import dataclasses
+
 import orjson
 from starlette.responses import Response
+from wfgateway.adapters.conductor.bulk_api import BULK_MESSAGE, MAX_REQUEST_ITEMS
+from wfgateway.adapters.conductor.common import load_execution
 from wfgateway.adapters.conductor.common import tenant
 from wfgateway.adapters.conductor.render import iso, summary_json, task_json, workflow_json
 from wfgateway.adapters.conductor.responses import json_response
@@ -15,9 +20,10 @@ from wfgateway.adapters.conductor.search_query import parse_task_query
 from wfgateway.adapters.conductor.workflow_api import find_workflows
 
 from wfgateway.core.backend import TaskSearch
-from wfgateway.core.errors import NotFound, NotImplementedByBackend
+from wfgateway.core.errors import GatewayError, NotFound, NotImplementedByBackend, ValidationFailed, Violation
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.dialect import Call
+from wfgateway.pipeline import Forwarding
 
 
 async def search_workflows_v2(call: Call) -> Response:
@@ -127,7 +133,45 @@ async def search_workflows_by_tasks_v2(call: Call) -> Response:
                           "results": [workflow_json(e, include_tasks=False) for e in _distinct(found)]})
 
 
+async def bulk_search(call: Call) -> Response:
+    """BulkResponse<Workflow>: each listed workflow (with its tasks unless ``includeTasks=false``) among
+    the successes, in order, and each id it cannot read with its own message, as the OSS server's
+    WorkflowBulkService.searchWorkflow; 1 to 1,000 ids.  Ids another backend owns are read there."""
+    ids = [str(i) for i in call.body or []]
+    problem = ("WorkflowIds list cannot be null." if not ids else
+               f"Cannot process more than {MAX_REQUEST_ITEMS} workflows. Please use multiple requests."
+               if len(ids) > MAX_REQUEST_ITEMS else None)
+    if problem:
+        raise ValidationFailed(problem, violations=[Violation("searchWorkflow", "workflowIds", problem)])
+    include_tasks = bool(call.query.get("includeTasks", True))
+    splitter = call.gateway.splitter
+    groups = (await splitter.split(call.target, call, ids) if splitter is not None
+              and call.target is not None else [(call.backend, ids)])
+    found: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for binding, group in groups:
+        if isinstance(binding, Forwarding):
+            narrowed = dataclasses.replace(call, body=group, raw_body=orjson.dumps(group))
+            try:
+                response = await binding.forward(call.target, narrowed)
+                document = orjson.loads(getattr(response, "body", b"") or b"null")
+            except (GatewayError, orjson.JSONDecodeError) as exc:
+                document = {"bulkErrorResults": {i: getattr(exc, "message", str(exc)) for i in group}}
+            if isinstance(document, dict):
+                found.extend(document.get("bulkSuccessfulResults") or [])
+                errors.update({str(k): str(v) for k, v in (document.get("bulkErrorResults") or {}).items()})
+            continue
+        here = dataclasses.replace(call, backend=binding)
+        for workflow_id in group:
+            try:
+                found.append(workflow_json(await load_execution(here, workflow_id), include_tasks=include_tasks))
+            except GatewayError as exc:
+                errors[workflow_id] = exc.message
+    return json_response({"bulkErrorResults": errors, "bulkSuccessfulResults": found, "message": BULK_MESSAGE})
+
+
 HANDLERS = {
+    "bulkSearchWorkflows": bulk_search,
     "searchWorkflowsV2": search_workflows_v2,
     "searchWorkflowsByTasks": search_workflows_by_tasks,
     "searchWorkflowsByTasksV2": search_workflows_by_tasks_v2,

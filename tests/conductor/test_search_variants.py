@@ -78,7 +78,7 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     ids = seed(clients, "srch_flow", "srch_charge", ["FAILED", "COMPLETED", ""])
     failed = ids[0]
     rival_api, rival = sdk(gateway, "rival")
-    seed(rival, "srch_flow", "srch_charge", ["FAILED"], worker="rival-w")  # same names in another tenant
+    theirs_id = seed(rival, "srch_flow", "srch_charge", ["FAILED"], worker="rival-w")[0]  # same names, another tenant
 
     # search-v2: Workflow objects (not summaries) under /search's grammar
     found = get(api, "/workflow/search-v2", "SearchResultWorkflow",
@@ -130,6 +130,17 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     # ... and only its own workers' polls (PollData is kept per tenant too)
     assert [p.worker_id for p in clients.get_task_client().get_task_poll_data("srch_charge")] == ["w1"]
     assert [p.worker_id for p in TaskResourceApi(rival_api).get_all_poll_data()] == ["rival-w"]
+    # bulk search: the caller's workflows, each other id with its own message
+    bulk = api.call_api("/workflow/bulk/search", "POST", body=[ids[0], theirs_id, "nope"],
+                        query_params=[("includeTasks", "false")], header_params={"Content-Type": "application/json"},
+                        response_type="object", _return_http_data_only=True)
+    assert [w["workflowId"] for w in bulk["bulkSuccessfulResults"]] == [ids[0]]
+    assert bulk["bulkSuccessfulResults"][0]["tasks"] == []
+    assert bulk["bulkErrorResults"] == {theirs_id: f"No such workflow found by id: {theirs_id}",
+                                        "nope": "No such workflow found by id: nope"}
+    with pytest.raises(ApiException) as empty:
+        api.call_api("/workflow/bulk/search", "POST", body=[], header_params={"Content-Type": "application/json"})
+    assert empty.value.status == 400
     # ... and its own tags on a definition of the same name
     clients.get_metadata_client().add_workflow_tag(MetadataTag("env", "prod"), "srch_flow")
     assert rival.get_metadata_client().get_workflow_tags("srch_flow") == []
