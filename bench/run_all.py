@@ -63,6 +63,11 @@ BENCHES = (
     Bench("ops", "shipped config: hello-JSON, validation reject, stored GET with 1 and 2 workers, access log and "
           "tracing costs (README \"Workers, tracing and the access log\")",
           "bench.ops", ("--seconds", "3", "--rounds", "1"), ("--seconds", "8", "--rounds", "2")),
+    Bench("ops_stored", "the stored GET against hello-JSON, servers up together, alternating rounds, 1 and 2 workers "
+          "(README \"The stored GET\")", "bench.ops", ("--only", "stored", "--seconds", "2", "--rounds", "3"),
+          ("--only", "stored", "--seconds", "2", "--rounds", "3")),
+    Bench("stored_get_profile", "CPU of one stored GET in process, answer cache on and off (README \"The stored GET\")",
+          "bench.stored_get_profile", ("--requests", "5000"), ()),
     Bench("memory", "resident memory at start, after warm-up and after a mixed-load soak (README \"Memory\")",
           "bench.memory", ("--warmup", "20", "--soak", "60", "--sample", "30"),
           ("--warmup", "60", "--soak", "1800", "--sample", "180", "--processes", "2")),
