@@ -98,6 +98,8 @@ def operations(size: int) -> list[Operation]:
                   SearchFilter("orders", parent_execution_id="e00000048"), 101),
         Operation("console runs list: dialect filter, newest", SearchFilter("orders", dialect="conductor"), 51),
         Operation("console runs list: status filter, newest", SearchFilter("orders", statuses=["FAILED"]), 51),
+        Operation("console runs list: dialect + statuses, newest",
+                  SearchFilter("orders", dialect="conductor", statuses=["FAILED", "TIMED_OUT"]), 51),
         Operation("cognite executions/list: name + version + status",
                   SearchFilter("proj", name="cognite_wf1", def_version="2", statuses=["FAILED"]), 101),
         Operation("cognite executions/list: status only", SearchFilter("proj", statuses=["COMPLETED", "RUNNING"]),

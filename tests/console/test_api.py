@@ -166,7 +166,7 @@ def test_console_off_by_the_config_switch(tmp_path):
         assert httpx.get(f"{gw.url}/docs/conductor").status_code == 404
 
 
-def test_a_sparse_filter_pages_through_bounded_scans_without_losing_or_repeating_runs(gateway, monkeypatch):
+def test_a_sparse_text_filter_pages_through_bounded_scans_and_status_filters_read_only_matches(gateway, monkeypatch):
     from wfgateway.console import api as console_api
 
     monkeypatch.setattr(console_api, "SCAN_MAX", 3)  # each call checks at most 3 runs ...
@@ -182,7 +182,7 @@ def test_a_sparse_filter_pages_through_bounded_scans_without_losing_or_repeating
     console, _ = open_console(gw.url)
     seen, calls, cursor = [], 0, None
     while True:
-        page = console.get("/console/api/runs", params={"status": "FAILED", "limit": 10, **({"cursor": cursor} if cursor else {})}).json()
+        page = console.get("/console/api/runs", params={"q": "console_api", "limit": 10, **({"cursor": cursor} if cursor else {})}).json()
         calls += 1
         assert page["scanned"] <= 3
         seen += [r["id"] for r in page["runs"]]
@@ -190,6 +190,14 @@ def test_a_sparse_filter_pages_through_bounded_scans_without_losing_or_repeating
         if not cursor:
             break
     assert seen == list(reversed(failed)) and calls >= 3
+    # status and dialect are the store's filters: one call reads the 4 failed runs and nothing else
+    for params in ({"status": "FAILED"}, {"status": "FAILED,TIMED_OUT", "dialect": "conductor"}):
+        page = console.get("/console/api/runs", params={**params, "limit": 10}).json()
+        assert [r["id"] for r in page["runs"]] == list(reversed(failed)) and page["next"] is None
+        assert page["scanned"] == 4
+    running = console.get("/console/api/runs", params={"status": "RUNNING", "dialect": "conductor"}).json()["runs"]
+    assert len(running) == 4 and {r["workflow"] for r in running} == {"console_wait"}
+    assert console.get("/console/api/runs", params={"status": "FAILED", "dialect": "cognite"}).json()["runs"] == []
 
 
 def test_the_dag_shows_branches_fan_out_loop_iterations_and_the_failed_sub_workflow(gateway):

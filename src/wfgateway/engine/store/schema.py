@@ -114,4 +114,8 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE INDEX attempts_tenant_scheduled ON attempts (tenant, scheduled_ms, key)",
     ],
+    # 9: the runs of one dialect in one status, newest first (the web console's dialect and status filters)
+    [
+        "CREATE INDEX executions_dialect_status_created ON executions (tenant, dialect, status, created_ms, id)",
+    ],
 ]

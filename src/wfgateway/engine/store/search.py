@@ -30,6 +30,7 @@ INDEXES: tuple[tuple[str, str], ...] = (
     ("executions_correlation_created", "tenant, correlation_id, created_ms, id"),
     ("executions_parent_created", "parent_execution_id, created_ms, id"),
     ("executions_dialect_created", "tenant, dialect, created_ms, id"),
+    ("executions_dialect_status_created", "tenant, dialect, status, created_ms, id"),
 )
 
 
