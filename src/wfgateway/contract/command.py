@@ -8,11 +8,12 @@ check passed, 1 when something failed, 2 when the run could not start (bad argum
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
 
-from wfgateway.contract.runner import CHECKS, PHASES, PROFILES, ContractRun, FuzzProfile, OperationRule
+from wfgateway.contract.runner import CHECKS, PHASES, PROFILES, ContractRun, OperationRule
 
 OPEN_TARGET_REASON = ("--open: the target accepts requests without credentials, so checks that expect "
                       "a 401 without them do not apply")
@@ -127,8 +128,7 @@ def _contract_run(args: argparse.Namespace) -> ContractRun:
         headers[name.strip()] = value.strip()
     profile = PROFILES[args.profile]
     if args.max_examples:
-        profile = FuzzProfile(profile.name, args.max_examples, args.max_examples, profile.stateful_steps,
-                              profile.differential_examples, profile.seed)
+        profile = dataclasses.replace(profile, max_examples=args.max_examples, stateful_examples=args.max_examples)
     excluded: dict[str, str] = {}
     if args.open:
         excluded = {"ignored_auth": OPEN_TARGET_REASON, "missing_required_header": OPEN_TARGET_REASON}

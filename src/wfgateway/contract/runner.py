@@ -10,6 +10,7 @@ suite in process (an ASGI app instead of a URL), so CI and ``wfgateway contract`
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -63,12 +64,13 @@ class FuzzProfile:
     stateful_steps: int
     differential_examples: int
     coverage_cap: int | None = None
+    positive_coverage_limit: int | None = None  # see _crowded_positive_coverage
     seed: int = 20240611
 
 
 PROFILES = {
     "ci": FuzzProfile("ci", max_examples=10, stateful_examples=15, stateful_steps=8, differential_examples=5,
-                      coverage_cap=40),
+                      coverage_cap=40, positive_coverage_limit=2000),
     "deep": FuzzProfile("deep", max_examples=300, stateful_examples=200, stateful_steps=12,
                         differential_examples=150, coverage_cap=None),
 }
@@ -124,7 +126,9 @@ def run_contract(run: ContractRun) -> ContractReport:
     if run.open_target:
         document = open_security(document)
     rules = operation_rules(document) + list(run.extra_rules)
-    config = schemathesis_config(run, document, rules)
+    crowded = (_crowded_positive_coverage(document, run.profile.positive_coverage_limit)
+               if "coverage" in run.phases else [])
+    config = schemathesis_config(run, document, rules, negative_coverage_only=crowded)
     schema: BaseSchema = schemathesis.openapi.from_dict(document, config=config)
     if run.app is not None:
         schema.app = run.app  # Schemathesis' ASGI transport: requests go straight into the app
@@ -157,6 +161,10 @@ def run_contract(run: ContractRun) -> ContractReport:
             report.notes += guard.clean_up()
             guard.client.close()
     report.elapsed = time.monotonic() - started
+    if crowded:
+        report.notes.append(f"coverage phase: positive cases of {', '.join(crowded)} not generated (more than "
+                            f"{run.profile.positive_coverage_limit} variants each; profile {run.profile.name} sends "
+                            "their negative coverage, examples and fuzzing; a profile without the limit sends all)")
     if dropped:
         report.notes.append(f"coverage phase: {sum(dropped.values())} cases beyond {run.profile.coverage_cap} per "
                             f"operation and scenario not sent (profile {run.profile.name}; a profile without a cap "
@@ -277,7 +285,40 @@ def _cap_coverage(schema: Any, cap: int | None) -> Counter[str]:
     return dropped
 
 
-def schemathesis_config(run: ContractRun, document: Mapping[str, Any], rules: Iterable[OperationRule] = ()) -> Any:
+def _crowded_positive_coverage(document: Mapping[str, Any], limit: int | None) -> list[str]:
+    """Operation ids whose coverage phase would generate more than ``limit`` positive cases.
+
+    A body whose arrays hold an ``anyOf`` of many object shapes (a workflow definition's tasks) yields
+    tens of thousands of positive variants; the coverage cap sends 40 of them per scenario, but every one
+    is still built as a Schemathesis case first -- most of a CI run's time.  Counting stops at
+    ``limit + 1`` (milliseconds per operation).  The count uses Schemathesis' coverage generator, an
+    internal module: if it moves, nothing is limited and the run is only slower."""
+    if limit is None:
+        return []
+    try:
+        import schemathesis
+        from schemathesis import GenerationMode
+        from schemathesis.config import GenerationConfig
+        from schemathesis.specs.openapi.coverage._operation import iter_coverage_cases
+    except ImportError:
+        return []
+    crowded = []
+    from schemathesis.core.result import Ok
+
+    for result in schemathesis.openapi.from_dict(dict(document)).get_all_operations():
+        if not isinstance(result, Ok):
+            continue  # an operation Schemathesis cannot read is reported by the run itself
+        operation = result.ok()
+        cases = iter_coverage_cases(operation=operation, generation_modes=[GenerationMode.POSITIVE],
+                                    generate_duplicate_query_parameters=False, unexpected_methods=set(),
+                                    generation_config=GenerationConfig())
+        if sum(1 for _ in itertools.islice(cases, limit + 1)) > limit:
+            crowded.append(str(operation.definition.raw.get("operationId") or operation.label))
+    return crowded
+
+
+def schemathesis_config(run: ContractRun, document: Mapping[str, Any], rules: Iterable[OperationRule] = (),
+                        negative_coverage_only: Iterable[str] = ()) -> Any:
     """The Schemathesis configuration of a run (the same dict a ``schemathesis.toml`` would hold)."""
     from schemathesis.config import SchemathesisConfig
 
@@ -315,10 +356,12 @@ def schemathesis_config(run: ContractRun, document: Mapping[str, Any], rules: It
         data["auth"] = {"openapi": _credentials(document, run.token)}
     per_operation: dict[str, dict[str, Any]] = {}
     for rule in rules:
-        checks_of = per_operation.setdefault(rule.operation_id, {})
+        checks_of = per_operation.setdefault(rule.operation_id, {}).setdefault("checks", {})
         checks_of[rule.check] = {"expected-statuses": list(rule.statuses)} if rule.statuses else {"enabled": False}
+    for op in negative_coverage_only:
+        per_operation.setdefault(op, {})["phases"] = {"coverage": {"generation": {"mode": "negative"}}}
     if per_operation:
-        data["operations"] = [{"include-operation-id": op, "checks": c} for op, c in per_operation.items()]
+        data["operations"] = [{"include-operation-id": op, **c} for op, c in per_operation.items()]
     return SchemathesisConfig.from_dict(data)
 
 
