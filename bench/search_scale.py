@@ -106,6 +106,12 @@ def operations(size: int) -> list[Operation]:
                   101),
         Operation("cognite executions/list: created range", SearchFilter(
             "proj", created_from_ms=last_week, created_to_ms=NOW_MS), 101),
+        Operation("cognite executions/list: 3 workflowFilters + 2 statuses", SearchFilter(
+            "proj", workflows=[("cognite_wf1", "2"), ("cognite_wf3", None), ("cognite_wf4", None)],
+            statuses=["FAILED", "COMPLETED"]), 101),
+        Operation("cognite executions/list: 40 workflowFilters + 2 statuses (one branch per workflow)", SearchFilter(
+            "proj", workflows=[(f"cognite_wf{n % NAMES}", str(1 + n // NAMES)) for n in range(40)],
+            statuses=["FAILED", "RUNNING"]), 101),
         Operation("cognite executions/list: page 5 by cursor", SearchFilter("proj", name="cognite_wf2"), 101,
                   deep=True),
         Operation("altostrat run listing of a workflow, newest", SearchFilter("sdx", name="altostrat_wf0"), 50,

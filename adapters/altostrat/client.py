@@ -246,13 +246,18 @@ class AltostratClient(RefusedOperations):
                      statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-                     newest_first: bool = True, count: bool = True) -> Page:
+                     newest_first: bool = True, count: bool = True,
+                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
         if correlation_id is not None:
             raise refuse("search by correlation id", "Altostrat runs have no correlation id")
         if parent_execution_id is not None:
             raise refuse("search by parent", "Altostrat runs have no parent run")
         if not newest_first:
             raise refuse("search oldest first", "Altostrat lists runs newest first only")
+        if workflows and len(workflows) > 1:
+            raise refuse("search across workflows", "Altostrat lists the runs of one workflow at a time")
+        if workflows:
+            name, version = workflows[0]
         if name is None:
             raise refuse("search across workflows", "Altostrat lists the runs of one workflow at a time "
                                                     "(a workflow fl_ id is required)")

@@ -184,7 +184,8 @@ class CogniteClient(RefusedOperations):
                      statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-                     newest_first: bool = True, count: bool = True) -> Page:
+                     newest_first: bool = True, count: bool = True,
+                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
         if correlation_id is not None:
             raise refuse("search", "Cognite cannot list executions by correlation id")
         if parent_execution_id is not None:
@@ -192,7 +193,9 @@ class CogniteClient(RefusedOperations):
         if not newest_first:
             raise refuse("search", "Cognite lists executions newest first only")
         flt: dict[str, Any] = {}
-        if name is not None:
+        if workflows:
+            flt["workflowFilters"] = [{"externalId": n, **({"version": str(v)} if v else {})} for n, v in workflows]
+        elif name is not None:
             flt["workflowFilters"] = [{"externalId": name, **({"version": str(version)} if version else {})}]
         elif version is not None:
             raise refuse("search", "a version filter needs a workflow name")

@@ -136,9 +136,12 @@ class ConductorClient:
                      statuses: list[ExecutionStatus] | None = None, correlation_id: str | None = None,
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
-                     newest_first: bool = True, count: bool = True) -> Page:
-        if version is not None:
+                     newest_first: bool = True, count: bool = True,
+                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
+        if version is not None or any(v is not None for _, v in workflows or ()):
             raise refuse("search", "Conductor's search cannot filter on the workflow version")
+        if workflows:
+            name = ",".join(n for n, _ in workflows)  # workflowType IN (a,b)
         if parent_execution_id is not None:
             raise refuse("search", "Conductor's search cannot filter on the parent workflow")
         clauses = []

@@ -162,6 +162,31 @@ def test_list_executions_with_filters_and_cursor(client, gateway):
     assert created == sorted(created, reverse=True)  # newest first
 
 
+def test_list_executions_of_several_workflows_answers_full_pages_newest_first(client, gateway):
+    wanted, other, noise = unique("several_a"), unique("several_b"), unique("several_noise")
+    for xid in (wanted, other, noise):
+        upsert(client, xid, [async_task("a")])
+    upsert(client, wanted, [async_task("a")], version="2")
+    expected = []
+    for _ in range(3):  # the runs of a workflow that is not asked for come between the ones that are
+        expected.append(client.workflows.executions.run(wanted, "2").id)
+        client.workflows.executions.run(wanted, "1")
+        client.workflows.executions.run(noise, "1")
+        expected.append(client.workflows.executions.run(other, "1").id)
+    pages, cursor = [], None
+    with api(gateway) as http:
+        while True:
+            body = {"filter": {"workflowFilters": [{"externalId": wanted, "version": "2"}, {"externalId": other}],
+                               "status": ["RUNNING"]}, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = http.post("/workflows/executions/list", json=body).json()
+            pages.append([e["id"] for e in page["items"]])
+            cursor = page.get("nextCursor")
+            if not cursor:
+                break
+    assert pages[:3] == [expected[::-1][i:i + 2] for i in (0, 2, 4)]  # full pages, newest first, nothing else
+    assert pages[3:] in ([], [[]])
+
+
 def test_sessions_make_run_and_retry_apply_once_per_nonce(client, gateway):
     xid = unique("nonce")
     upsert(client, xid, [async_task("a")])

@@ -101,14 +101,12 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         limit = limit_of(body.get("limit"))
         filters = f.get("workflowFilters") or []
         statuses = [s for name in f.get("status") or [] for s in STATUS_FILTER[name]] or None
-        single = filters[0] if len(filters) == 1 else None
         page = await call.backend.search(
-            project, name=single["externalId"] if single else None,
-            version=single.get("version") if single else None, statuses=statuses,
+            project, workflows=[(w["externalId"], w.get("version")) for w in filters] or None, statuses=statuses,
             created_from_ms=f.get("createdTimeStart"), created_to_ms=f.get("createdTimeEnd"),
             cursor=field(call, body.get("cursor"), "c", str, f), limit=limit, newest_first=True, count=False,
         )
-        items = [e for e in page.items if e.parent_execution_id is None and _matches(e, filters)]
+        items = [e for e in page.items if e.parent_execution_id is None]
         cursor = encode(call, {"c": page.next_cursor}, f) if page.next_cursor else None
         return json({"items": [render.execution(e) for e in items], "nextCursor": cursor})
 
@@ -193,10 +191,3 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         "retryWorkflowExecution": retry_execution,
         "updateTaskStatus": update_task,
     }
-
-
-def _matches(e: Execution, filters: list[dict[str, Any]]) -> bool:
-    if not filters:
-        return True
-    return any(f["externalId"] == e.definition_name and f.get("version") in (None, str(e.definition_version))
-               for f in filters)

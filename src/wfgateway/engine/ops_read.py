@@ -41,17 +41,19 @@ async def search(
     ctx: EngineContext, tenant: str, *, name: str | None, version: int | str | None,
     statuses: list[ExecutionStatus] | None, correlation_id: str | None, created_from_ms: int | None,
     created_to_ms: int | None, parent_execution_id: str | None, cursor: str | None, limit: int, newest_first: bool,
-    count: bool = True, dialect: str | None = None,
+    count: bool = True, dialect: str | None = None, workflows: list[tuple[str, str | None]] | None = None,
 ) -> Page:
     """A keyset page; ``count=False`` leaves ``total`` None (counting reads every match: the web console
     pages by key alone, so a page costs the same at 10^3 and 10^6 stored executions)."""
     if limit <= 0:
         raise InvalidArgument("limit must be positive")
+    if workflows and (name is not None or version is not None):
+        raise InvalidArgument("filter on workflows or on one name and version, not both")
     flt = SearchFilter(
         tenant=tenant, name=name, def_version=None if version is None else str(version),
         statuses=[str(s) for s in statuses] if statuses else None, correlation_id=correlation_id,
         created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
-        dialect=dialect,
+        dialect=dialect, workflows=[(n, None if v is None else str(v)) for n, v in workflows] if workflows else None,
     )
     rows, total = await ctx.store.exec_search(flt, cursors.decode_position(cursor), limit + 1, newest_first,
                                              count)

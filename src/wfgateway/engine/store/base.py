@@ -124,6 +124,8 @@ class SearchFilter:
     created_to_ms: int | None = None
     parent_execution_id: str | None = None
     dialect: str | None = None  # the dialect whose call created the run (the web console's filter)
+    # runs of any of these workflows: (name, version), version None for any (Cognite's workflowFilters)
+    workflows: list[tuple[str, str | None]] | None = None
 
 
 @dataclass

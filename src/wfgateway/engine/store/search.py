@@ -3,8 +3,9 @@
 A page is read in index order and stops after ``limit`` rows: the filters that have an index
 (tenant, name, status, correlation id, created time) lead it and ``created_ms, id`` follow.  A status
 set is one branch per status (``status = ?`` keeps the index order; ``status IN (...)`` would sort
-every match), merged and cut to the page.  Keyset cursors (``created_ms, id``) make a deep page cost
-what the first does.  A total counts at most ``COUNT_CAP`` matches: a dialect whose answer carries a
+every match), merged and cut to the page; runs of any of several workflows (Cognite's
+``workflowFilters``) are one branch per workflow and status the same way.  Keyset cursors
+(``created_ms, id``) make a deep page cost what the first does.  A total counts at most ``COUNT_CAP`` matches: a dialect whose answer carries a
 total reports it as "at least" past that bound, as a search index does (Elasticsearch stops tracking
 total hits at 10,000), instead of reading every match of a busy workflow.
 
@@ -19,6 +20,7 @@ from typing import Any
 from wfgateway.engine.store.base import EXEC_COLS, SearchFilter
 
 COUNT_CAP = 10_000
+BRANCH_MAX = 64  # page branches (workflow x status) of one search; more: one per workflow, statuses checked
 COLUMNS = ", ".join(EXEC_COLS)
 
 # (name, columns): migration 5 creates them; the plan test checks every search uses one of them
@@ -60,6 +62,28 @@ def _filters(flt: SearchFilter) -> tuple[list[str], list[Any]]:
     return where, args
 
 
+Part = tuple[list[str], list[Any]]  # conditions and their arguments
+
+
+def _workflow_part(workflow: tuple[str, str | None]) -> Part:
+    name, version = workflow
+    return (["name = ?", "def_version = ?"], [name, version]) if version is not None else (["name = ?"], [name])
+
+
+def _branches(flt: SearchFilter) -> list[Part]:
+    """What each branch of the page adds to the common filters: one branch per workflow and status, so
+    each walks an index in page order; past BRANCH_MAX branches, one per workflow with its statuses."""
+    statuses = list(dict.fromkeys(flt.statuses or ()))
+    workflow_parts: list[Part] = [_workflow_part(w) for w in dict.fromkeys(flt.workflows or ())] or [([], [])]
+    if not statuses:
+        status_parts: list[Part] = [([], [])]
+    elif len(statuses) == 1 or len(workflow_parts) * len(statuses) <= BRANCH_MAX:
+        status_parts = [(["status = ?"], [s]) for s in statuses]
+    else:
+        status_parts = [([f"status IN ({', '.join('?' * len(statuses))})"], statuses)]
+    return [(w[0] + st[0], w[1] + st[1]) for w in workflow_parts for st in status_parts]
+
+
 def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool) -> SearchSQL:
     where, args = _filters(flt)
     statuses = list(dict.fromkeys(flt.statuses or ()))
@@ -69,18 +93,26 @@ def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_
         keyset = [f"(created_ms {op} ? OR (created_ms = ? AND id {op} ?))"]
         keyset_args = [cursor[0], cursor[0], cursor[1]]
     tail = f"ORDER BY created_ms {order}, id {order} LIMIT ?"
-    if len(statuses) <= 1:
-        status = ["status = ?"] if statuses else []
-        page = f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where + status + keyset)} {tail}"
-        page_args = [*args, *statuses, *keyset_args, limit]
+    branches = _branches(flt)
+    if len(branches) == 1:
+        conds, branch_args = branches[0]
+        page = f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where + conds + keyset)} {tail}"
+        page_args = [*args, *branch_args, *keyset_args, limit]
     else:
-        branches, page_args = [], []
-        for s in statuses:
-            branches.append(f"SELECT * FROM (SELECT {COLUMNS} FROM executions"
-                            f" WHERE {' AND '.join(where + ['status = ?'] + keyset)} {tail}) AS b")
-            page_args.extend([*args, s, *keyset_args, limit])
-        page = f"SELECT {COLUMNS} FROM ({' UNION ALL '.join(branches)}) AS u {tail}"
+        selects, page_args = [], []
+        for conds, branch_args in branches:
+            selects.append(f"SELECT * FROM (SELECT {COLUMNS} FROM executions"
+                           f" WHERE {' AND '.join(where + conds + keyset)} {tail}) AS b")
+            page_args.extend([*args, *branch_args, *keyset_args, limit])
+        page = f"SELECT {COLUMNS} FROM ({' UNION ALL '.join(selects)}) AS u {tail}"
         page_args.append(limit)
-    status_where = [f"status IN ({', '.join('?' * len(statuses))})"] if statuses else []
-    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {' AND '.join(where + status_where)} LIMIT ?) AS c"
-    return SearchSQL(page, page_args, count, [*args, *statuses, COUNT_CAP])
+    extra, extra_args = [], []
+    if flt.workflows:
+        parts = [_workflow_part(w) for w in dict.fromkeys(flt.workflows)]
+        extra.append("(" + " OR ".join("(" + " AND ".join(c) + ")" for c, _ in parts) + ")")
+        extra_args = [a for _, part_args in parts for a in part_args]
+    if statuses:
+        extra.append(f"status IN ({', '.join('?' * len(statuses))})")
+        extra_args.extend(statuses)
+    count = f"SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {' AND '.join(where + extra)} LIMIT ?) AS c"
+    return SearchSQL(page, page_args, count, [*args, *extra_args, COUNT_CAP])
