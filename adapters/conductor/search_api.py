@@ -52,6 +52,7 @@ async def find_tasks(call: Call) -> tuple[int, list[tuple[TaskAttempt, Execution
             tenant(call), name=filters.name, statuses=filters.statuses, execution_ids=filters.workflow_ids,
             task_ids=task_ids, scheduled_from_ms=filters.scheduled_from_ms, scheduled_to_ms=filters.scheduled_to_ms,
             cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(attempts))), newest_first=newest_first,
+            count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
         )
         total = page.total if page.total is not None else total
         for attempt in page.items:

@@ -165,6 +165,7 @@ async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
             correlation_id=filters.correlation_id, created_from_ms=filters.created_from_ms,
             created_to_ms=filters.created_to_ms, parent_execution_id=filters.parent_execution_id,
             cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(items))), newest_first=newest_first,
+            count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
         )
         total = page.total if page.total is not None else total
         for exe in page.items:
