@@ -130,12 +130,14 @@ async def unregister_workflow_def(call: Call) -> Response:
 
 
 async def register_task_defs(call: Call) -> Response:
+    taskdefs.check(call.body, listed=True)
     for doc in call.body:
         await taskdefs.put(call.backend, tenant(call), doc)
     return empty_response()
 
 
 async def update_task_def(call: Call) -> Response:
+    taskdefs.check([call.body], listed=False)
     existing = await taskdefs.get(call.backend, tenant(call), call.body["name"])
     await taskdefs.put(call.backend, tenant(call), call.body, created_ms=existing.get("createTime"))
     return empty_response()

@@ -21,6 +21,7 @@ from wfgateway.adapters.conductor.definitions import (
     iter_tasks,
     runtime_task_type,
 )
+from wfgateway.adapters.conductor import def_defaults
 from wfgateway.adapters.conductor.secret_refs import to_conductor
 
 from wfgateway.core.model import (
@@ -79,6 +80,7 @@ def workflow_def_json(definition: WorkflowDefinition) -> dict[str, Any]:
                "restartable": definition.restartable, "timeoutSeconds": (definition.timeout_ms or 0) // 1000,
                "tasks": [{"name": s.name or s.ref, "taskReferenceName": s.ref, "type": "SIMPLE",
                           "inputParameters": s.input} for s in definition.tasks]}
+    doc = def_defaults.workflow_def(doc)
     if definition.created_ms:
         doc["createTime"] = definition.created_ms
     if definition.updated_ms:

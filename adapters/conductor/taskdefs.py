@@ -7,12 +7,14 @@ the tenant's workflow definitions, and survives restarts with the rest of the st
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from typing import Any
 
+from wfgateway.adapters.conductor import def_defaults
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import NotFound
+from wfgateway.core.errors import NotFound, ValidationFailed, Violation
 from wfgateway.core.model import NOOP, TaskSpec, WorkflowDefinition
 
 _KEY = "conductorTaskDef"
@@ -24,6 +26,22 @@ def _tenant(tenant: str) -> str:
 
 def not_found(name: str) -> NotFound:
     return NotFound(f"No such taskType found by name: {name}")
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def check(docs: list[dict[str, Any]], *, listed: bool) -> None:
+    """TaskDef's constraints that a schema cannot say: ``@Email`` ownerEmail."""
+    violations: list[Violation] = []
+    for i, doc in enumerate(docs):
+        where = str(i) if listed else ""
+        email = doc.get("ownerEmail")
+        if isinstance(email, str) and email and not _EMAIL.match(email):
+            violations.append(Violation("body", f"{where}/ownerEmail".lstrip("/"),
+                                        "ownerEmail should be valid email address", email))
+    if violations:
+        raise ValidationFailed("invalid TaskDef", violations=violations)
 
 
 async def put(backend: Backend, tenant: str, doc: dict[str, Any], *, created_ms: int | None = None) -> None:
@@ -50,7 +68,7 @@ async def get(backend: Backend, tenant: str, name: str) -> dict[str, Any]:
         definition = await backend.get_definition(_tenant(tenant), name, 1)
     except NotFound:
         raise not_found(name) from None
-    return dict(definition.extra.get(_KEY) or {"name": name})
+    return def_defaults.task_def(definition.extra.get(_KEY) or {"name": name})
 
 
 async def find_many(backend: Backend, tenant: str, names: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -69,7 +87,7 @@ async def list_all(backend: Backend, tenant: str) -> list[dict[str, Any]]:
     cursor: str | None = None
     while True:
         page = await backend.list_definitions(_tenant(tenant), cursor=cursor, limit=1000)
-        out.extend(dict(d.extra.get(_KEY) or {"name": d.name}) for d in page.items)
+        out.extend(def_defaults.task_def(d.extra.get(_KEY) or {"name": d.name}) for d in page.items)
         cursor = page.next_cursor
         if not cursor:
             return out

@@ -15,6 +15,8 @@ from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
 
+from wfgateway.adapters.conductor import def_defaults
+
 from tests.conductor.spec_check import checked_client
 from tests.conductor.test_spec import component
 from tests.support.server import RunningGateway
@@ -42,7 +44,7 @@ def test_bulk_update_reports_each_definition(api: httpx.Client) -> None:
     assert body["bulkErrorResults"]["m_bad"] == (
         "taskReferenceName: m_ref should be unique across tasks for a given workflowDefinition: m_bad")
     latest = api.get("/api/metadata/workflow/m_flow").json()
-    assert latest["version"] == 2 and latest["description"] == "v2" and latest["tasks"] == wdef(2)["tasks"]
+    assert latest["version"] == 2 and latest["description"] == "v2" and latest["tasks"] == [def_defaults.workflow_task(t) for t in wdef(2)["tasks"]]
     component("WorkflowDef").validate(latest)
     assert api.get("/api/metadata/workflow/m_flow", params={"version": 1}).json()["description"] == "v1"
     names = [(d["name"], d["version"]) for d in api.get("/api/metadata/workflow").json()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from wfgateway.adapters.conductor import def_defaults
 from wfgateway.adapters.conductor.definitions import to_definition
 from wfgateway.adapters.conductor.render import (
     iso,
@@ -48,7 +49,7 @@ def test_workflow_json_uses_conductors_names_and_omits_nulls() -> None:
     assert doc["workflowId"] == "wf-1" and doc["workflowName"] == "order_flow" and doc["workflowVersion"] == 1
     assert doc["status"] == "FAILED" and doc["reasonForIncompletion"] == "card declined"
     assert doc["startTime"] == 1000 and doc["endTime"] == 5000
-    assert doc["workflowDefinition"]["tasks"] == DEF["tasks"]
+    assert doc["workflowDefinition"]["tasks"] == [def_defaults.workflow_task(t) for t in DEF["tasks"]]
     assert "parentWorkflowId" not in doc  # null fields are omitted, as Jackson NON_NULL does
     # Conductor adds every FAILED task of a workflow that ends, the retried attempt's too
     assert doc["failedReferenceTaskNames"] == ["charge_ref", "ship_ref"] and doc["failedTaskNames"] == ["charge", "ship"]
