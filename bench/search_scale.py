@@ -68,6 +68,7 @@ class Operation:
     newest_first: bool = True
     count: bool = False
     deep: bool = False  # follow the keyset to the 5th page first (then time that page)
+    skip: int = 0  # an offset (Conductor's start), passed over by index keys
 
 
 def operations(size: int) -> list[Operation]:
@@ -87,6 +88,9 @@ def operations(size: int) -> list[Operation]:
                   SearchFilter("orders", name="conductor_wf2", created_from_ms=last_week), 101, count=True),
         Operation("conductor search: deep page (5th) by key", SearchFilter("orders", name="conductor_wf1"), 101,
                   deep=True),
+        Operation("conductor search: start=2000, name + status IN (COMPLETED, FAILED), totalHits",
+                  SearchFilter("orders", name="conductor_wf1", statuses=["COMPLETED", "FAILED"]), 101, count=True,
+                  skip=2000),
         Operation("conductor correlated, includeClosed",
                   SearchFilter(tenant, name=cname, correlation_id=corr), 1000),
         Operation("conductor correlated, open only",
@@ -130,7 +134,7 @@ async def run_once(store: Store, op: Operation) -> tuple[float, int]:
                 last = rows[-1]
                 cursor = (last[EXEC_COLS.index("created_ms")], last[0])
     t0 = time.perf_counter()
-    rows, _total = await store.exec_search(op.flt, cursor, op.limit, op.newest_first, op.count)
+    rows, _total = await store.exec_search(op.flt, cursor, op.limit, op.newest_first, op.count, op.skip)
     return (time.perf_counter() - t0) * 1000, len(rows)
 
 

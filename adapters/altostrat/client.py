@@ -247,7 +247,9 @@ class AltostratClient(RefusedOperations):
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
                      newest_first: bool = True, count: bool = True,
-                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
+                     workflows: list[tuple[str, str | None]] | None = None, skip: int = 0) -> Page:
+        if skip:
+            raise refuse("search from an offset", "Altostrat lists runs page by page")
         if correlation_id is not None:
             raise refuse("search by correlation id", "Altostrat runs have no correlation id")
         if parent_execution_id is not None:

@@ -185,7 +185,9 @@ class CogniteClient(RefusedOperations):
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
                      newest_first: bool = True, count: bool = True,
-                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
+                     workflows: list[tuple[str, str | None]] | None = None, skip: int = 0) -> Page:
+        if skip:
+            raise refuse("search", "Cognite lists executions by cursor, not from an offset")
         if correlation_id is not None:
             raise refuse("search", "Cognite cannot list executions by correlation id")
         if parent_execution_id is not None:

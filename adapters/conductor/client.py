@@ -137,7 +137,7 @@ class ConductorClient:
                      created_from_ms: int | None = None, created_to_ms: int | None = None,
                      parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
                      newest_first: bool = True, count: bool = True,
-                     workflows: list[tuple[str, str | None]] | None = None) -> Page:
+                     workflows: list[tuple[str, str | None]] | None = None, skip: int = 0) -> Page:
         if version is not None or any(v is not None for _, v in workflows or ()):
             raise refuse("search", "Conductor's search cannot filter on the workflow version")
         if workflows:
@@ -155,7 +155,7 @@ class ConductorClient:
             clauses.append(f"startTime > {created_from_ms - 1}")
         if created_to_ms is not None:
             clauses.append(f"startTime < {created_to_ms + 1}")
-        start = int(cursor or 0)
+        start = int(cursor or 0) + skip
         doc = await self.upstream.call("GET", "/api/workflow/search", query={
             "start": start, "size": limit, "query": " AND ".join(clauses) or None,
             "sort": "startTime:DESC" if newest_first else "startTime:ASC"})

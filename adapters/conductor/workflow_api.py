@@ -159,14 +159,26 @@ async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
     newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
     items: list[Execution] = []
     total, cursor, skipped = 0, None, 0
+    seek = start  # the backend passes over ``start`` matches by key (the engine: index entries only)
     while len(items) < size:
-        page = await call.backend.search(
-            tenant(call), name=filters.name, version=filters.version, statuses=filters.statuses,
-            correlation_id=filters.correlation_id, created_from_ms=filters.created_from_ms,
-            created_to_ms=filters.created_to_ms, parent_execution_id=filters.parent_execution_id,
-            cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(items))), newest_first=newest_first,
-            count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
-        )
+        try:
+            page = await call.backend.search(
+                tenant(call), name=filters.name, version=filters.version, statuses=filters.statuses,
+                correlation_id=filters.correlation_id, created_from_ms=filters.created_from_ms,
+                created_to_ms=filters.created_to_ms, parent_execution_id=filters.parent_execution_id,
+                cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(items) - seek)),
+                newest_first=newest_first,
+                count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
+                skip=seek,
+            )
+        except NotImplementedByBackend:
+            if not seek:
+                raise
+            seek = 0  # an upstream that pages only by cursor: read and pass over the first ``start``
+            continue
+        if seek and page.items:
+            skipped = start
+        seek = 0
         total = page.total if page.total is not None else total
         for exe in page.items:
             if skipped < start:

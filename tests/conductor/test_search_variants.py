@@ -87,6 +87,14 @@ def test_search_variants_answer_the_tenants_own_runs(gateway: str) -> None:
     assert {w.workflow_id for w in found.results} == set(ids[:2])
     wf = next(w for w in found.results if w.workflow_id == failed)
     assert wf.status == "FAILED" and wf.input == {"n": 0} and wf.workflow_name == "srch_flow" and wf.tasks == []
+    # start: the page after that many matches (the gateway passes over them by key), totalHits unchanged
+    pages = [get(api, "/workflow/search", "SearchResultWorkflowSummary", query="workflowType = 'srch_flow'",
+                 sort="startTime:DESC", start=start, size=1) for start in (0, 1, 2, 3)]
+    whole = get(api, "/workflow/search", "SearchResultWorkflowSummary", query="workflowType = 'srch_flow'",
+                sort="startTime:DESC", size=3)
+    assert sorted(w.workflow_id for w in whole.results) == sorted(ids)
+    assert [[w.workflow_id for w in p.results] for p in pages] == [[w.workflow_id] for w in whole.results] + [[]]
+    assert [p.total_hits for p in pages] == [3, 3, 3, 3]
 
     # task search: TaskSummary rows, newest first, paged
     tasks = TaskResourceApi(api)

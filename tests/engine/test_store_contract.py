@@ -270,6 +270,29 @@ async def test_search_filters_and_keyset_pages(store):
     assert total == 2 and {r[EXEC_IDX["status"]] for r in rows} == {"COMPLETED"}
 
 
+async def test_search_skips_by_key_and_matches_any_of_several_workflows(store):
+    """exec_search's ``skip`` (Conductor's start) answers what an offset would; ``workflows`` matches
+    runs of any (name, version) pair, newest first across them, status sets included."""
+    rows = [exec_row(f"k{i:02d}-{uuid.uuid4().hex[:6]}", created_ms=200 + i, name=f"wf{i % 3}",
+                     def_version=str(1 + i % 2), status="FAILED" if i % 4 else "COMPLETED") for i in range(12)]
+    await store.commit(Changeset(exec_inserts=rows))
+    ids = [r[0] for r in rows]
+    newest = list(reversed(ids))
+    flt = SearchFilter(tenant="t1", created_from_ms=200)
+    for skip in (0, 1, 5, 11, 12, 30):
+        page, total = await store.exec_search(flt, None, 4, True, True, skip)
+        assert ([r[0] for r in page], total) == (newest[skip:skip + 4], 12)
+    page, _ = await store.exec_search(flt, None, 3, False, False, 4)
+    assert [r[0] for r in page] == ids[4:7]
+    both = SearchFilter(tenant="t1", workflows=[("wf0", None), ("wf1", "2")], statuses=["FAILED", "COMPLETED"])
+    want = [r[0] for r in reversed(rows) if r[EXEC_IDX["name"]] == "wf0"
+            or (r[EXEC_IDX["name"]] == "wf1" and r[EXEC_IDX["def_version"]] == "2")]
+    page, total = await store.exec_search(both, None, 20, True)
+    assert [r[0] for r in page] == want and total == len(want)
+    page, _ = await store.exec_search(both, None, 2, True, False, 1)
+    assert [r[0] for r in page] == want[1:3]
+
+
 async def test_poll_candidates_and_recovery_queries(store):
     eid = await _seed(store)
     await store.commit(Changeset(version_bumps=[eid], attempt_inserts=[

@@ -78,9 +78,11 @@ class Backend(Protocol):
         newest_first: bool = True,
         count: bool = True,
         workflows: list[tuple[str, str | None]] | None = None,
+        skip: int = 0,
     ) -> Page:
         """Executions without their tasks, with a cursor; ``workflows`` matches runs of any of those
-        (name, version) pairs (version None: any version) instead of ``name``/``version``; ``total`` counts the matches up to a bound
+        (name, version) pairs (version None: any version) instead of ``name``/``version``; ``skip`` passes
+        over that many matches before the page (an offset: Conductor's ``start``); ``total`` counts the matches up to a bound
         (a store counts at most 10,000), or is None without ``count`` (a caller whose answer has no
         total: counting is the one part of a search that grows with the matches)."""
 

@@ -140,7 +140,7 @@ class Engine:
         created_from_ms: int | None = None, created_to_ms: int | None = None,
         parent_execution_id: str | None = None, cursor: str | None = None, limit: int = 100,
         newest_first: bool = True, count: bool = True, dialect: str | None = None,
-        workflows: list[tuple[str, str | None]] | None = None,
+        workflows: list[tuple[str, str | None]] | None = None, skip: int = 0,
     ) -> Page:
         """A keyset page of the tenant's runs; every filter (``dialect`` too: the web console's) walks an
         index, so a page costs the same at 10^3 and 10^6 stored runs."""
@@ -148,6 +148,7 @@ class Engine:
             self._rt, tenant, name=name, version=version, statuses=statuses, correlation_id=correlation_id,
             created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
             cursor=cursor, limit=limit, newest_first=newest_first, count=count, dialect=dialect, workflows=workflows,
+            skip=skip,
         )
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:

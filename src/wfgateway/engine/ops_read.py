@@ -42,6 +42,7 @@ async def search(
     statuses: list[ExecutionStatus] | None, correlation_id: str | None, created_from_ms: int | None,
     created_to_ms: int | None, parent_execution_id: str | None, cursor: str | None, limit: int, newest_first: bool,
     count: bool = True, dialect: str | None = None, workflows: list[tuple[str, str | None]] | None = None,
+    skip: int = 0,
 ) -> Page:
     """A keyset page; ``count=False`` leaves ``total`` None (counting reads every match: the web console
     pages by key alone, so a page costs the same at 10^3 and 10^6 stored executions)."""
@@ -55,8 +56,10 @@ async def search(
         created_from_ms=created_from_ms, created_to_ms=created_to_ms, parent_execution_id=parent_execution_id,
         dialect=dialect, workflows=[(n, None if v is None else str(v)) for n, v in workflows] if workflows else None,
     )
+    if skip < 0:
+        raise InvalidArgument("skip must not be negative")
     rows, total = await ctx.store.exec_search(flt, cursors.decode_position(cursor), limit + 1, newest_first,
-                                             count)
+                                             count, skip)
     more = len(rows) > limit
     rows = rows[:limit]
     items = []

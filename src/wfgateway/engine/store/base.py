@@ -187,10 +187,12 @@ class Store(StoreHome, Protocol):
     async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None: ...
 
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
+        skip: int = 0,
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         """A page of matching rows and the number of all matches (None without ``count``: counting
-        reads every match, which a keyset page does not)."""
+        reads every match, which a keyset page does not); ``skip`` passes over that many matches first,
+        by their index keys alone (search.seek), an offset that reads no row."""
 
     async def task_search(
         self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True

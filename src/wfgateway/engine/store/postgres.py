@@ -318,10 +318,11 @@ class PostgresStore:
         return await self._one(_ATT_SELECT + " WHERE key = %s", (key,))
 
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
+        skip: int = 0,
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id,
-                       flt.dialect)):
+                       flt.dialect, *(part for w in flt.workflows or () for part in w))):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = search.build(flt, cursor, limit, newest_first)
         async with self._conn() as conn:
@@ -329,6 +330,13 @@ class PostgresStore:
             if count:
                 cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
                 total = int((await cur.fetchone() or (0,))[0])
+            if skip > 0:
+                seek_sql, seek_args = search.seek(flt, cursor, skip, newest_first)
+                cur = await conn.execute(self._pg(seek_sql), seek_args)  # type: ignore[arg-type]
+                key = await cur.fetchone()
+                if key is None:
+                    return [], total
+                sql = search.build(flt, (key[0], key[1]), limit, newest_first)
             cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
             rows = await cur.fetchall()
         return rows, total

@@ -84,9 +84,9 @@ def _branches(flt: SearchFilter) -> list[Part]:
     return [(w[0] + st[0], w[1] + st[1]) for w in workflow_parts for st in status_parts]
 
 
-def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool) -> SearchSQL:
+def _page(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, columns: str
+          ) -> tuple[str, list[Any]]:
     where, args = _filters(flt)
-    statuses = list(dict.fromkeys(flt.statuses or ()))
     op, order = ("<", "DESC") if newest_first else (">", "ASC")
     keyset, keyset_args = [], []
     if cursor is not None:
@@ -96,16 +96,30 @@ def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_
     branches = _branches(flt)
     if len(branches) == 1:
         conds, branch_args = branches[0]
-        page = f"SELECT {COLUMNS} FROM executions WHERE {' AND '.join(where + conds + keyset)} {tail}"
-        page_args = [*args, *branch_args, *keyset_args, limit]
-    else:
-        selects, page_args = [], []
-        for conds, branch_args in branches:
-            selects.append(f"SELECT * FROM (SELECT {COLUMNS} FROM executions"
-                           f" WHERE {' AND '.join(where + conds + keyset)} {tail}) AS b")
-            page_args.extend([*args, *branch_args, *keyset_args, limit])
-        page = f"SELECT {COLUMNS} FROM ({' UNION ALL '.join(selects)}) AS u {tail}"
-        page_args.append(limit)
+        return (f"SELECT {columns} FROM executions WHERE {' AND '.join(where + conds + keyset)} {tail}",
+                [*args, *branch_args, *keyset_args, limit])
+    selects, page_args = [], []
+    for conds, branch_args in branches:
+        selects.append(f"SELECT * FROM (SELECT {columns} FROM executions"
+                       f" WHERE {' AND '.join(where + conds + keyset)} {tail}) AS b")
+        page_args.extend([*args, *branch_args, *keyset_args, limit])
+    page_args.append(limit)
+    return f"SELECT {columns} FROM ({' UNION ALL '.join(selects)}) AS u {tail}", page_args
+
+
+def seek(flt: SearchFilter, cursor: tuple[int, str] | None, skip: int, newest_first: bool) -> tuple[str, list[Any]]:
+    """The key (``created_ms, id``) of the ``skip``-th match after ``cursor``: an offset walked over
+    the index entries alone (no row is read), so a page at an offset is then read by key."""
+    keys, args = _page(flt, cursor, skip, newest_first, "created_ms, id")
+    order = "DESC" if newest_first else "ASC"
+    return (f"SELECT created_ms, id FROM ({keys}) AS k ORDER BY created_ms {order}, id {order} LIMIT 1 OFFSET ?",
+            [*args, skip - 1])
+
+
+def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool) -> SearchSQL:
+    where, args = _filters(flt)
+    statuses = list(dict.fromkeys(flt.statuses or ()))
+    page, page_args = _page(flt, cursor, limit, newest_first, COLUMNS)
     extra, extra_args = [], []
     if flt.workflows:
         parts = [_workflow_part(w) for w in dict.fromkeys(flt.workflows)]

@@ -401,11 +401,17 @@ class SQLiteStore:
 
     @_waits(write=False)
     async def exec_search(
-        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
+        self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
+        skip: int = 0,
     ) -> tuple[list[tuple[Any, ...]], int | None]:
-        sql = search.build(flt, cursor, limit, newest_first)
         db = self._conn
+        sql = search.build(flt, cursor, limit, newest_first)
         total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
+        if skip > 0:
+            key = db.execute(*search.seek(flt, cursor, skip, newest_first)).fetchone()
+            if key is None:
+                return [], total
+            sql = search.build(flt, (key[0], key[1]), limit, newest_first)
         return db.execute(sql.page, sql.page_args).fetchall(), total
 
     @_waits(write=False)
