@@ -113,7 +113,7 @@ def operations(size: int) -> list[Operation]:
         Operation("cognite executions/list: 3 workflowFilters + 2 statuses", SearchFilter(
             "proj", workflows=[("cognite_wf1", "2"), ("cognite_wf3", None), ("cognite_wf4", None)],
             statuses=["FAILED", "COMPLETED"]), 101),
-        Operation("cognite executions/list: 40 workflowFilters + 2 statuses (one branch per workflow)", SearchFilter(
+        Operation("cognite executions/list: 40 workflowFilters + 2 statuses (80 branches)", SearchFilter(
             "proj", workflows=[(f"cognite_wf{n % NAMES}", str(1 + n // NAMES)) for n in range(40)],
             statuses=["FAILED", "RUNNING"]), 101),
         Operation("cognite executions/list: page 5 by cursor", SearchFilter("proj", name="cognite_wf2"), 101,
