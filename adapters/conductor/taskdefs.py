@@ -32,10 +32,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def check(docs: list[dict[str, Any]], *, listed: bool) -> None:
-    """TaskDef's constraints that a schema cannot say: ``@Email`` ownerEmail."""
+    """TaskDef's class-level constraints that a schema cannot say: ``@TaskTimeoutConstraint`` (with a
+    timeout, the response timeout -- 3600 when absent -- may not exceed it) and ``@Email`` ownerEmail."""
     violations: list[Violation] = []
     for i, doc in enumerate(docs):
         where = str(i) if listed else ""
+        timeout = doc.get("timeoutSeconds") or 0
+        response = doc.get("responseTimeoutSeconds", 3600)
+        if isinstance(timeout, int) and isinstance(response, int) and timeout > 0 and response > timeout:
+            violations.append(Violation(
+                "body", where,
+                f"TaskDef: {doc.get('name')} responseTimeoutSeconds: {response} must be less than "
+                f"timeoutSeconds: {timeout}"))
         email = doc.get("ownerEmail")
         if isinstance(email, str) and email and not _EMAIL.match(email):
             violations.append(Violation("body", f"{where}/ownerEmail".lstrip("/"),

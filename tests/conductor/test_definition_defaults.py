@@ -105,6 +105,10 @@ STEP = {"name": "dd_step", "taskReferenceName": "dd_ref"}
 VIOLATIONS: list[tuple[str, str, Any, str, str]] = [
     ("POST", "/metadata/taskdefs", [{"retryCount": 1}], "body.0.name", "TaskDef name cannot be null or empty"),
     ("POST", "/metadata/taskdefs", [{"name": ""}], "body.0.name", "TaskDef name cannot be null or empty"),
+    ("POST", "/metadata/taskdefs", [{"name": "dd_bad", "timeoutSeconds": 10}], "body.0",
+     "TaskDef: dd_bad responseTimeoutSeconds: 3600 must be less than timeoutSeconds: 10"),
+    ("PUT", "/metadata/taskdefs", {"name": "dd_bad", "timeoutSeconds": 10, "responseTimeoutSeconds": 20}, "body",
+     "TaskDef: dd_bad responseTimeoutSeconds: 20 must be less than timeoutSeconds: 10"),
     ("POST", "/metadata/taskdefs", [{"name": "dd_bad", "retryCount": -1}], "body.0.retryCount",
      "TaskDef retryCount: 0 must be >= 0"),
     ("POST", "/metadata/taskdefs", [{"name": "dd_bad", "responseTimeoutSeconds": 0}],

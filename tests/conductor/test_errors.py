@@ -26,7 +26,7 @@ DEF = {"name": "err_flow", "version": 1, "timeoutSeconds": 0,
 def api(open_gateway: RunningGateway) -> Iterator[httpx.Client]:
     with checked_client(open_gateway.url) as client:
         assert client.post("/api/metadata/taskdefs",
-                           json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60}]).status_code == 200
+                           json=[{"name": "err_task", "retryCount": 0, "timeoutSeconds": 60, "responseTimeoutSeconds": 60}]).status_code == 200
         assert client.post("/api/metadata/workflow", json=DEF).status_code == 200
         yield client
 

@@ -62,16 +62,16 @@ def test_delete_one_version(api: httpx.Client) -> None:
 
 
 def test_task_definition_lifecycle(api: httpx.Client) -> None:
-    assert api.post("/api/metadata/taskdefs", json=[{"name": "m_def", "timeoutSeconds": 30}]).status_code == 200
+    assert api.post("/api/metadata/taskdefs", json=[{"name": "m_def", "timeoutSeconds": 30, "responseTimeoutSeconds": 30}]).status_code == 200
     got = api.get("/api/metadata/taskdefs/m_def").json()
     component("TaskDef").validate(got)
     assert got["retryCount"] == 3 and got["retryLogic"] == "FIXED" and got["timeoutSeconds"] == 30
-    assert api.put("/api/metadata/taskdefs", json={"name": "m_def", "timeoutSeconds": 30, "retryCount": 1}
+    assert api.put("/api/metadata/taskdefs", json={"name": "m_def", "timeoutSeconds": 30, "responseTimeoutSeconds": 30, "retryCount": 1}
                    ).status_code == 200
     updated = api.get("/api/metadata/taskdefs/m_def").json()
     assert updated["retryCount"] == 1 and updated["createTime"] == got["createTime"]
     assert "m_def" in {d["name"] for d in api.get("/api/metadata/taskdefs").json()}
-    r = api.put("/api/metadata/taskdefs", json={"name": "m_nope", "timeoutSeconds": 1})
+    r = api.put("/api/metadata/taskdefs", json={"name": "m_nope", "timeoutSeconds": 1, "responseTimeoutSeconds": 1})
     assert r.status_code == 404 and r.json()["message"] == "No such taskType found by name: m_nope"
     assert api.delete("/api/metadata/taskdefs/m_def").status_code == 200
     assert api.get("/api/metadata/taskdefs/m_def").status_code == 404
@@ -87,7 +87,7 @@ def _poll_one(api: httpx.Client, task_type: str) -> dict[str, Any]:
 
 
 def test_task_definition_retry_count_drives_automatic_retries(api: httpx.Client) -> None:
-    api.post("/api/metadata/taskdefs", json=[{"name": "m_retried", "timeoutSeconds": 30, "retryCount": 1,
+    api.post("/api/metadata/taskdefs", json=[{"name": "m_retried", "timeoutSeconds": 30, "responseTimeoutSeconds": 30, "retryCount": 1,
                                              "retryDelaySeconds": 0}])
     api.post("/api/metadata/workflow?overwrite=true", json={**wdef(1, "m_retried"), "name": "m_retry_flow"})
     wid = api.post("/api/workflow/m_retry_flow", json={}).text
