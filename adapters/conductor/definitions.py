@@ -78,8 +78,8 @@ def to_definition(
     http_refs = {s.ref for s in every if s.kind == HTTP}
     output = dict(doc.get("outputParameters") or {})
     for spec in every:  # ${workflow.secrets.X} stays a reference until the task is handed off
-        spec.input = secret_refs.to_engine(spec.input)
-        spec.params = secret_refs.to_engine(spec.params)
+        spec.input = own_task_id(secret_refs.to_engine(spec.input))
+        spec.params = own_task_id(secret_refs.to_engine(spec.params))
     if http_refs:
         for spec in every:
             spec.input = rewrite_http_templates(spec.input, http_refs)
@@ -108,6 +108,18 @@ def to_definition(
         created_ms=now,  # set by the server, as Conductor does; a client's createTime is not trusted
         updated_ms=now,
     )
+
+
+def own_task_id(value: Any) -> Any:
+    """Conductor's ``${CPEWF_TASK_ID}`` (a task input naming the task's own id, as conductor-python's
+    examples use it) -> the engine's ``${self.id}``."""
+    if isinstance(value, str):
+        return value.replace("${CPEWF_TASK_ID}", "${self.id}") if "CPEWF_TASK_ID" in value else value
+    if isinstance(value, dict):
+        return {k: own_task_id(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [own_task_id(v) for v in value]
+    return value
 
 
 FAILURE_OUTPUT_KEY = "conductor.failure_workflow"

@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
+from wfgateway.adapters.conductor import def_defaults
 from wfgateway.adapters.conductor.definitions import (
     DEF_KEY,
     TYPE_KEY,
@@ -21,7 +22,6 @@ from wfgateway.adapters.conductor.definitions import (
     iter_tasks,
     runtime_task_type,
 )
-from wfgateway.adapters.conductor import def_defaults
 from wfgateway.adapters.conductor.secret_refs import to_conductor
 
 from wfgateway.core.model import (

@@ -5,15 +5,13 @@ and the workflows of a list of ids (POST /api/workflow/bulk/search).  The gramma
 
 from __future__ import annotations
 
-from typing import Any
-
 import dataclasses
+from typing import Any
 
 import orjson
 from starlette.responses import Response
 from wfgateway.adapters.conductor.bulk_api import BULK_MESSAGE, MAX_REQUEST_ITEMS
-from wfgateway.adapters.conductor.common import load_execution
-from wfgateway.adapters.conductor.common import tenant
+from wfgateway.adapters.conductor.common import load_execution, tenant
 from wfgateway.adapters.conductor.render import iso, summary_json, task_json, workflow_json
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.search_query import parse_task_query

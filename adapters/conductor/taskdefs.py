@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from wfgateway.adapters.conductor import def_defaults
+
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import NotFound, ValidationFailed, Violation
 from wfgateway.core.model import NOOP, TaskSpec, WorkflowDefinition

@@ -9,9 +9,9 @@ from starlette.responses import Response
 from wfgateway.adapters.conductor import errors as msg
 from wfgateway.adapters.conductor.common import tenant
 from wfgateway.adapters.conductor.durations import seconds_to_ms
+from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.render import task_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
-from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.secrets_api import SecretStore, reveal
 
 from wfgateway.core.backend import TaskQueues

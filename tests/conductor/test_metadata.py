@@ -14,7 +14,6 @@ from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
-
 from wfgateway.adapters.conductor import def_defaults
 
 from tests.conductor.spec_check import checked_client

@@ -13,8 +13,8 @@ from conductor.client.http.api.metadata_resource_api import MetadataResourceApi
 from conductor.client.http.api_client import ApiClient
 from conductor.client.http.models import TaskDef
 from conductor.client.http.models.rate_limit import RateLimit
-from conductor.client.http.models.workflow_tag import WorkflowTag
 from conductor.client.http.models.workflow_def import WorkflowDef
+from conductor.client.http.models.workflow_tag import WorkflowTag
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes.api.tags_api import TagsApi

@@ -21,8 +21,8 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
-    TaskFilter,
     Store,
+    TaskFilter,
     VersionConflict,
 )
 from wfgateway.engine.store.schema import MIGRATIONS

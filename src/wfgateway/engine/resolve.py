@@ -24,6 +24,11 @@ class StateContext:
         scopes.append(None)
         self.scopes = scopes
 
+    def own_value(self, field: str) -> Any:
+        if self.skip is None:
+            return None
+        return self.skip.a.id if field in ("id", "taskId") else None
+
     def workflow_value(self, field: str) -> Any:
         e = self.st.e
         if field == "input":

@@ -3,7 +3,8 @@
 A string that is exactly one template keeps the referenced value's JSON type; templates inside a
 longer string are interpolated as text.  A template whose value is missing resolves to None (never an
 error at run time).  ``${secrets.x}`` stays unresolved unless a secret resolver is passed, so that
-stored task input never holds a secret.
+stored task input never holds a secret.  ``${self.id}`` is the id of the task being scheduled (dialects
+whose tasks can name their own id, before any worker sees it, translate to it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ WORKFLOW_FIELDS = frozenset(
      "tenant", "metadata"}
 )
 TASK_FIELDS = frozenset({"output", "input", "status", "reason", "id", "taskId"})
+SELF = "self"  # ${self.id}: the task being scheduled
 
 Path = tuple[Any, ...]
 
@@ -34,6 +36,9 @@ class Context(Protocol):
 
     def task_value(self, ref: str, field: str) -> tuple[bool, Any]:
         """(known, value): known is False if no task of that ref is visible."""
+
+    def own_value(self, field: str) -> Any:
+        """A field of the task being scheduled (``${self.id}``); None outside a task's own input."""
 
 
 def _split_path(expr: str) -> list[Any]:
@@ -91,6 +96,8 @@ def _lookup(parts: list[Any], ctx: Context, secrets: Callable[[str], str | None]
     root, field = parts[0], parts[1]
     if root == "workflow":
         return _walk(ctx.workflow_value(field), parts[2:])
+    if root == SELF and not ctx.task_value(root, field)[0]:  # a task whose ref is "self" is read as before
+        return _walk(ctx.own_value(field), parts[2:])
     if root == "secrets":
         if secrets is None:
             return _Unresolved(raw)
@@ -247,6 +254,9 @@ def check(value: Any, known_refs: set[str] | frozenset[str], where: str) -> None
                 raise InvalidArgument(f"{where}: template {raw} names unknown workflow field '{field}'")
         elif root == "secrets":
             continue
+        elif root == SELF and root not in known_refs:
+            if field not in ("id", "taskId"):
+                raise InvalidArgument(f"{where}: template {raw} names unknown field '{field}' of the task itself")
         elif root not in known_refs:
             raise InvalidArgument(f"{where}: template {raw} references unknown task '{root}'")
         elif field not in TASK_FIELDS:

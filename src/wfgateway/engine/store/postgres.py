@@ -42,10 +42,10 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
-    TaskFilter,
     StoreError,
     StoreOpenError,
     StoreUnavailable,
+    TaskFilter,
     VersionConflict,
 )
 from wfgateway.engine.store.health import StoreHealth

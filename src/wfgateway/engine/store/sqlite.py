@@ -37,9 +37,9 @@ from wfgateway.engine.store.base import (
     ClaimLost,
     DuplicateKey,
     SearchFilter,
-    TaskFilter,
     StoreOpenError,
     StoreUnavailable,
+    TaskFilter,
     VersionConflict,
 )
 from wfgateway.engine.store.health import StoreHealth
