@@ -180,7 +180,7 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         if attempt.callback_after_ms else 0,
         "workerId": attempt.worker_id,
         "outputData": output,
-        "workflowTask": wt,
+        "workflowTask": def_defaults.workflow_task(wt) if wt is not None else None,
         "rateLimitPerFrequency": 0,
         "rateLimitFrequencyInSeconds": 0,
         "workflowPriority": execution.priority if execution else 0,

@@ -152,3 +152,14 @@ def test_each_constraint_is_refused_with_the_servers_message(
     if name == "dd_bad" and "taskdefs" in path:  # nothing of a refused batch is stored
         with pytest.raises(ApiException):
             api.call_api("/metadata/taskdefs/dd_bad", "GET", _return_http_data_only=True)
+
+
+def test_a_run_s_tasks_carry_their_workflow_task_with_the_defaults(sdk: Any, raw: httpx.Client) -> None:
+    sdk.register_task_def(TaskDef(name="dd_step"))
+    sdk.register_workflow_def(WorkflowDef(name="dd_run", version=1, tasks=[
+        WorkflowTask(name="dd_step", task_reference_name="dd_run_ref")]), overwrite=True)
+    wid = raw.post("/api/workflow/dd_run", json={}).text
+    run = raw.get(f"/api/workflow/{wid}").json()
+    assert {k: run["tasks"][0]["workflowTask"][k] for k in WORKFLOW_TASK_DEFAULTS} == WORKFLOW_TASK_DEFAULTS
+    assert run["workflowDefinition"]["timeoutPolicy"] == "ALERT_ONLY"
+    raw.delete(f"/api/workflow/{wid}")

@@ -58,7 +58,7 @@ def test_workflow_json_uses_conductors_names_and_omits_nulls() -> None:
     assert "retriedTaskId" not in first and first["reasonForIncompletion"] == "declined"
     assert (retry["taskId"], retry["retriedTaskId"], retry["retryCount"], retry["retried"]) == ("t2", "t1", 1, False)
     assert retry["taskType"] == "charge" and retry["taskDefName"] == "charge"
-    assert retry["workflowTask"] == DEF["tasks"][0] and retry["outputData"] == {"ok": True}
+    assert retry["workflowTask"] == def_defaults.workflow_task(DEF["tasks"][0]) and retry["outputData"] == {"ok": True}
     assert ship["correlationId"] == "order-1" and ship["workflowType"] == "order_flow"
     assert first["workerId"] == "w1" and first["executed"] is True
 
