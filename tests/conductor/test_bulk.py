@@ -24,11 +24,6 @@ ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}
 MESSAGE = "Bulk Request has been processed."
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-bulk"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
-
 
 def bulk_api(url: str) -> WorkflowBulkResourceApi:
     return WorkflowBulkResourceApi(ApiClient(Configuration(server_api_url=f"{url}/api")))

@@ -4,8 +4,6 @@ no worker ever sees its tasks, a sub-workflow takes its own mocks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
@@ -17,15 +15,9 @@ from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
 
 from tests.conductor.sdk_support import rows
-from tests.support.server import run_gateway
 
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-mock-runs"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
 
 
 @pytest.fixture(scope="module")

@@ -5,25 +5,12 @@ that polls the task gets its own id in its input."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
-
-from tests.support.server import run_gateway
-
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
-
-
-@pytest.fixture(scope="module")
-def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrkesClients]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-own-id"), dialects=ONLY_CONDUCTOR) as gw:
-        yield OrkesClients(configuration=Configuration(server_api_url=f"{gw.url}/api"))
 
 
 def test_a_task_input_names_the_tasks_own_id(clients: OrkesClients) -> None:

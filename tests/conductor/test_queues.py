@@ -5,10 +5,8 @@ a started workflow's worker task counts until a worker polls it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.api.task_resource_api import TaskResourceApi
 from conductor.client.http.api_client import ApiClient
@@ -21,11 +19,6 @@ from tests.support.server import run_gateway
 
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-queues"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
 
 
 def test_queue_depths_follow_starts_and_polls(gateway: str) -> None:

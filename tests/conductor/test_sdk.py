@@ -24,26 +24,12 @@ from conductor.client.worker.worker import Worker
 
 from tests.conductor.sdk_support import rows, wait_status
 from tests.conductor.workers import flaky
-from tests.support.server import run_gateway
 
 TASKS = ("cd_a", "cd_b", "cd_c")
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-sdk"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
 
-
-@pytest.fixture(scope="module")
-def config(gateway: str) -> Configuration:
-    return Configuration(server_api_url=f"{gateway}/api")
-
-
-@pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
-    return OrkesClients(configuration=config)
 
 
 @pytest.fixture(scope="module")

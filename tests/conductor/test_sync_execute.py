@@ -35,20 +35,7 @@ from tests.support.server import RunningGateway, run_gateway
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-execute"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
 
-
-@pytest.fixture(scope="module")
-def config(gateway: str) -> Configuration:
-    return Configuration(server_api_url=f"{gateway}/api")
-
-
-@pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
-    return OrkesClients(configuration=config)
 
 
 def register(clients: OrkesClients, name: str, tasks: list[WorkflowTask]) -> None:

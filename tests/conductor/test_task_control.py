@@ -4,8 +4,6 @@ resetting the callbacks of its queued tasks (``WorkflowResourceApi.reset_workflo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
@@ -18,20 +16,10 @@ from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
 
 from tests.conductor.sdk_support import rows, wait_status
-from tests.support.server import run_gateway
 
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-task-control"), dialects=ONLY_CONDUCTOR) as gw:
-        yield gw.url
-
-
-@pytest.fixture(scope="module")
-def config(gateway: str) -> Configuration:
-    return Configuration(server_api_url=f"{gateway}/api")
 
 
 @pytest.fixture(scope="module")
