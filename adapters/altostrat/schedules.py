@@ -17,7 +17,7 @@ from wfgateway.adapters.altostrat.store import Tables
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError, NotFound
-from wfgateway.core.loops import Periodic
+from wfgateway.core.loops import Ticking
 
 log = logging.getLogger("wfgateway.altostrat")
 
@@ -55,11 +55,11 @@ def next_due(record: dict[str, Any], after_ms: int) -> int | None:
     return W.next_run_ms({**record, "schedule_type": "cron", "schedule_value": expr}, after_ms)
 
 
-class Scheduler:
+class Scheduler(Ticking):
     def __init__(self, tables: Tables, backend: Backend) -> None:
+        super().__init__("altostrat-schedules", interval_s=TICK_S, clock=W.now_ms)
         self.tables = tables  # created with SCHEMA among its extra tables
         self.backend = backend
-        self._loop = Periodic("altostrat-schedules", self.tick, interval_s=TICK_S, clock=W.now_ms)
 
     async def save(self, tenant: str, record: dict[str, Any]) -> None:
         """Record (or clear) when ``record`` runs next."""
@@ -74,12 +74,6 @@ class Scheduler:
     async def forget(self, tenant: str, workflow_id: str) -> None:
         await self.tables.execute("DELETE FROM altostrat_schedules WHERE tenant = ? AND workflow_id = ?",
                                    (tenant, workflow_id))
-
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
 
     async def tick(self, now: int) -> list[str]:
         """Start every due workflow once; the ids of the runs started."""

@@ -27,7 +27,7 @@ from wfgateway.adapters.cognite.state import SEP, KeyValue, key
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
-from wfgateway.core.loops import Periodic
+from wfgateway.core.loops import Ticking
 
 log = logging.getLogger("wfgateway.cognite.triggers")
 
@@ -79,22 +79,14 @@ class SessionCheck(Protocol):
     async def usable(self, project: str, session_id: int | None) -> str | None: ...
 
 
-class TriggerScheduler:
+class TriggerScheduler(Ticking):
     def __init__(self, kv: KeyValue, backend: Backend, *, clock: Callable[[], int] = now_ms,
                  interval_s: float = 1.0, sessions: SessionCheck | None = None) -> None:
+        super().__init__("cognite-triggers", interval_s=interval_s, clock=clock)
         self.kv = kv
         self.sessions = sessions  # a trigger whose session was revoked or expired starts nothing
         self.backend = backend
-        self.clock = clock
         self.interval_s = interval_s
-        self._loop = Periodic("cognite-triggers", self.tick, interval_s=interval_s, clock=clock,
-                              stale_after_s=max(30.0, 10 * interval_s))
-
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
 
     async def tick(self, now: int) -> list[dict[str, Any]]:
         """Fire every due trigger; returns the runs recorded."""

@@ -1,7 +1,7 @@
 """Conductor's workflow schedules: stored per tenant, fired in the background exactly once per slot.
 
 A schedule row holds the schedule as saved and its next slot (epoch ms).  The firing loop is the one
-every dialect's scheduler uses (core.loops.Periodic, about once a second): a due slot is claimed by
+every dialect's scheduler uses (core.loops.Ticking, about once a second): a due slot is claimed by
 a compare-and-set that moves the row's next slot forward, so of all the replicas and worker
 processes sharing the persistence home exactly one starts the slot's workflow.  The next slot is
 computed as the OSS SchedulerService computes it: with ``runCatchupScheduleInstances`` the slot
@@ -26,7 +26,7 @@ from wfgateway.adapters.conductor.workflow_api import start_from_request
 
 from wfgateway.core.backend import Backend
 from wfgateway.core.errors import GatewayError
-from wfgateway.core.loops import Periodic
+from wfgateway.core.loops import Ticking
 from wfgateway.dialect import Principal
 from wfgateway.engine.store.kv import KeyValue
 from wfgateway.engine.store.tables import StoreHome
@@ -145,22 +145,14 @@ async def _scan_all(kv: KeyValue, ns: str, prefix: str) -> list[tuple[str, Any]]
         after = rows[-1][0]
 
 
-class Scheduler:
+class Scheduler(Ticking):
     """Fires every tenant's due schedule slots on ``backend`` (the embedded engine)."""
 
     def __init__(self, store: ScheduleStore, backend: Backend, *, clock: Callable[[], int] = now_ms,
                  interval_s: float = 1.0) -> None:
+        super().__init__("conductor-schedules", interval_s=interval_s, clock=clock)
         self.store = store
         self.backend = backend
-        self.clock = clock
-        self._loop = Periodic("conductor-schedules", self.tick, interval_s=interval_s, clock=clock,
-                              stale_after_s=max(30.0, 10 * interval_s))
-
-    def start(self) -> None:
-        self._loop.start()
-
-    async def stop(self) -> None:
-        await self._loop.stop()
 
     async def tick(self, now: int) -> list[dict[str, Any]]:
         """Fire each due slot once (claimed by compare-and-set); the executions recorded."""

@@ -119,6 +119,27 @@ class Periodic(Supervised):
             await asyncio.sleep(self.interval_s)
 
 
+class Ticking:
+    """A component that runs its ``tick(now)`` every ``interval_s`` under supervision -- each dialect's
+    scheduler (Conductor schedules, Cognite triggers, Altostrat schedules) is one, with its own tick and
+    its own compare-and-set claim of a due slot; start() and stop() are its loop's."""
+
+    def __init__(self, name: str, *, interval_s: float, clock: Callable[[], int]) -> None:
+        self.clock = clock
+        self._loop = Periodic(name, self.tick, interval_s=interval_s, clock=clock,
+                              stale_after_s=max(30.0, 10 * interval_s))
+
+    async def tick(self, now: int) -> object:
+        """One pass over what is due at ``now``."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._loop.start()
+
+    async def stop(self) -> None:
+        await self._loop.stop()
+
+
 def _expected(exc: Exception) -> bool:
     """Outages with a cause already logged by the store: no traceback needed."""
     from wfgateway.core.errors import Unavailable
