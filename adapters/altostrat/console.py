@@ -19,6 +19,7 @@ class AltostratVocabulary:
     dialect = DIALECT
     title = "Altostrat"
     actions = frozenset({"rerun", "resume_from"})  # /workflows/runs/{runId}/rerun and /resume-from/{nodeId}
+    ui_links: Mapping[str, str] = {}  # no UI paths printed by its SDKs
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.service.auth

@@ -20,6 +20,7 @@ class CogniteVocabulary:
     dialect = DIALECT
     title = "Cognite"
     actions = frozenset({"retry", "terminate"})  # Cognite's executions/{id}/retry and /cancel
+    ui_links: Mapping[str, str] = {}  # no UI paths printed by its SDKs
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.auth

@@ -28,6 +28,8 @@ class ConductorVocabulary:
     dialect = DIALECT
     title = "Conductor"
     actions = frozenset(_OPERATIONS)
+    # conductor-python prints "<server>/execution/<workflowId>" (Conductor UI's run page) after a start
+    ui_links: Mapping[str, str] = {"/execution/{workflowId}": "#/runs?q={workflowId}"}
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.auth

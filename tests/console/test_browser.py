@@ -268,3 +268,21 @@ def test_docs_pages_render_each_enforced_spec_with_no_request_leaving_the_machin
         page.goto(f"{gateway.url}/docs/{dialect}")
         expect(page.locator(f'.opblock-summary-path[data-path="{operation}"]').first).to_be_visible(timeout=30_000)
     assert outside == []
+
+
+def test_the_execution_link_conductor_python_prints_opens_the_run_in_the_console(gateway, page):
+    """conductor-python prints "see the workflow execution here: <server>/execution/<id>" (the Conductor
+    UI's run page) after a start; on the gateway that link lands on the console's runs list showing it."""
+    api = httpx.Client(base_url=gateway.url)
+    api.post("/api/metadata/workflow", json={"name": "console_link", "version": 1, "tasks": [
+        {"name": "hold", "taskReferenceName": "hold", "type": "WAIT"}]}).raise_for_status()
+    run_id = api.post("/api/workflow/console_link", json={}).text.strip('"')
+    link = api.get(f"/execution/{run_id}")
+    assert link.status_code == 302 and link.headers["location"] == f"/console/#/runs?q={run_id}"
+    assert api.get("/execution/a/b").status_code == 404  # only the UI's own shape is taken
+    page.goto(f"{gateway.url}/execution/{run_id}")
+    row = page.locator(f'#runs tr[data-run="{run_id}"]')
+    expect(row).to_be_visible(timeout=30_000)
+    expect(page.locator("#runs tr[data-run]")).to_have_count(1)
+    row.locator("a").click()
+    expect(page.locator("h1 .badge")).to_have_text("RUNNING", timeout=30_000)

@@ -9,8 +9,10 @@ built files, vendored from npm's ``swagger-ui-dist`` with their licences (``vend
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -110,4 +112,28 @@ def install_console(app: Any) -> ConsoleApi | None:
     ]
     app.pipeline.add_mount("/console", Starlette(routes=routes, exception_handlers={404: _unknown, 405: _unknown}))
     app.pipeline.add_mount("/docs", Starlette(routes=docs_routes(sorted(app.specs))))
+    _install_ui_links(app, api.vocabularies.values())
     return api
+
+
+def _install_ui_links(app: Any, vocabularies: Iterable[ConsoleVocabulary]) -> None:
+    """The vendor UI paths the vocabularies declare answer with a redirect to the console page that shows
+    the same thing (the console's login and tenant scoping then apply as to any console page)."""
+    by_prefix: dict[str, list[Route]] = {}
+    for vocabulary in vocabularies:
+        for template, target in vocabulary.ui_links.items():
+            prefix = "/" + template.strip("/").split("/", 1)[0]
+            if app.pipeline.mount_for(prefix) is not None or app.pipeline.dialect_for(prefix + "/") is not None:
+                log.warning("console: UI link %s of %s is a path the gateway already serves; skipped",
+                            template, vocabulary.dialect)
+                continue
+            by_prefix.setdefault(prefix, []).append(Route(template, _redirect_to(target)))
+    for prefix, routes in by_prefix.items():
+        app.pipeline.add_mount(prefix, Starlette(routes=routes))
+
+
+def _redirect_to(target: str) -> Any:
+    async def redirect(request: Request) -> Response:
+        fragment = target.format_map({k: quote(str(v), safe="") for k, v in request.path_params.items()})
+        return Response(status_code=302, headers={"location": "/console/" + fragment})
+    return redirect

@@ -73,6 +73,9 @@ class ConsoleVocabulary(Protocol):
     dialect: str
     title: str
     actions: frozenset[str]  # the ACTIONS this vendor has
+    # The vendor UI's own page paths that its SDKs print ("see the execution at <server>/execution/<id>"),
+    # each a path template -> the console route that shows it (a hash route with the same {names}).
+    ui_links: Mapping[str, str]
 
     @property
     def open_mode(self) -> bool:
