@@ -12,6 +12,7 @@ import orjson
 from starlette.responses import Response
 from wfgateway.adapters.conductor.bulk_api import BULK_MESSAGE, MAX_REQUEST_ITEMS
 from wfgateway.adapters.conductor.common import load_execution, tenant
+from wfgateway.adapters.conductor.offset_window import OffsetWindow
 from wfgateway.adapters.conductor.render import iso, summary_json, task_json, workflow_json
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.search_query import parse_task_query
@@ -43,25 +44,19 @@ async def find_tasks(call: Call) -> tuple[int, list[tuple[TaskAttempt, Execution
     free = (q.get("freeText") or "*").strip()
     task_ids = list(filters.task_ids) or ([] if free in ("", "*") else [free])  # free text: a task id
     newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
-    attempts: list[TaskAttempt] = []
-    total, cursor, skipped = 0, None, 0
-    while len(attempts) < size:
+    window: OffsetWindow[TaskAttempt] = OffsetWindow(start, size)
+    cursor: str | None = None
+    while not window.full:
         page = await backend.search_tasks(
             tenant(call), name=filters.name, statuses=filters.statuses, execution_ids=filters.workflow_ids,
             task_ids=task_ids, scheduled_from_ms=filters.scheduled_from_ms, scheduled_to_ms=filters.scheduled_to_ms,
-            cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(attempts))), newest_first=newest_first,
+            cursor=cursor, limit=window.batch(), newest_first=newest_first,
             count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
         )
-        total = page.total if page.total is not None else total
-        for attempt in page.items:
-            if skipped < start:
-                skipped += 1
-            elif len(attempts) < size:
-                attempts.append(attempt)
         cursor = page.next_cursor
-        if not cursor or not page.items:
+        if not window.take(page):
             break
-    total = max(total, skipped + len(attempts))
+    total, attempts = window.total_hits, window.items
     executions: dict[str, Execution | None] = {}
     out: list[tuple[TaskAttempt, Execution]] = []
     for attempt in attempts:

@@ -18,6 +18,7 @@ from wfgateway.adapters.conductor.common import (
 )
 from wfgateway.adapters.conductor.definitions import DEF_KEY, DIALECT
 from wfgateway.adapters.conductor.metadata_api import translate
+from wfgateway.adapters.conductor.offset_window import OffsetWindow
 from wfgateway.adapters.conductor.render import summary_json, workflow_json, workflow_status_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.search_query import parse_query
@@ -157,17 +158,16 @@ async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
                 continue
         return len(found), found[start:start + size]
     newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
-    items: list[Execution] = []
-    total, cursor, skipped = 0, None, 0
+    window: OffsetWindow[Execution] = OffsetWindow(start, size)
+    cursor: str | None = None
     seek = start  # the backend passes over ``start`` matches by key (the engine: index entries only)
-    while len(items) < size:
+    while not window.full:
         try:
             page = await call.backend.search(
                 tenant(call), name=filters.name, version=filters.version, statuses=filters.statuses,
                 correlation_id=filters.correlation_id, created_from_ms=filters.created_from_ms,
                 created_to_ms=filters.created_to_ms, parent_execution_id=filters.parent_execution_id,
-                cursor=cursor, limit=min(1000, max(1, start + size - skipped - len(items) - seek)),
-                newest_first=newest_first,
+                cursor=cursor, limit=window.batch(already_skipped_by_backend=seek), newest_first=newest_first,
                 count=cursor is None,  # totalHits is counted once, with the first batch (not per 1,000 skipped)
                 skip=seek,
             )
@@ -177,18 +177,12 @@ async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
             seek = 0  # an upstream that pages only by cursor: read and pass over the first ``start``
             continue
         if seek and page.items:
-            skipped = start
+            window.skipped = start
         seek = 0
-        total = page.total if page.total is not None else total
-        for exe in page.items:
-            if skipped < start:
-                skipped += 1
-            elif len(items) < size:
-                items.append(exe)
         cursor = page.next_cursor
-        if not cursor or not page.items:
+        if not window.take(page):
             break
-    return max(total, skipped + len(items)), items
+    return window.total_hits, window.items
 
 
 async def terminate_workflow(call: Call) -> Response:
