@@ -53,13 +53,18 @@ def _filters(flt: SearchFilter) -> tuple[list[str], list[Any]]:
         if value is not None:
             where.append(f"{column} = ?")
             args.append(value)
-    if flt.created_from_ms is not None:
-        where.append("created_ms >= ?")
-        args.append(flt.created_from_ms)
-    if flt.created_to_ms is not None:
-        where.append("created_ms <= ?")
-        args.append(flt.created_to_ms)
+    add_range(where, args, "created_ms", flt.created_from_ms, flt.created_to_ms)
     return where, args
+
+
+def add_range(where: list[str], args: list[Any], column: str, low: int | None, high: int | None) -> None:
+    """``column`` between ``low`` and ``high`` (inclusive; None: open on that side)."""
+    if low is not None:
+        where.append(f"{column} >= ?")
+        args.append(low)
+    if high is not None:
+        where.append(f"{column} <= ?")
+        args.append(high)
 
 
 Part = tuple[list[str], list[Any]]  # conditions and their arguments

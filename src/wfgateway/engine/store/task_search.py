@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from wfgateway.engine.store.base import ATT_COLS, TaskFilter
-from wfgateway.engine.store.search import COUNT_CAP, SearchSQL
+from wfgateway.engine.store.search import COUNT_CAP, SearchSQL, add_range
 
 COLUMNS = ", ".join(ATT_COLS)
 
@@ -35,12 +35,7 @@ def _filters(flt: TaskFilter) -> tuple[list[str], list[Any]]:
         if values:
             where.append(f"{column} IN ({', '.join('?' * len(values))})")
             args.extend(values)
-    if flt.scheduled_from_ms is not None:
-        where.append("scheduled_ms >= ?")
-        args.append(flt.scheduled_from_ms)
-    if flt.scheduled_to_ms is not None:
-        where.append("scheduled_ms <= ?")
-        args.append(flt.scheduled_to_ms)
+    add_range(where, args, "scheduled_ms", flt.scheduled_from_ms, flt.scheduled_to_ms)
     return where, args
 
 
