@@ -56,6 +56,9 @@ class Operation:
     # ``x-plain-text-body``: a body labelled JSON that is not JSON is taken as plain text (the vendor
     # binds it to a String: conductor-python sends task log lines raw as application/json)
     plain_text_body: bool = False
+    # ``x-gateway-extension``: what this operation accepts beyond the vendor's own API (for instance
+    # ids the gateway issues through another dialect); docs/compatibility.md lists it
+    extension: str = ""
 
 
 @dataclass
@@ -191,6 +194,7 @@ def _operations(document: dict[str, Any]) -> list[Operation]:
                     },
                     secured=bool(security) and any(bool(s) for s in security),
                     plain_text_body=bool(op.get("x-plain-text-body")),
+                    extension=" ".join(str(op.get("x-gateway-extension") or "").split()),
                 )
             )
     return ops

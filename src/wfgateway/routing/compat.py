@@ -9,7 +9,8 @@ A cell says what happens to the call when its route points at that target:
 
 Generated from the specs (operations) and each adapter's declaration (wfgateway.adapter):
 ``backend_operations`` (the canonical operations a handler uses), ``cross_vendor`` (what a handler
-itself changes towards another vendor) and its client half's ``capabilities``:
+itself changes towards another vendor) and its client half's ``capabilities``; the operations a spec marks
+``x-gateway-extension`` (what the dialect accepts beyond its vendor's API) are listed under the table:
 ``wfgateway compat --config config.yaml [--check]``.
 """
 
@@ -72,6 +73,11 @@ def generate(config: Config) -> str:
                 row.append(level if not note or target == name else f"{level}: {note}")
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+        extended = [op for op in sorted(spec.operations, key=lambda o: (o.path, o.method)) if op.extension]
+        if extended:
+            lines += [f"Beyond the vendor's own API (the spec's `x-gateway-extension`), the {name} dialect:", ""]
+            lines += [f"* `{op.operation_id}`: {op.extension}" for op in extended]
+            lines.append("")
     lines += ["## Summary", "", "| dialect \\ upstream | " + " | ".join(targets) + " |", "|---|" + "---|" * len(targets)]
     for name in dialects:
         counts = [summary[(name, t)] for t in targets]
