@@ -25,7 +25,9 @@ def run_snippet(dialect: str, url: str, where: Path) -> None:
     script.write_text(quickstart_blocks()[dialect])
     done = subprocess.run([sys.executable, str(script)], cwd=where, capture_output=True, text=True, timeout=180,
                           env={**os.environ, "WFGATEWAY_URL": url})
-    assert done.returncode == 0, done.stdout + done.stderr
+    gateway_log = where / f"gateway-{url.rsplit(':', 1)[1]}.log"  # see run_gateway_process
+    assert done.returncode == 0, done.stdout + done.stderr + "\n-- the gateway's log --\n" + (
+        gateway_log.read_text(errors="replace")[-4000:] if gateway_log.is_file() else "(none)")
 
 
 @pytest.fixture(scope="module")

@@ -112,13 +112,17 @@ def run_gateway_process(tmp_path: Path, env: dict[str, str] | None = None, **ove
     data["server"]["port"] = port
     cfg = tmp_path / f"config-{port}.yaml"
     cfg.write_text(yaml.safe_dump(data, sort_keys=False))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wfgateway.cli", "serve", "--config", str(cfg)],
-        cwd=REPO, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
+    # The gateway's output goes to a file, never to a pipe nobody reads: a full pipe would block its
+    # logging (and, through the handler's lock, its event loop) once ~64 KiB of access log is written.
+    log_path = tmp_path / f"gateway-{port}.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wfgateway.cli", "serve", "--config", str(cfg)],
+            cwd=REPO, env={**os.environ, **(env or {})}, stdout=log_file, stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc)
+        wait_ready(url, proc, log_path)
         yield url
     finally:
         proc.terminate()
@@ -128,11 +132,15 @@ def run_gateway_process(tmp_path: Path, env: dict[str, str] | None = None, **ove
             proc.kill()
 
 
-def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen | None = None, log_path: Path | None = None,
+               timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode() if proc.stdout else ""
+            if log_path is not None:
+                out = log_path.read_text(errors="replace")
+            else:
+                out = proc.stdout.read().decode() if proc.stdout else ""
             raise RuntimeError(f"gateway exited with {proc.returncode}: {out[-2000:]}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
