@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from wfgateway.core.errors import InvalidArgument, NotFound
+from wfgateway.core.errors import InvalidArgument, NotFound, Unavailable
 from wfgateway.core.model import WORKER, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine import ops_read
@@ -55,13 +55,18 @@ async def _claim(ctx: EngineContext, tenant: str, name: str, worker_id: str | No
     claims: list[Claim] = []
     for _ in range(5):
         need = count - len(out)
-        rows = await ctx.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
-        recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
-        if not recs:
-            break
-        round_claims = [_claim_of(r, worker_id, lease) for r in recs]
-        tried.update(r.key for r in recs)
-        got = set(await ctx.store.claim(round_claims))
+        try:
+            rows = await ctx.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
+            recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
+            if not recs:
+                break
+            round_claims = [_claim_of(r, worker_id, lease) for r in recs]
+            tried.update(r.key for r in recs)
+            got = set(await ctx.store.claim(round_claims))
+        except Unavailable:
+            if not out:
+                raise
+            break  # the tasks claimed in earlier rounds are this worker's now: hand them over
         claims += [c for c in round_claims if c.key in got]
         out += [r.a for r in recs if r.key in got]
         if len(got) == len(recs):
@@ -105,7 +110,7 @@ async def _claimed(ctx: EngineContext, out: list[TaskAttempt], claims: list[Clai
             for a in out:
                 try:
                     e = await ops_read.get(ctx, a.execution_id, None, False)
-                except NotFound:
+                except (NotFound, Unavailable):  # the claim is committed: the poll still answers with it
                     continue
                 e.tasks = []
                 evs.append(EngineEvent("task", e, a, a.status.value, "SCHEDULED", now))
