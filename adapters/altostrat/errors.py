@@ -7,6 +7,7 @@ or bad token 401 with ``Unauthenticated.``.  A handler may pick a specific ``cod
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,6 +19,9 @@ from wfgateway.core import errors as E
 DOC_BASE = "https://docs.altostrat.io/errors/"
 
 _REQUIRED = re.compile(r'^"([^"]+)" is a required property')
+SECRET_FIELDS = frozenset({"secret"})  # values an answer never repeats (the vault's secret)
+ECHO_MAX = 80  # longer values are not repeated in a message (a 100,000-character name would come back whole)
+MESSAGE_MAX = 500  # no message is longer (an id in a path can be as long as the URL)
 
 # error class -> (status, type, code)
 _TABLE: list[tuple[type[E.GatewayError], int, str, str]] = [
@@ -58,6 +62,23 @@ def _parameter(v: E.Violation) -> str:
     return ".".join(parts) or v.location
 
 
+def _problem(v: E.Violation, name: str) -> str | None:
+    """What is wrong with the value, without repeating the value when it is a secret or long:
+    ``the value is longer than 2000 characters`` rather than the 2,000 characters themselves."""
+    value = v.value
+    sensitive = name.rsplit(".", 1)[-1] in SECRET_FIELDS
+    if not isinstance(value, str) or (not sensitive and len(value) <= ECHO_MAX):
+        return v.message
+    shown = json.dumps(value, ensure_ascii=False)
+    if v.message.startswith(shown):
+        return "the value" + v.message[len(shown):]
+    return None if sensitive or value in v.message else v.message
+
+
+def _bounded(message: str) -> str:
+    return message if len(message) <= MESSAGE_MAX else message[:MESSAGE_MAX - 1] + "…"
+
+
 def validation_message(error: E.ValidationFailed) -> tuple[str, str]:
     """(code, message) for the first violation: ``parameter_missing`` or ``parameter_invalid``."""
     if not error.violations:
@@ -70,7 +91,9 @@ def validation_message(error: E.ValidationFailed) -> tuple[str, str]:
         return "parameter_missing", f"The '{name}' parameter is required for this request."
     more = len(error.violations) - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    return "parameter_invalid", f"The '{name}' parameter is invalid: {first.message}{suffix}"
+    problem = _problem(first, name)
+    detail = f": {problem}" if problem else "."
+    return "parameter_invalid", f"The '{name}' parameter is invalid{detail}{suffix}"
 
 
 def error_body(error: E.GatewayError) -> tuple[int, dict[str, Any]]:
@@ -80,7 +103,7 @@ def error_body(error: E.GatewayError) -> tuple[int, dict[str, Any]]:
         code, message = validation_message(error)
     if isinstance(error, E.Unauthorized) and not message:
         message = "Unauthenticated."
-    return status, {"type": kind, "code": code, "message": message, "doc_url": DOC_BASE + code}
+    return status, {"type": kind, "code": code, "message": _bounded(message), "doc_url": DOC_BASE + code}
 
 
 def render_error(error: E.GatewayError) -> Response:

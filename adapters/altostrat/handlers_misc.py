@@ -53,6 +53,9 @@ def make(svc: Service) -> dict[str, Any]:
         tenant = call.principal.tenant
         node = call.body["node"]
         context = call.body.get("context") or {}
+        auth_id = call.body.get("authorization_id")
+        if auth_id is not None and await svc.authorizations.get(tenant, auth_id) is None:
+            raise InvalidArgument("The selected authorization_id is invalid.", details={"code": "parameter_invalid"})
         component = C.component_of(node)
         if component is None:
             raise InvalidArgument("The node names no component (data.componentId).",

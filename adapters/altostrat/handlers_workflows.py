@@ -86,7 +86,11 @@ def make(svc: Service) -> dict[str, Any]:
         record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
         if W.is_foreign(record):
             raise W.refuse_foreign(record, "deleteWorkflow")
+        # "Permanently deletes a workflow and all of its associated runs and logs": the runs go
+        # first (a failure leaves the workflow to delete again), then a sweep for a run started meanwhile.
+        await runs.delete_all(call.backend, tenant, record["id"])
         await call.backend.delete_definition(tenant, record["id"])
+        await runs.delete_all(call.backend, tenant, record["id"])
         await svc.tables.transaction([
             ("DELETE FROM altostrat_webhooks WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),
             ("DELETE FROM altostrat_idempotency WHERE tenant = ? AND workflow_id = ?", (tenant, record["id"])),

@@ -129,19 +129,28 @@ def logs_of(execution: Execution, trigger_id: str | None) -> list[dict[str, Any]
 
 
 def error_message(execution: Execution) -> str | None:
-    """The failed node's message for a failed run; for a completed run whose error path was
-    taken, that node's message; else None."""
+    """The failed node's message for a failed run, or the message of the terminate node that
+    failed it; for a completed run whose error path was taken, that node's message; else None."""
     inherited = inherited_refs(execution)
     failed = [a for a in execution.tasks if a.status in _FAILED and ran_here(a, execution, inherited)]
-    if failed:
-        fatal = [a for a in failed if not _continues(a, execution)] or failed
-        last = max(fatal, key=lambda a: (a.ended_ms, a.seq))
-        return failure_message(last, component_of(last, execution))
-    if RUN_STATUS.get(execution.status) == "failed":
+    fatal = [a for a in failed if not _continues(a, execution)]
+    run_failed = RUN_STATUS.get(execution.status) == "failed"
+    if not fatal and run_failed:
         if execution.status == ExecutionStatus.TIMED_OUT:
             return "The workflow run exceeded the maximum duration of 1 hour."
+        if execution.reason and _terminated_by_node(execution, inherited):
+            return execution.reason
+    if fatal or failed:
+        last = max(fatal or failed, key=lambda a: (a.ended_ms, a.seq))
+        return failure_message(last, component_of(last, execution))
+    if run_failed:
         return execution.reason or "The workflow run failed."
     return None
+
+
+def _terminated_by_node(execution: Execution, inherited: frozenset[str]) -> bool:
+    return any(a.status == TaskStatus.COMPLETED and component_of(a, execution) == C.TERMINATE
+               and ran_here(a, execution, inherited) for a in execution.tasks)
 
 
 _FAILED = frozenset({TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR, TaskStatus.TIMED_OUT})

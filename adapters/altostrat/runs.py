@@ -10,7 +10,7 @@ from wfgateway.adapters.altostrat import ids
 from wfgateway.adapters.altostrat.workflows import DIALECT, VERSION, is_foreign, load
 
 from wfgateway.core.backend import Backend
-from wfgateway.core.errors import Conflict, NotFound
+from wfgateway.core.errors import Conflict, NotFound, NotImplementedByBackend
 from wfgateway.core.model import Execution, WorkflowDefinition
 
 
@@ -57,6 +57,29 @@ async def get_run(backend: Backend, tenant: str, run_id: str) -> tuple[Execution
     except NotFound as exc:
         raise NotFound(f"Workflow run '{run_id}' not found.") from exc
     return execution, record
+
+
+async def delete_all(backend: Backend, tenant: str, workflow_id: str) -> int:
+    """Delete every run of the workflow (a running one is stopped first); how many were deleted.
+    A backend that cannot delete runs (an upstream that deletes them with the workflow) is left to it."""
+    found: list[str] = []
+    cursor = None
+    while True:
+        page = await backend.search(tenant, name=workflow_id, cursor=cursor, limit=500, count=False)
+        found += [e.id for e in page.items]
+        cursor = page.next_cursor
+        if not cursor or not page.items:
+            break
+    deleted = 0
+    for run_id in found:
+        try:
+            await backend.delete_execution(run_id, tenant=tenant)
+            deleted += 1
+        except NotFound:
+            pass  # gone meanwhile
+        except NotImplementedByBackend:
+            return deleted
+    return deleted
 
 
 async def get_when_visible(backend: Backend, tenant: str, run_id: str, timeout_s: float = 5.0) -> Execution:

@@ -43,8 +43,10 @@ def check_schedule(record: dict[str, Any]) -> list[str]:
 
         if not croniter.is_valid(value):
             return [f"The schedule_value '{value}' is not a valid cron expression."]
-    if kind == "interval" and value and not _INTERVAL.match(value):
-        return [f"The schedule_value '{value}' is not a valid interval (e.g. '5 minutes')."]
+    if kind == "interval" and value:
+        m = _INTERVAL.match(value)
+        if not m or int(m.group(1)) == 0:  # "0 minutes" would start a run on every scheduler tick
+            return [f"The schedule_value '{value}' is not a valid interval (e.g. '5 minutes')."]
     if kind in ("daily", "weekly", "monthly") and value:
         from croniter import croniter
 
@@ -68,7 +70,7 @@ def next_run_ms(record: dict[str, Any], after_ms: int) -> int | None:
         return int(croniter(value, base).get_next(datetime).timestamp() * 1000)
     if kind == "interval":
         m = _INTERVAL.match(value)
-        if m:
+        if m and int(m.group(1)) > 0:
             unit = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}[m.group(2).lower()]
             return after_ms + int(m.group(1)) * unit * 1000
     return None
