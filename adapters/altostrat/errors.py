@@ -21,6 +21,7 @@ DOC_BASE = "https://docs.altostrat.io/errors/"
 _REQUIRED = re.compile(r'^"([^"]+)" is a required property')
 SECRET_FIELDS = frozenset({"secret"})  # values an answer never repeats (the vault's secret)
 ECHO_MAX = 80  # longer values are not repeated in a message (a 100,000-character name would come back whole)
+_TAIL = re.compile(r"[\]}] (has (?:less|more) than \d+ (?:items?|propert(?:y|ies))|is not of type \S+)$")
 MESSAGE_MAX = 500  # no message is longer (an id in a path can be as long as the URL)
 
 # error class -> (status, type, code)
@@ -67,7 +68,12 @@ def _problem(v: E.Violation, name: str) -> str | None:
     ``the value is longer than 2000 characters`` rather than the 2,000 characters themselves."""
     value = v.value
     sensitive = name.rsplit(".", 1)[-1] in SECRET_FIELDS
-    if not isinstance(value, str) or (not sensitive and len(value) <= ECHO_MAX):
+    if not isinstance(value, str):
+        if len(v.message) <= ECHO_MAX:
+            return v.message
+        tail = _TAIL.search(v.message)  # an object or array: what follows its JSON, if anything
+        return "the value " + tail.group(1) if tail else None
+    if not sensitive and len(value) <= ECHO_MAX:
         return v.message
     shown = json.dumps(value, ensure_ascii=False)
     if v.message.startswith(shown):

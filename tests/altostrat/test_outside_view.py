@@ -58,6 +58,10 @@ def test_validation_errors_never_repeat_a_secret_or_a_huge_value(org1):
     body = checked(huge, "createWorkflow", 422)
     assert len(huge.content) < 1000
     assert body["message"].startswith("The 'name' parameter is invalid: the value is longer than")
+    many = checked(org1.post("/workflows", json={"name": "Wide", "authorization_id": "auth_x", "edges": [],
+                                                 "nodes": [node(f"n{i}", "manual_trigger") for i in range(501)]}),
+                   "createWorkflow", 422)
+    assert many["message"] == "The 'nodes' parameter is invalid: the value has more than 500 items"
     long_id = "fl_" + "z" * 20_000
     missing = org1.get(f"/workflows/{long_id}")
     assert checked(missing, "getWorkflow", 404)["code"] == "resource_missing"
@@ -109,3 +113,12 @@ def test_test_node_refuses_an_authorization_of_another_organisation(org1, org2):
     assert (refused["code"], refused["message"]) == ("parameter_invalid", "The selected authorization_id is invalid.")
     mine = {**body, "authorization_id": new_authorization(org1)}
     assert checked(org1.post("/workflows/test-node", json=mine), "testWorkflowNode", 200)["status"] == "success"
+
+
+def test_an_api_key_is_generated_even_when_a_secret_is_sent_as_the_older_docs_require(org1):
+    given = uuid.uuid4().hex
+    name = f"api-key:{uuid.uuid4().hex[:8]}"
+    item = checked(org1.post("/workflows/vault", json={"name": name, "secret": given}), "createVaultItem", 201)
+    assert item["name"] == name and item["api_key"].startswith("wfk_") and item["api_key"] != given
+    assert "api_key" not in checked(org1.get(f"/workflows/vault/{item['id']}"), "getVaultItem", 200)
+    checked(org1.delete(f"/workflows/vault/{item['id']}"), "deleteVaultItem", 204)
