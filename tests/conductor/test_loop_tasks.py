@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import RerunWorkflowRequest
+from conductor.client.http.models.workflow_test_request import WorkflowTestRequest
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
@@ -147,3 +148,22 @@ def test_rerun_from_the_failed_loop_task_with_new_input(clients: OrkesClients, e
     rerun = done.tasks[4]
     assert rerun.task_id == bad.task_id and rerun.output_data["seen"] == {"pass": 2, "fixed": True}
     assert done.tasks[0].task_id == failed.tasks[0].task_id and done.tasks[0].output_data["iteration"] == 3
+
+
+
+def test_workflow_output_names_a_loop_body_task_and_gets_its_last_pass(clients: OrkesClients,
+                                                                        executor: WorkflowExecutor,
+                                                                        worker: None) -> None:
+    """A definition whose outputParameters name a DO_WHILE body task registers (as on the OSS server) and
+    its output holds that task's last pass, for a real run and for a mocked one (mocks keyed ``ref__N``)."""
+    loop = LoopTask("chk_loop_ref", 3, [SimpleTask("lp_step", "check_ref")])
+    wf = ConductorWorkflow(executor=executor, name="lp_out", version=1).add(loop)
+    wf.output_parameters({"last": "${check_ref.output.ref}", "passes": "${chk_loop_ref.output.iteration}"})
+    clients.get_metadata_client().register_workflow_def(wf.to_workflow_def(), overwrite=True)
+    wc = clients.get_workflow_client()
+    done = wait_status(clients, wc.start_workflow_by_name("lp_out", {}, version=1), "COMPLETED")
+    assert done.output == {"last": "check_ref__3", "passes": 3}
+
+    mocked = wc.test_workflow(WorkflowTestRequest(name="lp_out", version=1, task_ref_to_mock_output={
+        f"check_ref__{n}": [{"status": "COMPLETED", "output": {"ref": f"mock {n}"}}] for n in (1, 2, 3)}))
+    assert mocked.status == "COMPLETED" and mocked.output == {"last": "mock 3", "passes": 3}

@@ -100,5 +100,6 @@ def validate_definition(d: WorkflowDefinition) -> Graph:
     if d.timeout_ms is not None and d.timeout_ms <= 0:
         raise InvalidArgument("timeout_ms must be positive")
     graph = validate_specs(d.tasks)
-    templates.check(d.output, frozenset(graph.by_ref), "Workflow output")
+    # the output, like a task after a loop, sees each loop body task's latest iteration
+    templates.check(d.output, frozenset(graph.by_ref) | nested_refs(d.tasks), "Workflow output")
     return graph
