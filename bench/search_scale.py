@@ -116,6 +116,9 @@ def operations(size: int) -> list[Operation]:
         Operation("cognite executions/list: 40 workflowFilters + 2 statuses (80 branches)", SearchFilter(
             "proj", workflows=[(f"cognite_wf{n % NAMES}", str(1 + n // NAMES)) for n in range(40)],
             statuses=["FAILED", "RUNNING"]), 101),
+        Operation("cognite executions/list: 100 workflowFilters + 5 statuses (500 branches)", SearchFilter(
+            "proj", workflows=[(f"cognite_wf{n % NAMES}", str(1 + n // NAMES)) for n in range(100)],
+            statuses=["FAILED", "RUNNING", "COMPLETED", "TERMINATED", "TIMED_OUT"]), 101),
         Operation("cognite executions/list: page 5 by cursor", SearchFilter("proj", name="cognite_wf2"), 101,
                   deep=True),
         Operation("altostrat run listing of a workflow, newest", SearchFilter("sdx", name="altostrat_wf0"), 50,

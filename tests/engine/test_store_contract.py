@@ -293,6 +293,41 @@ async def test_search_skips_by_key_and_matches_any_of_several_workflows(store):
     assert [r[0] for r in page] == want[1:3]
 
 
+async def test_search_of_many_workflows_and_statuses_pages_each_match_once(store):
+    """Cognite's many ``workflowFilters`` x statuses (more branches than a union holds: one join of
+    them to their index walks): every page, by key or by skip, newest or oldest first, is what one
+    filter over all runs answers, ties of created time included; a workflow asked for in any version
+    and in one matches each of its runs once."""
+    rows = [exec_row(f"m{i:03d}-{uuid.uuid4().hex[:4]}", created_ms=300 + i // 3, name=f"wf{i % 6}",
+                     def_version=str(1 + i % 4), status=("FAILED", "COMPLETED", "RUNNING")[i % 5 % 3])
+            for i in range(90)]
+    await store.commit(Changeset(exec_inserts=rows))
+    workflows: list[tuple[str, str | None]] = [("wf0", None), ("wf0", "3"), ("wf1", "2"), ("wf1", "3"),
+                                               ("wf2", None), ("wf3", "1"), ("wf3", "4"), ("gone", None)]
+    statuses = ["FAILED", "COMPLETED"]
+    want = sorted((r for r in rows if r[EXEC_IDX["status"]] in statuses and any(
+        r[EXEC_IDX["name"]] == n and v in (None, r[EXEC_IDX["def_version"]]) for n, v in workflows)),
+        key=lambda r: (r[EXEC_IDX["created_ms"]], r[0]), reverse=True)
+    want_ids = [r[0] for r in want]
+    wf0_ids = [r[0] for r in want if r[EXEC_IDX["name"]] == "wf0"]
+    for flt, ids in ((SearchFilter("t1", workflows=workflows, statuses=statuses), want_ids),
+                     (SearchFilter("t1", workflows=workflows[:2] * 3, statuses=statuses), wf0_ids)):  # a union
+        page, total = await store.exec_search(flt, None, 200, True)
+        assert [r[0] for r in page] == ids and total == len(ids)
+        paged, cursor = [], None
+        while True:
+            page, _ = await store.exec_search(flt, cursor, 4, True, False)
+            if not page:
+                break
+            paged += [r[0] for r in page]
+            cursor = (page[-1][EXEC_IDX["created_ms"]], page[-1][0])
+        assert paged == ids
+        page, _ = await store.exec_search(flt, None, 6, False, False, 3)
+        assert [r[0] for r in page] == list(reversed(ids))[3:9]
+        page, _ = await store.exec_search(flt, None, 5, True, False, 7)
+        assert [r[0] for r in page] == ids[7:12]
+
+
 async def test_poll_candidates_and_recovery_queries(store):
     eid = await _seed(store)
     await store.commit(Changeset(version_bumps=[eid], attempt_inserts=[

@@ -354,19 +354,19 @@ class PostgresStore:
         if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id,
                        flt.dialect, *(part for w in flt.workflows or () for part in w))):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
-        sql = search.build(flt, cursor, limit, newest_first)
+        sql = search.build(flt, cursor, limit, newest_first, lateral=True)
         async with self._conn() as conn:
             total = None
             if count:
                 cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
                 total = int((await cur.fetchone() or (0,))[0])
             if skip > 0:
-                seek_sql, seek_args = search.seek(flt, cursor, skip, newest_first)
+                seek_sql, seek_args = search.seek(flt, cursor, skip, newest_first, lateral=True)
                 cur = await conn.execute(self._pg(seek_sql), seek_args)  # type: ignore[arg-type]
                 key = await cur.fetchone()
                 if key is None:
                     return [], total
-                sql = search.build(flt, (key[0], key[1]), limit, newest_first)
+                sql = search.build(flt, (key[0], key[1]), limit, newest_first, lateral=True)
             cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
             rows = await cur.fetchall()
         return rows, total

@@ -44,9 +44,9 @@ def build(flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_fi
     statuses = list(dict.fromkeys(flt.statuses or ()))
     op, order = ("<", "DESC") if newest_first else (">", "ASC")
     keyset, keyset_args = [], []
-    if cursor is not None:
-        keyset = [f"(scheduled_ms {op} ? OR (scheduled_ms = ? AND key {op} ?))"]
-        keyset_args = [cursor[0], cursor[0], cursor[1]]
+    if cursor is not None:  # a row value: a range of the index, not a filter over every row before it
+        keyset = [f"(scheduled_ms, key) {op} (?, ?)"]
+        keyset_args = [cursor[0], cursor[1]]
     tail = f"ORDER BY scheduled_ms {order}, key {order} LIMIT ?"
     if len(statuses) <= 1:
         status = ["status = ?"] if statuses else []
