@@ -21,9 +21,14 @@ IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 
 def make(svc: Service) -> dict[str, Any]:
-    async def rendered(tenant: str, execution: Any, *, with_logs: bool = True) -> dict[str, Any]:
+    async def rendered(tenant: str, execution: Any, *, with_logs: bool = True,
+                       record: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The run; one run alone also embeds its workflow (``record``), as the older reference shows."""
         redact = await svc.vault.redactor(tenant)
-        return redact.run(render.run(execution, with_logs=with_logs))
+        body = redact.run(render.run(execution, with_logs=with_logs))
+        if record is not None and not W.is_foreign(record):
+            body["workflow"] = render.workflow(record, svc.base_url, full=False)
+        return body
 
     async def claim_key(tenant: str, key: str, workflow_id: str) -> tuple[str, bool]:
         """(run id, fresh): a new run id this request owns, or the run an earlier request with the
@@ -70,17 +75,17 @@ def make(svc: Service) -> dict[str, Any]:
         key = call.headers.get("Idempotency-Key")
         if not key:
             execution = await runs.start(call.backend, tenant, record, "manual", context)
-            return json_response(await rendered(tenant, execution), 202)
+            return json_response(await rendered(tenant, execution, record=record), 202)
         run_id, fresh = await claim_key(tenant, key, record["id"])
         if not fresh:
             execution = await runs.get_when_visible(call.backend, tenant, run_id)
-            return json_response(await rendered(tenant, execution), 202)
+            return json_response(await rendered(tenant, execution, record=record), 202)
         try:
             execution = await runs.start(call.backend, tenant, record, "manual", context, run_id=run_id)
         except BaseException:
             await release_key(tenant, key, run_id)
             raise
-        return json_response(await rendered(tenant, execution), 202)
+        return json_response(await rendered(tenant, execution, record=record), 202)
 
     async def list_runs(call: Call) -> Response:
         tenant = call.principal.tenant
@@ -113,8 +118,8 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def get_run(call: Call) -> Response:
         tenant = call.principal.tenant
-        execution, _ = await runs.get_run(call.backend, tenant, call.path["runId"])
-        return json_response(await rendered(tenant, execution))
+        execution, record = await runs.get_run(call.backend, tenant, call.path["runId"])
+        return json_response(await rendered(tenant, execution, record=record))
 
     async def rerun(call: Call) -> Response:
         """A new run with the original trigger payload, of the workflow as it is now."""
@@ -132,7 +137,7 @@ def make(svc: Service) -> dict[str, Any]:
         return json_response({
             "message": "Workflow re-run initiated successfully.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, new),
+            "new_run": await rendered(tenant, new, record=record),
         }, 202)
 
     async def resume(call: Call) -> Response:
@@ -168,7 +173,7 @@ def make(svc: Service) -> dict[str, Any]:
         return json_response({
             "message": f"Workflow resumed successfully from node '{node_id}'.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, new),
+            "new_run": await rendered(tenant, new, record=record),
         }, 202)
 
     return {

@@ -122,3 +122,18 @@ def test_an_api_key_is_generated_even_when_a_secret_is_sent_as_the_older_docs_re
     assert item["name"] == name and item["api_key"].startswith("wfk_") and item["api_key"] != given
     assert "api_key" not in checked(org1.get(f"/workflows/vault/{item['id']}"), "getVaultItem", 200)
     checked(org1.delete(f"/workflows/vault/{item['id']}"), "deleteVaultItem", 204)
+
+
+def test_one_run_embeds_its_workflow_as_the_older_reference_shows(org1):
+    wf = create(org1, {"name": "Embedded", "authorization_id": new_authorization(org1),
+                       "nodes": [node("n1", "manual_trigger")], "edges": []})
+    started = checked(org1.post(f"/workflows/{wf['id']}/execute"), "executeWorkflow", 202)
+    summary = {k: wf[k] for k in ("id", "name", "description", "schedule_type", "is_active", "created_at")}
+    assert {k: started["workflow"][k] for k in summary} == summary
+    assert "nodes" not in started["workflow"]
+    got = checked(org1.get(f"/workflows/runs/{started['id']}"), "getWorkflowRun", 200)
+    assert (got["workflow"]["id"], got["workflow"]["name"]) == (wf["id"], "Embedded")
+    again = checked(org1.post(f"/workflows/runs/{started['id']}/rerun"), "rerunWorkflowRun", 202)
+    assert again["new_run"]["workflow"]["id"] == wf["id"]
+    listed = checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["data"]
+    assert listed and all("workflow" not in r for r in listed)
