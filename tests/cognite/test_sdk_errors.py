@@ -64,11 +64,11 @@ def reuse_nonce(w: World) -> Any:
 # (case, call, exception class, status, message (exact, or ending with "..." for a prefix), missing)
 CASES: list[tuple[str, Callable[[World], Any], type[CogniteAPIError], int, str, list[dict] | None]] = [
     ("delete unknown workflow", lambda w: w.client.workflows.delete("nope", ignore_unknown_ids=False),
-     CogniteNotFoundError, 400, "The following workflows were not found", [{"externalId": "nope"}]),
+     CogniteNotFoundError, 404, "The following workflows were not found", [{"externalId": "nope"}]),
     ("delete workflow with a running execution", lambda w: w.client.workflows.delete(w.busy),
      CogniteAPIError, 409, "Some of the specified workflows have running executions", None),
     ("delete unknown version", lambda w: w.client.workflows.versions.delete(("nope", "9")),
-     CogniteNotFoundError, 400, "The following workflow versions were not found",
+     CogniteNotFoundError, 404, "The following workflow versions were not found",
      [{"workflowExternalId": "nope", "version": "9"}]),
     ("delete version with a running execution", lambda w: w.client.workflows.versions.delete((w.busy, "1")),
      CogniteAPIError, 409, "Some of the specified workflows have running executions", None),

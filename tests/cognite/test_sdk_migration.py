@@ -529,7 +529,7 @@ def test_errors_reach_the_sdk_with_cognites_fields(client):
     with pytest.raises(CogniteNotFoundError) as missing:
         client.workflows.delete(xid)
     err = missing.value
-    assert (err.code, err.missing, err.extra) == (400, [{"externalId": xid}], {}) and not err.duplicated
+    assert (err.code, err.missing, err.extra) == (404, [{"externalId": xid}], {}) and not err.duplicated
     assert err.x_request_id and err.message == "The following workflows were not found"
     upsert(client, xid, [async_task("a")])
     run = client.workflows.executions.run(xid, "1")

@@ -76,11 +76,11 @@ async def start_execution(call: Call, svc: CogniteService, project: str, xid: st
     return render.accepted(e)
 
 
-def check_input_size(value: Any) -> None:
-    """Cognite takes at most 100 KB of JSON as an execution's input."""
+def check_input_size(value: Any, what: str = "The workflow input") -> None:
+    """Cognite takes at most 100 KB of JSON as an execution's input and as a task update's output."""
     size = len(orjson.dumps(value))
     if size > MAX_INPUT_BYTES:
-        raise bad_request(f"The workflow input is {size} bytes of JSON; at most {MAX_INPUT_BYTES} (100 KB) are allowed")
+        raise bad_request(f"{what} is {size} bytes of JSON; at most {MAX_INPUT_BYTES} (100 KB) are allowed")
 
 
 def handlers(svc: CogniteService) -> dict[str, Any]:
@@ -159,6 +159,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         project, task_id = call.principal.tenant, call.path["taskId"]
         status = UPDATE_STATUS[call.body["status"]]
         output = call.body.get("output") or {}
+        check_input_size(output, "The task output")
         try:
             a = await call.backend.get_task(task_id, tenant=project)
         except NotFound:

@@ -110,7 +110,8 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
             except NotFound:
                 missing.append({"workflowExternalId": xid, "version": version})
         if missing and not ignore:
-            raise bad_request("The following workflow versions were not found", missing=missing)
+            # CDF documents 404 here, and deletes none of the batch
+            raise not_found("The following workflow versions were not found", missing)
         busy = [f"{x}/{v}" for x, v in known if await has_running(call, project, x, v)]
         if busy:
             raise conflict(RUNNING_EXECUTIONS)

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.responses import Response
 from wfgateway.adapters.cognite.clock import now_ms
-from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
+from wfgateway.adapters.cognite.errors import conflict, not_found
 from wfgateway.adapters.cognite.handlers.triggers import delete_triggers_of
 from wfgateway.adapters.cognite.limits import WORKFLOWS
 from wfgateway.adapters.cognite.paging import encode, field
@@ -83,7 +83,8 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         known = [x for x in xids if await svc.kv.get(WORKFLOWS, key(project, x)) is not None]
         missing = [x for x in xids if x not in known]
         if missing and not ignore:
-            raise bad_request("The following workflows were not found", missing=[{"externalId": x} for x in missing])
+            # CDF documents 404 here, and deletes none of the batch
+            raise not_found("The following workflows were not found", [{"externalId": x} for x in missing])
         busy = [x for x in known if await has_running(call, project, x)]
         if busy:
             raise conflict(RUNNING_EXECUTIONS)

@@ -1,0 +1,50 @@
+"""What a cognite-sdk user meets with odd inputs, where CDF's docs say what happens: a delete naming an
+unknown workflow or version is 404 and deletes nothing of its batch; a task id must be 36 characters;
+a task update's output is at most 100 KB."""
+
+from __future__ import annotations
+
+import pytest
+from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
+
+from tests.cognite.test_sdk_retry import async_task, unique, upsert, wait_task
+
+
+def test_a_delete_naming_an_unknown_workflow_or_version_is_404_and_deletes_nothing(client):
+    kept, ghost = unique("kept"), unique("ghost")
+    upsert(client, kept, [async_task("a")])
+
+    with pytest.raises(CogniteNotFoundError) as versions:
+        client.workflows.versions.delete([(kept, "1"), (kept, "9")])
+    assert versions.value.code == 404
+    assert versions.value.missing == [{"workflowExternalId": kept, "version": "9"}]
+    assert client.workflows.versions.retrieve((kept, "1")) is not None
+
+    with pytest.raises(CogniteNotFoundError) as workflows:
+        client.workflows.delete([kept, ghost, ghost])
+    assert workflows.value.code == 404 and workflows.value.missing == [{"externalId": ghost}]
+    assert client.workflows.retrieve(kept) is not None
+
+    client.workflows.delete([kept, ghost], ignore_unknown_ids=True)
+    assert client.workflows.retrieve(kept) is None
+
+
+def test_task_ids_are_36_characters_and_task_output_at_most_100_kb(client, gateway):
+    xid = unique("odd-task")
+    upsert(client, xid, [async_task("a")])
+    run = client.workflows.executions.run(xid, "1")
+    task = wait_task(client, run.id, "a", "in_progress")
+
+    with pytest.raises(CogniteAPIError) as short:
+        client.workflows.tasks.update("not-a-task-id", "completed")
+    assert type(short.value) is CogniteAPIError and short.value.code == 400
+    assert "taskId" in short.value.message
+
+    with pytest.raises(CogniteAPIError) as big:
+        client.workflows.tasks.update(task.id, "completed", output={"blob": "x" * 110_000})
+    assert type(big.value) is CogniteAPIError and big.value.code == 400
+    assert big.value.message == "The task output is 110011 bytes of JSON; at most 102400 (100 KB) are allowed"
+    assert wait_task(client, run.id, "a", "in_progress").id == task.id  # refused: the task still waits
+
+    done = client.workflows.tasks.update(task.id, "completed", output={"blob": "x" * 100_000})
+    assert done.status == "completed"
