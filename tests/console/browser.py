@@ -31,6 +31,15 @@ def chromium() -> Iterator[Browser]:
             browser.close()
 
 
+def browser_errors(page: Page) -> list[str]:
+    """What the page logs as an error in the browser's console (a failed resource load -- a 404 favicon,
+    a 4xx answer -- or an uncaught exception); the list grows while the page is used."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    return errors
+
+
 def node(page: Page, ref: str):
     return page.locator(f'#dag g[data-node="{ref}"]')
 

@@ -98,7 +98,7 @@ def test_actions_go_through_the_vendor_operations_with_refusals_and_history(gate
     assert console.post(f"/console/api/runs/{run_id}/actions/retry", json={}).status_code == 403  # no CSRF token
     headers = {"x-console-csrf": csrf}
     refused = console.post(f"/console/api/runs/{run_id}/actions/resume", json={}, headers=headers)
-    assert refused.status_code == 409
+    assert (refused.status_code, refused.json()["ok"]) == (200, False)  # an answer the page shows, not an error
     assert refused.json()["refusal"] == f"The workflow {run_id} is not PAUSED so cannot resume. Current status is FAILED"
 
     rerun = console.post(f"/console/api/runs/{run_id}/actions/rerun", headers=headers,

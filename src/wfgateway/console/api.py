@@ -45,6 +45,7 @@ PAGE_DEFAULT, PAGE_MAX = 25, 100
 SCAN_MAX = 500  # rows one runs-list call may check against its filters before it answers with a cursor
 CHILDREN_MAX = 20  # sub-workflow runs drawn inside a run's DAG
 SCAN_BATCH = 250  # rows read per store query while checking filters
+WORKFLOW_NAMES_MAX = 1000  # definitions read to match a workflow filter against the vendors' own names
 STATUSES = {s.value: s for s in ExecutionStatus}
 
 
@@ -173,6 +174,7 @@ class ConsoleApi:
             "to": int_param(q.get("to"), None, 0, None), "dialect": q.get("dialect") or None,
             "text": (q.get("q") or "").strip().lower() or None,
         }
+        named = await self._workflow_names(tenant, flt["workflow"]) if flt["workflow"] else None
         position: str | None = None
         skip = 0
         if q.get("cursor"):
@@ -189,7 +191,7 @@ class ConsoleApi:
         while True:
             try:
                 page = await self.engine.search(
-                    tenant, name=flt["workflow"], correlation_id=flt["correlation"], created_from_ms=flt["from"],
+                    tenant, name=None if named else flt["workflow"], workflows=named, correlation_id=flt["correlation"], created_from_ms=flt["from"],
                     created_to_ms=flt["to"], cursor=position, limit=skip + batch, count=False,
                     statuses=[STATUSES[s] for s in flt["status"]] if flt["status"] else None, dialect=flt["dialect"],
                 )
@@ -199,7 +201,7 @@ class ConsoleApi:
             for e in page.items[skip:]:
                 consumed += 1
                 scanned += 1
-                if _keep(e, flt):
+                if _keep(e, flt, self._words(e)["workflow"]):
                     rows.append(self._row(e))
                 if len(rows) >= limit or (checked_here and scanned >= SCAN_MAX):
                     break
@@ -214,6 +216,17 @@ class ConsoleApi:
                 break
         cursor = self.cursors.seal(after, tenant=tenant, operation="console-runs", filter=flt) if after else None
         return with_etag(request, {"tenant": tenant, "runs": rows, "next": cursor, "scanned": scanned})
+
+    async def _workflow_names(self, tenant: str, wanted: str) -> list[tuple[str, str | None]] | None:
+        """The stored names of the workflows whose vendor name is ``wanted`` (case aside), beside
+        ``wanted`` itself: Altostrat users know a workflow as "Greetings", the engine as ``fl_...``.
+        None when no definition is named so (the filter is the stored name alone)."""
+        names = {wanted}
+        page = await self.engine.list_definitions(tenant, limit=WORKFLOW_NAMES_MAX)
+        for d in page.items:
+            if d.name != wanted and self._workflow_title(d).casefold() == wanted.casefold():
+                names.add(d.name)
+        return [(n, None) for n in sorted(names)] if len(names) > 1 else None
 
     async def _load(self, tenant: str, run_id: str, include_history: bool) -> tuple[Execution, str]:
         """The run and the backend that holds it: the engine, or the upstream vendor the registry names."""
@@ -312,7 +325,9 @@ class ConsoleApi:
         body = await json_body(request)
         tenant = self._tenant(session, body.get("tenant"))
         result = await self._act(request, session, tenant, request.path_params["run_id"], action, body)
-        return json(result, 200 if result["ok"] else 409)
+        # a refusal is an answer the page shows ("ok": false and the vendor's words), not a failed request
+        # (a 4xx would also be logged as an error in the browser's console)
+        return json(result)
 
     async def bulk(self, request: Request) -> Response:
         session = self._changing(request)
@@ -412,7 +427,7 @@ class ConsoleApi:
         try:
             run_id = await vocabulary.start(d, run_input, perform)
         except Refused as exc:
-            return json({"ok": False, "refusal": exc.message, "by": vocabulary.title}, 409)
+            return json({"ok": False, "refusal": exc.message, "by": vocabulary.title})
         await self.audit.record(AuditEntry(run_id, tenant, now_ms(), session.identity.subject, "start",
                                            vocabulary.dialect, "done", ""))
         return json({"ok": True, "run_id": run_id, "by": vocabulary.title})
@@ -426,11 +441,12 @@ def _identity_json(session: Session | None) -> dict[str, Any] | None:
             "tenants": None if tenants is None else sorted(tenants), "csrf": session.csrf}
 
 
-def _keep(e: Execution, flt: dict[str, Any]) -> bool:
-    """The free-text filter (the store filters the rest)."""
+def _keep(e: Execution, flt: dict[str, Any], workflow: str) -> bool:
+    """The free-text filter (the store filters the rest); ``workflow`` is the name its vendor shows."""
     text = flt["text"]
     if text is not None:
-        hay = " ".join(str(x) for x in (e.id, e.definition_name, e.correlation_id or "", e.reason or "")).lower()
+        hay = " ".join(str(x) for x in (e.id, e.definition_name, workflow, e.correlation_id or "",
+                                        e.reason or "")).lower()
         return text in hay
     return True
 

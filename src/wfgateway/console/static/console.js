@@ -52,7 +52,10 @@
       body: body === undefined ? undefined : JSON.stringify(body)
     }).then(function (r) {
       if (r.status === 304) return { status: 304, etag: etag, body: null };
-      return r.json().then(function (doc) { return { status: r.status, etag: r.headers.get('etag'), body: doc }; });
+      return r.json().then(function (doc) { return { status: r.status, etag: r.headers.get('etag'), body: doc }; },
+        function () { return { status: r.status, etag: null, body: { error: 'The gateway answered HTTP ' + r.status + ' without JSON' } }; });
+    }, function () {
+      return { status: 0, etag: null, body: { error: 'The gateway did not answer: is it still running?' } };
     });
   }
   function get(path) {
@@ -72,18 +75,28 @@
     var ok = document.getElementById('modal-confirm');
     ok.textContent = confirmLabel || 'Confirm';
     ok.className = danger ? 'danger' : 'primary';
+    var opener = document.activeElement;
     modal.hidden = false;
+    var first = holder.querySelector('select, input, textarea');
+    (first || ok).focus();
     return new Promise(function (resolve) {
       function done(answer) {
         modal.hidden = true;
         ok.removeEventListener('click', yes);
         document.getElementById('modal-cancel').removeEventListener('click', no);
+        modal.removeEventListener('keydown', key);
+        if (opener && opener.focus && document.body.contains(opener)) opener.focus();
         resolve(answer);
       }
       function yes() { done(true); }
       function no() { done(false); }
+      function key(ev) {
+        if (ev.key === 'Escape') { ev.preventDefault(); no(); }
+        else if (ev.key === 'Enter' && ev.target.tagName === 'INPUT') { ev.preventDefault(); yes(); }
+      }
       ok.addEventListener('click', yes);
       document.getElementById('modal-cancel').addEventListener('click', no);
+      modal.addEventListener('keydown', key);
     });
   }
 
@@ -157,6 +170,8 @@
     function tick() {
       call('GET', path, undefined, state.etag).then(function (r) {
         if (state.view !== token) return;
+        if (r.status === 0) { state.down = true; notice(r.body.error, true); state.timer = setTimeout(tick, POLL_MS * 2); return; }
+        if (state.down) { state.down = false; notice(''); }
         if (r.status === 401) { showLogin(r.body.error); return; }
         if (r.status >= 400) { notice(r.body.error, true); return; }
         if (r.status !== 304) { state.etag = r.etag; render(r.body); }
@@ -205,8 +220,8 @@
     var status = el('select', { name: 'status', id: 'f-status' }, el('option', { value: '', text: 'any status' }));
     STATUSES.forEach(function (s) { status.appendChild(el('option', { value: s, text: s, selected: s === q.status })); });
     field('status', status);
-    field('created from', el('input', { name: 'from', id: 'f-from', type: 'datetime-local', value: q.from ? new Date(+q.from).toISOString().slice(0, 16) : '' }));
-    field('created to', el('input', { name: 'to', id: 'f-to', type: 'datetime-local', value: q.to ? new Date(+q.to).toISOString().slice(0, 16) : '' }));
+    field('created from (UTC)', el('input', { name: 'from', id: 'f-from', type: 'datetime-local', value: q.from ? new Date(+q.from).toISOString().slice(0, 16) : '' }));
+    field('created to (UTC)', el('input', { name: 'to', id: 'f-to', type: 'datetime-local', value: q.to ? new Date(+q.to).toISOString().slice(0, 16) : '' }));
     field('correlation id', el('input', { name: 'correlation', id: 'f-correlation', value: q.correlation || '', size: 14 }));
     field('text', el('input', { name: 'q', id: 'f-text', value: q.q || '', size: 14, placeholder: 'id, name, reason' }));
     form.appendChild(el('button', { type: 'submit', 'class': 'primary', id: 'f-apply', text: 'Filter' }));
@@ -244,11 +259,11 @@
 
     var table = el('table', { id: 'runs' });
     table.appendChild(el('thead', {}, el('tr', {}, el('th', {}), el('th', { text: 'run' }), el('th', { text: 'dialect' }),
-      el('th', { text: 'workflow' }), el('th', { text: 'status' }), el('th', { text: 'created' }), el('th', { text: 'ended' }),
+      el('th', { text: 'workflow' }), el('th', { text: 'status' }), el('th', { text: 'created (UTC)' }), el('th', { text: 'ended (UTC)' }),
       el('th', { text: 'correlation id' }))));
     var body = el('tbody');
     table.appendChild(body);
-    view.appendChild(table);
+    view.appendChild(el('div', { 'class': 'scroll' }, table));
     var pager = el('div', { 'class': 'pager' });
     view.appendChild(pager);
 
@@ -279,7 +294,8 @@
   }
 
   // -- run detail -----------------------------------------------------------------------------------------
-  var NODE_W = 150, NODE_H = 44, COL = 180, ROW = 60;
+  var NODE_W = 170, NODE_H = 44, COL = 200, ROW = 60;
+  function fit(text, max) { return text.length > max ? text.slice(0, max - 1) + '…' : text; }
 
   function drawDag(graph, selectedId, onPick) {
     var maxLayer = 0, maxRow = 0;
@@ -307,21 +323,32 @@
     });
     graph.nodes.forEach(function (n) {
       var p = pos[n.id];
+      var attempts = n.attempts.length;
+      // a task is a button: Tab reaches it, Enter or Space opens its attempts, like a click
       var g = svg('g', { 'class': 'node' + (n.id === selectedId ? ' selected' : ''), 'data-node': n.id, 'data-status': n.status,
-        transform: 'translate(' + p.x + ',' + p.y + ')' });
+        transform: 'translate(' + p.x + ',' + p.y + ')', tabindex: 0, role: 'button',
+        'aria-label': n.id + ', ' + n.kind + ', ' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : ''),
+        'aria-pressed': n.id === selectedId ? 'true' : 'false' });
       g.appendChild(svg('rect', { width: NODE_W, height: NODE_H, 'class': 'fill-' + n.status }));
       var light = ['COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'IN_PROGRESS', 'CANCELED', 'SKIPPED'].indexOf(n.status) >= 0;
       var t1 = svg('text', { x: 8, y: 18, 'class': light ? 'txt-light' : 'txt-dark' });
-      t1.textContent = (n.ref.length > 20 ? n.ref.slice(0, 19) + '…' : n.ref);
+      t1.textContent = fit(n.ref, attempts > 1 ? 18 : 22);
       var t2 = svg('text', { x: 8, y: 36, 'class': light ? 'txt-light' : 'txt-dark' });
-      var attempts = n.attempts.length;
-      t2.textContent = n.kind + ' · ' + n.status.toLowerCase() + (attempts > 1 ? ' · ' + attempts + ' attempts' : '');
+      t2.textContent = fit(n.kind + ' · ' + n.status.toLowerCase(), 24);
       var title = svg('title');
-      title.textContent = n.id + ' (' + n.status + ')';
+      title.textContent = n.id + ' (' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : '') + ')';
       g.appendChild(title);
       g.appendChild(t1);
       g.appendChild(t2);
+      if (attempts > 1) {
+        var tries = svg('text', { x: NODE_W - 8, y: 18, 'text-anchor': 'end', 'class': 'tries ' + (light ? 'txt-light' : 'txt-dark') });
+        tries.textContent = '×' + attempts;
+        g.appendChild(tries);
+      }
       g.addEventListener('click', function () { onPick(n.id); });
+      g.addEventListener('keydown', function (ev) {
+        if (ev.key === 'Enter' || ev.key === ' ') { ev.preventDefault(); onPick(n.id); }
+      });
       root.appendChild(g);
     });
     return root;
@@ -412,7 +439,12 @@
       panel.appendChild(list);
     }
     function drawGraph() {
+      var focused = document.activeElement && dag.contains(document.activeElement) ? document.activeElement.getAttribute('data-node') : null;
       clear(dag).appendChild(drawDag(lastDoc.graph, selectedNode, function (id) { selectedNode = id; drawGraph(); drawPanel(); }));
+      if (focused !== null) {
+        var again = Array.prototype.filter.call(dag.querySelectorAll('g[data-node]'), function (g) { return g.getAttribute('data-node') === focused; })[0];
+        if (again) again.focus();
+      }
     }
 
     function act(action, title) {
@@ -445,7 +477,7 @@
         names.appendChild(el('span', { 'class': n.own ? 'own' : '', text: n.title + ' ' + n.id_name + ': ' + n.id + ' (' + n.status + ')' }));
       });
       head.appendChild(names);
-      var meta = el('dl', { 'class': 'kv' });
+      var meta = el('dl', { 'class': 'kv', id: 'run-meta' });
       [['tenant', run.tenant], ['started through', run.words.title], ['backend', run.backend], ['created', when(run.created_ms)], ['ended', when(run.ended_ms)],
         ['correlation id', run.correlation_id], ['reason', run.reason], ['parent run', run.parent], ['made from run', run.cloned_from]]
         .forEach(function (kv) { if (kv[1]) { meta.appendChild(el('dt', { text: kv[0] })); meta.appendChild(el('dd', { text: kv[1] })); } });
@@ -460,7 +492,9 @@
       drawPanel();
       clear(extra);
       extra.appendChild(el('h2', { text: 'Input and output' }));
-      extra.appendChild(el('div', { 'class': 'detail' }, el('pre', { text: json(run.input) }), el('pre', { text: json(run.output) })));
+      extra.appendChild(el('div', { 'class': 'detail' },
+        el('div', {}, el('div', { 'class': 'muted', text: 'input' }), el('pre', { id: 'run-input', text: json(run.input) })),
+        el('div', {}, el('div', { 'class': 'muted', text: 'output' }), el('pre', { id: 'run-output', text: json(run.output) }))));
       extra.appendChild(el('h2', { text: 'Console history' }));
       var hist = el('table', { id: 'history' }, el('thead', {}, el('tr', {}, el('th', { text: 'when' }), el('th', { text: 'who' }),
         el('th', { text: 'action' }), el('th', { text: 'through' }), el('th', { text: 'outcome' }))));
@@ -471,7 +505,7 @@
       });
       if (!doc.history.length) hb.appendChild(el('tr', {}, el('td', { colspan: 5, 'class': 'muted', text: 'No console actions yet.' })));
       hist.appendChild(hb);
-      extra.appendChild(hist);
+      extra.appendChild(el('div', { 'class': 'scroll' }, hist));
     });
   }
 
@@ -485,7 +519,7 @@
       el('th', { text: 'dialect' }), el('th', { text: 'workflow' }), el('th', { text: 'status' }), el('th', { text: 'created' }))));
     var body = el('tbody');
     table.appendChild(body);
-    view.appendChild(table);
+    view.appendChild(el('div', { 'class': 'scroll' }, table));
     var pager = el('div', { 'class': 'pager' });
     view.appendChild(pager);
     poll('/upstream?' + query({ tenant: tenant, cursor: q.cursor }), function (doc) {
@@ -513,7 +547,7 @@
       el('th', { text: 'dialect' }), el('th', { text: 'tasks' }), el('th', { text: 'description' }))));
     var body = el('tbody');
     table.appendChild(body);
-    view.appendChild(table);
+    view.appendChild(el('div', { 'class': 'scroll' }, table));
     get('/definitions?' + query({ tenant: tenant, cursor: q.cursor })).then(function (doc) {
       doc.definitions.forEach(function (d) {
         body.appendChild(el('tr', {}, el('td', {}, el('a', { href: '#/definition/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(d.name) + '/' + encodeURIComponent(d.version), text: d.workflow }),

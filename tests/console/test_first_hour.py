@@ -1,0 +1,174 @@
+"""A new user's first hour with the console, in headless Chromium: every action pressed on a run where it
+applies and where it does not answers in words (never an error in the browser's console), the page is
+usable by keyboard alone, fits a 390 px phone as well as a 1280x800 laptop, and finds an Altostrat run
+by the workflow name Altostrat shows."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.console.browser import browser_errors, chromium, expect_node, notice, open_run_from_list, press
+from tests.support.server import run_gateway
+
+OWNER = {"schemaVersion": 2, "ownerEmail": "qa@example.com"}
+WAITS = {"name": "first_hour_waits", "version": 1, **OWNER,
+         "tasks": [{"name": "first_hour_slow", "taskReferenceName": "slow", "type": "SIMPLE"}]}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    with run_gateway(tmp_path_factory.mktemp("first-hour")) as gw:
+        api = httpx.Client(base_url=gw.url)
+        api.post("/api/metadata/taskdefs", json=[{"name": "first_hour_slow", "retryCount": 0, **OWNER}]).raise_for_status()
+        api.post("/api/metadata/workflow", json=WAITS).raise_for_status()
+        yield gw
+
+
+def new_page(browser, width: int, height: int) -> Page:
+    return browser.new_context(viewport={"width": width, "height": height}).new_page()
+
+
+def running_run(url: str) -> str:
+    """A Conductor run whose worker task nobody polls: it stays RUNNING."""
+    return httpx.post(f"{url}/api/workflow/{WAITS['name']}", json={"n": 1}).raise_for_status().text
+
+
+def status_of(url: str, run_id: str) -> str:
+    return httpx.get(f"{url}/api/workflow/{run_id}", params={"includeTasks": "false"}).json()["status"]
+
+
+def until(fn, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")
+
+
+def test_each_action_on_a_running_run_answers_in_the_vendors_words_with_no_browser_error(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    errors = browser_errors(page)
+    run_id = running_run(gateway.url)
+    open_run_from_list(page, gateway.url, run_id, dialect="conductor", text=run_id)
+    refusals = {
+        "retry": "Workflow is still running.",
+        "rerun": "is not in terminal state, unable to rerun",
+        "restart": "is not in terminal state, unable to restart",
+        "resume": f"The workflow {run_id} is not PAUSED so cannot resume. Current status is RUNNING",
+        "resume_from": "is still running; only a failed run can be resumed",
+    }
+    for action, words in refusals.items():
+        press(page, action)
+        expect(notice(page)).to_have_class("notice refusal")
+        expect(notice(page)).to_contain_text(words)
+    press(page, "pause")
+    expect(notice(page)).to_have_text("Conductor: Pause done")
+    expect(page.locator("h1 .badge")).to_have_text("PAUSED", timeout=30_000)
+    press(page, "resume")
+    expect(page.locator("h1 .badge")).to_have_text("RUNNING", timeout=30_000)
+    press(page, "terminate", **{"a-reason": "first hour over"})
+    expect(page.locator("h1 .badge")).to_have_text("TERMINATED", timeout=30_000)
+    expect(page.locator("#run-meta")).to_contain_text("first hour over")
+    press(page, "resume")
+    expect(notice(page)).to_contain_text("is not PAUSED so cannot resume. Current status is TERMINATED")
+    expect(page.locator("#history tbody tr")).to_have_count(len(refusals) + 4)
+    assert errors == []
+
+
+def test_the_run_page_works_from_the_keyboard(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    errors = browser_errors(page)
+    run_id = running_run(gateway.url)
+    page.goto(f"{gateway.url}/console/#/runs?q={run_id}")
+    link = page.locator(f'#runs tr[data-run="{run_id}"] a')
+    expect(link).to_be_visible(timeout=30_000)
+    link.focus()
+    page.keyboard.press("Enter")
+    expect_node(page, "slow", "SCHEDULED")
+
+    # Tab reaches the task in the DAG; Enter opens its attempts, and focus stays on the task
+    page.locator("#action-terminate").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator('#dag g[data-node="slow"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#task-panel h2")).to_have_text("slow")
+    expect(page.locator("#task-panel")).to_contain_text("1 attempt(s)")
+    expect(page.locator('#dag g[data-node="slow"]')).to_be_focused()
+    expect(page.locator('#dag g[data-node="slow"]')).to_have_attribute("aria-pressed", "true")
+
+    # an action's dialog takes the focus, Escape closes it untouched and gives the focus back
+    page.locator("#action-terminate").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#modal")).to_be_visible()
+    expect(page.locator("#a-reason")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#modal")).to_be_hidden()
+    expect(page.locator("#action-terminate")).to_be_focused()
+    assert status_of(gateway.url, run_id) == "RUNNING"
+
+    # Enter in the dialog's field confirms it
+    page.keyboard.press("Enter")
+    expect(page.locator("#a-reason")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1 .badge")).to_have_text("TERMINATED", timeout=30_000)
+    assert errors == []
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_runs_list_and_run_page_fit_the_screen(gateway, browser, width, height):
+    page = new_page(browser, width, height)
+    errors = browser_errors(page)
+    run_id = running_run(gateway.url)
+    page.goto(f"{gateway.url}/console/#/runs")
+    expect(page.locator(f'#runs tr[data-run="{run_id}"]')).to_be_visible(timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") == width, "the runs list is wider than the screen"
+    for field in ("f-tenant", "f-dialect", "f-workflow", "f-status", "f-from", "f-to", "f-correlation", "f-text", "f-apply"):
+        box = page.locator(f"#{field}").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, f"{field} is off screen"
+    expect(page.locator("#run-filters")).to_contain_text("created from (UTC)")
+
+    page.locator(f'#runs tr[data-run="{run_id}"] a').click()
+    expect_node(page, "slow", "SCHEDULED")
+    expect(page.locator("#run-input")).to_contain_text('"n": 1')
+    expect(page.locator("#run-input")).to_be_visible()
+    assert page.locator("#run-input").bounding_box()["width"] > width / 3, "the run's input is squeezed"
+    assert page.evaluate("document.documentElement.scrollWidth") == width, "the run page is wider than the screen"
+    for button in page.locator("#run-actions button").all():
+        box = button.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, f"{button.inner_text()} is off screen"
+    assert errors == []
+
+
+def test_an_altostrat_run_is_found_by_the_workflow_name_altostrat_shows(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    errors = browser_errors(page)
+    api = httpx.Client(base_url=gateway.url)
+    auth = api.post("/workflows/authorization").raise_for_status().json()["id"]
+    flow = api.post("/workflows", json={"name": "Nightly Export", "authorization_id": auth, "nodes": [
+        {"id": "start", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"componentId": "manual_trigger"}},
+    ], "edges": []}).raise_for_status().json()
+    run_id = api.post(f"/workflows/{flow['id']}/execute", json={"context": {}}).raise_for_status().json()["id"]
+    until(lambda: api.get(f"/workflows/runs/{run_id}").json()["status"] == "completed", "the run completes")
+
+    open_run_from_list(page, gateway.url, run_id, workflow="Nightly Export")
+    expect(page.locator("h1")).to_contain_text("Nightly Export")
+    page.goto(f"{gateway.url}/console/#/runs")
+    page.fill("#f-text", "nightly")
+    page.click("#f-apply")
+    expect(page.locator(f'#runs tr[data-run="{run_id}"]')).to_be_visible(timeout=30_000)
+    page.fill("#f-text", "")
+    page.fill("#f-workflow", "Nightly Import")
+    page.click("#f-apply")
+    expect(page.locator("#runs tbody")).to_have_text("No runs match.", timeout=30_000)
+    assert errors == []
