@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= config.yaml
+# `make run PORT=8081` (HOST=...) serves elsewhere than config.yaml's server.host / server.port
+PORT   ?=
+HOST   ?=
 PYTEST_ARGS ?=
 # every core (pytest-xdist); a module's tests stay on one worker, so module fixtures are built once
 XDIST ?= -n auto --dist loadfile
@@ -13,15 +16,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python
+install: $(VENV)/.installed
+
+# installed again only when pyproject.toml changes (the package itself is editable): `make run` starts at once
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
+	touch $@
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium)  # the console's browser tests drive it
 
 run: install
-	$(BIN)/wfgateway serve --config $(CONFIG)
+	$(BIN)/wfgateway serve --config $(CONFIG)$(if $(HOST), --host $(HOST))$(if $(PORT), --port $(PORT))
 
 test: install-test
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)

@@ -144,6 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
         config = _serve_config(args.config, args.host, args.port, args.workers)
         app = create_app(config)
         check_bind(app, config.server["host"])
+        _check_port_free(config.server["host"], int(config.server["port"]))
         asyncio.run(_open_store(app.context.store))
     except (ConfigError, StartupError, SpecError, StoreOpenError) as exc:
         print(f"wfgateway: {exc}", file=sys.stderr)
@@ -151,7 +152,8 @@ def _serve(args: argparse.Namespace) -> int:
     open_ones = set(open_dialects(app))
     lines = [DialectLine(d.name, tuple(d.path_prefixes), d.name in open_ones) for d in app.dialects]
     workers = int(config.server.get("workers", 1))
-    print(banner(config, lines, config.server["host"], config.server["port"], workers), flush=True)
+    console = app.pipeline.mount_for("/console") is not None
+    print(banner(config, lines, config.server["host"], config.server["port"], workers, console), flush=True)
     options = {"host": config.server["host"], "port": config.server["port"], "loop": "uvloop", "http": "httptools",
                "access_log": False, "log_level": "info", "log_config": None}
     if workers == 1:
@@ -165,6 +167,35 @@ def _serve(args: argparse.Namespace) -> int:
                                           "port": config.server["port"], "workers": workers})
     uvicorn.run("wfgateway.cli:worker_app", factory=True, workers=workers, **options)
     return 0
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """A port another process listens on is one line naming it and the way to pick another, before the
+    banner says "serving" (uvicorn would log a bind error after it and exit 3)."""
+    import errno
+    import socket
+
+    from wfgateway.app import StartupError
+
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return  # an unknown host: uvicorn says so itself
+    family, kind, proto, _, address = infos[0]
+    probe = socket.socket(family, kind, proto)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        probe.bind(address)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise StartupError(f"{host}:{port} cannot be bound: {exc.strerror}") from None
+        raise StartupError(f"{host}:{port} is already in use: another process (an earlier `make run`?) "
+                           f"serves it; stop that one or choose a free port: `make run PORT={port + 1}` "
+                           f"or `wfgateway serve --port {port + 1}`") from None
+    finally:
+        probe.close()
 
 
 async def _open_store(store: StoreHome) -> None:

@@ -66,7 +66,8 @@ class DialectLine:
     open: bool
 
 
-def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int, workers: int = 1) -> str:
+def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int, workers: int = 1,
+           console: bool = False) -> str:
     """The lines printed once at start: version, what is served where, on which store, how guarded."""
     base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     lines = [f"wfgateway {__version__} serving at {base}" + (f" ({workers} worker processes)" if workers > 1 else "")]
@@ -77,6 +78,8 @@ def banner(config: Config, dialects: Iterable[DialectLine], host: str, port: int
         lines.append(f"  config     the shipped default ({config.path}): no config.yaml in {config.base_dir}; "
                      "files (the store) go there")
     lines.append(f"  store      {_store_text(config)}")
+    if console:
+        lines.append(f"  console    {base}/console/   specs: {base}/docs")
     lines.append(f"  probes     {base}/healthz  {base}/readyz   metrics: {base}/metrics")
     return "\n".join(lines)
 

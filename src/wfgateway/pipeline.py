@@ -117,6 +117,26 @@ class Pipeline:
         """An ASGI app serving every path under ``prefix`` (outside every dialect)."""
         self.mounts.append((prefix.rstrip("/"), app))
 
+    def _served_instead(self, dialect: Dialect | None) -> str:
+        """Where an unserved path's caller can look: pages this gateway serves (someone who installed the
+        wheel has no docs/compatibility.md), and what each dialect serves when the path is no dialect's."""
+        docs = self.mount_for("/docs") is not None
+        if dialect is not None:
+            if not docs:
+                return "docs/compatibility.md lists the operations it serves"
+            return (f"/docs/{dialect.name} lists the {dialect.name} operations it serves "
+                    "(docs/compatibility.md compares them with the vendor's)")
+        served: dict[str, list[str]] = {}
+        for prefix, d in sorted(self.prefixes, key=lambda p: p[0]):
+            served.setdefault(d.name, []).append(prefix)
+        where = [f"{name} under {', '.join(prefixes)}" for name, prefixes in served.items()]
+        if docs:
+            where.append("/docs lists their operations")
+        if self.mount_for("/console") is not None:
+            where.append("/console/ is the web console")
+        where.append("docs/compatibility.md compares them with the vendors'")
+        return ("it serves " if served else "") + "; ".join(where)
+
     def mount_for(self, path: str) -> Any:
         for prefix, app in self.mounts:
             if path == prefix or path.startswith(prefix + "/"):
@@ -187,7 +207,7 @@ class Pipeline:
                 )
             else:
                 error = RouteNotFound(f"wfgateway does not serve {scope['method']} {path}; "
-                                      "docs/compatibility.md lists the operations it serves")
+                                      + self._served_instead(dialect))
             return self._render(dialect, error, path, rid)
         target = found.target
         dialect = target.dialect

@@ -46,6 +46,7 @@ def test_banner_json_logs_and_request_counters(tmp_path: Path):
         assert path in line and "auth: open" in line and f"/openapi/{dialect}.yaml" in line
     assert f"sqlite {tmp_path / 'gateway.db'}" in banner
     assert f"{url}/metrics" in banner and f"{url}/readyz" in banner
+    assert f"console    {url}/console/" in banner  # where a new user goes next
 
     lines = [x for x in err.read_text().splitlines() if x.strip()]
     records = [json.loads(x) for x in lines]  # every line parses, or this raises with the line

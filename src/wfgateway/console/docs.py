@@ -15,6 +15,7 @@ ASSETS = Path(__file__).parent / "vendor" / "swagger-ui"
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} API -- wfgateway</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 <style>body{{margin:0}} .wfg-bar{{font:14px system-ui,sans-serif;padding:8px 16px;background:#1f2933;color:#fff}}
 .wfg-bar a{{color:#9fd3ff;margin-right:14px}}</style></head>
@@ -31,17 +32,26 @@ _INIT = b"""(function () {
 """
 
 
+_LIST = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><link rel="icon" href="data:,">
+<style>body{{font:15px/1.5 system-ui,sans-serif;margin:24px;color:#1f2933}} li{{margin:6px 0}}</style></head>
+<body><h1>{title}</h1>{message}<ul>{items}</ul><p><a href="/console/">the web console</a></p></body></html>"""
+
+
 def docs_routes(dialects: list[str]) -> list[BaseRoute]:
     links = "".join(f'<a href="/docs/{html.escape(d)}">{html.escape(d)}</a>' for d in dialects)
+    items = "".join(f'<li><a href="/docs/{html.escape(d)}">{html.escape(d.capitalize())} API</a>: the spec '
+                    f'enforced (<a href="/openapi/{html.escape(d)}.yaml">/openapi/{html.escape(d)}.yaml</a>)</li>'
+                    for d in dialects)
 
     async def index(request: Request) -> Response:
-        return HTMLResponse(f"<!doctype html><title>wfgateway docs</title><h1>Specs</h1><p>{links}</p>")
+        return HTMLResponse(_LIST.format(title="wfgateway API specs", message="", items=items))
 
     async def page(request: Request) -> Response:
         name = request.path_params["dialect"]
         if name not in dialects:
-            return HTMLResponse(f"<!doctype html><title>Not found</title><p>No dialect {html.escape(name)} "
-                                f"is enabled here. Specs: {links}</p>", status_code=404)
+            message = f"<p>No dialect <code>{html.escape(name)}</code> is enabled here; these are:</p>"
+            return HTMLResponse(_LIST.format(title="Not found", message=message, items=items), status_code=404)
         return HTMLResponse(_PAGE.format(title=html.escape(name.capitalize()), name=name, links=links))
 
     async def init(request: Request) -> Response:
