@@ -183,11 +183,14 @@ class Vault:
             return None
 
 
+MIN_SCRUBBED = 4  # a shorter secret ("1", "ok") is ordinary text: scrubbing it garbled every output and key
+
+
 class Redactor:
-    """Replaces every known secret value inside strings of a JSON value."""
+    """Replaces every known secret value (of MIN_SCRUBBED characters or more) inside strings of a JSON value."""
 
     def __init__(self, secrets: list[str]) -> None:
-        self.secrets = [s for s in secrets if s]
+        self.secrets = [s for s in secrets if len(s) >= MIN_SCRUBBED]
 
     def run(self, body: dict[str, Any]) -> dict[str, Any]:
         """A rendered run with secrets scrubbed from what nodes produced (payload, outputs, errors);

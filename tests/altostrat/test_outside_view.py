@@ -137,3 +137,19 @@ def test_one_run_embeds_its_workflow_as_the_older_reference_shows(org1):
     assert again["new_run"]["workflow"]["id"] == wf["id"]
     listed = checked(org1.get(f"/workflows/{wf['id']}/executions"), "listWorkflowRuns", 200)["data"]
     assert listed and all("workflow" not in r for r in listed)
+
+
+def test_a_one_character_secret_does_not_garble_run_outputs(org1, target):
+    _t, url = target
+    item = checked(org1.post("/workflows/vault", json={"name": f"pin-{uuid.uuid4().hex[:6]}", "secret": "s"}),
+                   "createVaultItem", 201)
+    try:
+        wf = create(org1, {"name": "Status check", "authorization_id": new_authorization(org1),
+                           "nodes": [node("n1", "manual_trigger"),
+                                     node("n2", "webhook", method="GET", url=f"{url}/status")],
+                           "edges": [edge("n1", "n2")]})
+        run = wait_run(org1, checked(org1.post(f"/workflows/{wf['id']}/execute"), "executeWorkflow", 202)["id"])
+        output = run["logs"][-1]["output"]
+        assert output["status"] == 200 and output["body"]["name"] == "status"
+    finally:
+        checked(org1.delete(f"/workflows/vault/{item['id']}"), "deleteVaultItem", 204)

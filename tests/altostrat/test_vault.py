@@ -94,18 +94,23 @@ async def test_crud_names_are_unique_per_org_and_api_keys_are_generated(tables, 
 
 
 def test_redactor_scrubs_secret_values_everywhere():
-    r = Redactor(["abc123", "zz"])
-    assert r({"a": "x abc123 y", "b": ["zz", 1, None], "abc123": True}) == {
+    r = Redactor(["abc123", "zzzz"])
+    assert r({"a": "x abc123 y", "b": ["zzzz", 1, None], "abc123": True}) == {
         "a": "x [REDACTED] y", "b": ["[REDACTED]", 1, None], "[REDACTED]": True}
     assert Redactor([])({"a": "abc123"}) == {"a": "abc123"}
 
 
+def test_a_secret_too_short_to_tell_from_text_garbles_nothing():
+    r = Redactor(["s", "ok", "abc"])
+    assert r({"status": "ok", "body": "success abc"}) == {"status": "ok", "body": "success abc"}
+
+
 def test_run_redaction_touches_only_what_nodes_produced():
-    r = Redactor(["0"])
-    run = {"id": "fl_run_0a", "status": "completed", "started_at": "2025-10-31T12:00:00.000000Z",
-           "trigger_payload": {"k": "v0"}, "error_message": "code 0",
-           "logs": [{"id": "fl_log_0", "created_at": "2025-10-31T12:00:00.000000Z", "output": {"t": "10"}}]}
+    r = Redactor(["0000"])
+    run = {"id": "fl_run_00000a", "status": "completed", "started_at": "2025-10-31T12:00:00.000000Z",
+           "trigger_payload": {"k": "v0000"}, "error_message": "code 0000",
+           "logs": [{"id": "fl_log_0000", "created_at": "2025-10-31T12:00:00.000000Z", "output": {"t": "10000"}}]}
     out = r.run(run)
-    assert (out["id"], out["started_at"]) == ("fl_run_0a", "2025-10-31T12:00:00.000000Z")
+    assert (out["id"], out["started_at"]) == ("fl_run_00000a", "2025-10-31T12:00:00.000000Z")
     assert out["trigger_payload"] == {"k": "v[REDACTED]"} and out["error_message"] == "code [REDACTED]"
-    assert out["logs"][0]["id"] == "fl_log_0" and out["logs"][0]["output"] == {"t": "1[REDACTED]"}
+    assert out["logs"][0]["id"] == "fl_log_0000" and out["logs"][0]["output"] == {"t": "1[REDACTED]"}
