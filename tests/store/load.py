@@ -23,7 +23,7 @@ from cognite.client.data_classes.workflows import (
     WorkflowTask,
     WorkflowVersionUpsert,
 )
-from cognite.client.exceptions import CogniteAPIError
+from cognite.client.exceptions import CogniteAPIError, CogniteRequestError
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest
 from conductor.client.http.models.workflow_def import WorkflowDef
@@ -176,17 +176,20 @@ def probe(url: str, rec: Recorder, stop: threading.Event, read_path: str) -> Non
 def drive(clients: Clients, rec: Recorder, stop: threading.Event) -> list[threading.Thread]:
     """One thread per dialect writing until ``stop``."""
 
-    def loop(write: Any) -> None:
+    def loop(write: Any, dialect: str) -> None:
         while not stop.is_set():
             if write == clients.cognite_run and clients.cognite_started >= COGNITE_LOAD_MAX:
                 time.sleep(0.02)
                 continue
-            write(rec)
+            try:
+                write(rec)
+            except (httpx.TransportError, CogniteRequestError) as exc:  # no answer (a killed replica): 0
+                rec.add(Outcome(dialect, "", False, status=0, body=repr(exc)))
             time.sleep(0.02)
 
-    threads = [threading.Thread(target=loop, args=(w,), daemon=True)
-               for w in (clients.conductor_start, clients.raw_conductor_start, clients.cognite_run,
-                         clients.altostrat_execute)]
+    writes = ((clients.conductor_start, "conductor"), (clients.raw_conductor_start, "conductor"),
+              (clients.cognite_run, "cognite"), (clients.altostrat_execute, "altostrat"))
+    threads = [threading.Thread(target=loop, args=w, daemon=True) for w in writes]
     for t in threads:
         t.start()
     return threads
