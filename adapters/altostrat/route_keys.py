@@ -29,7 +29,7 @@ BACKEND_OPERATIONS = {
     "listTriggerableWorkflows": ("list_definitions",),
     "getWorkflow": ("get_definition",),
     "updateWorkflow": ("put_definition",),
-    "deleteWorkflow": ("delete_definition",),
+    "deleteWorkflow": ("search", "delete_execution", "delete_definition"),  # its runs go with it
     "executeSyncWorkflow": ("get_definition", "start", "get"),
     "executeWorkflow": ("get_definition", "start"),
     "listWorkflowRuns": ("search",),
