@@ -45,9 +45,20 @@ def validation_message(violations: list[Violation]) -> str:
         where = v.location
         for piece in filter(None, v.pointer.split("/")):
             where += f"[{piece}]" if piece.isdigit() else f".{piece}"
-        parts.append(f"{where}: {v.message}")
+        parts.append(f"{where}: {_shorten(v.message)}")
     more = f" (and {len(violations) - 5} more)" if len(violations) > 5 else ""
     return "Invalid request: " + "; ".join(parts) + more
+
+
+MAX_CLAUSE = 200
+
+
+def _shorten(message: str) -> str:
+    """A violation quotes the offending value whole: keep its start and the rule it broke (the end),
+    so a 300 KB externalId is not echoed back in the error and in the SDK's exception text."""
+    if len(message) <= MAX_CLAUSE:
+        return message
+    return message[:60] + " ... " + message[-(MAX_CLAUSE - 65):]
 
 
 def bad_request(message: str, *, missing: list[dict[str, Any]] | None = None) -> InvalidArgument:

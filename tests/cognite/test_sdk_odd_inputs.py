@@ -1,10 +1,11 @@
 """What a cognite-sdk user meets with odd inputs, where CDF's docs say what happens: a delete naming an
 unknown workflow or version is 404 and deletes nothing of its batch; a task id must be 36 characters;
-a task update's output is at most 100 KB."""
+a task update's output is at most 100 KB; and an oversized value is not echoed back whole."""
 
 from __future__ import annotations
 
 import pytest
+from cognite.client.data_classes.workflows import WorkflowUpsert
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
 from tests.cognite.test_sdk_retry import async_task, unique, upsert, wait_task
@@ -48,3 +49,12 @@ def test_task_ids_are_36_characters_and_task_output_at_most_100_kb(client, gatew
 
     done = client.workflows.tasks.update(task.id, "completed", output={"blob": "x" * 100_000})
     assert done.status == "completed"
+
+
+def test_an_oversized_value_is_named_with_its_rule_but_not_echoed_whole(client):
+    with pytest.raises(CogniteAPIError) as caught:
+        client.workflows.upsert(WorkflowUpsert("w" * 300_000))
+    message = caught.value.message
+    assert caught.value.code == 400 and len(message) < 300
+    assert message.startswith("Invalid request: body.items[0].externalId: ")
+    assert message.endswith(" is longer than 255 characters")
