@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfgateway.adapters.conductor.render import workflow_json
+from wfgateway.adapters.conductor.render import incompletion_reason, workflow_json
 
 from wfgateway.core.model import Execution
 
@@ -17,7 +17,7 @@ from wfgateway.core.model import Execution
 def failure_input(execution: Execution) -> dict[str, Any]:
     out: dict[str, Any] = dict(execution.input or {})
     out["workflowId"] = execution.id
-    out["reason"] = execution.reason
+    out["reason"] = incompletion_reason(execution)
     out["failureStatus"] = str(execution.status)
     failed_task = execution.extra.get("failed_task") or execution.extra.get("terminated_by") or {}
     if failed_task.get("id"):

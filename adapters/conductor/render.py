@@ -214,6 +214,18 @@ def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
     return refs, names
 
 
+def incompletion_reason(execution: Execution) -> str | None:
+    """reasonForIncompletion: a run a task failed for good carries the OSS decider's sentence naming the
+    task, the run's status and the task's reason; any other (terminate, timeout) its reason as given."""
+    failed = execution.extra.get("failed_task")
+    if (not isinstance(failed, dict) or not failed.get("id") or not execution.status.terminal
+            or execution.reason != failed.get("reason")):
+        return execution.reason
+    reason = failed.get("reason")
+    return (f"Task {failed['id']} failed with status: {execution.status} and reason: "
+            f"'{'null' if reason is None else reason}'")
+
+
 def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:
     index = SpecIndex(execution.definition)
     # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
@@ -233,7 +245,7 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
         "input": execution.input or {},
         "output": execution.output or {},
         "correlationId": execution.correlation_id,
-        "reasonForIncompletion": execution.reason,
+        "reasonForIncompletion": incompletion_reason(execution),
         "taskToDomain": execution.metadata.get("taskToDomain") or {},
         "failedReferenceTaskNames": refs,
         "failedTaskNames": names,
@@ -279,7 +291,7 @@ def summary_json(execution: Execution) -> dict[str, Any]:
         "status": str(execution.status),
         "input": input_text,
         "output": output_text,
-        "reasonForIncompletion": execution.reason,
+        "reasonForIncompletion": incompletion_reason(execution),
         "executionTime": max(0, execution.ended_ms - started) if execution.ended_ms else 0,
         "failedReferenceTaskNames": ",".join(refs),
         "failedTaskNames": names,

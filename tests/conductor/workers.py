@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from conductor.client.http.models import Task
+from conductor.client.worker.exception import NonRetryableException
 
 
 def flaky(task: Task) -> dict[str, Any]:
@@ -20,3 +21,13 @@ def flaky(task: Task) -> dict[str, Any]:
             fh.write(task.task_id)
         raise RuntimeError(f"planned failure of {task.reference_task_name}")
     return {"seen": data, "ref": task.reference_task_name, "pid": os.getpid()}
+
+
+def always_fails(task: Task) -> dict[str, Any]:
+    """A retryable failure: the SDK reports FAILED with this message as the reason."""
+    raise RuntimeError(f"gateway down on try {task.retry_count}")
+
+
+def declines_for_good(task: Task) -> dict[str, Any]:
+    """A non-retryable failure: the SDK reports FAILED_WITH_TERMINAL_ERROR."""
+    raise NonRetryableException(f"card {task.input_data.get('card')} declined")

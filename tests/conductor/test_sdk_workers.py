@@ -1,0 +1,82 @@
+"""Acceptance: conductor-python's TaskHandler runs three workers, each in its own process, against the
+gateway, and the runs end as on the OSS server: many runs completed by the pool, a retryable failure
+retried up to the TaskDef's retryCount (each retry a new task linked to the one it retried), and a
+FAILED_WITH_TERMINAL_ERROR never retried; a run a task failed carries the decider's reason sentence."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from conductor.client.automator.task_handler import TaskHandler
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.models import StartWorkflowRequest, TaskDef
+from conductor.client.orkes_clients import OrkesClients
+from conductor.client.worker.worker import Worker
+from conductor.client.workflow.conductor_workflow import ConductorWorkflow
+from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.simple_task import SimpleTask
+
+from tests.conductor.sdk_support import rows, wait_status
+from tests.conductor.workers import always_fails, declines_for_good, flaky
+
+
+@pytest.fixture(scope="module")
+def handler(config: Configuration, clients: OrkesClients) -> Iterator[None]:
+    md = clients.get_metadata_client()
+    md.register_task_def(TaskDef(name="sw_ship", retry_count=0))
+    md.register_task_def(TaskDef(name="sw_call", retry_count=2, retry_logic="FIXED", retry_delay_seconds=0))
+    md.register_task_def(TaskDef(name="sw_charge", retry_count=3, retry_delay_seconds=0))
+    executor = WorkflowExecutor(config)
+    for task in ("sw_ship", "sw_call", "sw_charge"):
+        step = SimpleTask(task, f"{task}_ref")
+        step.input_parameters.update({"n": "${workflow.input.n}", "card": "${workflow.input.card}"})
+        ConductorWorkflow(executor=executor, name=f"{task}_flow", version=1).add(step).register(overwrite=True)
+    workers = [Worker("sw_ship", flaky, poll_interval=20), Worker("sw_call", always_fails, poll_interval=20),
+               Worker("sw_charge", declines_for_good, poll_interval=20)]
+    th = TaskHandler(workers=workers, configuration=config, scan_for_annotated_workers=False,
+                     monitor_processes=False)
+    th.start_processes()
+    try:
+        yield
+    finally:
+        th.stop_processes()
+
+
+def start(clients: OrkesClients, flow: str, **input: object) -> str:
+    return clients.get_workflow_client().start_workflow(StartWorkflowRequest(name=flow, version=1, input=input))
+
+
+def test_the_worker_processes_complete_every_run(clients: OrkesClients, handler: None) -> None:
+    ids = [start(clients, "sw_ship_flow", n=n) for n in range(8)]
+    done = [wait_status(clients, wid, "COMPLETED") for wid in ids]
+    assert [d.tasks[0].output_data["seen"]["n"] for d in done] == list(range(8))
+    assert {d.tasks[0].output_data["pid"] for d in done} - {os.getpid()}  # run in the SDK's own processes
+    assert all(d.tasks[0].worker_id and d.tasks[0].poll_count == 1 and d.tasks[0].retry_count == 0 for d in done)
+
+
+def test_a_retryable_failure_is_retried_up_to_the_task_defs_retry_count(clients: OrkesClients,
+                                                                        handler: None) -> None:
+    failed = wait_status(clients, start(clients, "sw_call_flow"), "FAILED")
+    assert rows(failed) == [("sw_call_ref", "FAILED")] * 3
+    first, second, last = failed.tasks
+    assert [t.retry_count for t in failed.tasks] == [0, 1, 2]
+    assert [t.retried for t in failed.tasks] == [True, True, False]
+    assert (second.retried_task_id, last.retried_task_id) == (first.task_id, second.task_id)
+    assert first.retried_task_id is None and len({t.task_id for t in failed.tasks}) == 3
+    assert [t.reason_for_incompletion for t in failed.tasks] == [f"gateway down on try {n}" for n in range(3)]
+    assert failed.reason_for_incompletion == (
+        f"Task {last.task_id} failed with status: FAILED and reason: 'gateway down on try 2'")
+    assert set(failed.failed_reference_task_names) == {"sw_call_ref"} and set(failed.failed_task_names) == {"sw_call"}
+
+
+def test_a_terminal_error_fails_the_run_without_a_retry(clients: OrkesClients, handler: None) -> None:
+    failed = wait_status(clients, start(clients, "sw_charge_flow", card="4242"), "FAILED")
+    assert rows(failed) == [("sw_charge_ref", "FAILED_WITH_TERMINAL_ERROR")]  # retryCount 3 is not used
+    task = failed.tasks[0]
+    assert (task.retry_count, task.retried, task.reason_for_incompletion) == (0, False, "card 4242 declined")
+    assert failed.reason_for_incompletion == (
+        f"Task {task.task_id} failed with status: FAILED and reason: 'card 4242 declined'")
+    summary = clients.get_workflow_client().search(query=f"workflowId IN ({failed.workflow_id})").results[0]
+    assert summary.reason_for_incompletion == failed.reason_for_incompletion
