@@ -172,3 +172,31 @@ def test_an_altostrat_run_is_found_by_the_workflow_name_altostrat_shows(gateway,
     page.click("#f-apply")
     expect(page.locator("#runs tbody")).to_have_text("No runs match.", timeout=30_000)
     assert errors == []
+
+
+def test_a_missing_run_a_stale_notice_and_a_bad_form_are_each_said_where_the_user_looks(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    page.goto(f"{gateway.url}/console/#/run/default/no-such-run")
+    expect(page.locator("#run-missing")).to_have_text("Run not found", timeout=30_000)
+    expect(page.locator("#view")).to_contain_text("No run no-such-run in tenant 'default'")
+    page.goto(f"{gateway.url}/console/#/definition/default/no_such_flow/1")
+    expect(page.locator("#definition-missing")).to_have_text("Definition not found")
+    expect(page.locator("#view")).to_contain_text("No definition no_such_flow version 1 in tenant 'default'")
+
+    run_id = running_run(gateway.url)
+    page.goto(f"{gateway.url}/console/#/run/default/{run_id}")
+    press(page, "retry")
+    expect(notice(page)).to_contain_text("Workflow is still running.")
+    page.click("#nav-definitions")  # the refusal was about that run, not about this page
+    expect(page.locator("#definitions")).to_contain_text(WAITS["name"])
+    expect(notice(page)).to_be_hidden()
+
+    page.goto(f"{gateway.url}/console/#/run/default/{run_id}")
+    page.click("#action-rerun")
+    page.fill("#a-workflow-input", '{"n": 2,')
+    page.click("#modal-confirm")
+    expect(page.locator("#modal-problem")).to_contain_text("Not JSON")
+    expect(page.locator("#a-workflow-input")).to_have_value('{"n": 2,')  # what was typed is still there to fix
+    page.click("#modal-cancel")
+    expect(page.locator("#modal")).to_be_hidden()
+    assert status_of(gateway.url, run_id) == "RUNNING"

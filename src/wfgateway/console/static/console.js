@@ -67,7 +67,8 @@
   }
 
   // -- modal confirmation ---------------------------------------------------------------------------
-  function confirmModal(title, body, confirmLabel, danger) {
+  // ``check`` (optional) says what is wrong with the form (a string) or null: the dialog stays open on it
+  function confirmModal(title, body, confirmLabel, danger, check) {
     var modal = document.getElementById('modal');
     document.getElementById('modal-title').textContent = title;
     var holder = clear(document.getElementById('modal-body'));
@@ -88,7 +89,13 @@
         if (opener && opener.focus && document.body.contains(opener)) opener.focus();
         resolve(answer);
       }
-      function yes() { done(true); }
+      function yes() {
+        var problem = check ? check() : null;
+        var shown = document.getElementById('modal-problem');
+        if (shown) shown.parentNode.removeChild(shown);
+        if (problem) { holder.appendChild(el('p', { 'class': 'notice refusal', id: 'modal-problem', role: 'alert', text: problem })); return; }
+        done(true);
+      }
       function no() { done(false); }
       function key(ev) {
         if (ev.key === 'Escape') { ev.preventDefault(); no(); }
@@ -163,7 +170,7 @@
 
   // -- polling ----------------------------------------------------------------------------------------
   function stopPolling() { if (state.timer) clearTimeout(state.timer); state.timer = null; state.etag = null; }
-  function poll(path, render) {
+  function poll(path, render, failed) {
     stopPolling();
     var token = {};
     state.view = token;
@@ -173,7 +180,7 @@
         if (r.status === 0) { state.down = true; notice(r.body.error, true); state.timer = setTimeout(tick, POLL_MS * 2); return; }
         if (state.down) { state.down = false; notice(''); }
         if (r.status === 401) { showLogin(r.body.error); return; }
-        if (r.status >= 400) { notice(r.body.error, true); return; }
+        if (r.status >= 400) { if (failed) failed(r.status, r.body.error); else notice(r.body.error, true); return; }
         if (r.status !== 304) { state.etag = r.etag; render(r.body); }
         state.timer = setTimeout(tick, POLL_MS);
       }).catch(function () { if (state.view === token) state.timer = setTimeout(tick, POLL_MS * 2); });
@@ -449,16 +456,18 @@
 
     function act(action, title) {
       var f = actionForm(action, lastDoc);
-      confirmModal(ACTION_LABELS[action].replace('…', '') + ' run ' + runId + '?', f.form, ACTION_LABELS[action].replace('…', ''), action === 'terminate').then(function (yes) {
+      function unreadable() {
+        try { f.read(); return null; } catch (err) { return 'Not JSON: ' + err.message; }
+      }
+      confirmModal(ACTION_LABELS[action].replace('…', '') + ' run ' + runId + '?', f.form, ACTION_LABELS[action].replace('…', ''), action === 'terminate', unreadable).then(function (yes) {
         if (!yes) return;
-        var body;
-        try { body = f.read(); } catch (err) { notice('Not JSON: ' + err.message, true); return; }
+        var body = f.read();
         body.tenant = tenant;
         call('POST', '/runs/' + encodeURIComponent(runId) + '/actions/' + action, body).then(function (r) {
           if (r.status === 401) { showLogin(r.body.error); return; }
           if (r.body.ok) {
             notice(title + ': ' + ACTION_LABELS[action].replace('…', '') + ' done' + (r.body.run_id !== runId ? '; new run ' + r.body.run_id : ''), false);
-            if (r.body.run_id !== runId) { location.hash = '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(r.body.run_id); return; }
+            if (r.body.run_id !== runId) { state.keepNotice = true; location.hash = '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(r.body.run_id); return; }
           } else {
             notice(title + ' refused: ' + (r.body.refusal || r.body.error), true);
           }
@@ -506,6 +515,11 @@
       if (!doc.history.length) hb.appendChild(el('tr', {}, el('td', { colspan: 5, 'class': 'muted', text: 'No console actions yet.' })));
       hist.appendChild(hb);
       extra.appendChild(el('div', { 'class': 'scroll' }, hist));
+    }, function (status, message) {
+      if (lastDoc) { notice(message, true); return; }  // shown before: keep it, say what went wrong now
+      clear(view).appendChild(el('p', {}, el('a', { href: '#/runs?tenant=' + encodeURIComponent(tenant), text: '« runs' })));
+      view.appendChild(el('h1', { id: 'run-missing', text: status === 404 ? 'Run not found' : 'This run cannot be shown' }));
+      view.appendChild(el('p', { text: message }));
     });
   }
 
@@ -577,17 +591,24 @@
         confirmModal('Start ' + d.name + ' v' + d.version + '?', el('pre', { text: json(value) }), 'Start').then(function (yes) {
           if (!yes) return;
           call('POST', '/start', { tenant: tenant, name: d.name, version: d.version, input: value }).then(function (r) {
-            if (r.body.ok) { notice('Started run ' + r.body.run_id + ' through ' + r.body.by, false); location.hash = '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(r.body.run_id); }
+            if (r.body.ok) { notice('Started run ' + r.body.run_id + ' through ' + r.body.by, false); state.keepNotice = true; location.hash = '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(r.body.run_id); }
             else notice((r.body.by ? r.body.by + ' refused: ' : '') + (r.body.refusal || r.body.error), true);
           });
         });
       } })));
-    }).catch(function (err) { if (err.message !== 'login') notice(err.message, true); });
+    }).catch(function (err) {
+      if (err.message === 'login') return;
+      clear(view).appendChild(el('p', {}, el('a', { href: '#/definitions?tenant=' + encodeURIComponent(tenant), text: '« definitions' })));
+      view.appendChild(el('h1', { id: 'definition-missing', text: 'Definition not found' }));
+      view.appendChild(el('p', { text: err.message }));
+    });
   }
 
   // -- routing ---------------------------------------------------------------------------------------------
   function route() {
     stopPolling();
+    if (!state.keepNotice) notice('');
+    state.keepNotice = false;
     if (!state.session.identity) { showLogin(); return; }
     var hash = location.hash || '#/runs';
     var path = hash.split('?')[0].slice(2).split('/').map(decodeURIComponent);
