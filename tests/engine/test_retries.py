@@ -8,7 +8,7 @@ import uuid
 from wfgateway.core.model import DYNAMIC, HTTP, NOOP, WAIT, WORKER, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus as ES
 from wfgateway.core.statuses import TaskStatus as TS
-from wfgateway.engine.decider import retry_delay
+from wfgateway.engine.attempts import retry_delay
 
 from .helpers import TENANT, by_ref, run, spec, statuses, work
 

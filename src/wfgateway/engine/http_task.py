@@ -19,7 +19,7 @@ import orjson
 from wfgateway import tracing
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import finish
+from wfgateway.engine.ending import finish
 from wfgateway.engine.state import AttRec
 from wfgateway.engine.store.base import Claim
 from wfgateway.engine.templates import redact, resolve_secrets, secret_names

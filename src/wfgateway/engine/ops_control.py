@@ -9,8 +9,9 @@ from typing import Any
 from wfgateway.core.errors import Conflict
 from wfgateway.core.model import SKIPPED_ON_REQUEST, WORKER, Execution, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine.attempts import skip
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import definition_graph, skip
+from wfgateway.engine.scopes import definition_graph
 from wfgateway.engine.unit import Unit
 
 

@@ -11,7 +11,7 @@ from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.engine import ops_read
 from wfgateway.engine.codec import definition_to_dict
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import cancel_open, end_execution
+from wfgateway.engine.ending import cancel_open, end_execution
 from wfgateway.engine.store.base import DuplicateKey
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import dumps

@@ -15,16 +15,11 @@ from wfgateway.core.errors import Conflict, InvalidArgument
 from wfgateway.core.model import ITERATION, LOOP, Execution, TaskAttempt
 from wfgateway.core.statuses import UNSUCCESSFUL_TERMINAL, ExecutionStatus, TaskStatus
 from wfgateway.engine import ops_read
+from wfgateway.engine.attempts import schedule
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import (
-    ITER_LOCAL,
-    child_graph,
-    definition_graph,
-    iterations,
-    loop_output,
-    schedule,
-)
 from wfgateway.engine.graph import Graph
+from wfgateway.engine.looping import ITER_LOCAL, iterations, loop_output
+from wfgateway.engine.scopes import child_graph, definition_graph
 from wfgateway.engine.state import AttRec, ExecState, public_fields
 from wfgateway.engine.store.base import ATT_IDX
 from wfgateway.engine.unit import Unit, arm_deadline

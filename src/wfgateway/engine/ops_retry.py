@@ -15,9 +15,10 @@ from wfgateway.core.errors import Conflict
 from wfgateway.core.model import DYNAMIC, LOOP, SUBWORKFLOW, Execution, RetryPolicy
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import ITER_LOCAL, child_graph, definition_graph, loop_output
 from wfgateway.engine.graph import Graph
+from wfgateway.engine.looping import ITER_LOCAL, loop_output
 from wfgateway.engine.ops_replay import _reopen_attempt, resume_parents
+from wfgateway.engine.scopes import child_graph, definition_graph
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.unit import Unit, arm_deadline
 

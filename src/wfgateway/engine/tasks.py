@@ -11,7 +11,7 @@ from wfgateway.core.model import WORKER, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine import ops_read
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import finish
+from wfgateway.engine.ending import finish
 from wfgateway.engine.events import EngineEvent, deliver
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.store.base import ATT_IDX, Claim

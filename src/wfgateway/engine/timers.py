@@ -17,16 +17,10 @@ from typing import Any
 from wfgateway.core.loops import LoopState, Supervised
 from wfgateway.core.model import HTTP, WAIT, WORKER, TaskSpec
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine.attempts import begin
 from wfgateway.engine.context import EngineContext
-from wfgateway.engine.decider import (
-    begin,
-    cancel_open,
-    child_graph,
-    definition_graph,
-    end_execution,
-    finish,
-    mark_failure,
-)
+from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure
+from wfgateway.engine.scopes import child_graph, definition_graph
 from wfgateway.engine.state import AttRec, ExecState
 from wfgateway.engine.store.base import Changeset, StoreError
 from wfgateway.engine.unit import Unit

@@ -14,7 +14,8 @@ from typing import Any
 from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
-from wfgateway.engine.decider import cancel_open, decide, end_execution, finish
+from wfgateway.engine.decider import decide
+from wfgateway.engine.ending import cancel_open, end_execution, finish
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.snapshots import Snapshots

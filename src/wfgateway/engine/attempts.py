@@ -1,0 +1,253 @@
+"""An attempt's life from creation to start: a new attempt (first, retry or re-run), its templates
+resolved, then begun -- queued for a worker, dispatched over HTTP, put on a timer, expanded, or run
+right away when it is a built-in kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wfgateway.core.errors import EvaluationFailed
+from wfgateway.core.model import (
+    COMPUTE,
+    CONDITION,
+    DYNAMIC,
+    HTTP,
+    LOOP,
+    NOOP,
+    SET,
+    SUBWORKFLOW,
+    SWITCH,
+    TERMINATE,
+    WAIT,
+    WORKER,
+    TaskSpec,
+)
+from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine import conditions
+from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure, workflow_output
+from wfgateway.engine.env import Env, evaluate
+from wfgateway.engine.looping import start_iteration
+from wfgateway.engine.resolve import StateContext
+from wfgateway.engine.scopes import definition_graph
+from wfgateway.engine.state import AttRec, ExecState, new_attempt
+from wfgateway.engine.templates import resolve
+from wfgateway.engine.util import new_id, reason_of
+from wfgateway.engine.validation import validate_specs
+
+
+def retry_delay(spec: TaskSpec, n: int) -> int:
+    d = spec.retry_delay_ms or 0
+    if d <= 0:
+        return 0
+    if spec.backoff == "linear":
+        return int(d * (spec.backoff_scale or 1.0) * (n + 1))
+    if spec.backoff == "exponential":
+        return int(d * (2**n))
+    return int(d)
+
+
+def _new_attempt(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, status: TaskStatus, *,
+                 retry_of: AttRec | None, reuse: AttRec | None) -> AttRec:
+    now = env.now
+    if reuse is not None:
+        id_, seq, key, number = reuse.a.id, reuse.a.seq, new_id(), reuse.a.attempt
+    else:
+        id_ = new_id()
+        seq, key = st.next_seq(), id_
+        number = retry_of.a.attempt + 1 if retry_of is not None else 0
+    extra: dict[str, Any] = {}
+    if container is not None:
+        extra = {"local_ref": spec.ref}
+        if "iteration" in container.a.extra:  # inside a loop (at any depth): which pass of which loop
+            extra["iteration"] = container.a.extra["iteration"]
+            extra["loop_id"] = container.a.extra.get("loop_id")
+    a = new_attempt(
+        id_, st.e.id, spec.ref if container is None else f"{container.a.ref}:{spec.ref}", spec.name or spec.ref,
+        spec.kind, status, seq, number, retry_of.a.id if retry_of is not None else None,
+        container.a.id if container is not None else None, now, extra,
+    )
+    rec = AttRec(a, key, st.e.tenant)
+    if container is not None:
+        rec.spec = spec
+    if retry_of is not None:
+        rec.retry_base = retry_of.retry_base
+        retry_of.a.retried = True
+        retry_of.retry_pending = False
+        retry_of.a.updated_ms = now
+    elif reuse is not None:
+        rec.retry_base = reuse.a.attempt
+    st.add(rec)
+    return rec
+
+
+def skip(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, prev: AttRec | None) -> AttRec:
+    rec = _new_attempt(st, env, container, spec, TaskStatus.SKIPPED, retry_of=prev, reuse=None)
+    rec.a.ended_ms = env.now
+    return rec
+
+
+def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, *, retry_of: AttRec | None = None,
+             reuse: AttRec | None = None, input_override: dict[str, Any] | None = None, delay_ms: int = 0,
+             retry_base: int | None = None) -> AttRec:
+    """Create the next attempt of ``spec`` and start it (now, or after ``delay_ms``)."""
+    rec = _new_attempt(st, env, container, spec, TaskStatus.SCHEDULED, retry_of=retry_of, reuse=reuse)
+    if retry_base is not None:
+        rec.retry_base = retry_base
+    ctx = StateContext(st, container, rec)
+    try:
+        rec.a.input = input_override if input_override is not None else resolve(spec.input, ctx)
+        params = resolve_params(spec, ctx)
+    except Exception as exc:  # a bad template at run time fails the task, never the engine
+        finish(rec, TaskStatus.FAILED, env.now, reason=f"Cannot resolve the task's templates: {exc}")
+        return rec
+    if delay_ms > 0:
+        due = env.now + delay_ms
+        rec.a.callback_after_ms = due
+        rec.params = params or None
+        st.timers.append((due, "wake" if spec.kind == WORKER else "start", rec.key, None))
+        return rec
+    begin(st, env, container, spec, rec, params)
+    return rec
+
+
+def resolve_params(spec: TaskSpec, ctx: StateContext) -> dict[str, Any]:
+    """A task's params with their templates resolved -- except an inline sub-workflow definition,
+    whose templates are the child's own (resolved when the child runs)."""
+    if not spec.params:
+        return {}
+    inline = spec.params.get("definition") if spec.kind == SUBWORKFLOW else None
+    own = spec.params if not isinstance(inline, dict) else {k: v for k, v in spec.params.items() if k != "definition"}
+    resolved: dict[str, Any] = resolve(own, ctx)
+    return resolved if not isinstance(inline, dict) else {**resolved, "definition": inline}
+
+
+def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,
+          params: dict[str, Any]) -> None:
+    """Start a SCHEDULED attempt: queue it, dispatch it, or run a built-in kind right away."""
+    kind, a, now = spec.kind, rec.a, env.now
+    if kind == WORKER:
+        if spec.timeout_ms:
+            params = {**params, "timeout_ms": spec.timeout_ms}
+        rec.params = params or None
+        st.notify.add((rec.tenant, a.name))
+        return
+    if kind == HTTP:
+        rec.params = params
+        st.dispatch.append(rec.key)
+        return
+    a.started_ms = now
+    if kind == NOOP:
+        finish(rec, TaskStatus.COMPLETED, now, output=a.input)
+    elif kind == SET:
+        values = params.get("variables", a.input)
+        if not isinstance(values, dict):
+            finish(rec, TaskStatus.FAILED, now, reason="A set task needs an object of variables")
+            return
+        st.e.variables = {**st.e.variables, **values}
+        finish(rec, TaskStatus.COMPLETED, now, output=dict(values))
+    elif kind == COMPUTE:
+        try:
+            out = evaluate(env, params, a.input)
+        except EvaluationFailed as exc:
+            finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
+            return
+        finish(rec, TaskStatus.COMPLETED, now, output=out if isinstance(out, dict) else {"result": out})
+    elif kind == SWITCH:
+        if "evaluator" in params:
+            try:
+                value = evaluate(env, params, a.input)
+            except EvaluationFailed as exc:
+                finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
+                return
+        else:
+            value = params["value"] if "value" in params else a.input.get("value")
+        branch = conditions.select_case(value, params.get("cases", []))
+        a.branch = branch
+        finish(rec, TaskStatus.COMPLETED, now, output={"selected": branch})
+    elif kind == CONDITION:
+        src = params if "operator" in params or "left" in params else a.input
+        op = src.get("operator", "equals")
+        try:
+            result = conditions.evaluate(src.get("left"), op, src.get("right"))
+        except KeyError:
+            finish(rec, TaskStatus.FAILED, now, reason=f"Unknown condition operator '{op}'")
+            return
+        a.branch = "true" if result else "false"
+        finish(rec, TaskStatus.COMPLETED, now, output={"selected": a.branch, "result": result})
+    elif kind == TERMINATE:
+        _terminate_task(st, env, rec, params)
+    elif kind == WAIT:
+        a.status = TaskStatus.IN_PROGRESS
+        due = params.get("until_ms")
+        if due is None and params.get("duration_ms") is not None:
+            due = now + int(params["duration_ms"])
+        if due is not None:
+            st.timers.append((int(due), "wait", rec.key, None))
+        _arm_timeout(st, spec, rec, now)
+    elif kind == SUBWORKFLOW:
+        a.status = TaskStatus.IN_PROGRESS
+        a.subworkflow_id = params.get("execution_id") or new_id()
+        rec.params = params
+        st.pending_children.append(rec)
+        _arm_timeout(st, spec, rec, now)
+    elif kind == DYNAMIC:
+        _expand(st, env, container, spec, rec, params)
+    elif kind == LOOP:
+        a.status = TaskStatus.IN_PROGRESS
+        rec.params = params
+        a.output = {"iteration": 1}
+        _arm_timeout(st, spec, rec, now)
+        start_iteration(st, env, rec, spec, 1)
+    else:  # pragma: no cover - validation rejects unknown kinds
+        finish(rec, TaskStatus.FAILED, now, reason=f"Unknown task kind '{kind}'")
+
+
+def _arm_timeout(st: ExecState, spec: TaskSpec, rec: AttRec, now: int) -> None:
+    if spec.timeout_ms:
+        st.timers.append((now + spec.timeout_ms, "timeout", rec.key, None))
+
+
+def _expand(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,
+            params: dict[str, Any]) -> None:
+    now = env.now
+    name = params.get("expander") or st.definition.dialect or st.e.dialect
+    fn = env.expanders.get(name)
+    if fn is None:
+        finish(rec, TaskStatus.FAILED, now, reason=f"No dynamic-task expander registered for '{name}'")
+        return
+    outer = set(definition_graph(st).by_ref)
+    c = container
+    while c is not None:
+        outer.update(s.ref for s in c.children or ())
+        c = st.by_id.get(c.a.parent_attempt_id) if c.a.parent_attempt_id else None
+    try:
+        specs = list(fn(params, spec, st.e))
+        validate_specs(specs, frozenset(outer))
+    except Exception as exc:  # the expander is vendor code: its failure fails the task
+        finish(rec, TaskStatus.FAILED, now, reason=f"Dynamic task expansion failed: {reason_of(exc)}")
+        return
+    rec.children = specs
+    rec.a.status = TaskStatus.IN_PROGRESS
+    _arm_timeout(st, spec, rec, now)
+
+
+def _terminate_task(st: ExecState, env: Env, rec: AttRec, params: dict[str, Any]) -> None:
+    now = env.now
+    status = str(params.get("status", "COMPLETED")).upper()
+    target = {"COMPLETED": ExecutionStatus.COMPLETED, "FAILED": ExecutionStatus.FAILED,
+              "TERMINATED": ExecutionStatus.TERMINATED}.get(status)
+    if target is None:
+        finish(rec, TaskStatus.FAILED, now, reason=f"Unknown terminate status '{status}'")
+        return
+    reason = params.get("reason")
+    finish(rec, TaskStatus.COMPLETED, now, output=params.get("output") if isinstance(params.get("output"), dict)
+           else {"status": status, "reason": reason})
+    e = st.e
+    output = params["output"] if isinstance(params.get("output"), dict) else None
+    cancel_open(st, env)
+    if output is None and target is ExecutionStatus.COMPLETED:
+        output = workflow_output(st, definition_graph(st))
+    end_execution(st, env, target, reason if reason is None else str(reason), output=output)
+    e.extra = {**e.extra, "terminated_by": {"id": rec.a.id, "ref": rec.a.ref}}
+    if target is ExecutionStatus.FAILED:
+        mark_failure(st)
