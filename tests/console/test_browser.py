@@ -225,9 +225,11 @@ def test_a_login_sees_only_its_tenants_runs(browser, tmp_path, monkeypatch):
         expect(page.locator("#f-tenant option")).to_have_count(1)
 
         page.goto(f"{gw.url}/console/#/run/rival/{theirs}")
-        expect(notice(page)).to_contain_text("This login may not see tenant 'rival'")
+        expect(page.locator("#run-missing")).to_have_text("This run cannot be shown")
+        expect(page.locator("#view")).to_contain_text("This login may not see tenant 'rival'")
         page.goto(f"{gw.url}/console/#/run/acme/{theirs}")
-        expect(notice(page)).to_contain_text(f"No run {theirs} in tenant 'acme'")
+        expect(page.locator("#run-missing")).to_have_text("Run not found")
+        expect(page.locator("#view")).to_contain_text(f"No run {theirs} in tenant 'acme'")
         context.close()
 
 
