@@ -106,6 +106,8 @@ def operations(size: int) -> list[Operation]:
                   SearchFilter("orders", dialect="conductor", statuses=["FAILED", "TIMED_OUT"]), 51),
         Operation("cognite executions/list: name + version + status",
                   SearchFilter("proj", name="cognite_wf1", def_version="2", statuses=["FAILED"]), 101),
+        Operation("cognite executions/list: name + version, a version without runs",
+                  SearchFilter("proj", workflows=[("cognite_wf1", "9")]), 101),
         Operation("cognite executions/list: status only", SearchFilter("proj", statuses=["COMPLETED", "RUNNING"]),
                   101),
         Operation("cognite executions/list: created range", SearchFilter(

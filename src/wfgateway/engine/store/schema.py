@@ -118,4 +118,9 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE INDEX executions_dialect_status_created ON executions (tenant, dialect, status, created_ms, id)",
     ],
+    # 10: the runs of one version of a workflow, newest first (Cognite's workflowFilters with a version and
+    # no status): without it the walk reads every newer run of the workflow's other versions
+    [
+        "CREATE INDEX executions_version_created ON executions (tenant, name, def_version, created_ms, id)",
+    ],
 ]

@@ -29,7 +29,7 @@ COUNT_CAP = 10_000
 UNION_MAX = 3  # page branches merged as a union; more are joined to their walks (faster from 4 on, both stores)
 COLUMNS = ", ".join(EXEC_COLS)
 
-# (name, columns): migration 5 creates them; the plan test checks every search uses one of them
+# (name, columns): migrations 5, 6, 9 and 10 create them; the plan test checks every search uses one of them
 INDEXES: tuple[tuple[str, str], ...] = (
     ("executions_name_status_created", "tenant, name, status, created_ms, id"),
     ("executions_version_status_created", "tenant, name, def_version, status, created_ms, id"),
@@ -39,6 +39,7 @@ INDEXES: tuple[tuple[str, str], ...] = (
     ("executions_parent_created", "parent_execution_id, created_ms, id"),
     ("executions_dialect_created", "tenant, dialect, created_ms, id"),
     ("executions_dialect_status_created", "tenant, dialect, status, created_ms, id"),
+    ("executions_version_created", "tenant, name, def_version, created_ms, id"),  # migration 10
 )
 
 
