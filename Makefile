@@ -19,9 +19,11 @@ $(BIN)/python:
 install: $(VENV)/.installed
 
 # installed again only when pyproject.toml changes (the package itself is editable): `make run` starts at once
+# pip's build warnings go to .venv/install.log, shown only when the install fails
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e .
-	touch $@
+	@echo "installing wfgateway into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/pip install -q -e . > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@touch $@
 
 install-test: $(BIN)/python
 	$(BIN)/pip install -q -e ".[test]"

@@ -219,7 +219,7 @@
     } else {
       tenant = el('input', { name: 'tenant', id: 'f-tenant', value: q.tenant, size: 12 });
     }
-    field('tenant', tenant);
+    field('tenant (project, org)', tenant);
     var dialect = el('select', { name: 'dialect', id: 'f-dialect' }, el('option', { value: '', text: 'every dialect' }));
     state.session.dialects.forEach(function (d) { dialect.appendChild(el('option', { value: d.name, text: d.title, selected: d.name === q.dialect })); });
     field('dialect', dialect);
