@@ -10,7 +10,7 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-from wfgateway.core.errors import MalformedBody, PayloadTooLarge
+from wfgateway.core.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
 from wfgateway.sanitize import json_line
 
 access_logger = logging.getLogger("wfgateway.access")
@@ -60,7 +60,7 @@ def decode_body(body: bytes, encoding: str | None, limit: int) -> bytes:
         return body
     wbits = _DECODERS.get(encoding.strip().lower())
     if wbits is None:
-        raise MalformedBody(f"unsupported Content-Encoding: {encoding}")
+        raise UnsupportedMediaType(f"Content-Encoding '{encoding}' is not supported; use gzip, deflate or none")
     try:
         d = zlib.decompressobj(wbits)
         out = d.decompress(body, limit + 1)

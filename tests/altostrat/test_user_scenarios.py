@@ -142,7 +142,7 @@ def test_wrong_requests_answer_in_the_vendor_shape(org1):
     patch = org1.patch(f"/workflows/{wf['id']}", json={"name": "x"})  # PATCH is not documented
     assert patch.status_code == 405 and set(patch.json()) == ERROR_KEYS
     assert patch.json()["code"] == "method_not_allowed"
-    assert {m.strip() for m in patch.headers["allow"].split(",")} == {"GET", "PUT", "DELETE"}
+    assert {m.strip() for m in patch.headers["allow"].split(",")} == {"GET", "HEAD", "PUT", "DELETE"}
     assert org1.get(f"/workflows/{wf['id']}/execute").status_code == 405
     route = org1.get(f"/workflows/{wf['id']}/nothing/here")
     assert route.status_code == 404 and set(route.json()) == ERROR_KEYS

@@ -183,3 +183,62 @@ def test_wrong_method(gateway, dialect):
     check_shape(dialect, r, 405)
     assert r.headers["allow"]
     assert method not in r.headers["allow"]
+
+
+GET_PATHS = {"conductor": "/api/metadata/workflow", "cognite": "/api/v1/projects/p1/workflows", "altostrat": "/workflows"}
+NO_GET = {"conductor": ("/api/workflow/bulk/pause", "PUT"),
+          "cognite": ("/api/v1/projects/p1/workflows/executions/list", "POST"),
+          "altostrat": ("/workflows/wf_none/execute", "POST")}
+
+
+def raw_head(url: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    """A HEAD over a plain socket, to see exactly what the server sends (httpx never reads a HEAD's body)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(url).hostname, urlsplit(url).port
+    lines = [f"HEAD {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+             *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection((host, port), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parsed = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
+    return int(status_line.split()[1]), parsed, body
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_head_is_get_without_its_body(gateway, dialect):
+    """Uptime checks and caches send HEAD; every vendor's server answers it for its GET routes."""
+    client, auth = gateway
+    got = client.get(GET_PATHS[dialect], headers=auth[dialect])
+    assert got.status_code == 200, got.text
+    status, headers, body = raw_head(str(client.base_url), GET_PATHS[dialect], auth[dialect])
+    assert status == 200 and body == b""
+    assert headers["content-type"] == got.headers["content-type"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_head_of_a_route_without_get_is_405(gateway, dialect):
+    client, auth = gateway
+    path, method = NO_GET[dialect]
+    r = client.head(path, headers=auth[dialect])
+    assert r.status_code == 405
+    assert r.headers["allow"] == method
+    wrong = client.request(*CASES[dialect]["wrong_method"], headers=auth[dialect])
+    if "GET" in wrong.headers["allow"]:
+        assert "HEAD" in wrong.headers["allow"]  # an Allow that lists GET lists HEAD too
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unsupported_content_encoding_is_415(gateway, dialect):
+    client, auth = gateway
+    path, body = CASES[dialect]["valid_post"]
+    r = client.post(path, content=orjson.dumps(body), headers={
+        **auth[dialect], "Content-Type": "application/json", "Content-Encoding": "br"})
+    body = check_shape(dialect, r, 415)
+    message = body["error"]["message"] if dialect == "cognite" else body["message"]
+    assert "br" in message

@@ -81,7 +81,7 @@ def test_bad_requests_get_dialect_errors(toy, method, path, kwargs, status, code
     assert r.status_code == status, r.text
     assert r.json()["code"] == code
     if status == 405:
-        assert r.headers["allow"] == "GET"
+        assert r.headers["allow"] == "GET, HEAD"
 
 
 def test_missing_and_bad_credentials_are_401(toy):

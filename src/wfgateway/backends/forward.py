@@ -91,7 +91,9 @@ class Forwarder(Forwarding):
 
     async def _forward(self, target: Target, call: Call) -> Response:
         scope = call.request.scope
-        method = scope["method"]
+        # a HEAD goes upstream as the GET it stands for: this server drops the body (and the upstream
+        # pool never has to read a HEAD answer whose Content-Length promises a body that never comes)
+        method = "GET" if scope["method"] == "HEAD" else scope["method"]
         raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         if self.path_params:

@@ -92,8 +92,12 @@ class PathTrie(Generic[T]):
         if node is None or not node.methods:
             return None
         entry = node.methods.get(method)
+        if entry is None and method == "HEAD":
+            # HEAD is GET without the body (RFC 9110 9.3.2), as every vendor's server answers it; the
+            # ASGI server sends the GET's headers and drops the body.
+            entry = node.methods.get("GET")
         if entry is None:
-            return WrongMethod(sorted(node.methods))
+            return WrongMethod(sorted({*node.methods, *(("HEAD",) if "GET" in node.methods else ())}))
         target, names = entry
         return Match(target, dict(zip(names, reversed(values), strict=True)))
 
