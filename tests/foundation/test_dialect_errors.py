@@ -13,6 +13,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.raw_http import raw_head
 from tests.support.server import run_gateway
 
 SECRETS = {
@@ -189,25 +190,6 @@ GET_PATHS = {"conductor": "/api/metadata/workflow", "cognite": "/api/v1/projects
 NO_GET = {"conductor": ("/api/workflow/bulk/pause", "PUT"),
           "cognite": ("/api/v1/projects/p1/workflows/executions/list", "POST"),
           "altostrat": ("/workflows/wf_none/execute", "POST")}
-
-
-def raw_head(url: str, path: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """A HEAD over a plain socket, to see exactly what the server sends (httpx never reads a HEAD's body)."""
-    import socket
-    from urllib.parse import urlsplit
-
-    host, port = urlsplit(url).hostname, urlsplit(url).port
-    lines = [f"HEAD {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
-             *(f"{k}: {v}" for k, v in headers.items())]
-    with socket.create_connection((host, port), timeout=10) as s:
-        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *header_lines = head.decode("latin-1").split("\r\n")
-    parsed = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in header_lines)}
-    return int(status_line.split()[1]), parsed, body
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

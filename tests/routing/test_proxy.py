@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from tests.routing.support import MemoryBackend, relay_gateway, serve, upstream
+from tests.support.raw_http import raw_head
 
 FRONT = {"Authorization": "Bearer front-secret"}
 
@@ -104,3 +105,16 @@ def test_drift_is_reported_or_enforced(tmp_path, monkeypatch, mode):
         assert r.json()["error"]["kind"] == "bad_gateway" and "EXPLODED" in r.json()["error"]["message"]
         assert started.status_code == 502
     assert 'wfgateway_response_drift_total{backend="bad",operation="getExecution",route="drifty"} 1.0' in metrics
+
+
+def test_a_head_is_forwarded_as_the_get_it_stands_for(pair):
+    """The upstream pool never reads a HEAD answer (a Content-Length with no body would hang it): the
+    front asks the GET and its server drops the body."""
+    front, _, back = pair
+    with httpx.Client(base_url=front, headers=FRONT) as c:
+        new_id = c.post("/relay/workflows/orders/start", json={"input": {}}).text
+        got = c.get(f"/relay/executions/{new_id}")
+    status, headers, body = raw_head(front, f"/relay/executions/{new_id}", FRONT)
+    assert status == 200 and body == b""
+    assert headers["content-type"] == got.headers["content-type"]
+    assert back.calls == ["start", "get", "get"]
