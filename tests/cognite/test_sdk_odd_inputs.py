@@ -1,13 +1,16 @@
 """What a cognite-sdk user meets with odd inputs, where CDF's docs say what happens: a delete naming an
 unknown workflow or version is 404 and deletes nothing of its batch; a task id must be 36 characters;
-a task update's output is at most 100 KB; and an oversized value is not echoed back whole."""
+a task update's output is at most 100 KB; a session status filter is taken in the lower case of
+CDF's docs as well as the upper case the SDK sends; and an oversized value is not echoed back whole."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from cognite.client.data_classes.workflows import WorkflowUpsert
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
+from tests.cognite.conftest import sdk_client
 from tests.cognite.test_sdk_retry import async_task, unique, upsert, wait_task
 
 
@@ -58,3 +61,20 @@ def test_an_oversized_value_is_named_with_its_rule_but_not_echoed_whole(client):
     assert caught.value.code == 400 and len(message) < 300
     assert message.startswith("Invalid request: body.items[0].externalId: ")
     assert message.endswith(" is longer than 255 characters")
+
+
+def test_sessions_list_takes_the_status_in_either_case(client, gateway):
+    project = unique("sess-case")
+    sessions = sdk_client(gateway.url, project).iam.sessions
+    ready = sessions.create()
+    revoked = sessions.create()
+    sessions.revoke(revoked.id)
+    http = httpx.Client(base_url=f"{gateway.url}/api/v1/projects/{project}", headers={"Authorization": "Bearer t"})
+    for status, expected in (("ready", ready.id), ("READY", ready.id), ("revoked", revoked.id)):
+        r = http.get("/sessions", params={"status": status})
+        assert r.status_code == 200, r.text
+        assert [s["id"] for s in r.json()["items"]] == [expected]
+    assert [s.id for s in sessions.list("REVOKED")] == [revoked.id]
+
+    bad = http.get("/sessions", params={"status": "Ready"})
+    assert bad.status_code == 400 and "query.status" in bad.json()["error"]["message"]

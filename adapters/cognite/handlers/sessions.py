@@ -23,6 +23,7 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
     async def list_sessions(call: Call) -> Response:
         limit = limit_of(call.query.get("limit"), 25)
         status = call.query.get("status")
+        status = str(status).upper() if status else None  # CDF's docs spell it lower case, the SDK upper
         after = field(call, call.query.get("cursor"), "after", str, status)
         items, last = await svc.sessions.page(call.principal.tenant, status, after, limit)
         return json({"items": items, "nextCursor": encode(call, {"after": last}, status) if last else None})
