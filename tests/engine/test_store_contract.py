@@ -260,8 +260,8 @@ async def test_search_filters_and_keyset_pages(store):
                                                             status="COMPLETED" if i % 2 else "FAILED")]))
     flt = SearchFilter(tenant="t1", name="wf")
     rows, total = await store.exec_search(flt, None, 2, True)
-    page2, _ = await store.exec_search(flt, (rows[-1][EXEC_IDX["created_ms"]], rows[-1][0]), 10, True)
-    assert total == 5
+    page2, total2 = await store.exec_search(flt, (rows[-1][EXEC_IDX["created_ms"]], rows[-1][0]), 10, True)
+    assert total == 5 and total2 == 5  # a short page past a cursor still counts every match
     seen = [r[0] for r in rows + page2]
     assert sorted(seen) == sorted(ids) and len(set(seen)) == 5
     assert [r[EXEC_IDX["created_ms"]] for r in rows + page2] == sorted([100, 100, 101, 101, 102], reverse=True)
@@ -326,6 +326,26 @@ async def test_search_of_many_workflows_and_statuses_pages_each_match_once(store
         assert [r[0] for r in page] == list(reversed(ids))[3:9]
         page, _ = await store.exec_search(flt, None, 5, True, False, 7)
         assert [r[0] for r in page] == ids[7:12]
+
+
+async def test_search_totals_are_bounded_whether_counted_or_read_off_a_short_page(store):
+    """A total (Conductor's totalHits) is min(matches, COUNT_CAP): counted for a full page, read off a
+    first page that is not full (a page past ``skip`` matches included), counted again past a cursor."""
+    from wfgateway.engine.store.search import COUNT_CAP
+
+    n = COUNT_CAP + 3
+    await store.commit(Changeset(exec_inserts=[exec_row(f"b{i:05d}", name="busy", created_ms=10 + i)
+                                               for i in range(n)]))
+    flt = SearchFilter("t1", name="busy")
+    for limit, skip, answered in ((5, 0, 5), (5, COUNT_CAP, 3), (5, n, 0), (5, n + 7, 0), (n + 1, 0, n)):
+        page, total = await store.exec_search(flt, None, limit, True, True, skip)
+        assert (len(page), total) == (answered, COUNT_CAP), (limit, skip)
+    page, total = await store.exec_search(flt, (12, "b00002"), 50, True)
+    assert ([r[0] for r in page], total) == (["b00001", "b00000"], COUNT_CAP)
+    few = SearchFilter("t1", name="busy", created_to_ms=14)
+    for limit, skip, answered in ((2, 0, 2), (10, 0, 5), (10, 3, 2), (10, 9, 0)):
+        page, total = await store.exec_search(few, None, limit, False, True, skip)
+        assert (len(page), total) == (answered, 5), (limit, skip)
 
 
 async def test_poll_candidates_and_recovery_queries(store):

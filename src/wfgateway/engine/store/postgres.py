@@ -356,19 +356,22 @@ class PostgresStore:
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = search.build(flt, cursor, limit, newest_first, lateral=True)
         async with self._conn() as conn:
-            total = None
-            if count:
-                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
-                total = int((await cur.fetchone() or (0,))[0])
+            rows: list[tuple[Any, ...]] = []
+            key = None
             if skip > 0:
                 seek_sql, seek_args = search.seek(flt, cursor, skip, newest_first, lateral=True)
                 cur = await conn.execute(self._pg(seek_sql), seek_args)  # type: ignore[arg-type]
                 key = await cur.fetchone()
-                if key is None:
-                    return [], total
-                sql = search.build(flt, (key[0], key[1]), limit, newest_first, lateral=True)
-            cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
-            rows = await cur.fetchall()
+            if skip == 0 or key is not None:
+                page = sql if key is None else search.build(flt, (key[0], key[1]), limit, newest_first, lateral=True)
+                cur = await conn.execute(self._pg(page.page), page.page_args)  # type: ignore[arg-type]
+                rows = await cur.fetchall()
+            if not count:
+                return rows, None
+            total = search.total_of_page(cursor, skip, limit, len(rows)) if key is not None or skip == 0 else None
+            if total is None:  # a full page (or one past a cursor): count the matches, up to COUNT_CAP
+                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
+                total = int((await cur.fetchone() or (0,))[0])
         return rows, total
 
     async def task_search(
@@ -378,12 +381,12 @@ class PostgresStore:
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = task_search.build(flt, cursor, limit, newest_first)
         async with self._conn() as conn:
-            total = None
-            if count:
-                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
-                total = int((await cur.fetchone() or (0,))[0])
             cur = await conn.execute(self._pg(sql.page), sql.page_args)  # type: ignore[arg-type]
             rows = await cur.fetchall()
+            total = search.total_of_page(cursor, 0, limit, len(rows)) if count else None
+            if count and total is None:
+                cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
+                total = int((await cur.fetchone() or (0,))[0])
         return rows, total
 
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:

@@ -192,6 +192,14 @@ def seek(flt: SearchFilter, cursor: tuple[int, str] | None, skip: int, newest_fi
             [*args, skip - 1])
 
 
+def total_of_page(cursor: tuple[int, str] | None, skip: int, limit: int, answered: int) -> int | None:
+    """The bounded total a count would give, when the page already shows it: a first page (no cursor;
+    ``skip`` matches passed over before it) that is not full holds the last match.  None: count."""
+    if cursor is not None or answered >= limit:
+        return None
+    return min(skip + answered, COUNT_CAP)
+
+
 def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, lateral: bool = False
           ) -> SearchSQL:
     """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL)."""

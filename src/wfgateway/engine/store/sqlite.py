@@ -406,13 +406,17 @@ class SQLiteStore:
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         db = self._conn
         sql = search.build(flt, cursor, limit, newest_first)
-        total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
-        if skip > 0:
-            key = db.execute(*search.seek(flt, cursor, skip, newest_first)).fetchone()
-            if key is None:
-                return [], total
-            sql = search.build(flt, (key[0], key[1]), limit, newest_first)
-        return db.execute(sql.page, sql.page_args).fetchall(), total
+        rows: list[tuple[Any, ...]] = []
+        key = db.execute(*search.seek(flt, cursor, skip, newest_first)).fetchone() if skip > 0 else None
+        if skip == 0 or key is not None:
+            page = sql if key is None else search.build(flt, (key[0], key[1]), limit, newest_first)
+            rows = db.execute(page.page, page.page_args).fetchall()
+        if not count:
+            return rows, None
+        total = search.total_of_page(cursor, skip, limit, len(rows)) if key is not None or skip == 0 else None
+        if total is None:  # a full page (or one past a cursor): count the matches, up to COUNT_CAP
+            total = db.execute(sql.count, sql.count_args).fetchone()[0]
+        return rows, total
 
     @_waits(write=False)
     async def task_search(
@@ -420,8 +424,11 @@ class SQLiteStore:
     ) -> tuple[list[tuple[Any, ...]], int | None]:
         sql = task_search.build(flt, cursor, limit, newest_first)
         db = self._conn
-        total = db.execute(sql.count, sql.count_args).fetchone()[0] if count else None
-        return db.execute(sql.page, sql.page_args).fetchall(), total
+        rows = db.execute(sql.page, sql.page_args).fetchall()
+        total = search.total_of_page(cursor, 0, limit, len(rows)) if count else None
+        if count and total is None:  # a full page (or one past a cursor): count the matches, up to COUNT_CAP
+            total = db.execute(sql.count, sql.count_args).fetchone()[0]
+        return rows, total
 
     @_waits(write=False)
     async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
