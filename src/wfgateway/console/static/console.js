@@ -296,7 +296,10 @@
       clear(pager);
       if (q.cursor) pager.appendChild(el('a', { href: '#/runs?' + query(Object.assign({}, q, { cursor: '' })), text: '« first page' }));
       if (doc.next) pager.appendChild(el('a', { href: '#/runs?' + query(Object.assign({}, q, { cursor: doc.next })), id: 'next-page', text: 'next page »' }));
-      pager.appendChild(el('span', { text: doc.runs.length + ' shown, ' + doc.scanned + ' checked' + (doc.next ? '; more on the next page' : '') }));
+      // "checked" read as ticked boxes beside "0 selected": say it is how many runs the text filter read
+      pager.appendChild(el('span', { id: 'page-count', text: doc.runs.length + ' shown' +
+        (doc.scanned > doc.runs.length ? ' of ' + doc.scanned + ' runs read for the text filter' : '') +
+        (doc.next ? '; more on the next page' : '') }));
     });
   }
 
