@@ -20,6 +20,7 @@ class AltostratVocabulary:
     title = "Altostrat"
     actions = frozenset({"rerun", "resume_from"})  # /workflows/runs/{runId}/rerun and /resume-from/{nodeId}
     ui_links: Mapping[str, str] = {}  # no UI paths printed by its SDKs
+    action_labels: Mapping[str, str] = {}  # the console's words are Altostrat's (rerun, resume from)
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.service.auth

@@ -21,6 +21,7 @@ class CogniteVocabulary:
     title = "Cognite"
     actions = frozenset({"retry", "terminate"})  # Cognite's executions/{id}/retry and /cancel
     ui_links: Mapping[str, str] = {}  # no UI paths printed by its SDKs
+    action_labels: Mapping[str, str] = {"terminate": "Cancel"}  # what CDF calls it (executions/{id}/cancel)
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.auth

@@ -30,6 +30,7 @@ class ConductorVocabulary:
     actions = frozenset(_OPERATIONS)
     # conductor-python prints "<server>/execution/<workflowId>" (Conductor UI's run page) after a start
     ui_links: Mapping[str, str] = {"/execution/{workflowId}": "#/runs?q={workflowId}"}
+    action_labels: Mapping[str, str] = {}  # the console's words are Conductor's (retry, rerun, terminate, ...)
 
     def __init__(self, dialect: Any) -> None:
         self._auth = dialect.auth

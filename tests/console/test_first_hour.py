@@ -204,3 +204,28 @@ def test_a_missing_run_a_stale_notice_and_a_bad_form_are_each_said_where_the_use
     page.click("#modal-cancel")
     expect(page.locator("#modal")).to_be_hidden()
     assert status_of(gateway.url, run_id) == "RUNNING"
+
+
+def test_a_cognite_execution_is_cancelled_with_cognites_word(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    errors = browser_errors(page)
+    api = httpx.Client(base_url=f"{gateway.url}/api/v1/projects/default", headers={"Authorization": "Bearer open"})
+    api.post("/workflows", json={"items": [{"externalId": "first-hour-cdf"}]}).raise_for_status()
+    api.post("/workflows/versions", json={"items": [{"workflowExternalId": "first-hour-cdf", "version": "1",
+        "workflowDefinition": {"tasks": [{"externalId": "fn", "type": "function",
+                                          "parameters": {"function": {"externalId": "nobody"}}}]}}]}).raise_for_status()
+    nonce = api.post("/sessions", json={"items": [{"tokenExchange": True}]}).raise_for_status().json()["items"][0]["nonce"]
+    run_id = api.post("/workflows/first-hour-cdf/versions/1/run",
+                      json={"authentication": {"nonce": nonce}}).raise_for_status().json()["id"]
+
+    open_run_from_list(page, gateway.url, run_id, dialect="cognite")
+    expect(page.locator("#action-terminate")).to_have_text("Cancel")  # CDF's word; Conductor's runs say Terminate
+    page.click("#action-terminate")
+    expect(page.locator("#modal-title")).to_have_text(f"Cancel run {run_id}?")
+    page.click("#modal-confirm")
+    expect(notice(page)).to_have_text("Cognite: Cancel done")
+    expect(page.locator("h1 .badge")).to_have_text("TERMINATED", timeout=30_000)
+    press(page, "retry")  # CDF retries a cancelled execution (its SDK's own trigger-cancel-retry test)
+    expect(notice(page)).to_have_text("Cognite: Retry done")
+    expect(page.locator("h1 .badge")).to_have_text("RUNNING", timeout=30_000)
+    assert errors == []

@@ -277,7 +277,8 @@ class ConsoleApi:
         for action in ACTIONS:
             performer = self._performer_for(e.dialect, action)
             if performer is not None:
-                actions.append({"action": action, "dialect": performer.dialect, "title": performer.title})
+                actions.append({"action": action, "dialect": performer.dialect, "title": performer.title,
+                                "label": performer.action_labels.get(action)})
         history = [h.as_json() for h in await self.audit.history(e.id, e.tenant)]
         doc = {
             "run": {**self._row(e), "input": e.input, "output": e.output, "variables": e.variables,

@@ -76,6 +76,9 @@ class ConsoleVocabulary(Protocol):
     # The vendor UI's own page paths that its SDKs print ("see the execution at <server>/execution/<id>"),
     # each a path template -> the console route that shows it (a hash route with the same {names}).
     ui_links: Mapping[str, str]
+    # The vendor's own word for a console action on its button (action -> label, e.g. Cognite's
+    # terminate is "Cancel"); an action not listed keeps the console's word.
+    action_labels: Mapping[str, str]
 
     @property
     def open_mode(self) -> bool:

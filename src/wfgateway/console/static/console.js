@@ -457,19 +457,20 @@
       }
     }
 
-    function act(action, title) {
+    function act(action, title, label) {
       var f = actionForm(action, lastDoc);
+      var word = label.replace('…', '');
       function unreadable() {
         try { f.read(); return null; } catch (err) { return 'Not JSON: ' + err.message; }
       }
-      confirmModal(ACTION_LABELS[action].replace('…', '') + ' run ' + runId + '?', f.form, ACTION_LABELS[action].replace('…', ''), action === 'terminate', unreadable).then(function (yes) {
+      confirmModal(word + ' run ' + runId + '?', f.form, word, action === 'terminate', unreadable).then(function (yes) {
         if (!yes) return;
         var body = f.read();
         body.tenant = tenant;
         call('POST', '/runs/' + encodeURIComponent(runId) + '/actions/' + action, body).then(function (r) {
           if (r.status === 401) { showLogin(r.body.error); return; }
           if (r.body.ok) {
-            notice(title + ': ' + ACTION_LABELS[action].replace('…', '') + ' done' + (r.body.run_id !== runId ? '; new run ' + r.body.run_id : ''), false);
+            notice(title + ': ' + word + ' done' + (r.body.run_id !== runId ? '; new run ' + r.body.run_id : ''), false);
             if (r.body.run_id !== runId) { state.keepNotice = true; location.hash = '#/run/' + encodeURIComponent(tenant) + '/' + encodeURIComponent(r.body.run_id); return; }
           } else {
             notice(title + ' refused: ' + (r.body.refusal || r.body.error), true);
@@ -496,9 +497,10 @@
       head.appendChild(meta);
       clear(actions);
       doc.actions.forEach(function (a) {
-        var label = ACTION_LABELS[a.action] + (a.dialect !== run.dialect ? ' (' + a.title + ')' : '');
+        var word = a.label || ACTION_LABELS[a.action];  // the vendor's own word when it has one (Cognite: Cancel)
+        var label = word + (a.dialect !== run.dialect ? ' (' + a.title + ')' : '');
         actions.appendChild(el('button', { type: 'button', id: 'action-' + a.action, 'data-dialect': a.dialect, text: label,
-          onclick: function () { act(a.action, a.title); } }));
+          onclick: function () { act(a.action, a.title, word); } }));
       });
       drawGraph();
       drawPanel();
