@@ -21,7 +21,7 @@ from wfgateway.backends.json_client import JsonUpstream, refusal
 from wfgateway.backends.settings import BackendSettings
 from wfgateway.backends.transport import UpstreamTransport
 from wfgateway.core.errors import NotFound
-from wfgateway.core.model import Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
+from wfgateway.core.model import TASK_DOMAINS, Execution, Page, RetryPolicy, TaskAttempt, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
 VENDOR = "Conductor"
@@ -117,7 +117,7 @@ class ConductorClient:
             body["idempotencyStrategy"] = {"fail": "FAIL", "return_existing": "RETURN_EXISTING"}.get(
                 idempotency_strategy, "FAIL")
         if metadata:
-            if set(metadata) - {"taskToDomain"}:
+            if set(metadata) - {"taskToDomain", TASK_DOMAINS}:  # the upstream server queues by taskToDomain
                 raise refuse("start", f"execution metadata {sorted(metadata)} has no place in a Conductor start")
             body["taskToDomain"] = metadata["taskToDomain"]
         if definition is not None:

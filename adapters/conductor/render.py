@@ -26,6 +26,7 @@ from wfgateway.adapters.conductor.secret_refs import to_conductor
 
 from wfgateway.core.model import (
     COMPUTE,
+    DOMAIN,
     HTTP,
     ITERATION,
     LOOP,
@@ -179,6 +180,7 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "callbackAfterSeconds": max(0, (attempt.callback_after_ms - attempt.updated_ms) // 1000)
         if attempt.callback_after_ms else 0,
         "workerId": attempt.worker_id,
+        "domain": attempt.extra.get(DOMAIN),
         "outputData": output,
         "workflowTask": def_defaults.workflow_task(wt) if wt is not None else None,
         "rateLimitPerFrequency": 0,

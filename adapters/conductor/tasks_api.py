@@ -161,8 +161,8 @@ async def get_all_queue_details(call: Call) -> Response:
 
 
 async def get_task_queue_size(call: Call) -> Response:
-    """One task type's depth (0 with none queued).  The engine keeps one queue per task type and a
-    poll in any domain draws from it, so a ``domain`` names that same queue."""
+    """One task type's depth (0 with none queued), its domains counted together: the engine counts
+    queued tasks per task type, not per (domain, task type) queue as the OSS server does."""
     return json_response((await _queue_sizes(call)).get(call.query["taskType"], 0))
 
 

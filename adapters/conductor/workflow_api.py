@@ -25,7 +25,7 @@ from wfgateway.adapters.conductor.search_query import parse_query
 
 from wfgateway.core.backend import TaskControl
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
-from wfgateway.core.model import Execution, RetryPolicy, WorkflowDefinition
+from wfgateway.core.model import TASK_DOMAINS, Execution, RetryPolicy, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
 
@@ -57,7 +57,9 @@ async def _start(call: Caller, name: str, version: Any, input: dict[str, Any], *
         # the backend runs its stored definition unless a TaskDef changed since it was registered
         snapshot = definition if definition is not stored else None
     template = (definition.extra.get("conductorDef") or {}).get("inputTemplate") or {}
-    metadata = {**(metadata or {}), **({"taskToDomain": task_to_domain} if task_to_domain else {})} or None
+    if task_to_domain:  # shown as given; the engine queues worker tasks by it
+        metadata = {**(metadata or {}), "taskToDomain": task_to_domain, TASK_DOMAINS: task_to_domain}
+    metadata = metadata or None
     try:
         execution = await call.backend.start(
             tenant(call), definition.name, definition.version, {**template, **input},

@@ -1,7 +1,8 @@
 """Acceptance: conductor-python's TaskHandler runs three workers, each in its own process, against the
 gateway, and the runs end as on the OSS server: many runs completed by the pool, a retryable failure
-retried up to the TaskDef's retryCount (each retry a new task linked to the one it retried), and a
-FAILED_WITH_TERMINAL_ERROR never retried; a run a task failed carries the decider's reason sentence."""
+retried up to the TaskDef's retryCount (each retry a new task linked to the one it retried), a
+FAILED_WITH_TERMINAL_ERROR never retried (a run a task failed carries the decider's reason sentence),
+and a run's taskToDomain sends its tasks to the workers of that domain only."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from conductor.client.worker.worker import Worker
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 from conductor.client.workflow.task.simple_task import SimpleTask
+from conductor.client.workflow.task.sub_workflow_task import SubWorkflowTask
 
 from tests.conductor.sdk_support import rows, wait_status
-from tests.conductor.workers import always_fails, declines_for_good, flaky
+from tests.conductor.workers import always_fails, declines_for_good, flaky, packs, packs_on_gpu
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +30,17 @@ def handler(config: Configuration, clients: OrkesClients) -> Iterator[None]:
     md.register_task_def(TaskDef(name="sw_ship", retry_count=0))
     md.register_task_def(TaskDef(name="sw_call", retry_count=2, retry_logic="FIXED", retry_delay_seconds=0))
     md.register_task_def(TaskDef(name="sw_charge", retry_count=3, retry_delay_seconds=0))
+    md.register_task_def(TaskDef(name="sw_pack", retry_count=0))
     executor = WorkflowExecutor(config)
-    for task in ("sw_ship", "sw_call", "sw_charge"):
+    for task in ("sw_ship", "sw_call", "sw_charge", "sw_pack"):
         step = SimpleTask(task, f"{task}_ref")
         step.input_parameters.update({"n": "${workflow.input.n}", "card": "${workflow.input.card}"})
         ConductorWorkflow(executor=executor, name=f"{task}_flow", version=1).add(step).register(overwrite=True)
     workers = [Worker("sw_ship", flaky, poll_interval=20), Worker("sw_call", always_fails, poll_interval=20),
-               Worker("sw_charge", declines_for_good, poll_interval=20)]
+               Worker("sw_charge", declines_for_good, poll_interval=20),
+               Worker("sw_pack", packs, poll_interval=20), Worker("sw_pack", packs_on_gpu, poll_interval=20, domain="gpu")]
+    parent = ConductorWorkflow(executor=executor, name="sw_parent_flow", version=1)
+    parent.add(SubWorkflowTask("child_ref", "sw_pack_flow", 1)).register(overwrite=True)
     th = TaskHandler(workers=workers, configuration=config, scan_for_annotated_workers=False,
                      monitor_processes=False)
     th.start_processes()
@@ -44,8 +50,9 @@ def handler(config: Configuration, clients: OrkesClients) -> Iterator[None]:
         th.stop_processes()
 
 
-def start(clients: OrkesClients, flow: str, **input: object) -> str:
-    return clients.get_workflow_client().start_workflow(StartWorkflowRequest(name=flow, version=1, input=input))
+def start(clients: OrkesClients, flow: str, domains: dict[str, str] | None = None, **input: object) -> str:
+    return clients.get_workflow_client().start_workflow(
+        StartWorkflowRequest(name=flow, version=1, input=input, task_to_domain=domains))
 
 
 def test_the_worker_processes_complete_every_run(clients: OrkesClients, handler: None) -> None:
@@ -80,3 +87,30 @@ def test_a_terminal_error_fails_the_run_without_a_retry(clients: OrkesClients, h
         f"Task {task.task_id} failed with status: FAILED and reason: 'card 4242 declined'")
     summary = clients.get_workflow_client().search(query=f"workflowId IN ({failed.workflow_id})").results[0]
     assert summary.reason_for_incompletion == failed.reason_for_incompletion
+
+
+def test_task_to_domain_picks_the_workers_that_run_a_task(clients: OrkesClients, handler: None) -> None:
+    def packed(domains: dict[str, str] | None, flow: str = "sw_pack_flow") -> tuple[str | None, dict[str, object]]:
+        done = wait_status(clients, start(clients, flow, domains), "COMPLETED")
+        task = done.tasks[0]
+        if flow != "sw_pack_flow":  # the sub-workflow's task ran under the parent's map
+            task = wait_status(clients, task.sub_workflow_id, "COMPLETED").tasks[0]
+        return task.domain, task.output_data
+
+    assert packed(None) == (None, {"packer": "default", "domain": None})
+    assert packed({"sw_pack": "gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
+    assert packed({"*": "gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
+    assert packed({"*": "gpu", "sw_pack": "NO_DOMAIN"}) == (None, {"packer": "default", "domain": None})
+    assert packed({"sw_pack": "cpu,gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})  # no cpu worker
+    assert packed({"sw_pack": "gpu"}, "sw_parent_flow") == ("gpu", {"packer": "gpu", "domain": "gpu"})
+
+
+def test_a_task_in_a_domain_no_worker_polls_waits_for_one(clients: OrkesClients, handler: None) -> None:
+    wid = start(clients, "sw_pack_flow", {"sw_pack": "night"})
+    tasks = clients.get_task_client()
+    waiting = wait_status(clients, wid, "RUNNING").tasks[0]
+    assert (waiting.status, waiting.domain) == ("SCHEDULED", "night")
+    assert tasks.poll_task("sw_pack", worker_id="day-shift").task_id is None  # nothing in the default domain
+    polled = tasks.poll_task("sw_pack", worker_id="night-shift", domain="night")
+    assert (polled.task_id, polled.domain, polled.worker_id) == (waiting.task_id, "night", "night-shift")
+    clients.get_workflow_client().terminate_workflow(wid, reason="test over")

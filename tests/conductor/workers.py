@@ -31,3 +31,11 @@ def always_fails(task: Task) -> dict[str, Any]:
 def declines_for_good(task: Task) -> dict[str, Any]:
     """A non-retryable failure: the SDK reports FAILED_WITH_TERMINAL_ERROR."""
     raise NonRetryableException(f"card {task.input_data.get('card')} declined")
+
+
+def packs(task: Task) -> dict[str, Any]:
+    return {"packer": "default", "domain": task.domain}
+
+
+def packs_on_gpu(task: Task) -> dict[str, Any]:
+    return {"packer": "gpu", "domain": task.domain}

@@ -354,11 +354,17 @@ async def test_poll_candidates_and_recovery_queries(store):
         att_row(f"{eid}-later", eid, seq=2, callback_after_ms=5000),
         att_row(f"{eid}-hidden", eid, seq=3, visible=0),
         att_row(f"{eid}-http", eid, seq=4, kind="http", status="IN_PROGRESS"),
+        att_row(f"{eid}-gpu", eid, seq=5, extra='{"domain": "gpu", "iteration": 1}'),
+        att_row(f"{eid}-plain", eid, seq=6, extra='{"iteration": 1}'),
     ]))
-    assert [r[0] for r in await store.poll_candidates("t1", "job", 2000, 10)] == [f"{eid}-0"]
-    assert [r[0] for r in await store.poll_candidates("t1", "job", 6000, 10)] == [f"{eid}-0", f"{eid}-later"]
+    assert [r[0] for r in await store.poll_candidates("t1", "job", 2000, 10)] == [f"{eid}-0", f"{eid}-plain"]
+    assert [r[0] for r in await store.poll_candidates("t1", "job", 6000, 10)] == [
+        f"{eid}-0", f"{eid}-later", f"{eid}-plain"]
+    # a domain is a queue of its own: only a poll naming it gets its tasks
+    assert [r[0] for r in await store.poll_candidates("t1", "job", 2000, 10, "gpu")] == [f"{eid}-gpu"]
+    assert await store.poll_candidates("t1", "job", 2000, 10, "cpu") == []
     assert [r[0] for r in await store.attempts_in("http", ["SCHEDULED", "IN_PROGRESS"])] == [f"{eid}-http"]
-    assert len(await store.attempts_of(eid, False)) == 3 and len(await store.attempts_of(eid, True)) == 4
+    assert len(await store.attempts_of(eid, False)) == 5 and len(await store.attempts_of(eid, True)) == 6
     assert await store.attempt_by_id(f"{eid}-hidden") is None
 
 

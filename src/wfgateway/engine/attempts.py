@@ -10,6 +10,7 @@ from wfgateway.core.errors import EvaluationFailed
 from wfgateway.core.model import (
     COMPUTE,
     CONDITION,
+    DOMAIN,
     DYNAMIC,
     HTTP,
     LOOP,
@@ -24,6 +25,7 @@ from wfgateway.core.model import (
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
+from wfgateway.engine.domains import domain_for
 from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure, workflow_output
 from wfgateway.engine.env import Env, evaluate
 from wfgateway.engine.looping import start_iteration
@@ -91,6 +93,9 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
              retry_base: int | None = None) -> AttRec:
     """Create the next attempt of ``spec`` and start it (now, or after ``delay_ms``)."""
     rec = _new_attempt(st, env, container, spec, TaskStatus.SCHEDULED, retry_of=retry_of, reuse=reuse)
+    domain = domain_for(st.e.metadata, rec.a.name) if spec.kind == WORKER else None
+    if domain is not None:  # the queue partition only a poll naming this domain draws from
+        rec.a.extra = {**rec.a.extra, DOMAIN: domain}
     if retry_base is not None:
         rec.retry_base = retry_base
     ctx = StateContext(st, container, rec)

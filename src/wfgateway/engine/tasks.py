@@ -34,7 +34,7 @@ async def poll(ctx: EngineContext, tenant: str, name: str, worker_id: str | None
         sig = ctx.queue_signal(tenant, name)
         fut = sig.waiter()
         try:
-            got = await _claim(ctx, tenant, name, worker_id, count, lease)
+            got = await _claim(ctx, tenant, name, worker_id, count, lease, domain or None)
         except BaseException:
             sig.discard(fut)
             raise
@@ -47,7 +47,7 @@ async def poll(ctx: EngineContext, tenant: str, name: str, worker_id: str | None
 
 
 async def _claim(ctx: EngineContext, tenant: str, name: str, worker_id: str | None, count: int,
-                 lease: int) -> list[TaskAttempt]:
+                 lease: int, domain: str | None) -> list[TaskAttempt]:
     """Claim rounds: a claim lost to a concurrent poller (another coroutine or process) is replaced by
     the next candidate, so a poll never comes back short while work is queued."""
     out: list[TaskAttempt] = []
@@ -56,7 +56,7 @@ async def _claim(ctx: EngineContext, tenant: str, name: str, worker_id: str | No
     for _ in range(5):
         need = count - len(out)
         try:
-            rows = await ctx.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2)
+            rows = await ctx.store.poll_candidates(tenant, name, now_ms(), need * 2 + len(tried) + 2, domain)
             recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
             if not recs:
                 break

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from wfgateway.core.errors import GatewayError, NotFound
-from wfgateway.core.model import Execution, WorkflowDefinition
+from wfgateway.core.model import TASK_DOMAINS, Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import decide
 from wfgateway.engine.ending import cancel_open, end_execution, finish
@@ -170,6 +170,7 @@ class Unit:
             tenant=parent.e.tenant, definition=definition, def_hash=digest, input=child_input,
             execution_id=rec.a.subworkflow_id, correlation_id=parent.e.correlation_id,
             parent=(parent.e.id, rec.a.id), dialect=parent.e.dialect, priority=parent.e.priority,
+            metadata={TASK_DOMAINS: parent.e.metadata[TASK_DOMAINS]} if TASK_DOMAINS in parent.e.metadata else None,
         )
         child.e.extra[NESTING_KEY] = depth
 

@@ -200,8 +200,10 @@ class Store(StoreHome, Protocol):
         """A page of matching visible attempt rows and the number of
         all matches up to COUNT_CAP (None without ``count``)."""
 
-    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
-        """Visible SCHEDULED worker attempts of ``name`` due at ``now``, highest priority and oldest first."""
+    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int,
+                              domain: str | None = None) -> list[tuple[Any, ...]]:
+        """Visible SCHEDULED worker attempts of ``name`` due at ``now`` in queue partition ``domain``
+        (``extra["domain"]``; None: the attempts without one), highest priority and oldest first."""
 
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
         """(name, count) of every worker task name with visible SCHEDULED attempts (its queue's depth)."""

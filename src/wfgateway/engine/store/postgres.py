@@ -389,12 +389,14 @@ class PostgresStore:
                 total = int((await cur.fetchone() or (0,))[0])
         return rows, total
 
-    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
+    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int,
+                              domain: str | None = None) -> list[tuple[Any, ...]]:
         return await self._all(
             _ATT_SELECT + " WHERE tenant = %s AND name = %s AND status = 'SCHEDULED' AND kind = 'worker'"
-            " AND visible = 1 AND callback_after_ms <= %s ORDER BY scheduled_ms, seq LIMIT %s"
-            " FOR UPDATE SKIP LOCKED",
-            (tenant, name, now, limit),
+            " AND visible = 1 AND callback_after_ms <= %s"
+            " AND (extra::jsonb ->> 'domain') IS NOT DISTINCT FROM %s::text"
+            " ORDER BY scheduled_ms, seq LIMIT %s FOR UPDATE SKIP LOCKED",
+            (tenant, name, now, domain, limit),
         )
 
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:

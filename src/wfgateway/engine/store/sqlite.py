@@ -431,11 +431,13 @@ class SQLiteStore:
         return rows, total
 
     @_waits(write=False)
-    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int) -> list[tuple[Any, ...]]:
+    async def poll_candidates(self, tenant: str, name: str, now: int, limit: int,
+                              domain: str | None = None) -> list[tuple[Any, ...]]:
         return self._conn.execute(
             _ATT_SELECT + " WHERE tenant = ? AND name = ? AND status = 'SCHEDULED' AND kind = 'worker'"
-            " AND visible = 1 AND callback_after_ms <= ? ORDER BY scheduled_ms, seq LIMIT ?",
-            (tenant, name, now, limit),
+            " AND visible = 1 AND callback_after_ms <= ? AND json_extract(extra, '$.domain') IS ?"
+            " ORDER BY scheduled_ms, seq LIMIT ?",
+            (tenant, name, now, domain, limit),
         ).fetchall()
 
     @_waits(write=False)
