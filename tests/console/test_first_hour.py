@@ -229,3 +229,22 @@ def test_a_cognite_execution_is_cancelled_with_cognites_word(gateway, browser):
     expect(notice(page)).to_have_text("Cognite: Retry done")
     expect(page.locator("h1 .badge")).to_have_text("RUNNING", timeout=30_000)
     assert errors == []
+
+
+def test_a_wide_dag_on_a_phone_scrolls_in_its_box_at_full_size(gateway, browser):
+    chain = {"name": "first_hour_chain", "version": 1, **OWNER, "tasks": [
+        {"name": f"step{i}", "taskReferenceName": f"step{i}", "type": "SET_VARIABLE", "inputParameters": {"i": i}}
+        for i in range(5)]}
+    httpx.post(f"{gateway.url}/api/metadata/workflow", json=chain).raise_for_status()
+    run_id = httpx.post(f"{gateway.url}/api/workflow/first_hour_chain", json={}).raise_for_status().text
+    page = new_page(browser, 390, 844)
+    page.goto(f"{gateway.url}/console/#/run/default/{run_id}")
+    expect_node(page, "step4", "COMPLETED")
+    drawn = page.locator("#dag svg").bounding_box()
+    assert drawn is not None and drawn["width"] == float(page.locator("#dag svg").get_attribute("width"))
+    box = page.locator('#dag g[data-node="step0"] rect').bounding_box()
+    assert box is not None and box["width"] >= 150, "the task boxes were shrunk to fit the phone"
+    assert page.evaluate("document.documentElement.scrollWidth") == 390  # the DAG's box scrolls, not the page
+    page.locator('#dag g[data-node="step4"]').scroll_into_view_if_needed()
+    page.locator('#dag g[data-node="step4"]').click()
+    expect(page.locator("#task-panel h2")).to_have_text("step4")
