@@ -16,7 +16,7 @@ from wfgateway.adapters.conductor.secrets_api import SecretStore, reveal
 
 from wfgateway.core.backend import TaskQueues
 from wfgateway.core.errors import InvalidArgument, NotFound, NotImplementedByBackend
-from wfgateway.core.model import WORKER, Execution, TaskAttempt
+from wfgateway.core.model import DOMAIN, WORKER, Execution, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.dialect import Call, Handler
 
@@ -102,11 +102,13 @@ async def update_task(call: Call) -> Response:
 
 async def update_task_v2(call: Call, secrets: SecretStore | None = None,
                          poll_data: PollDataStore | None = None) -> Response:
-    """Record the result, then hand the same worker the next task of the same type (or 204)."""
+    """Record the result; once the task is done, hand the same worker the next task of the same type
+    from the same domain (or 204), as the OSS server does -- an IN_PROGRESS update gets 204."""
     attempt = await _complete(call)
-    if attempt.kind != WORKER:
+    if attempt.kind != WORKER or not attempt.status.terminal:
         return empty_response(204)
-    leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), None, poll_data)
+    domain = attempt.extra.get(DOMAIN)
+    leased = await _poll(call, attempt.name, 1, 0, call.body.get("workerId"), domain, poll_data)
     if not leased:
         return empty_response(204)
     return json_response((await _for_worker(call, leased[:1], secrets))[0])

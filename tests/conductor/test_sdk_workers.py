@@ -12,7 +12,9 @@ from collections.abc import Iterator
 import pytest
 from conductor.client.automator.task_handler import TaskHandler
 from conductor.client.configuration.configuration import Configuration
-from conductor.client.http.models import StartWorkflowRequest, TaskDef
+from conductor.client.http.api.task_resource_api import TaskResourceApi
+from conductor.client.http.api_client import ApiClient
+from conductor.client.http.models import StartWorkflowRequest, TaskDef, TaskResult
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.worker.worker import Worker
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
@@ -114,3 +116,26 @@ def test_a_task_in_a_domain_no_worker_polls_waits_for_one(clients: OrkesClients,
     polled = tasks.poll_task("sw_pack", worker_id="night-shift", domain="night")
     assert (polled.task_id, polled.domain, polled.worker_id) == (waiting.task_id, "night", "night-shift")
     clients.get_workflow_client().terminate_workflow(wid, reason="test over")
+
+
+def test_update_v2_hands_over_the_next_task_of_the_same_domain(config: Configuration, clients: OrkesClients) -> None:
+    """What the SDK's TaskRunner does after each task (POST /tasks/update-v2): the next task comes from
+    the finished task's own domain; an IN_PROGRESS update gets none."""
+    step = SimpleTask("sw_sort", "sort_ref")
+    ConductorWorkflow(executor=WorkflowExecutor(config), name="sw_sort_flow", version=1).add(step).register(True)
+    night_1 = start(clients, "sw_sort_flow", {"sw_sort": "night"})
+    day = start(clients, "sw_sort_flow")
+    night_2 = start(clients, "sw_sort_flow", {"sw_sort": "night"})
+    api, tasks = TaskResourceApi(ApiClient(config)), clients.get_task_client()
+    first = tasks.poll_task("sw_sort", worker_id="owl", domain="night")
+    assert first.workflow_instance_id == night_1
+
+    def report(task_id: str, wid: str, status: str, **kw: object) -> object:
+        return api.update_task_v2(TaskResult(task_id=task_id, workflow_instance_id=wid, worker_id="owl",
+                                             status=status, **kw))
+
+    assert report(first.task_id, night_1, "IN_PROGRESS", callback_after_seconds=3600) is None
+    second = report(first.task_id, night_1, "COMPLETED")
+    assert (second.workflow_instance_id, second.domain, second.worker_id) == (night_2, "night", "owl")
+    assert report(second.task_id, night_2, "COMPLETED") is None  # the default domain's task is not handed over
+    assert tasks.poll_task("sw_sort", worker_id="lark").workflow_instance_id == day
