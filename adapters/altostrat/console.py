@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.altostrat.render import RUN_STATUS
+from wfgateway.adapters.altostrat.render import RUN_STATUS, trigger_payload
 from wfgateway.adapters.altostrat.workflows import DIALECT, record_of
 
 from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
@@ -38,6 +38,9 @@ class AltostratVocabulary:
         except GatewayError as exc:
             raise Refused(exc.message or "Unauthenticated.", exc.status) from None
         return Identity(principal.subject, DIALECT, frozenset({principal.tenant}))
+
+    def shown_input(self, execution: Execution) -> Any:
+        return trigger_payload(execution)  # the run's trigger_payload, as GET /workflows/runs/{id} shows it
 
     def words(self, execution: Execution) -> RunWords:
         workflow = self.workflow_title(execution.definition) if execution.definition is not None else ""

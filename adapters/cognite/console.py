@@ -43,6 +43,9 @@ class CogniteVocabulary:
         tenants = None if ANY_PROJECT in grant.projects else frozenset(grant.projects)
         return Identity(grant.subject, DIALECT, tenants)
 
+    def shown_input(self, execution: Execution) -> Any:
+        return execution.input
+
     def words(self, execution: Execution) -> RunWords:
         return RunWords(self.title, "executionId", EXECUTION_STATUS.get(execution.status, str(execution.status)))
 

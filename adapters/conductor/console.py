@@ -53,6 +53,9 @@ class ConductorVocabulary:
         return Identity(subject=str(claims.get("sub")), dialect=DIALECT,
                         tenants=frozenset({str(claims.get("tenant") or "default")}))
 
+    def shown_input(self, execution: Execution) -> Any:
+        return execution.input
+
     def words(self, execution: Execution) -> RunWords:
         return RunWords(self.title, "workflowId", str(execution.status))
 

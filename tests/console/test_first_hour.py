@@ -5,6 +5,7 @@ by the workflow name Altostrat shows."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -160,11 +161,14 @@ def test_an_altostrat_run_is_found_by_the_workflow_name_altostrat_shows(gateway,
     flow = api.post("/workflows", json={"name": "Nightly Export", "authorization_id": auth, "nodes": [
         {"id": "start", "type": "manual_trigger", "position": {"x": 0, "y": 0}, "data": {"componentId": "manual_trigger"}},
     ], "edges": []}).raise_for_status().json()
-    run_id = api.post(f"/workflows/{flow['id']}/execute", json={"context": {}}).raise_for_status().json()["id"]
+    run_id = api.post(f"/workflows/{flow['id']}/execute", json={"context": {"night": 7}}).raise_for_status().json()["id"]
     until(lambda: api.get(f"/workflows/runs/{run_id}").json()["status"] == "completed", "the run completes")
 
     open_run_from_list(page, gateway.url, run_id, workflow="Nightly Export")
     expect(page.locator("h1")).to_contain_text("Nightly Export")
+    # its input as Altostrat shows it (trigger_payload), not what the adapter keeps beside it
+    shown = api.get(f"/workflows/runs/{run_id}").json()["trigger_payload"]
+    expect(page.locator("#run-input")).to_have_text(json.dumps(shown, indent=2))
     page.goto(f"{gateway.url}/console/#/runs")
     page.fill("#f-text", "nightly")
     page.click("#f-apply")

@@ -147,6 +147,10 @@ class ConsoleApi:
         w = vocabulary.words(e)
         return {"title": w.title, "id_name": w.id_name, "status": w.status, "workflow": w.workflow or e.definition_name}
 
+    def _shown_input(self, e: Execution) -> Any:
+        vocabulary = self.vocabularies.get(e.dialect)
+        return vocabulary.shown_input(e) if vocabulary is not None else e.input
+
     def _row(self, e: Execution) -> dict[str, Any]:
         return {
             "id": e.id, "tenant": e.tenant, "dialect": e.dialect, "workflow": e.definition_name,
@@ -281,7 +285,7 @@ class ConsoleApi:
                                 "label": performer.action_labels.get(action)})
         history = [h.as_json() for h in await self.audit.history(e.id, e.tenant)]
         doc = {
-            "run": {**self._row(e), "input": e.input, "output": e.output, "variables": e.variables,
+            "run": {**self._row(e), "input": self._shown_input(e), "output": e.output, "variables": e.variables,
                     "metadata": e.metadata, "cloned_from": e.cloned_from, "started_ms": e.started_ms,
                     "updated_ms": e.updated_ms, "backend": backend},
             "names": names, "actions": actions, "graph": execution_graph(e, await self._children(e, backend)),

@@ -92,6 +92,9 @@ class ConsoleVocabulary(Protocol):
 
     def words(self, execution: Execution) -> RunWords: ...
 
+    def shown_input(self, execution: Execution) -> Any:
+        """The run's input as the vendor's API shows it (without what the adapter keeps there for itself)."""
+
     def refusal(self, status: int, body: Any) -> str:
         """The message of one of the vendor's error bodies."""
 
