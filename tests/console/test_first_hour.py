@@ -252,3 +252,16 @@ def test_a_wide_dag_on_a_phone_scrolls_in_its_box_at_full_size(gateway, browser)
     page.locator('#dag g[data-node="step4"]').scroll_into_view_if_needed()
     page.locator('#dag g[data-node="step4"]').click()
     expect(page.locator("#task-panel h2")).to_have_text("step4")
+
+
+def test_created_from_and_to_the_same_minute_finds_a_run_of_that_minute(gateway, browser):
+    page = new_page(browser, 1280, 800)
+    run_id = running_run(gateway.url)
+    created = httpx.get(f"{gateway.url}/api/workflow/{run_id}", params={"includeTasks": "false"}).json()["createTime"]
+    minute = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(created / 1000))  # the form's UTC minute
+    page.goto(f"{gateway.url}/console/#/runs")
+    page.fill("#f-from", minute)
+    page.fill("#f-to", minute)
+    page.click("#f-apply")
+    expect(page.locator(f'#runs tr[data-run="{run_id}"]')).to_be_visible(timeout=30_000)
+    expect(page.locator("#f-to")).to_have_value(minute)  # the form shows the minute chosen, not the next one

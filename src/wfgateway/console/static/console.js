@@ -237,6 +237,7 @@
       var next = {};
       new FormData(form).forEach(function (v, k) { next[k] = v; });
       ['from', 'to'].forEach(function (k) { if (next[k]) next[k] = String(Date.parse(next[k] + 'Z')); });
+      if (next.to) next.to = String(+next.to + 59999);  // "to 17:30" takes in the runs of 17:30:59 too
       location.hash = '#/runs?' + query(next);
     });
     view.appendChild(form);
