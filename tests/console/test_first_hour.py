@@ -114,6 +114,13 @@ def test_the_run_page_works_from_the_keyboard(gateway, browser):
     page.keyboard.press("Enter")
     expect(page.locator("#modal")).to_be_visible()
     expect(page.locator("#a-reason")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(page.locator("#modal-confirm")).to_be_focused()
+    page.keyboard.press("Tab")  # Tab goes round inside the dialog, not to the page behind it
+    expect(page.locator("#a-reason")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.locator("#modal-confirm")).to_be_focused()
     page.keyboard.press("Escape")
     expect(page.locator("#modal")).to_be_hidden()
     expect(page.locator("#action-terminate")).to_be_focused()

@@ -99,6 +99,11 @@
       function no() { done(false); }
       function key(ev) {
         if (ev.key === 'Escape') { ev.preventDefault(); no(); }
+        else if (ev.key === 'Tab') {  // Tab stays in the dialog: the page behind it is not there for now
+          var stops = modal.querySelectorAll('select, input, textarea, button');
+          var edge = ev.shiftKey ? stops[0] : stops[stops.length - 1];
+          if (document.activeElement === edge) { ev.preventDefault(); (ev.shiftKey ? stops[stops.length - 1] : stops[0]).focus(); }
+        }
         else if (ev.key === 'Enter' && ev.target.tagName === 'INPUT') { ev.preventDefault(); yes(); }
       }
       ok.addEventListener('click', yes);
