@@ -7,6 +7,7 @@ from typing import Any
 
 from wfgateway.adapters.altostrat import components as C
 from wfgateway.adapters.altostrat import ids
+from wfgateway.adapters.altostrat.runs import SHADOWED
 from wfgateway.adapters.altostrat.schedules import next_due
 from wfgateway.adapters.altostrat.timefmt import iso
 
@@ -72,7 +73,11 @@ def failure_message(attempt: TaskAttempt, component: str | None) -> str:
 
 
 def trigger_payload(execution: Execution) -> dict[str, Any]:
-    return {k: v for k, v in (execution.input or {}).items() if k not in HIDDEN_INPUT}
+    """The payload as the caller sent it: the run's input without what the gateway added, with the
+    caller's own ``run_id``/``trigger_type`` back where the trigger's replaced them."""
+    payload = {k: v for k, v in (execution.input or {}).items() if k not in HIDDEN_INPUT}
+    shadowed = (execution.metadata or {}).get(SHADOWED)
+    return {**payload, **shadowed} if isinstance(shadowed, dict) else payload
 
 
 def inherited_refs(execution: Execution) -> frozenset[str]:

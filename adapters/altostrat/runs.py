@@ -13,6 +13,9 @@ from wfgateway.core.backend import Backend
 from wfgateway.core.errors import Conflict, NotFound, NotImplementedByBackend
 from wfgateway.core.model import Execution, WorkflowDefinition
 
+SYSTEM_FIELDS = ("trigger_type", "run_id")  # what the trigger adds to the payload in its output
+SHADOWED = "payload_shadowed"  # Execution.metadata: payload fields the trigger's own fields replaced
+
 
 def trigger_input(trigger_type: str, fields: dict[str, Any], run_id: str) -> dict[str, Any]:
     """The trigger node's output, which is the run's input: the payload fields, then
@@ -32,6 +35,9 @@ async def start(backend: Backend, tenant: str, record: dict[str, Any], trigger_t
     if is_foreign(record):  # another dialect's workflow: its input is the payload, nothing is added
         return await backend.start(tenant, record["id"], record["version"], dict(fields), execution_id=run_id)
     metadata: dict[str, Any] = {"trigger_type": trigger_type}
+    shadowed = {k: fields[k] for k in SYSTEM_FIELDS if k in fields}
+    if shadowed:  # the trigger's own fields win in its output; the payload as sent is kept whole
+        metadata[SHADOWED] = shadowed
     if original_run_id:
         metadata["original_run_id"] = original_run_id
     return await backend.start(

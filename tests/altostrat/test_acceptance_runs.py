@@ -208,3 +208,18 @@ def test_false_branch_and_delay(org1, target):
     assert done["logs"][2]["output"]["result"] is False
     assert t.calls(f"{prefix}/healthy") == [] and len(t.calls(f"{prefix}/unhealthy")) == 1
     assert elapsed >= 1.0 and done["duration_in_seconds"] >= 1.0
+
+
+def test_a_payload_naming_the_triggers_own_fields_is_kept_as_sent(org1, target):
+    """The trigger's output carries its own run_id and trigger_type (``{{ n1.run_id }}``); the run's
+    trigger_payload is still what the caller sent, also after a re-run."""
+    _, url = target
+    wf = create(org1, branching(scoped(url), auth_id=new_authorization(org1)))
+    sent = {"run_id": "mine", "trigger_type": "nightly", "user_id": "usr_1"}
+    started = checked(org1.post(f"/workflows/{wf['id']}/execute", json={"context": sent}), "executeWorkflow", 202)
+    run = wait_run(org1, started["id"])
+    assert run["trigger_payload"] == sent
+    trigger_log = next(x for x in run["logs"] if x["node_id"] == "n1")
+    assert trigger_log["output"]["run_id"] == started["id"] and trigger_log["output"]["trigger_type"] == "manual"
+    rerun = checked(org1.post(f"/workflows/runs/{started['id']}/rerun"), "rerunWorkflowRun", 202)
+    assert wait_run(org1, rerun["new_run"]["id"])["trigger_payload"] == sent
