@@ -37,6 +37,7 @@ from wfgateway.core.model import (
     WAIT,
     WORKER,
     Edge,
+    TaskLimits,
     TaskSpec,
     WorkflowDefinition,
 )
@@ -381,6 +382,22 @@ def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str,
     if timeout > 0:
         spec.timeout_ms = timeout
     spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
+    spec.limits = poll_limits(task_def)
+
+
+def poll_limits(task_def: Mapping[str, Any]) -> TaskLimits | None:
+    """concurrentExecLimit and rateLimitPerFrequency per rateLimitFrequencyInSeconds (absent: 1 s), held
+    at poll time as the OSS server does; 0 or less means no limit."""
+    limits = TaskLimits(
+        max_in_progress=max(_int(task_def.get("concurrentExecLimit")), 0),
+        per_window=max(_int(task_def.get("rateLimitPerFrequency")), 0),
+        window_ms=max(_int(task_def.get("rateLimitFrequencyInSeconds"), 1), 0) * 1000,
+    )
+    return limits if limits.active else None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 def switch_params(wt: Mapping[str, Any]) -> dict[str, Any]:

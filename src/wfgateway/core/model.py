@@ -60,6 +60,21 @@ class Edge:
     branch: str | None = None
 
 
+@dataclass(frozen=True)
+class TaskLimits:
+    """How many attempts of one worker task name the engine hands to pollers (0 = no limit): at most
+    ``max_in_progress`` IN_PROGRESS at once, and at most ``per_window`` claims in any ``window_ms``.
+    Counted per (tenant, task name) across every run and every process sharing the store."""
+
+    max_in_progress: int = 0
+    per_window: int = 0
+    window_ms: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.max_in_progress > 0 or (self.per_window > 0 and self.window_ms > 0)
+
+
 @dataclass
 class TaskSpec:
     """One node of a definition's DAG.
@@ -89,6 +104,7 @@ class TaskSpec:
     timeout_policy: str = "retry"
     extra: dict[str, Any] = field(default_factory=dict)
     body: list[TaskSpec] = field(default_factory=list)  # a loop's tasks (their own DAG)
+    limits: TaskLimits | None = None  # a worker task's poll limits, as the run started with them
 
 
 @dataclass

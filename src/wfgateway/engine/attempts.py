@@ -25,6 +25,7 @@ from wfgateway.core.model import (
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
+from wfgateway.engine.codec import LIMITS
 from wfgateway.engine.domains import domain_for
 from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure, workflow_output
 from wfgateway.engine.env import Env, evaluate
@@ -133,6 +134,8 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
     if kind == WORKER:
         if spec.timeout_ms:
             params = {**params, "timeout_ms": spec.timeout_ms}
+        if spec.limits is not None and spec.limits.active:  # read by the poll's claim (tasks.py)
+            params = {**params, LIMITS: [spec.limits.max_in_progress, spec.limits.per_window, spec.limits.window_ms]}
         rec.params = params or None
         st.notify.add((rec.tenant, a.name))
         return

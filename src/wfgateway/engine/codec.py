@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfgateway.core.model import Edge, TaskSpec, WorkflowDefinition
+from wfgateway.core.model import Edge, TaskLimits, TaskSpec, WorkflowDefinition
+
+LIMITS = "limits"  # the key of a worker attempt's params that holds its spec's limits (limits_from)
 
 
 def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
@@ -13,6 +15,8 @@ def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
         d["body"] = [spec_to_dict(b) for b in spec.body]
     if spec.timeout_policy != "retry":  # likewise only when not the default
         d["timeout_policy"] = spec.timeout_policy
+    if spec.limits is not None and spec.limits.active:  # likewise only when set
+        d[LIMITS] = [spec.limits.max_in_progress, spec.limits.per_window, spec.limits.window_ms]
     return d
 
 
@@ -53,7 +57,16 @@ def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
         timeout_policy=d.get("timeout_policy", "retry"),
         extra=d.get("extra") or {},
         body=[spec_from_dict(b) for b in d.get("body") or ()],
+        limits=limits_from(d.get(LIMITS)),
     )
+
+
+def limits_from(value: Any) -> TaskLimits | None:
+    """``[max_in_progress, per_window, window_ms]`` (as a spec or an attempt's params hold it) or None."""
+    if not isinstance(value, list) or len(value) != 3 or not all(isinstance(v, int) for v in value):
+        return None
+    limits = TaskLimits(value[0], value[1], value[2])
+    return limits if limits.active else None
 
 
 def definition_to_dict(d: WorkflowDefinition) -> dict[str, Any]:

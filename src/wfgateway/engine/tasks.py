@@ -10,11 +10,12 @@ from wfgateway.core.errors import InvalidArgument, NotFound, Unavailable
 from wfgateway.core.model import WORKER, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine import ops_read
+from wfgateway.engine.codec import LIMITS, limits_from
 from wfgateway.engine.context import EngineContext
 from wfgateway.engine.ending import finish
 from wfgateway.engine.events import EngineEvent, deliver
 from wfgateway.engine.state import AttRec, ExecState
-from wfgateway.engine.store.base import ATT_IDX, Claim
+from wfgateway.engine.store.base import ATT_IDX, Claim, Gate
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms
 
@@ -60,22 +61,30 @@ async def _claim(ctx: EngineContext, tenant: str, name: str, worker_id: str | No
             recs = [r for r in (AttRec.from_row(row) for row in rows) if r.key not in tried][:need]
             if not recs:
                 break
-            round_claims = [_claim_of(r, worker_id, lease) for r in recs]
+            now = now_ms()  # the claim time: the tasks' start and what a rate limit counts
+            round_claims = [_claim_of(r, worker_id, lease, now) for r in recs]
             tried.update(r.key for r in recs)
-            got = set(await ctx.store.claim(round_claims))
+            got, held = await _apply(ctx, Gate(tenant, name, now), round_claims)
         except Unavailable:
             if not out:
                 raise
             break  # the tasks claimed in earlier rounds are this worker's now: hand them over
         claims += [c for c in round_claims if c.key in got]
         out += [r.a for r in recs if r.key in got]
-        if len(got) == len(recs):
+        if len(got) == len(recs) or held:  # a limit holds the rest back: they stay queued
             break
     return await _claimed(ctx, out, claims)
 
 
-def _claim_of(r: AttRec, worker_id: str | None, lease: int) -> Claim:
-    now = now_ms()
+async def _apply(ctx: EngineContext, gate: Gate, claims: list[Claim]) -> tuple[set[str], bool]:
+    """Claims whose tasks carry limits go through the name's gate; the rest need no lock beyond their own."""
+    if any(c.limits is not None for c in claims):
+        keys, held = await ctx.store.claim_gated(gate, claims)
+        return set(keys), held
+    return set(await ctx.store.claim(claims)), False
+
+
+def _claim_of(r: AttRec, worker_id: str | None, lease: int, now: int) -> Claim:
     a = r.a
     a.status = TaskStatus.IN_PROGRESS
     a.worker_id = worker_id
@@ -92,7 +101,7 @@ def _claim_of(r: AttRec, worker_id: str | None, lease: int) -> Claim:
         key=r.key, execution_id=a.execution_id, expect_status="SCHEDULED",
         sets={"status": "IN_PROGRESS", "worker_id": worker_id, "started_ms": a.started_ms, "updated_ms": now,
               "lease_until_ms": a.lease_until_ms, "poll_count": a.poll_count},
-        timers=timers,
+        timers=timers, limits=limits_from(r.params.get(LIMITS)) if r.params else None,
     )
 
 
@@ -172,6 +181,8 @@ async def complete(ctx: EngineContext, task_id: str, status: TaskStatus, tenant:
             return lambda: rec.a
         finish(rec, status, now, reason=reason)
         a.lease_until_ms = 0
+        if rec.params and LIMITS in rec.params:  # a slot is free: local pollers held back by it look again
+            st.notify.add((rec.tenant, a.name))
         st.needs_decide = True
         return lambda: rec.a
 

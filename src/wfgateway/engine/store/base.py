@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wfgateway.core.errors import Unavailable
+from wfgateway.core.model import TaskLimits
 from wfgateway.engine.store.tables import StoreHome
 
 EXEC_COLS: tuple[str, ...] = (
@@ -111,6 +112,16 @@ class Claim:
     sets: dict[str, Any]
     expect_worker: str | None = None
     timers: list[tuple[Any, ...]] = field(default_factory=list)
+    limits: TaskLimits | None = None  # checked by ``Store.claim_gated`` (store/gates.py)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The worker task name whose claims ``Store.claim_gated`` serializes, and the time they count at."""
+
+    tenant: str
+    name: str
+    now: int
 
 
 @dataclass
@@ -214,6 +225,12 @@ class Store(StoreHome, Protocol):
     async def claim(self, claims: list[Claim]) -> list[str]:
         """Apply each claim that still matches (one transaction); bump its execution's row_version and
         insert its timers.  Returns the keys claimed."""
+
+    async def claim_gated(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
+        """``claim`` for attempts of ``gate``'s task name, in one transaction that holds the name's gate
+        (a row lock: other processes' gated claims of the name wait): each claim in order is applied only
+        if its ``limits`` still hold (store/gates.py), counting the name's IN_PROGRESS attempts and its
+        recent claims.  Returns the keys claimed and whether a limit held a claim back."""
 
     async def commit(self, cs: Changeset) -> None:
         """Apply ``cs`` in one transaction or raise (VersionConflict, ClaimLost, DuplicateKey)."""

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from wfgateway.engine.store import search, task_search
+from wfgateway.engine.store import gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -42,6 +42,7 @@ from wfgateway.engine.store.base import (
     Claim,
     ClaimLost,
     DuplicateKey,
+    Gate,
     SearchFilter,
     StoreError,
     StoreOpenError,
@@ -78,6 +79,12 @@ _HIDE_ALL = "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_
 _DELETE_EXEC = "DELETE FROM executions WHERE id = %s AND row_version = %s"
 _DELETE_ATTEMPTS = "DELETE FROM attempts WHERE execution_id = ANY(%s)"
 _DELETE_TIMERS = "DELETE FROM timers WHERE execution_id = ANY(%s)"
+# takes the name's gate row lock (creating the row on first use) and reads its recent claim times
+_GATE_LOCK = ("INSERT INTO task_gates (tenant, name, starts) VALUES (%s, %s, '[]') ON CONFLICT (tenant, name)"
+              " DO UPDATE SET starts = task_gates.starts RETURNING starts")
+_GATE_WRITE = "UPDATE task_gates SET starts = %s WHERE tenant = %s AND name = %s"
+_IN_PROGRESS = ("SELECT COUNT(*) FROM attempts WHERE tenant = %s AND name = %s AND status = 'IN_PROGRESS'"
+                " AND kind = 'worker' AND visible = 1")
 _RETRYABLE = (errors.DeadlockDetected, errors.SerializationFailure)
 _PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, %s) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
 PROBE_WAIT_S = 1.0
@@ -423,25 +430,49 @@ class PostgresStore:
         execution_ids = sorted({c.execution_id for c in claims})
         async with self._transaction() as (conn, pipe):
             await conn.execute(_LOCK_EXECS, (execution_ids,))
-            cursors = []
-            for c in claims:
-                cols = tuple(c.sets)
-                query = f"UPDATE attempts SET {', '.join(f'{k} = %s' for k in cols)} WHERE key = %s AND status = %s"
-                args: tuple[Any, ...] = (*c.sets.values(), c.key, c.expect_status)
-                if c.expect_worker is not None:
-                    query += " AND worker_id = %s"
-                    args = (*args, c.expect_worker)
-                cur = conn.cursor()
-                await cur.execute(query, args)  # type: ignore[arg-type]
-                cursors.append(cur)
-            await pipe.sync()
-            won = [c for c, cur in zip(claims, cursors, strict=True) if cur.rowcount == 1]
-            for eid in sorted({c.execution_id for c in won}):
-                await conn.execute(_BUMP, (eid,))
-            timers = [t for c in won for t in c.timers]
-            if timers:
-                await conn.cursor().executemany(_TIMER_INSERT, timers)
+            won = await _apply_claims(conn, pipe, claims)
+            await _claimed(conn, won)
         return [c.key for c in won]
+
+    async def claim_gated(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
+        if not claims:
+            return [], False
+        for n in range(8):
+            try:
+                return await self._claim_gated_once(gate, claims)
+            except _RETRYABLE:
+                await asyncio.sleep(0.002 * (n + 1))
+        return [], False
+
+    async def _claim_gated_once(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
+        """The gate row is locked first (every gated claim of the name waits here, in any process), then
+        the executions in id order as ``claim`` does; the count is read after the lock is held, so under
+        READ COMMITTED it sees every claim committed before."""
+        async with self._transaction() as (conn, pipe):
+            gate_cur, count_cur = conn.cursor(), conn.cursor()
+            await gate_cur.execute(_GATE_LOCK, (gate.tenant, gate.name))
+            await count_cur.execute(_IN_PROGRESS, (gate.tenant, gate.name))
+            await conn.execute(_LOCK_EXECS, (sorted({c.execution_id for c in claims}),))
+            await pipe.sync()
+            starts = gates.starts_of(((await gate_cur.fetchone()) or ("[]",))[0])
+            in_progress = int(((await count_cur.fetchone()) or (0,))[0])
+            won: list[Claim] = []
+            held, pending = False, list(claims)
+            while pending:
+                batch, held = gates.plan(pending, in_progress, starts, gate.now)
+                if not batch:
+                    break
+                for c in await _apply_claims(conn, pipe, batch):
+                    won.append(c)
+                    in_progress += 1
+                    if gates.counts_start(c.limits):
+                        starts.append(gate.now)
+                pending = pending[len(batch):]
+            await _claimed(conn, won)
+            text = gates.kept(starts, claims, gate.now)
+            if text is not None:
+                await conn.execute(_GATE_WRITE, (text, gate.tenant, gate.name))
+        return [c.key for c in won], held
 
     def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
         k = (table + where, cols)
@@ -520,6 +551,32 @@ class PostgresStore:
         return await self._all(
             _ATT_SELECT + " WHERE kind = %s AND visible = 1 AND status = ANY(%s)", (kind, list(statuses))
         )
+
+
+async def _apply_claims(conn: AsyncConnection[Any], pipe: AsyncPipeline, claims: list[Claim]) -> list[Claim]:
+    """Send each claim's conditional update; the ones that matched their row."""
+    cursors = []
+    for c in claims:
+        cols = tuple(c.sets)
+        query = f"UPDATE attempts SET {', '.join(f'{k} = %s' for k in cols)} WHERE key = %s AND status = %s"
+        args: tuple[Any, ...] = (*c.sets.values(), c.key, c.expect_status)
+        if c.expect_worker is not None:
+            query += " AND worker_id = %s"
+            args = (*args, c.expect_worker)
+        cur = conn.cursor()
+        await cur.execute(query, args)  # type: ignore[arg-type]
+        cursors.append(cur)
+    await pipe.sync()
+    return [c for c, cur in zip(claims, cursors, strict=True) if cur.rowcount == 1]
+
+
+async def _claimed(conn: AsyncConnection[Any], won: list[Claim]) -> None:
+    """Bump the claimed attempts' executions and insert their timers."""
+    for eid in sorted({c.execution_id for c in won}):
+        await conn.execute(_BUMP, (eid,))
+    timers = [t for c in won for t in c.timers]
+    if timers:
+        await conn.cursor().executemany(_TIMER_INSERT, timers)
 
 
 def _holds_nul(args: Any) -> bool:

@@ -123,4 +123,12 @@ MIGRATIONS: list[list[str]] = [
     [
         "CREATE INDEX executions_version_created ON executions (tenant, name, def_version, created_ms, id)",
     ],
+    # 11: poll limits (store/gates.py): one gate row per limited worker task name (its lock serializes the
+    # name's gated claims; ``starts`` holds its recent claim times) and the name's IN_PROGRESS attempts
+    [
+        """CREATE TABLE task_gates (
+            tenant TEXT NOT NULL, name TEXT NOT NULL, starts TEXT NOT NULL, PRIMARY KEY (tenant, name))""",
+        """CREATE INDEX attempts_in_progress ON attempts (tenant, name)
+            WHERE status = 'IN_PROGRESS' AND kind = 'worker' AND visible = 1""",
+    ],
 ]

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wfgateway.engine.store import search, task_search
+from wfgateway.engine.store import gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -36,6 +36,7 @@ from wfgateway.engine.store.base import (
     Claim,
     ClaimLost,
     DuplicateKey,
+    Gate,
     SearchFilter,
     StoreOpenError,
     StoreUnavailable,
@@ -54,6 +55,11 @@ _ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
 _EXEC_INSERT = f"INSERT INTO executions ({', '.join(EXEC_COLS)}) VALUES ({', '.join('?' * len(EXEC_COLS))})"
 _ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({', '.join('?' * len(ATT_COLS))})"
 _TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({', '.join('?' * len(TIMER_COLS))})"
+_GATE_READ = "SELECT starts FROM task_gates WHERE tenant = ? AND name = ?"
+_GATE_WRITE = ("INSERT INTO task_gates (tenant, name, starts) VALUES (?, ?, ?)"
+               " ON CONFLICT (tenant, name) DO UPDATE SET starts = excluded.starts")
+_IN_PROGRESS = ("SELECT COUNT(*) FROM attempts WHERE tenant = ? AND name = ? AND status = 'IN_PROGRESS'"
+                " AND kind = 'worker' AND visible = 1")
 _PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
 MIN_FREE_BYTES = 1 << 20  # /readyz: below this the disk counts as full (a write of any size may fail)
 PROBE_WAIT_S = 0.5
@@ -454,22 +460,33 @@ class SQLiteStore:
 
     @_waits(write=True)
     async def claim(self, claims: list[Claim]) -> list[str]:
-        got: list[str] = []
         with _transaction(self._conn) as db:
-            for c in claims:
-                cols = tuple(c.sets)
-                sql = f"UPDATE attempts SET {', '.join(f'{k} = ?' for k in cols)} WHERE key = ? AND status = ?"
-                args = (*c.sets.values(), c.key, c.expect_status)
-                if c.expect_worker is not None:
-                    sql += " AND worker_id = ?"
-                    args = (*args, c.expect_worker)
-                if db.execute(sql, args).rowcount != 1:
-                    continue
-                db.execute("UPDATE executions SET row_version = row_version + 1 WHERE id = ?", (c.execution_id,))
-                if c.timers:
-                    db.executemany(_TIMER_INSERT, c.timers)
-                got.append(c.key)
-        return got
+            return [c.key for c in claims if _claim_one(db, c)]
+
+    @_waits(write=True)
+    async def claim_gated(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
+        # BEGIN IMMEDIATE makes this the only writer of the file: the count cannot move under us
+        with _transaction(self._conn) as db:
+            row = db.execute(_GATE_READ, (gate.tenant, gate.name)).fetchone()
+            starts = gates.starts_of(row[0] if row else None)
+            in_progress = db.execute(_IN_PROGRESS, (gate.tenant, gate.name)).fetchone()[0]
+            got: list[str] = []
+            held, pending = False, list(claims)
+            while pending:
+                batch, held = gates.plan(pending, in_progress, starts, gate.now)
+                if not batch:
+                    break
+                for c in batch:
+                    if _claim_one(db, c):
+                        got.append(c.key)
+                        in_progress += 1
+                        if gates.counts_start(c.limits):
+                            starts.append(gate.now)
+                pending = pending[len(batch):]
+            text = gates.kept(starts, claims, gate.now)
+            if text is not None:
+                db.execute(_GATE_WRITE, (gate.tenant, gate.name, text))
+        return got, held
 
     def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
         k = (table + where, cols)
@@ -538,6 +555,21 @@ class SQLiteStore:
             _ATT_SELECT + f" WHERE kind = ? AND visible = 1 AND status IN ({', '.join('?' * len(statuses))})",
             (kind, *statuses),
         ).fetchall()
+
+
+def _claim_one(db: sqlite3.Connection, c: Claim) -> bool:
+    cols = tuple(c.sets)
+    sql = f"UPDATE attempts SET {', '.join(f'{k} = ?' for k in cols)} WHERE key = ? AND status = ?"
+    args = (*c.sets.values(), c.key, c.expect_status)
+    if c.expect_worker is not None:
+        sql += " AND worker_id = ?"
+        args = (*args, c.expect_worker)
+    if db.execute(sql, args).rowcount != 1:
+        return False
+    db.execute("UPDATE executions SET row_version = row_version + 1 WHERE id = ?", (c.execution_id,))
+    if c.timers:
+        db.executemany(_TIMER_INSERT, c.timers)
+    return True
 
 
 def _optimize(db: sqlite3.Connection, at_open: bool) -> None:
