@@ -135,6 +135,15 @@ class SpecIndex:
         spec = self._spec(attempt)
         return int((spec.extra if spec else attempt.extra).get("responseTimeoutSeconds") or 3600)
 
+    def rate_limit(self, attempt: TaskAttempt) -> tuple[int, int]:
+        """(rateLimitPerFrequency, rateLimitFrequencyInSeconds) of a SIMPLE task: its run's TaskDef's, 1 s
+        when unset (the OSS SimpleTaskMapper copies them from the TaskDef's getters); 0, 0 for others."""
+        spec = self._spec(attempt)
+        if spec is None or spec.kind != WORKER:
+            return 0, 0
+        limits = spec.limits
+        return (0, 1) if limits is None else (limits.per_window, limits.window_ms // 1000)
+
 
 def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecIndex | None = None) -> dict[str, Any]:
     index = index or SpecIndex(execution.definition if execution else None)
@@ -183,8 +192,8 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "domain": attempt.extra.get(DOMAIN),
         "outputData": output,
         "workflowTask": def_defaults.workflow_task(wt) if wt is not None else None,
-        "rateLimitPerFrequency": 0,
-        "rateLimitFrequencyInSeconds": 0,
+        "rateLimitPerFrequency": index.rate_limit(attempt)[0],
+        "rateLimitFrequencyInSeconds": index.rate_limit(attempt)[1],
         "workflowPriority": execution.priority if execution else 0,
         "iteration": iteration_of(attempt),
         "subWorkflowId": attempt.subworkflow_id,

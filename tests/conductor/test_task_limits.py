@@ -61,6 +61,7 @@ def test_rate_limit_per_frequency_hands_out_n_per_window(clients: OrkesClients) 
     tasks = clients.get_task_client()
     first = tasks.batch_poll_tasks("lim_rate", worker_id="w1", count=5, timeout_in_millisecond=100)
     assert len(first) == 3
+    assert {(t.rate_limit_per_frequency, t.rate_limit_frequency_in_seconds) for t in first} == {(3, 2)}
     for t in first:  # done at once: only the rate holds the others back
         _complete(clients, t)
     claimed = list(first)
@@ -77,3 +78,5 @@ def test_zero_means_no_limit(clients: OrkesClients) -> None:
                             response_timeout_seconds=600))
     got = clients.get_task_client().batch_poll_tasks("lim_zero", worker_id="w1", count=10, timeout_in_millisecond=100)
     assert len(got) == RUNS
+    # as the OSS server shows a SIMPLE task whose TaskDef sets no rate: 0 per 1 s
+    assert {(t.rate_limit_per_frequency, t.rate_limit_frequency_in_seconds) for t in got} == {(0, 1)}
