@@ -43,6 +43,8 @@ BENCHES = (
           "bench.engine_rerun", ("--count", "600", "--rounds", "1"), ()),
     Bench("engine_throughput", "completed executions/s, 10 noop tasks in a line, SQLite and PostgreSQL",
           "bench.engine_throughput", ("--count", "300"), ()),
+    Bench("engine_poll", "worker tasks polled + completed per CPU-second, with and without a poll limit (SQLite)",
+          "bench.engine_poll", ("--count", "500", "--rounds", "1"), ()),
     Bench("engine_rerun_latency", "rerun latency, 1M vs 1k stored executions, SQLite (short run: 50k vs 1k)",
           "bench.engine_rerun_latency", ("--sizes", "1000,50000", "--reruns", "300"), ("--reruns", "3000")),
     Bench("engine_rerun_latency_pg", "rerun latency, 1M vs 1k stored executions, PostgreSQL (short run: 50k vs 1k)",
