@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -53,3 +54,36 @@ async def test_two_processes_share_one_in_progress_limit(pg_schema: str, tmp_pat
             n.stop()
     for n in nodes:
         assert "Traceback" not in n.log(), n.log()
+
+
+async def test_two_processes_share_one_rate_window(pg_schema: str, tmp_path: Path) -> None:
+    """Three per two seconds: the first race hands out three in all; the rest start a window later."""
+    settings = {"store": {"kind": "postgres", "dsn": PG_DSN, "schema": pg_schema, "pool_size": 6}}
+    body = definition_to_dict(definition("mp-rated", spec("w", WORKER, name="mp-rate",
+                                                          limits=TaskLimits(per_window=3, window_ms=2000))))
+    body.pop("tenant", None)
+    nodes = [Node(settings, tmp_path / f"node{i}.log") for i in range(2)]
+    try:
+        async with httpx.AsyncClient() as client:
+            await call(client, nodes[0], "/definitions", body)
+            for i in range(6):
+                await call(client, nodes[i % 2], "/start", {"name": "mp-rated", "input": {"i": i}})
+            batches = await asyncio.gather(*(
+                call(client, nodes[k % 2], "/poll", {"task": "mp-rate", "worker_id": f"w{k}", "count": 5})
+                for k in range(8)
+            ))
+            first = [t for batch in batches for t in batch]
+            assert len(first) == 3
+            rest: list[dict[str, Any]] = []
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while len(rest) < 3 and loop.time() < deadline:
+                got = await asyncio.gather(*(call(client, n, "/poll", {"task": "mp-rate", "count": 5,
+                                                                      "timeout_ms": 500}) for n in nodes))
+                rest += [t for batch in got for t in batch]
+            assert len(rest) == 3
+            window_start = min(int(t["started_ms"]) for t in first)
+            assert all(int(t["started_ms"]) >= window_start + 2000 for t in rest)
+    finally:
+        for n in nodes:
+            n.stop()
