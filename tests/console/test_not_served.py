@@ -55,3 +55,12 @@ def test_docs_index_lists_each_spec_as_its_own_link(gateway):
 def test_no_page_asks_for_a_favicon_the_gateway_does_not_serve(gateway):
     for page in ("/console/", "/docs/conductor", "/docs"):
         assert '<link rel="icon" href="data:,">' in httpx.get(f"{gateway}{page}").text, page
+
+
+def test_a_console_page_address_that_does_not_exist_is_a_page_with_the_way_in(gateway):
+    typed = httpx.get(f"{gateway}/console/runs", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert typed.status_code == 404 and typed.headers["content-type"].startswith("text/html")
+    assert "The console does not serve GET /console/runs." in typed.text
+    assert '<a href="/console/#/runs">runs</a>' in typed.text
+    api = httpx.get(f"{gateway}/console/api/nothing", headers={"Accept": "text/html"})  # its API stays JSON
+    assert api.status_code == 404 and api.json() == {"error": "The console does not serve GET /console/api/nothing"}

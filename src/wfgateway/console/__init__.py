@@ -8,6 +8,7 @@ built files, vendored from npm's ``swagger-ui-dist`` with their licences (``vend
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,9 +60,20 @@ def _loopback(request: Request) -> bool:
 
 
 async def _unknown(request: Request, exc: Exception) -> Response:
-    """A console path or method that does not exist, in the console's own error format."""
+    """A console path or method that does not exist, in the console's own error format: JSON for its API,
+    a page with the way in for a browser that typed a page's address (``/console/runs``)."""
     status = exc.status_code if isinstance(exc, HTTPException) else 404
-    return json({"error": f"The console does not serve {request.method} {request.url.path}"}, status)
+    message = f"The console does not serve {request.method} {request.url.path}"
+    if not request.url.path.startswith("/console/api/") and "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(_NOT_A_PAGE.format(message=html.escape(message)), status)
+    return json({"error": message}, status)
+
+
+_NOT_A_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found -- wfgateway console</title>
+<link rel="icon" href="data:,"></head><body style="font:15px/1.5 system-ui,sans-serif;margin:24px">
+<h1>Not found</h1><p>{message}.</p><p>The console is at <a href="/console/">/console/</a>: its pages are
+<a href="/console/#/runs">runs</a>, <a href="/console/#/upstream">upstream runs</a> and
+<a href="/console/#/definitions">definitions</a>; the API specs are at <a href="/docs">/docs</a>.</p></body></html>"""
 
 
 def _upstream(app: Any) -> UpstreamRuns:
