@@ -103,7 +103,10 @@ def test_task_to_domain_picks_the_workers_that_run_a_task(clients: OrkesClients,
     assert packed({"sw_pack": "gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
     assert packed({"*": "gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
     assert packed({"*": "gpu", "sw_pack": "NO_DOMAIN"}) == (None, {"packer": "default", "domain": None})
-    assert packed({"sw_pack": "cpu,gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})  # no cpu worker
+    # a list: the first domain a worker is polling, else the last entry (NO_DOMAIN: the default domain)
+    assert packed({"sw_pack": "cpu,gpu"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
+    assert packed({"sw_pack": "gpu,NO_DOMAIN"}) == ("gpu", {"packer": "gpu", "domain": "gpu"})
+    assert packed({"sw_pack": "night,NO_DOMAIN"}) == (None, {"packer": "default", "domain": None})
     assert packed({"sw_pack": "gpu"}, "sw_parent_flow") == ("gpu", {"packer": "gpu", "domain": "gpu"})
 
 

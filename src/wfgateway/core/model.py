@@ -40,8 +40,9 @@ CONTAINER_KINDS = frozenset({DYNAMIC, LOOP, ITERATION})
 # task on a dead branch, its downstream runs (once the skipped task's own upstream has finished)
 SKIPPED_ON_REQUEST = "skipped_on_request"
 # ``Execution.metadata`` key: {worker task name or "*": domain}, the queue partition the run's worker tasks
-# join (a comma list: its last entry, "NO_DOMAIN" being none); the attempt carries it as ``extra[DOMAIN]``
-# and only a poll naming that domain gets it.  Sub-workflows inherit the map.
+# join (a comma list: the first one polled lately, else the last, "NO_DOMAIN" being none; engine/domains.py);
+# the attempt carries it as ``extra[DOMAIN]`` and only a poll naming that domain gets it.  Sub-workflows
+# inherit the map.
 TASK_DOMAINS = "task_domains"
 DOMAIN = "domain"
 

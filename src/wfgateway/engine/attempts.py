@@ -94,7 +94,7 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
              retry_base: int | None = None) -> AttRec:
     """Create the next attempt of ``spec`` and start it (now, or after ``delay_ms``)."""
     rec = _new_attempt(st, env, container, spec, TaskStatus.SCHEDULED, retry_of=retry_of, reuse=reuse)
-    domain = domain_for(st.e.metadata, rec.a.name) if spec.kind == WORKER else None
+    domain = domain_for(st.e.metadata, st.e.tenant, rec.a.name, env.pollers, env.now) if spec.kind == WORKER else None
     if domain is not None:  # the queue partition only a poll naming this domain draws from
         rec.a.extra = {**rec.a.extra, DOMAIN: domain}
     if retry_base is not None:

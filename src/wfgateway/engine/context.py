@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar, overload
 
+from wfgateway.engine.domains import Pollers
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.snapshots import Snapshots
 from wfgateway.engine.store.base import Store
@@ -40,6 +41,10 @@ class EngineContext(Protocol):
     @property
     def instance_id(self) -> str:
         """This engine's id (the owner of the HTTP tasks it claims)."""
+
+    @property
+    def pollers(self) -> Pollers:
+        """Recent worker polls per domain, which the units this engine runs consult."""
 
     @property
     def worker_lease_ms(self) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from wfgateway.core.errors import EvaluationFailed
+from wfgateway.engine.domains import Pollers
 from wfgateway.engine.hooks import Evaluator, Expander
 
 
@@ -12,6 +13,7 @@ class Env(Protocol):
     now: int
     expanders: dict[str, Expander]
     evaluators: dict[str, Evaluator]
+    pollers: Pollers  # recent worker polls per domain (which domain of a list a task joins)
 
 
 def evaluate(env: Env, params: dict[str, Any], data: Any) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 from wfgateway import tracing
 from wfgateway.core.errors import Conflict
 from wfgateway.engine import events
+from wfgateway.engine.domains import Pollers
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.http_task import HttpRunner
 from wfgateway.engine.snapshots import Snapshots
@@ -35,6 +36,7 @@ class Runtime:
         self.store = store
         self.snapshots = Snapshots(store, definition_cache)
         self.hooks = Hooks()
+        self.pollers = Pollers()
         self.worker_lease_ms = worker_lease_ms
         self.recover_inflight = recover_inflight
         self.instance_id = new_id()
@@ -70,7 +72,7 @@ class Runtime:
 
     # -- the unit-of-work runner -------------------------------------------------------------
     def unit(self) -> Unit:
-        return Unit(self.store, self.snapshots, self.hooks)
+        return Unit(self.store, self.snapshots, self.hooks, self.pollers)
 
     @overload
     async def run(self, op: Callable[[Unit], Awaitable[Callable[[], T]]]) -> T: ...

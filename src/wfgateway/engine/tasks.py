@@ -29,6 +29,7 @@ async def poll(ctx: EngineContext, tenant: str, name: str, worker_id: str | None
     if count <= 0:
         return []
     lease = ctx.worker_lease_ms if lease_ms is None else lease_ms
+    ctx.pollers.polled(tenant, name, domain, now_ms())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max(timeout_ms, 0) / 1000
     while True:

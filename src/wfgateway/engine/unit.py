@@ -15,6 +15,7 @@ from wfgateway.core.errors import GatewayError, NotFound
 from wfgateway.core.model import TASK_DOMAINS, Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine.decider import decide
+from wfgateway.engine.domains import Pollers
 from wfgateway.engine.ending import cancel_open, end_execution, finish
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.resolve import StateContext
@@ -53,9 +54,10 @@ class Unit:
     """One operation's reads and writes.  It sees the store, the definition snapshots and the adapters'
     hooks -- nothing else of the engine (the engine runs and commits units, see runtime.py)."""
 
-    def __init__(self, store: Store, snapshots: Snapshots, hooks: Hooks) -> None:
+    def __init__(self, store: Store, snapshots: Snapshots, hooks: Hooks, pollers: Pollers | None = None) -> None:
         self.store = store
         self.snapshots = snapshots
+        self.pollers = pollers or Pollers()
         self.now = now_ms()
         self.expanders = hooks.expanders
         self.evaluators = hooks.evaluators
