@@ -79,9 +79,10 @@ _HIDE_ALL = "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_
 _DELETE_EXEC = "DELETE FROM executions WHERE id = %s AND row_version = %s"
 _DELETE_ATTEMPTS = "DELETE FROM attempts WHERE execution_id = ANY(%s)"
 _DELETE_TIMERS = "DELETE FROM timers WHERE execution_id = ANY(%s)"
-# takes the name's gate row lock (creating the row on first use) and reads its recent claim times
-_GATE_LOCK = ("INSERT INTO task_gates (tenant, name, starts) VALUES (%s, %s, '[]') ON CONFLICT (tenant, name)"
-              " DO UPDATE SET starts = task_gates.starts RETURNING starts")
+# the name's gate row (created on first use, never rewritten just to lock it), then its lock and recent claims
+_GATE_CREATE = ("INSERT INTO task_gates (tenant, name, starts) VALUES (%s, %s, '[]')"
+                " ON CONFLICT (tenant, name) DO NOTHING")
+_GATE_LOCK = "SELECT starts FROM task_gates WHERE tenant = %s AND name = %s FOR UPDATE"
 _GATE_WRITE = "UPDATE task_gates SET starts = %s WHERE tenant = %s AND name = %s"
 _IN_PROGRESS = ("SELECT COUNT(*) FROM attempts WHERE tenant = %s AND name = %s AND status = 'IN_PROGRESS'"
                 " AND kind = 'worker' AND visible = 1")
@@ -450,6 +451,7 @@ class PostgresStore:
         READ COMMITTED it sees every claim committed before."""
         async with self._transaction() as (conn, pipe):
             gate_cur, count_cur = conn.cursor(), conn.cursor()
+            await conn.execute(_GATE_CREATE, (gate.tenant, gate.name))
             await gate_cur.execute(_GATE_LOCK, (gate.tenant, gate.name))
             await count_cur.execute(_IN_PROGRESS, (gate.tenant, gate.name))
             await conn.execute(_LOCK_EXECS, (sorted({c.execution_id for c in claims}),))
