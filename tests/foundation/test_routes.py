@@ -24,7 +24,7 @@ def test_parameter_names_belong_to_each_template():
 def test_literal_template_governs_its_path():
     t = trie()
     assert t.lookup("/api/workflow/search", "GET") == Match("search", {})
-    assert t.lookup("/api/workflow/search", "POST") == WrongMethod(["GET"])
+    assert t.lookup("/api/workflow/search", "POST") == WrongMethod(["GET", "HEAD"])
 
 
 def test_encoded_slash_stays_inside_the_segment():
@@ -35,7 +35,7 @@ def test_unknown_path_and_wrong_method():
     t = trie()
     assert t.lookup("/api/nothing", "GET") is None
     assert t.lookup("/api/workflow/x/rerun", "GET") == WrongMethod(["POST"])
-    assert t.lookup("/api/workflow/x", "PUT") == WrongMethod(["DELETE", "GET", "POST"])
+    assert t.lookup("/api/workflow/x", "PUT") == WrongMethod(["DELETE", "GET", "HEAD", "POST"])
 
 
 def test_a_reserved_vendor_path_is_never_captured_by_a_template():
@@ -55,4 +55,10 @@ def test_reserving_a_served_path_keeps_its_methods():
     t = trie()
     t.reserve("/api/workflow/search")
     assert t.lookup("/api/workflow/search", "GET") == Match("search", {})
-    assert t.lookup("/api/workflow/search", "POST") == WrongMethod(["GET"])
+    assert t.lookup("/api/workflow/search", "POST") == WrongMethod(["GET", "HEAD"])
+
+
+def test_head_finds_the_get_and_only_the_get():
+    t = trie()
+    assert t.lookup("/api/workflow/search", "HEAD") == Match("search", {})
+    assert t.lookup("/api/workflow/x/rerun", "HEAD") == WrongMethod(["POST"])
