@@ -114,6 +114,21 @@ async def test_worker_timeout_counts_from_the_poll_and_retries(engine):
     await engine.wait_until(e.id, [ES.COMPLETED], 3)
 
 
+async def test_a_retry_that_waited_out_a_delay_times_out_too(engine):
+    """The timeout travels with the retry's attempt also when the retry waits out retry_delay_ms first."""
+    e = await run(engine, "wdtmo", spec("w", WORKER, name="sleepy-later", timeout_ms=150, retries=2,
+                                        retry_delay_ms=100))
+    first = (await engine.poll(TENANT, "sleepy-later", timeout_ms=1000))[0]
+    await engine.complete_task(first.id, TS.FAILED, reason="once")
+    second = (await engine.poll(TENANT, "sleepy-later", timeout_ms=3000))[0]
+    assert second.retried_from == first.id
+    third = (await engine.poll(TENANT, "sleepy-later", timeout_ms=3000))[0]  # after the second timed out
+    assert third.retried_from == second.id
+    assert (await engine.get_task(second.id)).status is TS.TIMED_OUT
+    await engine.complete_task(third.id, TS.COMPLETED)
+    await engine.wait_until(e.id, [ES.COMPLETED], 3)
+
+
 async def test_execution_timeout(engine):
     e = await run(engine, "wftmo", spec("w", WORKER, name="never-polled"), timeout_ms=150)
     e = await engine.wait_until(e.id, [ES.TIMED_OUT], 3)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from wfgateway.core.model import WORKER, TaskLimits
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.engine import Engine
+from wfgateway.engine.util import now_ms
 
 from .helpers import TENANT, definition, spec
 
@@ -105,3 +106,21 @@ def _at_most_per_window(starts: list[int], per: int, window_ms: int) -> None:
         inside = [t for t in starts[: i + 1] if t > s - window_ms]
         assert len(inside) <= per, (starts, i)
 
+
+
+async def test_a_retry_after_a_delay_is_held_too(engine: Engine) -> None:
+    await engine.put_definition(definition("flow-lim-retry", spec(
+        "w", WORKER, name="lim-retry", retries=1, retry_delay_ms=200, limits=TaskLimits(max_in_progress=1))))
+    for i in range(2):
+        await engine.start(TENANT, "flow-lim-retry", None, {"i": i})
+    (a,) = await engine.poll(TENANT, "lim-retry", count=5)
+    await engine.complete_task(a.id, TaskStatus.FAILED, reason="again")  # its retry waits 200 ms
+    (b,) = await engine.poll(TENANT, "lim-retry", count=5)
+    assert b.execution_id != a.execution_id
+    retry = next(t for t in (await engine.get(a.execution_id)).tasks if t.status is TaskStatus.SCHEDULED)
+    while now_ms() <= retry.callback_after_ms + 50:  # until the retry is due: then only the limit holds it
+        await asyncio.sleep(0.05)
+    assert await engine.poll(TENANT, "lim-retry", count=5, timeout_ms=300) == []
+    await engine.complete_task(b.id, TaskStatus.COMPLETED, output={})
+    (again,) = await engine.poll(TENANT, "lim-retry", count=5, timeout_ms=5000)
+    assert again.execution_id == a.execution_id and again.attempt > a.attempt

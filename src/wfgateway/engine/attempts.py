@@ -109,7 +109,7 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
     if delay_ms > 0:
         due = env.now + delay_ms
         rec.a.callback_after_ms = due
-        rec.params = params or None
+        rec.params = (worker_params(spec, params) if spec.kind == WORKER else params) or None
         st.timers.append((due, "wake" if spec.kind == WORKER else "start", rec.key, None))
         return rec
     begin(st, env, container, spec, rec, params)
@@ -127,16 +127,22 @@ def resolve_params(spec: TaskSpec, ctx: StateContext) -> dict[str, Any]:
     return resolved if not isinstance(inline, dict) else {**resolved, "definition": inline}
 
 
+def worker_params(spec: TaskSpec, params: dict[str, Any]) -> dict[str, Any]:
+    """What the poll's claim (tasks.py) reads from a queued worker attempt: its timeout and poll limits,
+    also when it waits out a delay (a retry) before joining the queue."""
+    if spec.timeout_ms:
+        params = {**params, "timeout_ms": spec.timeout_ms}
+    if spec.limits is not None and spec.limits.active:
+        params = {**params, LIMITS: [spec.limits.max_in_progress, spec.limits.per_window, spec.limits.window_ms]}
+    return params
+
+
 def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,
           params: dict[str, Any]) -> None:
     """Start a SCHEDULED attempt: queue it, dispatch it, or run a built-in kind right away."""
     kind, a, now = spec.kind, rec.a, env.now
     if kind == WORKER:
-        if spec.timeout_ms:
-            params = {**params, "timeout_ms": spec.timeout_ms}
-        if spec.limits is not None and spec.limits.active:  # read by the poll's claim (tasks.py)
-            params = {**params, LIMITS: [spec.limits.max_in_progress, spec.limits.per_window, spec.limits.window_ms]}
-        rec.params = params or None
+        rec.params = worker_params(spec, params) or None
         st.notify.add((rec.tenant, a.name))
         return
     if kind == HTTP:
