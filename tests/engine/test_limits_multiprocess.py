@@ -1,6 +1,7 @@
-"""Two engine processes on one PostgreSQL schema never hand out more tasks of a limited name together
-than its limit: every round, pollers on both processes race for a queue of twelve (at most two
-IN_PROGRESS) and exactly two tasks come out; once those complete, the next round gets two more."""
+"""Two engine processes on one database (a PostgreSQL schema, or one SQLite file as ``serve --workers 2``
+shares) never hand out more tasks of a limited name together than its limit: every round, pollers on
+both processes race for a queue of twelve (at most two IN_PROGRESS) and exactly two tasks come out;
+once those complete, the next round gets two more."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ from .helpers import definition, spec
 from .nodes import Node, call
 from .pg import PG_DSN
 
-pytestmark = pytest.mark.postgres
 RUNS = 12
 LIMIT = 2
 
 
-async def test_two_processes_share_one_in_progress_limit(pg_schema: str, tmp_path: Path) -> None:
-    settings = {"store": {"kind": "postgres", "dsn": PG_DSN, "schema": pg_schema, "pool_size": 6}}
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_two_processes_share_one_in_progress_limit(kind: str, tmp_path: Path,
+                                                         request: pytest.FixtureRequest) -> None:
+    store: dict[str, Any] = {"kind": "sqlite", "path": str(tmp_path / "shared.db")}
+    if kind == "postgres":
+        store = {"kind": "postgres", "dsn": PG_DSN, "schema": request.getfixturevalue("pg_schema"), "pool_size": 6}
+    settings = {"store": store}
     body = definition_to_dict(definition("mp-limited", spec("w", WORKER, name="mp-lim",
                                                             limits=TaskLimits(max_in_progress=LIMIT))))
     body.pop("tenant", None)
@@ -56,6 +61,7 @@ async def test_two_processes_share_one_in_progress_limit(pg_schema: str, tmp_pat
         assert "Traceback" not in n.log(), n.log()
 
 
+@pytest.mark.postgres
 async def test_two_processes_share_one_rate_window(pg_schema: str, tmp_path: Path) -> None:
     """Three per two seconds: the first race hands out three in all; the rest start a window later."""
     settings = {"store": {"kind": "postgres", "dsn": PG_DSN, "schema": pg_schema, "pool_size": 6}}
