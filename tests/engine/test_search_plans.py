@@ -198,12 +198,42 @@ async def test_sqlite_key_value_scans_walk_the_key(tmp_path: Path) -> None:
         await store.close()
 
 
-@pytest.mark.parametrize("flt", [
+TASK_FILTERS = [
     TaskFilter("t", name="charge"), TaskFilter("t", name="charge", statuses=["FAILED"]),
     TaskFilter("t", statuses=["FAILED"]), TaskFilter("t", statuses=["FAILED", "TIMED_OUT"]),
     TaskFilter("t"), TaskFilter("t", scheduled_from_ms=1), TaskFilter("t", execution_ids=["e1", "e2"]),
     TaskFilter("t", task_ids=["a1"]),
-], ids=["name", "name-status", "status", "statuses", "none", "since", "workflow-ids", "task-id"])
+]
+
+
+@pytest.mark.postgres
+async def test_postgres_task_search_walks_an_index() -> None:
+    """The same task searches on PostgreSQL (sequential and bitmap scans priced out): no scan of every
+    attempt, and a page in the index's order when one name or status leads it; a cursor is a range of
+    the index, not a filter."""
+    schema = create_schema()
+    store = pg_store(schema)
+    try:
+        await store.open()
+        with psycopg.connect(PG_DSN, autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{schema}"')
+            conn.execute("SET enable_seqscan = off")
+            conn.execute("SET enable_bitmapscan = off")
+            for flt in TASK_FILTERS:
+                sql = task_search.build(flt, (NOW_MS, "k1"), 100, True)
+                for statement, args in ((sql.page, sql.page_args), (sql.count, sql.count_args)):
+                    plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + statement.replace("?", "%s"), args))
+                    assert "Seq Scan on attempts" not in plan, (flt, plan)
+                    if statement == sql.page and len(flt.statuses or ()) <= 1 and not (flt.execution_ids
+                                                                                      or flt.task_ids):
+                        assert "Sort" not in plan, (flt, plan)
+                        assert "ROW(scheduled_ms, key) <" in plan.split("Index Cond:")[1], (flt, plan)
+    finally:
+        await store.close()
+        drop_schema(schema)
+
+
+@pytest.mark.parametrize("flt", TASK_FILTERS, ids=["name", "name-status", "status", "statuses", "none", "since", "workflow-ids", "task-id"])
 async def test_sqlite_task_search_walks_an_index(flt, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A task search (GET /api/tasks/search, /api/workflow/search-by-tasks) never scans every attempt."""
     store = SQLiteStore(tmp_path / "tasks.db")
