@@ -10,7 +10,7 @@ from typing import Any
 from wfgateway.adapters.altostrat.render import RUN_STATUS, trigger_payload
 from wfgateway.adapters.altostrat.workflows import DIALECT, record_of
 
-from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
+from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords, TaskOf
 from wfgateway.core.errors import GatewayError
 from wfgateway.core.model import Execution, WorkflowDefinition
 
@@ -45,6 +45,11 @@ class AltostratVocabulary:
     def words(self, execution: Execution) -> RunWords:
         workflow = self.workflow_title(execution.definition) if execution.definition is not None else ""
         return RunWords(self.title, "runId", RUN_STATUS.get(execution.status, "running"), workflow)
+
+    def task_label(self, task: TaskOf) -> str | None:
+        """The node's component id (manual_trigger, webhook, condition, ...), as Altostrat's editor shows it."""
+        extra = task.spec.extra if task.spec is not None else task.attempt.extra if task.attempt is not None else {}
+        return str(extra.get("component_id") or "") or None
 
     def workflow_title(self, definition: WorkflowDefinition) -> str:
         record = record_of(definition)

@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.cognite.render import EXECUTION_STATUS
+from wfgateway.adapters.cognite.render import EXECUTION_STATUS, KIND_TO_TYPE, nested_external_id
 from wfgateway.adapters.cognite.security import ANY_PROJECT
 from wfgateway.adapters.cognite.translate import DIALECT
 
-from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
+from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords, TaskOf
 from wfgateway.core.errors import GatewayError
-from wfgateway.core.model import Execution, WorkflowDefinition
+from wfgateway.core.model import Execution, TaskAttempt, WorkflowDefinition
 
 
 class CogniteVocabulary:
@@ -49,6 +49,24 @@ class CogniteVocabulary:
     def words(self, execution: Execution) -> RunWords:
         return RunWords(self.title, "executionId", EXECUTION_STATUS.get(execution.status, str(execution.status)))
 
+    def task_label(self, task: TaskOf) -> str | None:
+        """The task's CDF type (function, transformation, cdf, dynamic, subworkflow, simulation), not
+        how the gateway runs it (a function with no endpoint is a wait for its callback)."""
+        meta = task.spec.extra.get("cognite") if task.spec is not None else None
+        if isinstance(meta, Mapping) and meta.get("type"):
+            return str(meta["type"])
+        a = task.attempt
+        if a is None:
+            return None
+        upstream = a.extra.get("cognite")  # a task an upstream CDF answered
+        if isinstance(upstream, Mapping) and upstream.get("taskType"):
+            return str(upstream["taskType"])
+        if task.container is not None:  # a dynamic task's: the type its resolved task list gave it
+            listed = _listed(task.container).get(nested_external_id(a.ref, task.container.ref))
+            if listed:
+                return listed
+        return KIND_TO_TYPE.get(a.kind)
+
     def refusal(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         if isinstance(error, dict) and error.get("message"):
@@ -83,6 +101,17 @@ class CogniteVocabulary:
             body={"input": input, "authentication": {"nonce": nonce}},
         )
         return str(answer["id"])
+
+
+def _listed(container: TaskAttempt) -> dict[str, str]:
+    """externalId -> type of the tasks a dynamic task's resolved input lists (``dynamic.tasks``)."""
+    params = container.input.get("parameters") if isinstance(container.input, Mapping) else None
+    tasks = ((params or {}).get("dynamic") or {}).get("tasks") if isinstance(params, Mapping) else None
+    out: dict[str, str] = {}
+    for t in tasks if isinstance(tasks, list) else []:
+        if isinstance(t, Mapping) and isinstance(t.get("externalId"), str) and isinstance(t.get("type"), str):
+            out[t["externalId"]] = t["type"]
+    return out
 
 
 def console_vocabulary(dialect: Any) -> CogniteVocabulary:

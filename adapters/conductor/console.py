@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor.definitions import DIALECT
+from wfgateway.adapters.conductor.definitions import DIALECT, WT_KEY
+from wfgateway.adapters.conductor.render import SpecIndex, local_name
 
 from wfgateway.client_auth import InvalidToken, verify_token
-from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords
+from wfgateway.console.vocabulary import ActionRequest, Identity, Perform, Refused, RunWords, TaskOf
 from wfgateway.core.errors import GatewayError
-from wfgateway.core.model import Execution, WorkflowDefinition
+from wfgateway.core.model import ITERATION, Execution, TaskAttempt, WorkflowDefinition
 
 # console action -> the Conductor operation (the Conductor UI's buttons of the same names)
 _OPERATIONS = {
@@ -59,6 +60,16 @@ class ConductorVocabulary:
     def words(self, execution: Execution) -> RunWords:
         return RunWords(self.title, "workflowId", str(execution.status))
 
+    def task_label(self, task: TaskOf) -> str | None:
+        """The workflowTask's ``type`` as a Conductor definition has it (SIMPLE, INLINE, DO_WHILE, ...)."""
+        wt = task.spec.extra.get(WT_KEY) if task.spec is not None else None
+        a = task.attempt
+        if wt is None and a is not None:
+            if a.kind == ITERATION:
+                return None  # the engine's pass of a DO_WHILE: no Conductor task of its own
+            wt = _forked(task.container, local_name(a)) or SpecIndex(None).workflow_task(a)
+        return str(wt.get("type") or "SIMPLE") if isinstance(wt, Mapping) else None
+
     def refusal(self, status: int, body: Any) -> str:
         if isinstance(body, dict) and body.get("message"):
             return str(body["message"])
@@ -86,6 +97,16 @@ class ConductorVocabulary:
     async def start(self, definition: WorkflowDefinition, input: dict[str, Any], perform: Perform) -> str:
         return str(await perform("startWorkflowByName", path={"name": definition.name},
                                  query={"version": definition.version}, body=input))
+
+
+def _forked(container: TaskAttempt | None, ref: str) -> Mapping[str, Any] | None:
+    """The workflowTask a FORK_JOIN_DYNAMIC's input listed for ``ref`` (its dynamicForkTasksParam)."""
+    for value in (container.input or {}).values() if container is not None else ():
+        if isinstance(value, list):
+            for wt in value:
+                if isinstance(wt, Mapping) and wt.get("taskReferenceName") == ref:
+                    return wt
+    return None
 
 
 def console_vocabulary(dialect: Any) -> ConductorVocabulary:

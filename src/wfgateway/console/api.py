@@ -21,7 +21,14 @@ from wfgateway.console.audit import AuditEntry, AuditLog, now_ms
 from wfgateway.console.graph import execution_graph, graph_json
 from wfgateway.console.session import Session, Sessions, csrf_ok
 from wfgateway.console.upstream import UpstreamRuns
-from wfgateway.console.vocabulary import ACTIONS, ActionRequest, ConsoleVocabulary, Identity, Refused
+from wfgateway.console.vocabulary import (
+    ACTIONS,
+    ActionRequest,
+    ConsoleVocabulary,
+    Identity,
+    Refused,
+    TaskLabel,
+)
 from wfgateway.console.web import (
     ConsoleError,
     int_param,
@@ -288,7 +295,7 @@ class ConsoleApi:
             "run": {**self._row(e), "input": self._shown_input(e), "output": e.output, "variables": e.variables,
                     "metadata": e.metadata, "cloned_from": e.cloned_from, "started_ms": e.started_ms,
                     "updated_ms": e.updated_ms, "backend": backend},
-            "names": names, "actions": actions, "graph": execution_graph(e, await self._children(e, backend)),
+            "names": names, "actions": actions, "graph": execution_graph(e, await self._children(e, backend), self._labels()),
             "history": history,
         }
         return with_etag(request, doc)
@@ -395,6 +402,9 @@ class ConsoleApi:
         vocabulary = self.vocabularies.get(d.dialect)
         return vocabulary.workflow_title(d) if vocabulary is not None else d.name
 
+    def _labels(self) -> dict[str, TaskLabel]:
+        return {name: v.task_label for name, v in self.vocabularies.items()}
+
     def _title(self, dialect: str) -> str:
         v = self.vocabularies.get(dialect)
         return v.title if v is not None else (dialect or "engine")
@@ -409,7 +419,7 @@ class ConsoleApi:
             raise ConsoleError(404, f"No definition {name} version {version} in tenant '{tenant}'") from None
         return json({"name": d.name, "version": str(d.version), "dialect": d.dialect, "title": self._title(d.dialect),
                      "workflow": self._workflow_title(d),
-                     "description": d.description, "graph": graph_json(d, [])})
+                     "description": d.description, "graph": graph_json(d, [], dialect=d.dialect, labels=self._labels())})
 
     async def start(self, request: Request) -> Response:
         session = self._changing(request)

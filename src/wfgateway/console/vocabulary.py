@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wfgateway.core.model import Execution, WorkflowDefinition
+from wfgateway.core.model import Execution, TaskAttempt, TaskSpec, WorkflowDefinition
 
 # Every action the console offers; a vocabulary says which of them its vendor has (``actions``).
 ACTIONS = ("retry", "rerun", "restart", "resume_from", "pause", "resume", "terminate")
@@ -61,6 +61,22 @@ class Refused(Exception):
         self.status = status
 
 
+@dataclass(frozen=True)
+class TaskOf:
+    """One task of a run's DAG as the console draws it, for its vendor to name."""
+
+    spec: TaskSpec | None  # the definition's task (None: made at run time, e.g. by a dynamic task)
+    attempt: TaskAttempt | None  # its current attempt (None: not run yet)
+    container: TaskAttempt | None = None  # the attempt it ran inside (dynamic task, loop iteration)
+
+
+class TaskLabel(Protocol):
+    """The vendor's own word for a task's type ("SIMPLE", "function", "http_request"), or None to show
+    the engine's kind; the console draws it on the DAG and in the task panel, the kind only in a tooltip."""
+
+    def __call__(self, task: TaskOf) -> str | None: ...
+
+
 class Perform(Protocol):
     """Call one of the dialect's operations as the console's user, for the run's tenant; the answer's
     JSON body (None when it has none), or Refused with the vendor's message."""
@@ -91,6 +107,10 @@ class ConsoleVocabulary(Protocol):
         """The identity behind the credential; Refused with the vendor's words when it is not valid."""
 
     def words(self, execution: Execution) -> RunWords: ...
+
+    def task_label(self, task: TaskOf) -> str | None:
+        """The vendor's word for a task's type on the DAG (a ``TaskLabel``: Conductor's SIMPLE, Cognite's
+        function, Altostrat's component id); None leaves the engine's kind."""
 
     def shown_input(self, execution: Execution) -> Any:
         """The run's input as the vendor's API shows it (without what the adapter keeps there for itself)."""

@@ -343,16 +343,19 @@
       // a task is a button: Tab reaches it, Enter or Space opens its attempts, like a click
       var g = svg('g', { 'class': 'node' + (n.id === selectedId ? ' selected' : ''), 'data-node': n.id, 'data-status': n.status,
         transform: 'translate(' + p.x + ',' + p.y + ')', tabindex: 0, role: 'button',
-        'aria-label': n.id + ', ' + n.kind + ', ' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : ''),
+        'aria-label': n.id + ', ' + n.label + ', ' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : ''),
         'aria-pressed': n.id === selectedId ? 'true' : 'false' });
       g.appendChild(svg('rect', { width: NODE_W, height: NODE_H, 'class': 'fill-' + n.status }));
       var light = ['COMPLETED', 'FAILED', 'FAILED_WITH_TERMINAL_ERROR', 'TIMED_OUT', 'IN_PROGRESS', 'CANCELED', 'SKIPPED'].indexOf(n.status) >= 0;
       var t1 = svg('text', { x: 8, y: 18, 'class': light ? 'txt-light' : 'txt-dark' });
       t1.textContent = fit(n.ref, attempts > 1 ? 18 : 22);
       var t2 = svg('text', { x: 8, y: 36, 'class': light ? 'txt-light' : 'txt-dark' });
-      t2.textContent = fit(n.kind + ' · ' + n.status.toLowerCase(), 24);
+      // the vendor's word for the task's type; the engine's kind only in the tooltip, for operators
+      t2.setAttribute('class', t2.getAttribute('class') + ' task-label');
+      t2.textContent = fit(n.label + ' · ' + n.status.toLowerCase(), 24);
       var title = svg('title');
-      title.textContent = n.id + ' (' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : '') + ')';
+      title.textContent = n.id + ': ' + n.label + ' (' + n.status + (attempts > 1 ? ', ' + attempts + ' attempts' : '') + ')' +
+        (n.kind !== n.label ? '\nengine task kind: ' + n.kind : '');
       g.appendChild(title);
       g.appendChild(t1);
       g.appendChild(t2);
@@ -449,7 +452,8 @@
       var node = lastDoc && lastDoc.graph.nodes.filter(function (n) { return n.id === selectedNode; })[0];
       if (!node) { panel.appendChild(el('p', { 'class': 'muted', text: 'Click a task to see its attempts.' })); return; }
       panel.appendChild(el('h2', { text: node.id }));
-      panel.appendChild(el('div', { 'class': 'muted', text: node.kind + ' · ' + node.attempts.length + ' attempt(s)' }));
+      panel.appendChild(el('div', { 'class': 'muted', id: 'task-type', text: node.label + ' · ' + node.attempts.length + ' attempt(s)' }));
+      if (node.kind !== node.label) panel.appendChild(el('div', { 'class': 'muted small', id: 'task-kind', text: 'engine task kind: ' + node.kind }));
       var list = el('div', { 'class': 'attempts' });
       node.attempts.slice().reverse().forEach(function (a) { list.appendChild(attemptView(a, tenant)); });
       panel.appendChild(list);
