@@ -24,7 +24,7 @@ from cognite.client.data_classes.workflows import (
 from playwright.sync_api import Page, expect
 
 from tests.console.browser import chromium, node
-from tests.console.showcase import failed_order
+from tests.console.showcase import OWNER, failed_order
 from tests.support.server import run_gateway
 
 global_config.disable_pypi_version_check = True
@@ -89,6 +89,27 @@ def test_a_conductor_order_reads_conductors_task_types_down_to_its_fan_out_loop_
     expect(page.locator("#task-kind")).to_have_text("engine task kind: worker")
 
 
+def test_a_conductor_dynamic_fork_reads_the_types_its_task_list_gave_its_branches(gateway, page):
+    api = httpx.Client(base_url=gateway.url)
+    api.put("/api/metadata/workflow", json=[{"name": "forked", "version": 1, **OWNER, "tasks": [
+        {"name": "fan", "taskReferenceName": "fan", "type": "FORK_JOIN_DYNAMIC", "dynamicForkTasksParam": "branches",
+         "dynamicForkTasksInputParamName": "branchInput",
+         "inputParameters": {"branches": "${workflow.input.branches}", "branchInput": {}}},
+        {"name": "fan_join", "taskReferenceName": "fan_join", "type": "JOIN"},
+    ]}]).raise_for_status()
+    run_id = api.post("/api/workflow/forked", json={"branches": [
+        {"name": "shape", "taskReferenceName": "shape", "type": "JSON_JQ_TRANSFORM",
+         "inputParameters": {"queryExpression": ".", "n": 1}},
+        {"name": "calc", "taskReferenceName": "calc", "type": "INLINE",
+         "inputParameters": {"evaluatorType": "javascript", "expression": "1"}},
+    ]}).raise_for_status().text
+
+    open_run(page, gateway.url, run_id, "fan/shape")
+    reads(page, "fan", "FORK_JOIN_DYNAMIC")
+    reads(page, "fan/shape", "JSON_JQ_TRANSFORM")
+    reads(page, "fan/calc", "INLINE")
+
+
 def test_a_cognite_execution_reads_cdf_task_types_for_its_dynamic_and_subworkflow_tasks(gateway, page):
     client = CogniteClient(ClientConfig(client_name="labels-test", project="default", base_url=gateway.url,
                                         credentials=Token("open-mode")))
@@ -102,7 +123,9 @@ def test_a_cognite_execution_reads_cdf_task_types_for_its_dynamic_and_subworkflo
     ])))
     run = client.workflows.executions.run("labelled", "1", input={"tasks": [
         {"externalId": "part", "type": "function",
-         "parameters": {"function": {"externalId": "parter"}, "isAsyncComplete": True}}]})
+         "parameters": {"function": {"externalId": "parter"}, "isAsyncComplete": True}},
+        {"externalId": "reshape", "type": "transformation",  # no endpoint here either: the engine waits
+         "parameters": {"transformation": {"externalId": "reshaper"}}}]})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         tasks = client.workflows.executions.retrieve_detailed(run.id).executed_tasks
@@ -113,20 +136,21 @@ def test_a_cognite_execution_reads_cdf_task_types_for_its_dynamic_and_subworkflo
         time.sleep(0.05)
     while time.monotonic() < deadline:
         tasks = client.workflows.executions.retrieve_detailed(run.id).executed_tasks
-        if {"part", "load"} <= {t.external_id for t in tasks}:
+        if {"part", "reshape", "load"} <= {t.external_id for t in tasks}:
             break
         time.sleep(0.05)
 
     open_run(page, gateway.url, run.id, "fan")
-    expect(page.locator("#dag g[data-node^='fan/']")).to_have_count(1, timeout=30_000)
+    expect(page.locator("#dag g[data-node^='fan/']")).to_have_count(2, timeout=30_000)
     reads(page, "extract", "function")  # a function with no endpoint: the engine waits for its callback
     reads(page, "fan", "dynamic")
     reads(page, "stage", "subworkflow")
     ids = ids_of(page)
-    nested = [i for i in ids if i.startswith(("fan/", "stage/"))]
-    assert any(i.endswith("part") for i in nested) and any(i.endswith("load") for i in nested), ids
-    for nid in nested:
-        reads(page, nid, "function")
+    reads(page, "fan/part", "function")
+    reads(page, "fan/reshape", "transformation")  # the type the dynamic task's resolved list gave it
+    inside = [i for i in ids if i.startswith("stage/") and i.endswith("load")]
+    assert len(inside) == 1, ids
+    reads(page, inside[0], "function")
     expect(node(page, "extract").locator("title")).to_contain_text("engine task kind: wait")
     assert "wait ·" not in page.locator("#dag").inner_text()
 
