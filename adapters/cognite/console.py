@@ -7,7 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.cognite.render import EXECUTION_STATUS, KIND_TO_TYPE, nested_external_id
+from wfgateway.adapters.cognite.render import (
+    EXECUTION_STATUS,
+    KIND_TO_TYPE,
+    info_from_spec,
+    nested_external_id,
+)
 from wfgateway.adapters.cognite.security import ANY_PROJECT
 from wfgateway.adapters.cognite.translate import DIALECT
 
@@ -52,9 +57,8 @@ class CogniteVocabulary:
     def task_label(self, task: TaskOf) -> str | None:
         """The task's CDF type (function, transformation, cdf, dynamic, subworkflow, simulation), not
         how the gateway runs it (a function with no endpoint is a wait for its callback)."""
-        meta = task.spec.extra.get("cognite") if task.spec is not None else None
-        if isinstance(meta, Mapping) and meta.get("type"):
-            return str(meta["type"])
+        if task.spec is not None:  # as executedTasks' taskType says (another dialect's task: the function it acts as)
+            return info_from_spec(task.spec).type
         a = task.attempt
         if a is None:
             return None
@@ -65,7 +69,7 @@ class CogniteVocabulary:
             listed = _listed(task.container).get(nested_external_id(a.ref, task.container.ref))
             if listed:
                 return listed
-        return KIND_TO_TYPE.get(a.kind)
+        return KIND_TO_TYPE.get(a.kind, "function")
 
     def refusal(self, status: int, body: Any) -> str:
         error = body.get("error") if isinstance(body, dict) else None

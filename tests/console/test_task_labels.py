@@ -109,6 +109,11 @@ def test_a_conductor_dynamic_fork_reads_the_types_its_task_list_gave_its_branche
     reads(page, "fan/shape", "JSON_JQ_TRANSFORM")
     reads(page, "fan/calc", "INLINE")
 
+    page.goto(f"{gateway.url}/console/#/definition/default/forked/1")  # the definition's graph too
+    box = page.locator('.dag g[data-node="fan"] text.task-label')
+    expect(box).to_have_text(re.compile(r"^FORK_JOIN_DYNAMIC · "), timeout=30_000)
+    expect(page.locator('.dag g[data-node="fan_join"] text.task-label')).to_have_text(re.compile(r"^JOIN · "))
+
 
 def test_a_cognite_execution_reads_cdf_task_types_for_its_dynamic_and_subworkflow_tasks(gateway, page):
     client = CogniteClient(ClientConfig(client_name="labels-test", project="default", base_url=gateway.url,

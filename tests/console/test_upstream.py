@@ -68,6 +68,10 @@ def test_a_run_on_an_upstream_vendor_is_listed_shown_and_retried(tmp_path):
             detail = console.get(f"/console/api/runs/{run_id}", params={"tenant": "acme"}).json()
             assert detail["run"]["backend"] == "vendor"
             assert {n["id"]: n["status"] for n in detail["graph"]["nodes"]} == {"step": "FAILED"}
+            # the task reads as the Cognite type Cognite's own API gives it, not the engine's kind
+            shown = client.workflows.executions.retrieve_detailed(run_id).executed_tasks[0].task_type
+            assert shown == "function"
+            assert [(n["label"], n["kind"]) for n in detail["graph"]["nodes"]] == [(shown, "worker")]
 
             retried = console.post(f"/console/api/runs/{run_id}/actions/retry", headers={"x-console-csrf": csrf},
                                    json={"tenant": "acme"}).json()
