@@ -146,34 +146,51 @@ async def get_task_logs(call: Call) -> Response:
     return json_response(out)
 
 
-async def _queue_sizes(call: Call) -> dict[str, int]:
+def _queues(call: Call) -> TaskQueues:
     if not isinstance(call.backend, TaskQueues):
         raise NotImplementedByBackend("task queues are kept by the gateway's engine; this backend keeps none")
-    return await call.backend.queue_sizes(tenant(call))
+    return call.backend
+
+
+def queue_name(task_type: str, domain: str | None) -> str:
+    """The OSS server's queue name (QueueUtils.getQueueName): ``<domain>:<taskType>``, or the bare type
+    for the queue without a domain -- each domain is a queue of its own."""
+    return task_type if domain is None else f"{domain}:{task_type}"
+
+
+async def _named_sizes(call: Call) -> dict[str, int]:
+    by_queue = await _queues(call).domain_queue_sizes(tenant(call))
+    return {queue_name(name, domain): count for (name, domain), count in by_queue.items()}
 
 
 async def get_task_queue_sizes(call: Call) -> Response:
-    """Each asked task type's depth; a type with nothing queued is 0, as the OSS server's queue size."""
-    sizes = await _queue_sizes(call)
+    """Each asked name's queue depth, the name read as a queue name as the OSS server does: ``X`` is the
+    type's queue without a domain, ``D:X`` its queue in domain D; a queue with nothing queued is 0."""
+    sizes = await _named_sizes(call)
     return json_response({name: sizes.get(name, 0) for name in call.query.get("taskType") or []})
 
 
 async def get_all_queue_details(call: Call) -> Response:
-    return json_response(dict(sorted((await _queue_sizes(call)).items())))
+    return json_response(dict(sorted((await _named_sizes(call)).items())))
 
 
 async def get_task_queue_size(call: Call) -> Response:
-    """One task type's depth (0 with none queued), its domains counted together: the engine counts
-    queued tasks per task type, not per (domain, task type) queue as the OSS server does."""
-    return json_response((await _queue_sizes(call)).get(call.query["taskType"], 0))
+    """The depth of the type's queue in ``domain`` (without one: its queue without a domain); 0 with none
+    queued. An isolation group or execution namespace names a queue the engine never fills: 0."""
+    sizes = await _named_sizes(call)
+    if (call.query.get("isolationGroupId") or "").strip() or (call.query.get("executionNamespace") or "").strip():
+        return json_response(0)
+    domain = (call.query.get("domain") or "").strip() or None
+    return json_response(sizes.get(queue_name(call.query["taskType"], domain), 0))
 
 
 async def get_all_queue_verbose(call: Call) -> Response:
-    """Each task type with a queued or polled-and-unfinished task: ``{"a": {"size": queued, "uacked":
-    polled}}`` (the OSS server's PostgreSQL queue names its one shard ``a``), by name."""
-    sizes = await _queue_sizes(call)
-    assert isinstance(call.backend, TaskQueues)  # _queue_sizes refused any other backend
-    leased = await call.backend.queue_leased(tenant(call))
+    """Each queue with a queued or polled-and-unfinished task: ``{"a": {"size": queued, "uacked":
+    polled}}`` (the OSS server's PostgreSQL queue names its one shard ``a``), by queue name."""
+    queues = _queues(call)
+    sizes = await _named_sizes(call)
+    leased = {queue_name(name, domain): count
+              for (name, domain), count in (await queues.domain_queue_leased(tenant(call))).items()}
     return json_response({name: {"a": {"size": sizes.get(name, 0), "uacked": leased.get(name, 0)}}
                           for name in sorted({*sizes, *leased})})
 
@@ -182,7 +199,7 @@ async def requeue_pending_tasks(call: Call) -> Response:
     """How many pending tasks of the type had to be put back in its queue: the engine's queue is its
     SCHEDULED tasks themselves, so none is ever missing from it and the answer is "0" (as the OSS
     server answers when every pending task is still queued)."""
-    await _queue_sizes(call)
+    _queues(call)
     return text_response("0")
 
 

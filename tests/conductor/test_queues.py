@@ -44,6 +44,35 @@ def test_queue_depths_follow_starts_and_polls(gateway: str) -> None:
     assert tasks.get_queue_size_for_task("q_encode") == 2
 
 
+def test_each_domain_is_a_queue_of_its_own(gateway: str) -> None:
+    """As the OSS server (QueueUtils.getQueueName): a run's taskToDomain puts its task in queue
+    ``gpu:<type>``; the depth of ``<type>`` counts only the tasks without a domain."""
+    config = Configuration(server_api_url=f"{gateway}/api")
+    clients = OrkesClients(configuration=config)
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="qd_flow", version=1, timeout_seconds=0,
+        tasks=[WorkflowTask(name="qd_encode", task_reference_name="encode", type="SIMPLE")]), overwrite=True)
+    runs = clients.get_workflow_client()
+    for _ in range(2):
+        runs.start_workflow(StartWorkflowRequest(name="qd_flow", version=1, task_to_domain={"qd_encode": "gpu"}))
+    runs.start_workflow(StartWorkflowRequest(name="qd_flow", version=1))
+    tasks, raw = clients.get_task_client(), TaskResourceApi(ApiClient(config))
+    assert tasks.get_queue_size_for_task("qd_encode") == 1
+    assert raw.size(task_type=["qd_encode", "gpu:qd_encode", "cpu:qd_encode"]) == {
+        "qd_encode": 1, "gpu:qd_encode": 2, "cpu:qd_encode": 0}
+    assert {k: v for k, v in raw.all().items() if "qd_" in k} == {"qd_encode": 1, "gpu:qd_encode": 2}
+    assert list(raw.all()) == sorted(raw.all())
+    assert tasks.poll_task("qd_encode", worker_id="w-gpu", domain="gpu") is not None
+
+    def depth(**params: str) -> object:
+        return httpx.get(f"{gateway}/api/tasks/queue/size", params={"taskType": "qd_encode", **params}).json()
+
+    assert (depth(), depth(domain="gpu"), depth(domain="cpu"), depth(domain="")) == (1, 1, 0, 1)
+    assert depth(domain="gpu", isolationGroupId="g1") == 0  # a queue the server never fills
+    verbose = {k: v for k, v in raw.all_verbose().items() if "qd_" in k}
+    assert verbose == {"qd_encode": {"a": {"size": 1, "uacked": 0}}, "gpu:qd_encode": {"a": {"size": 1, "uacked": 1}}}
+
+
 def nothing(task: object) -> bool:
     """The SDK turns the 204 of an empty poll into None or an empty Task."""
     return task is None or getattr(task, "task_id", None) is None

@@ -375,8 +375,13 @@ async def test_queue_sizes_count_visible_scheduled_worker_attempts_per_name(stor
         att_row(f"{eid}-hidden", eid, seq=6, visible=0),
         att_row(f"{eid}-leased", eid, seq=7, status="IN_PROGRESS"),
         att_row(f"{eid}-http", eid, seq=8, kind="http"),
+        att_row(f"{eid}-gpu", eid, seq=9, extra='{"domain": "gpu"}'),
+        att_row(f"{eid}-gpu-leased", eid, seq=10, status="IN_PROGRESS", extra='{"domain": "gpu"}'),
     ]))
-    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("job", 2), ("other_job", 1)]
+    # each domain is a queue of its own, the queue without one first
+    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("job", None, 2), ("job", "gpu", 1),
+                                                                ("other_job", None, 1)]
+    assert [tuple(r) for r in await store.queue_leased("t1")] == [("job", None, 1), ("job", "gpu", 1)]
     assert list(await store.queue_sizes("t2")) == []
 
 
@@ -471,5 +476,5 @@ async def test_queue_sizes_and_leased_count_visible_worker_attempts_of_the_tenan
         att_row(f"{eid}-d", eid, name="call", kind="http", status="IN_PROGRESS", seq=4),
         att_row(f"{eid}-e", eid, name="encode", status="IN_PROGRESS", seq=5, tenant="t2"),
     ]))
-    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("encode", 1)]
-    assert [tuple(r) for r in await store.queue_leased("t1")] == [("encode", 1)]
+    assert [tuple(r) for r in await store.queue_sizes("t1")] == [("encode", None, 1)]
+    assert [tuple(r) for r in await store.queue_leased("t1")] == [("encode", None, 1)]

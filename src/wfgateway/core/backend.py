@@ -186,6 +186,12 @@ class TaskQueues(Protocol):
     async def queue_leased(self, tenant: str) -> dict[str, int]:
         """Polled, unfinished (IN_PROGRESS) worker tasks per task name; names with none are left out."""
 
+    async def domain_queue_sizes(self, tenant: str) -> dict[tuple[str, str | None], int]:
+        """Queued worker tasks per (task name, domain) queue (None: no domain); empty queues left out."""
+
+    async def domain_queue_leased(self, tenant: str) -> dict[tuple[str, str | None], int]:
+        """Polled, unfinished worker tasks per (task name, domain) queue; empty queues left out."""
+
 
 @runtime_checkable
 class TaskControl(Protocol):

@@ -210,12 +210,21 @@ class Engine:
         return await tasks.poll(self._rt, tenant, task_name, worker_id, count, timeout_ms, lease_ms, domain)
 
     async def queue_sizes(self, tenant: str) -> dict[str, int]:
-        """How many tasks of each worker task name wait to be polled (names with none are left out)."""
-        return {str(name): int(count) for name, count in await self._rt.store.queue_sizes(tenant)}
+        """How many tasks of each worker task name wait to be polled, its domains together (names with
+        none are left out)."""
+        return _per_name(await self.domain_queue_sizes(tenant))
 
     async def queue_leased(self, tenant: str) -> dict[str, int]:
         """How many tasks of each worker task name are polled and not finished (names with none are left out)."""
-        return {str(name): int(count) for name, count in await self._rt.store.queue_leased(tenant)}
+        return _per_name(await self.domain_queue_leased(tenant))
+
+    async def domain_queue_sizes(self, tenant: str) -> dict[tuple[str, str | None], int]:
+        """How many tasks wait to be polled in each (task name, domain) queue (None: no domain)."""
+        return {(str(n), None if d is None else str(d)): int(c) for n, d, c in await self._rt.store.queue_sizes(tenant)}
+
+    async def domain_queue_leased(self, tenant: str) -> dict[tuple[str, str | None], int]:
+        """How many polled, unfinished tasks each (task name, domain) queue has (None: no domain)."""
+        return {(str(n), None if d is None else str(d)): int(c) for n, d, c in await self._rt.store.queue_leased(tenant)}
 
     async def search_tasks(
         self, tenant: str, *, name: str | None = None, statuses: list[TaskStatus] | None = None,
@@ -249,3 +258,10 @@ class Engine:
         """Wait until the execution satisfies ``predicate_or_statuses`` (a callable on Execution, a status
         or a collection of statuses); TimeoutError naming the last status otherwise."""
         return await ops_read.wait_until(self._rt, execution_id, predicate_or_statuses, timeout_s, include_history)
+
+
+def _per_name(by_queue: dict[tuple[str, str | None], int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for (name, _domain), count in by_queue.items():
+        out[name] = out.get(name, 0) + count
+    return out

@@ -217,10 +217,12 @@ class Store(StoreHome, Protocol):
         (``extra["domain"]``; None: the attempts without one), highest priority and oldest first."""
 
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
-        """(name, count) of every worker task name with visible SCHEDULED attempts (its queue's depth)."""
+        """(name, domain, count) of every worker task name and queue partition (``extra["domain"]``, None
+        without one) with visible SCHEDULED attempts: each partition's depth, None first."""
 
     async def queue_leased(self, tenant: str) -> list[tuple[Any, ...]]:
-        """(name, count) of every worker task name with visible IN_PROGRESS attempts (polled, not done)."""
+        """(name, domain, count) of every worker task name and queue partition with visible IN_PROGRESS
+        attempts (polled, not done)."""
 
     async def claim(self, claims: list[Claim]) -> list[str]:
         """Apply each claim that still matches (one transaction); bump its execution's row_version and

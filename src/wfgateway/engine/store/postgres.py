@@ -409,13 +409,15 @@ class PostgresStore:
 
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
         return await self._all(
-            "SELECT name, COUNT(*) FROM attempts WHERE tenant = %s AND status = 'SCHEDULED' AND kind = 'worker'"
-            " AND visible = 1 GROUP BY name ORDER BY name", (tenant,))
+            "SELECT name, extra::jsonb ->> 'domain' AS domain, COUNT(*) FROM attempts WHERE tenant = %s"
+            " AND status = 'SCHEDULED' AND kind = 'worker' AND visible = 1 GROUP BY name, domain"
+            " ORDER BY name, domain NULLS FIRST", (tenant,))
 
     async def queue_leased(self, tenant: str) -> list[tuple[Any, ...]]:
         return await self._all(
-            "SELECT name, COUNT(*) FROM attempts WHERE tenant = %s AND status = 'IN_PROGRESS' AND kind = 'worker'"
-            " AND visible = 1 GROUP BY name ORDER BY name", (tenant,))
+            "SELECT name, extra::jsonb ->> 'domain' AS domain, COUNT(*) FROM attempts WHERE tenant = %s"
+            " AND status = 'IN_PROGRESS' AND kind = 'worker' AND visible = 1 GROUP BY name, domain"
+            " ORDER BY name, domain NULLS FIRST", (tenant,))
 
     async def claim(self, claims: list[Claim]) -> list[str]:
         if not claims:

@@ -449,14 +449,16 @@ class SQLiteStore:
     @_waits(write=False)
     async def queue_sizes(self, tenant: str) -> list[tuple[Any, ...]]:
         return self._conn.execute(
-            "SELECT name, COUNT(*) FROM attempts WHERE tenant = ? AND status = 'SCHEDULED' AND kind = 'worker'"
-            " AND visible = 1 GROUP BY name ORDER BY name", (tenant,)).fetchall()
+            "SELECT name, json_extract(extra, '$.domain') AS domain, COUNT(*) FROM attempts WHERE tenant = ?"
+            " AND status = 'SCHEDULED' AND kind = 'worker' AND visible = 1 GROUP BY name, domain"
+            " ORDER BY name, domain", (tenant,)).fetchall()
 
     @_waits(write=False)
     async def queue_leased(self, tenant: str) -> list[tuple[Any, ...]]:
         return self._conn.execute(
-            "SELECT name, COUNT(*) FROM attempts WHERE tenant = ? AND status = 'IN_PROGRESS' AND kind = 'worker'"
-            " AND visible = 1 GROUP BY name ORDER BY name", (tenant,)).fetchall()
+            "SELECT name, json_extract(extra, '$.domain') AS domain, COUNT(*) FROM attempts WHERE tenant = ?"
+            " AND status = 'IN_PROGRESS' AND kind = 'worker' AND visible = 1 GROUP BY name, domain"
+            " ORDER BY name, domain", (tenant,)).fetchall()
 
     @_waits(write=True)
     async def claim(self, claims: list[Claim]) -> list[str]:
