@@ -45,6 +45,7 @@ from wfgateway.core.model import (
 from wfgateway.core.statuses import TaskStatus
 
 _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
+_CHILD_ENDED = (*_FAILED, TaskStatus.TIMED_OUT, TaskStatus.CANCELED)
 _DYNAMIC_CHILD_TYPES = {WORKER: "SIMPLE", HTTP: "HTTP", SUBWORKFLOW: "SUB_WORKFLOW", WAIT: "WAIT", SET: "SET_VARIABLE",
                         TERMINATE: "TERMINATE", NOOP: "NOOP", COMPUTE: "INLINE", LOOP: "DO_WHILE"}
 
@@ -185,7 +186,7 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "workflowInstanceId": attempt.execution_id,
         "workflowType": execution.definition_name if execution else None,
         "taskId": attempt.id,
-        "reasonForIncompletion": attempt.reason,
+        "reasonForIncompletion": task_reason(attempt),
         "callbackAfterSeconds": max(0, (attempt.callback_after_ms - attempt.updated_ms) // 1000)
         if attempt.callback_after_ms else 0,
         "workerId": attempt.worker_id,
@@ -228,13 +229,33 @@ def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
 def incompletion_reason(execution: Execution) -> str | None:
     """reasonForIncompletion: a run a task failed for good carries the OSS decider's sentence naming the
     task, the run's status and the task's reason; any other (terminate, timeout) its reason as given."""
-    failed = execution.extra.get("failed_task")
-    if (not isinstance(failed, dict) or not failed.get("id") or not execution.status.terminal
-            or execution.reason != failed.get("reason")):
-        return execution.reason
-    reason = failed.get("reason")
-    return (f"Task {failed['id']} failed with status: {execution.status} and reason: "
-            f"'{'null' if reason is None else reason}'")
+    return _run_reason(str(execution.status), execution.status.terminal, execution.reason,
+                       execution.extra.get("failed_task"))
+
+
+def _run_reason(status: str, terminal: bool, reason: str | None, failed: Any) -> str | None:
+    if not isinstance(failed, dict) or not failed.get("id") or not terminal or reason != failed.get("reason"):
+        return reason
+    why = _child_reason(failed.get("reason"), failed.get("child"))
+    return f"Task {failed['id']} failed with status: {status} and reason: '{'null' if why is None else why}'"
+
+
+def task_reason(attempt: TaskAttempt) -> str | None:
+    """A task's reasonForIncompletion: a sub-workflow task its child run ended unsuccessfully names the
+    child as the OSS server's SubWorkflow does (``Sub workflow <name>.<version>/<id> failure reason:
+    <the child's reason>``); any other task its own reason."""
+    if attempt.status not in _CHILD_ENDED:
+        return attempt.reason
+    return _child_reason(attempt.reason, attempt.extra.get("child"))
+
+
+def _child_reason(reason: str | None, child: Any) -> str | None:
+    if not isinstance(child, dict) or child.get("status") == "COMPLETED":
+        return reason
+    status = str(child.get("status"))
+    why = _run_reason(status, True, child.get("reason"), child.get("failed_task"))
+    return (f"Sub workflow {child.get('name')}.{_int_version(child.get('version'))}/{child.get('id')} "
+            f"failure reason: {'null' if why is None else why}")
 
 
 def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:

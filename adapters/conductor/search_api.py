@@ -85,7 +85,7 @@ def task_summary_json(attempt: TaskAttempt, exe: Execution) -> dict[str, Any]:
         "updateTime": iso(attempt.updated_ms),
         "endTime": iso(attempt.ended_ms),
         "status": task["status"],
-        "reasonForIncompletion": attempt.reason,
+        "reasonForIncompletion": task.get("reasonForIncompletion"),
         "executionTime": max(0, attempt.ended_ms - attempt.started_ms) if attempt.ended_ms else 0,
         "queueWaitTime": task["queueWaitTime"],
         "taskDefName": task["taskDefName"],

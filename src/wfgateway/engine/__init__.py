@@ -25,8 +25,10 @@ What adapters can rely on beyond core/backend.py:
   input for keys params leave out (so a rerun's task_input can replace the request).  Output:
   ``{"status", "headers", "body"}``; secrets (``${secrets.x}``) are resolved only when sending and
   redacted (``***``) from what is stored.
-- A failed execution has ``extra["failed_task"] = {"id", "ref", "status", "reason"}``; one ended by a
-  terminate task has ``extra["terminated_by"] = {"id", "ref"}``.
+- A failed execution has ``extra["failed_task"] = {"id", "ref", "status", "reason"}`` (plus ``"child"``
+  when that task is a sub-workflow's); one ended by a terminate task has ``extra["terminated_by"] =
+  {"id", "ref"}``. A sub-workflow task its child ended has ``extra["child"] = {"id", "name", "version",
+  "status", "reason", "failed_task"}``.
 - Execution ids default to time-ordered UUIDs (version 7); pass ``execution_id`` to choose another.
 - Listeners (``register_listener``) get an ``EngineEvent`` after each commit.  Treat returned model
   objects as read-only; ``Execution.definition`` in particular is a snapshot shared between calls.

@@ -80,7 +80,10 @@ def fail_execution(st: ExecState, env: Env, failed: AttRec, *, timed_out: bool |
     status = ExecutionStatus.TIMED_OUT if timed_out else ExecutionStatus.FAILED
     end_execution(st, env, status, a.reason)
     mark_failure(st)
-    e.extra = {**e.extra, "failed_task": {"id": a.id, "ref": a.ref, "status": a.status.value, "reason": a.reason}}
+    failed_task = {"id": a.id, "ref": a.ref, "status": a.status.value, "reason": a.reason}
+    if "child" in a.extra:  # a sub-workflow task: what its child ended with (see Unit._propagate)
+        failed_task["child"] = a.extra["child"]
+    e.extra = {**e.extra, "failed_task": failed_task}
 
 
 def end_execution(st: ExecState, env: Env, status: ExecutionStatus, reason: str | None, *,

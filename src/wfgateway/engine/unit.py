@@ -228,6 +228,10 @@ class Unit:
             return
         finish(rec, status, self.now, output=dict(child.e.output),
                reason=None if status is TaskStatus.COMPLETED else (child.e.reason or f"Sub-workflow {status.value}"))
+        # what the child ended with, so a dialect can name it in the task's reason as its vendor does
+        rec.a.extra = {**rec.a.extra, "child": {
+            "id": child.e.id, "name": child.e.definition_name, "version": child.e.definition_version,
+            "status": child.e.status.value, "reason": child.e.reason, "failed_task": child.e.extra.get("failed_task")}}
         parent.needs_decide = True
 
     def remove(self, st: ExecState) -> None:
