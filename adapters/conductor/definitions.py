@@ -64,6 +64,21 @@ _SIMPLE_KINDS = {
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
                              "DO_WHILE"})
 CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION", "DO_WHILE"})
+# The OSS server's own task types (its TaskType enum) this gateway does not run: refused at registration.
+# Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
+# its type, so this gateway runs it the same way.
+UNSUPPORTED_OSS_TYPES = frozenset({
+    "DYNAMIC", "START_WORKFLOW", "EVENT", "HUMAN", "LAMBDA", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
+    "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
+    "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
+    "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",
+})
+
+
+def user_defined(kind: str) -> bool:
+    """A type the OSS server runs as a user-defined worker task (``USER_DEFINED`` or any type it has no
+    task of its own for, e.g. ``YIELD``): polled by that type, its TaskDef (if any) by the task's name."""
+    return kind not in SUPPORTED_TYPES and kind not in UNSUPPORTED_OSS_TYPES
 _BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
 
 
@@ -212,7 +227,7 @@ class _Builder:
         specs: list[TaskSpec] = []
         for wt in tasks:
             kind = str(wt.get("type") or "SIMPLE")
-            if kind not in SUPPORTED_TYPES:
+            if kind not in SUPPORTED_TYPES and not user_defined(kind):
                 raise InvalidArgument(
                     f"Task type {kind} of task {wt.get('taskReferenceName')} is not supported by this gateway "
                     f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})"
@@ -305,6 +320,10 @@ class _Builder:
     # -- leaves -------------------------------------------------------------------------------
     def _leaf(self, wt: dict[str, Any], kind: str, deps: list[Edge]) -> TaskSpec:
         inp = dict(wt.get("inputParameters") or {})
+        if user_defined(kind):
+            spec = self._spec(wt, WORKER, deps, input=inp, policy=True)
+            spec.name = kind  # its queue is its type (the OSS server's QueueUtils name for the task)
+            return spec
         engine_kind = _SIMPLE_KINDS[kind]
         params: dict[str, Any] = {}
         if kind == "HTTP":

@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor.definitions import CONTAINER_TYPES, EXPANDER, SUPPORTED_TYPES, _Builder
+from wfgateway.adapters.conductor.definitions import (
+    CONTAINER_TYPES,
+    EXPANDER,
+    SUPPORTED_TYPES,
+    _Builder,
+    user_defined,
+)
 
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import TaskSpec
@@ -54,7 +60,7 @@ def _checked(spec: TaskSpec, task: Any) -> dict[str, Any]:
     if not isinstance(task, Mapping) or not task.get("name") or not task.get("taskReferenceName"):
         raise InvalidArgument(f"Dynamic fork {spec.ref}: every task needs name and taskReferenceName")
     kind = str(task.get("type") or "SIMPLE")
-    if kind not in _FORKABLE:
+    if kind not in _FORKABLE and not user_defined(kind):
         raise InvalidArgument(f"Dynamic fork {spec.ref}: task type {kind} cannot be forked dynamically here")
     return {**task, "type": kind}
 

@@ -21,6 +21,7 @@ from wfgateway.adapters.conductor.definitions import (
     all_specs,
     iter_tasks,
     runtime_task_type,
+    user_defined,
 )
 from wfgateway.adapters.conductor.secret_refs import to_conductor
 
@@ -172,7 +173,7 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "seq": attempt.seq,
         "correlationId": execution.correlation_id if execution else None,
         "pollCount": attempt.poll_count,
-        "taskDefName": attempt.name or (wt or {}).get("name") or attempt.ref,
+        "taskDefName": _def_name(attempt, wt),
         "scheduledTime": attempt.scheduled_ms,
         "startTime": attempt.started_ms,
         "endTime": attempt.ended_ms,
@@ -205,6 +206,13 @@ def task_json(attempt: TaskAttempt, execution: Execution | None, index: SpecInde
         "loopOverTask": iteration_of(attempt) > 0,
     }
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def _def_name(attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
+    """taskDefName: the task's name; a user-defined type's task is queued under its type, not its name."""
+    if wt is not None and wt.get("name") and user_defined(str(wt.get("type") or "SIMPLE")):
+        return str(wt["name"])
+    return attempt.name or (wt or {}).get("name") or attempt.ref
 
 
 def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
