@@ -28,17 +28,11 @@ from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.task.simple_task import SimpleTask
 from playwright.sync_api import expect
 
-from tests.console.browser import GREEN, RED, chromium, expect_node, notice, open_run_from_list, press
+from tests.console.browser import GREEN, RED, expect_node, notice, open_run_from_list, press
 from tests.support.server import run_gateway
 from tests.tenancy.conftest import SECRETS, dialect_auth
 
 global_config.disable_pypi_version_check = True
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

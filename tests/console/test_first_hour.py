@@ -13,18 +13,12 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console.browser import browser_errors, chromium, expect_node, notice, open_run_from_list, press
+from tests.console.browser import browser_errors, expect_node, notice, open_run_from_list, press
 from tests.support.server import run_gateway
 
 OWNER = {"schemaVersion": 2, "ownerEmail": "qa@example.com"}
 WAITS = {"name": "first_hour_waits", "version": 1, **OWNER,
          "tasks": [{"name": "first_hour_slow", "taskReferenceName": "slow", "type": "SIMPLE"}]}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")

@@ -23,17 +23,11 @@ from cognite.client.data_classes.workflows import (
 )
 from playwright.sync_api import Page, expect
 
-from tests.console.browser import chromium, node
+from tests.console.browser import node
 from tests.console.showcase import OWNER, failed_order
 from tests.support.server import run_gateway
 
 global_config.disable_pypi_version_check = True
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
