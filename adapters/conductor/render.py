@@ -215,7 +215,7 @@ def _def_name(attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
     return attempt.name or (wt or {}).get("name") or attempt.ref
 
 
-def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
+def failed_tasks(execution: Execution, index: SpecIndex | None = None) -> tuple[list[str], list[str]]:
     """failedReferenceTaskNames and failedTaskNames, as Conductor records them: when a workflow ends
     (failed or completed) the refs and def names of every FAILED(_WITH_TERMINAL_ERROR) task it lists
     are added; a retry does not clear them (the failed attempts it retried stay named while it runs)."""
@@ -229,8 +229,11 @@ def failed_tasks(execution: Execution) -> tuple[list[str], list[str]]:
             ref = reference_name(t)
             if ref not in refs:
                 refs.append(ref)
-            if t.name and t.name not in names:
-                names.append(t.name)
+            if index is None:
+                index = SpecIndex(execution.definition)
+            name = _def_name(t, index.workflow_task(t))
+            if name and name not in names:
+                names.append(name)
     return refs, names
 
 
@@ -271,7 +274,7 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
     # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
     # never schedules them, so they are not listed (nor the engine's loop iterations).
     tasks = sorted(listed(execution.tasks), key=lambda t: (t.seq, t.scheduled_ms))
-    refs, names = failed_tasks(execution)
+    refs, names = failed_tasks(execution, index)
     definition = execution.definition
     doc: dict[str, Any] = {
         "createTime": execution.created_ms,

@@ -48,6 +48,26 @@ def test_a_task_of_an_unknown_type_is_a_worker_task_polled_by_its_type(clients: 
     assert done.output == {"got": "to ann"} and done.tasks[0].worker_id == "w1"
 
 
+def test_a_failed_user_defined_task_is_named_by_its_task_name(clients: OrkesClients) -> None:
+    """Without a TaskDef it is not retried (the OSS server's ad-hoc TaskDef for a non-SIMPLE type has
+    retryCount 0); failedTaskNames names the task (its taskDefName), not its queue."""
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="ud_failing", version=1, timeout_seconds=0,
+        tasks=[WorkflowTask(name="settle_up", task_reference_name="settle_ref", type="USER_DEFINED")]),
+        overwrite=True)
+    wc, tasks = clients.get_workflow_client(), clients.get_task_client()
+    wid = wc.start_workflow(StartWorkflowRequest(name="ud_failing", version=1))
+    polled = tasks.poll_task("USER_DEFINED", worker_id="w2")
+    assert polled is not None and polled.workflow_instance_id == wid and polled.task_def_name == "settle_up"
+    tasks.update_task(TaskResult(workflow_instance_id=wid, task_id=polled.task_id, status="FAILED",
+                                 reason_for_incompletion="ledger closed"))
+    failed = wait_status(clients, wid, "FAILED")
+    assert len(failed.tasks) == 1 and set(failed.failed_task_names) == {"settle_up"}
+    assert set(failed.failed_reference_task_names) == {"settle_ref"}
+    assert failed.reason_for_incompletion == (f"Task {polled.task_id} failed with status: FAILED and reason: "
+                                              "'ledger closed'")
+
+
 def test_an_oss_type_this_gateway_does_not_run_is_refused(clients: OrkesClients) -> None:
     with pytest.raises(ApiException) as refused:
         clients.get_metadata_client().register_workflow_def(WorkflowDef(
