@@ -6,7 +6,9 @@ decider does for any failed task."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import pytest
 from conductor.client.configuration.configuration import Configuration
@@ -17,11 +19,23 @@ from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 from conductor.client.workflow.task.inline import InlineTask
 from conductor.client.workflow.task.sub_workflow_task import SubWorkflowTask
+from conductor.client.workflow.task.wait_task import WaitTask
 
 from tests.conductor.sdk_support import wait_status
 from tests.support.server import run_gateway
 
 ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+T = TypeVar("T")
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +105,24 @@ def test_a_failed_child_is_named_in_its_sub_workflow_task_as_oss_does(
     handled = wait_status(clients, top.output["conductor.failure_workflow"], "COMPLETED")
     assert handled.input["reason"] == top_reason
     assert handled.input["failedWorkflow"]["tasks"][0]["reasonForIncompletion"] == middle_task_reason
+
+
+def test_a_terminated_child_is_named_in_its_canceled_sub_workflow_task(
+        config: Configuration, clients: OrkesClients) -> None:
+    """OSS SubWorkflow: a TERMINATED child makes its task CANCELED, with the same 'Sub workflow ...
+    failure reason:' text around the terminate reason."""
+    executor = WorkflowExecutor(config)
+    child = ConductorWorkflow(executor=executor, name="sf_waiter", version=3)
+    child.add(WaitTask("hold_ref"))
+    child.register(overwrite=True)
+    parent = ConductorWorkflow(executor=executor, name="sf_holder", version=1)
+    parent.add(SubWorkflowTask("waiter_ref", "sf_waiter", 3))
+    parent.register(overwrite=True)
+    wc = clients.get_workflow_client()
+    parent_id = wc.start_workflow_by_name("sf_holder", {}, version=1)
+    child_id = wait_for(lambda: wc.get_workflow(parent_id, include_tasks=True).tasks[0].sub_workflow_id)
+    wc.terminate_workflow(child_id, reason="operator stopped it")
+    task = wait_for(lambda: next((t for t in wc.get_workflow(parent_id, include_tasks=True).tasks
+                                  if t.status == "CANCELED"), None))
+    assert task.reason_for_incompletion == f"Sub workflow sf_waiter.3/{child_id} failure reason: operator stopped it"
+    assert clients.get_task_client().get_task(task.task_id).reason_for_incompletion == task.reason_for_incompletion
