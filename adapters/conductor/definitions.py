@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import scripting, secret_refs
+from wfgateway.adapters.conductor import def_defaults, scripting, secret_refs
 from wfgateway.adapters.conductor.durations import (
     BadDuration,
     parse_duration_ms,
@@ -170,6 +170,32 @@ def referenced_task_names(doc: Mapping[str, Any]) -> set[str]:
         if isinstance(inline, Mapping):  # an inline child's tasks use the same TaskDefs
             names |= referenced_task_names(inline)
     return names
+
+
+def inline_task_defs(doc: Mapping[str, Any], at: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(pointer, TaskDef) of every workflowTask's inline ``taskDefinition`` in a WorkflowDef, nested
+    ones and those of inline sub workflows too."""
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    def walk(tasks: Any, where: str) -> None:
+        for i, task in enumerate(tasks if isinstance(tasks, list) else []):
+            if not isinstance(task, dict):
+                continue
+            here = f"{where}/{i}"
+            if isinstance(task.get("taskDefinition"), dict):
+                out.append((f"{here}/taskDefinition", task["taskDefinition"]))
+            for b, branch in enumerate(task.get("forkTasks") or []):
+                walk(branch, f"{here}/forkTasks/{b}")
+            for case, branch in (task.get("decisionCases") or {}).items():
+                walk(branch, f"{here}/decisionCases/{case}")
+            for key in ("defaultCase", "loopOver"):
+                walk(task.get(key), f"{here}/{key}")
+            child = (task.get("subWorkflowParam") or {}).get("workflowDefinition")
+            if isinstance(child, Mapping):
+                out.extend(inline_task_defs(child, f"{here}/subWorkflowParam/workflowDefinition"))
+
+    walk(doc.get("tasks"), f"{at}/tasks".lstrip("/"))
+    return out
 
 
 def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
@@ -381,8 +407,20 @@ class _Builder:
             extra={WT_KEY: wt, TYPE_KEY: runtime_task_type(wt)},
         )
         if policy:
-            apply_task_def(spec, wt, self.task_defs.get(str(wt.get("name"))))
+            apply_task_def(spec, wt, effective_task_def(wt, self.task_defs))
         return spec
+
+
+def effective_task_def(
+    wt: Mapping[str, Any], task_defs: Mapping[str, Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The TaskDef a task runs with: its inline ``taskDefinition`` (with TaskDef's defaults) wins over
+    the registered one of its name, whole, as the server's MetadataMapperService only looks a TaskDef
+    up for a task that carries none."""
+    inline = wt.get("taskDefinition")
+    if isinstance(inline, Mapping):
+        return def_defaults.task_def(inline)
+    return task_defs.get(str(wt.get("name")))
 
 
 def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str, Any] | None) -> None:

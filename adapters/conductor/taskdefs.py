@@ -32,25 +32,36 @@ def not_found(name: str) -> NotFound:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
-def check(docs: list[dict[str, Any]], *, listed: bool) -> None:
+def violations(doc: dict[str, Any], where: str) -> list[Violation]:
     """TaskDef's class-level constraints that a schema cannot say: ``@TaskTimeoutConstraint`` (with a
-    timeout, the response timeout -- 3600 when absent -- may not exceed it) and ``@Email`` ownerEmail."""
-    violations: list[Violation] = []
-    for i, doc in enumerate(docs):
-        where = str(i) if listed else ""
-        timeout = doc.get("timeoutSeconds") or 0
-        response = doc.get("responseTimeoutSeconds", 3600)
-        if isinstance(timeout, int) and isinstance(response, int) and timeout > 0 and response > timeout:
-            violations.append(Violation(
-                "body", where,
-                f"TaskDef: {doc.get('name')} responseTimeoutSeconds: {response} must be less than "
-                f"timeoutSeconds: {timeout}"))
-        email = doc.get("ownerEmail")
-        if isinstance(email, str) and email and not _EMAIL.match(email):
-            violations.append(Violation("body", f"{where}/ownerEmail".lstrip("/"),
-                                        "ownerEmail should be valid email address", email))
-    if violations:
-        raise ValidationFailed("invalid TaskDef", violations=violations)
+    timeout, the response timeout -- 3600 when absent -- may not exceed it) and ``@Email`` ownerEmail.
+    ``where`` is the TaskDef's pointer in the body ("" for the body itself)."""
+    found: list[Violation] = []
+    timeout = doc.get("timeoutSeconds") or 0
+    response = doc.get("responseTimeoutSeconds", 3600)
+    if isinstance(timeout, int) and isinstance(response, int) and timeout > 0 and response > timeout:
+        found.append(Violation(
+            "body", where,
+            f"TaskDef: {doc.get('name')} responseTimeoutSeconds: {response} must be less than "
+            f"timeoutSeconds: {timeout}"))
+    email = doc.get("ownerEmail")
+    if isinstance(email, str) and email and not _EMAIL.match(email):
+        found.append(Violation("body", f"{where}/ownerEmail".lstrip("/"),
+                               "ownerEmail should be valid email address", email))
+    return found
+
+
+def check(docs: list[dict[str, Any]], *, listed: bool) -> None:
+    """Refuse TaskDefs sent to /metadata/taskdefs that break a class-level constraint."""
+    check_at([(str(i) if listed else "", doc) for i, doc in enumerate(docs)])
+
+
+def check_at(located: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse (pointer, TaskDef) pairs that break a class-level constraint -- also a workflowTask's
+    inline ``taskDefinition``, which the server validates as the TaskDef it is."""
+    found = [v for where, doc in located for v in violations(doc, where)]
+    if found:
+        raise ValidationFailed("invalid TaskDef", violations=found)
 
 
 async def put(backend: Backend, tenant: str, doc: dict[str, Any], *, created_ms: int | None = None) -> None:
