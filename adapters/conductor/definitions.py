@@ -172,32 +172,6 @@ def referenced_task_names(doc: Mapping[str, Any]) -> set[str]:
     return names
 
 
-def inline_task_defs(doc: Mapping[str, Any], at: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """(pointer, TaskDef) of every workflowTask's inline ``taskDefinition`` in a WorkflowDef, nested
-    ones and those of inline sub workflows too."""
-    out: list[tuple[str, dict[str, Any]]] = []
-
-    def walk(tasks: Any, where: str) -> None:
-        for i, task in enumerate(tasks if isinstance(tasks, list) else []):
-            if not isinstance(task, dict):
-                continue
-            here = f"{where}/{i}"
-            if isinstance(task.get("taskDefinition"), dict):
-                out.append((f"{here}/taskDefinition", task["taskDefinition"]))
-            for b, branch in enumerate(task.get("forkTasks") or []):
-                walk(branch, f"{here}/forkTasks/{b}")
-            for case, branch in (task.get("decisionCases") or {}).items():
-                walk(branch, f"{here}/decisionCases/{case}")
-            for key in ("defaultCase", "loopOver"):
-                walk(task.get(key), f"{here}/{key}")
-            child = (task.get("subWorkflowParam") or {}).get("workflowDefinition")
-            if isinstance(child, Mapping):
-                out.extend(inline_task_defs(child, f"{here}/subWorkflowParam/workflowDefinition"))
-
-    walk(doc.get("tasks"), f"{at}/tasks".lstrip("/"))
-    return out
-
-
 def iter_tasks(tasks: list[Any]) -> list[dict[str, Any]]:
     """Every workflowTask of a list, depth first, including those nested in forks and switches."""
     out: list[dict[str, Any]] = []

@@ -7,12 +7,7 @@ from typing import Any
 from starlette.responses import Response
 from wfgateway.adapters.conductor import taskdefs
 from wfgateway.adapters.conductor.common import tenant
-from wfgateway.adapters.conductor.definitions import (
-    inline_task_defs,
-    referenced_task_names,
-    stored_version,
-    to_definition,
-)
+from wfgateway.adapters.conductor.definitions import referenced_task_names, stored_version, to_definition
 from wfgateway.adapters.conductor.render import workflow_def_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response
 
@@ -27,8 +22,9 @@ def _def_not_found(name: str, version: Any) -> NotFound:
 
 
 async def translate(backend: Backend, tenant_name: str, doc: dict[str, Any]) -> WorkflowDefinition:
-    """The engine definition for a WorkflowDef, with the TaskDefs its tasks name applied."""
-    taskdefs.check_at(inline_task_defs(doc))
+    """The engine definition for a WorkflowDef, with the TaskDefs its tasks name applied.  A task's
+    inline ``taskDefinition`` is not constraint-checked: the OSS server does not cascade validation into
+    it (``WorkflowTask.taskDefinition`` has no ``@Valid``), so it registers what OSS registers."""
     defs = await taskdefs.find_many(backend, tenant_name, referenced_task_names(doc))
     return to_definition(doc, tenant_name, defs)
 

@@ -57,8 +57,7 @@ def check(docs: list[dict[str, Any]], *, listed: bool) -> None:
 
 
 def check_at(located: Iterable[tuple[str, dict[str, Any]]]) -> None:
-    """Refuse (pointer, TaskDef) pairs that break a class-level constraint -- also a workflowTask's
-    inline ``taskDefinition``, which the server validates as the TaskDef it is."""
+    """Refuse (pointer, TaskDef) pairs that break a class-level constraint."""
     found = [v for where, doc in located for v in violations(doc, where)]
     if found:
         raise ValidationFailed("invalid TaskDef", violations=found)
