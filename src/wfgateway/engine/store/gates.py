@@ -10,7 +10,7 @@ for ``window_ms`` after it).  Claims without limits always fit and still count a
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from wfgateway.core.model import TaskLimits
 from wfgateway.engine.store.base import Claim
@@ -66,3 +66,30 @@ def kept(starts: Sequence[int], claims: Sequence[Claim], now: int) -> str | None
     window = max(limits.window_ms for limits in rated)
     keep = min(max(limits.per_window for limits in rated), MAX_KEPT)
     return json.dumps([t for t in starts if t > now - window][-keep:])
+
+
+class Tally:
+    """One gated claim's counts as it goes: the name's IN_PROGRESS attempts and recent claim times.
+    ``batches`` yields the claims that fit, a batch at a time; the store applies each and reports every
+    claim it won with ``took`` (a lost claim takes no slot).  ``held`` says a limit kept one back."""
+
+    def __init__(self, in_progress: int, starts: list[int], now: int) -> None:
+        self.in_progress, self.starts, self.now = in_progress, starts, now
+        self.held = False
+
+    def batches(self, claims: Sequence[Claim]) -> Iterator[list[Claim]]:
+        pending = list(claims)
+        while pending:
+            batch, self.held = plan(pending, self.in_progress, self.starts, self.now)
+            if not batch:
+                return
+            yield batch
+            pending = pending[len(batch):]
+
+    def took(self, claim: Claim) -> None:
+        self.in_progress += 1
+        if counts_start(claim.limits):
+            self.starts.append(self.now)
+
+    def kept(self, claims: Sequence[Claim]) -> str | None:
+        return kept(self.starts, claims, self.now)

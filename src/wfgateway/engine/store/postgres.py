@@ -459,25 +459,18 @@ class PostgresStore:
             await count_cur.execute(_IN_PROGRESS, (gate.tenant, gate.name))
             await conn.execute(_LOCK_EXECS, (sorted({c.execution_id for c in claims}),))
             await pipe.sync()
-            starts = gates.starts_of(((await gate_cur.fetchone()) or ("[]",))[0])
-            in_progress = int(((await count_cur.fetchone()) or (0,))[0])
+            tally = gates.Tally(int(((await count_cur.fetchone()) or (0,))[0]),
+                                gates.starts_of(((await gate_cur.fetchone()) or ("[]",))[0]), gate.now)
             won: list[Claim] = []
-            held, pending = False, list(claims)
-            while pending:
-                batch, held = gates.plan(pending, in_progress, starts, gate.now)
-                if not batch:
-                    break
+            for batch in tally.batches(claims):
                 for c in await _apply_claims(conn, pipe, batch):
                     won.append(c)
-                    in_progress += 1
-                    if gates.counts_start(c.limits):
-                        starts.append(gate.now)
-                pending = pending[len(batch):]
+                    tally.took(c)
             await _claimed(conn, won)
-            text = gates.kept(starts, claims, gate.now)
+            text = tally.kept(claims)
             if text is not None:
                 await conn.execute(_GATE_WRITE, (text, gate.tenant, gate.name))
-        return [c.key for c in won], held
+        return [c.key for c in won], tally.held
 
     def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
         k = (table + where, cols)

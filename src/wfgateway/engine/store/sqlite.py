@@ -20,10 +20,8 @@ import logging
 import os
 import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +43,13 @@ from wfgateway.engine.store.base import (
 )
 from wfgateway.engine.store.health import StoreHealth
 from wfgateway.engine.store.schema import CURRENT, ENGINE, LEDGER, LEDGER_ADD_NAMESPACE, MIGRATIONS, pending
+from wfgateway.engine.store.sqlite_file import (
+    Checkpointer,
+    cause_of,
+    open_failure,
+    optimize,
+    transaction,
+)
 from wfgateway.engine.store.tables import SideFile
 
 log = logging.getLogger("wfgateway.store")
@@ -63,18 +68,9 @@ _IN_PROGRESS = ("SELECT COUNT(*) FROM attempts WHERE tenant = ? AND name = ? AND
 _PROBE = "INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms"
 MIN_FREE_BYTES = 1 << 20  # /readyz: below this the disk counts as full (a write of any size may fail)
 PROBE_WAIT_S = 0.5
-OPTIMIZE_EVERY_S = 3600.0  # the planner's statistics are refreshed this often (and at open)
-ANALYSIS_LIMIT = 1000  # rows sampled per index by ANALYZE: bounded time at any size
 
-# SQLite's primary result codes (sqlite3.Error.sqlite_errorcode & 0xff) that make a call retryable later
-_CAUSES = {5: "locked", 6: "locked", 8: "read-only", 10: "I/O error", 13: "disk full"}
 
 T = TypeVar("T")
-
-
-def _cause(exc: sqlite3.Error) -> str | None:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return _CAUSES.get(code & 0xFF) if isinstance(code, int) else None
 
 
 def _waits(write: bool) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Coroutine[Any, Any, T]]]:
@@ -96,38 +92,6 @@ def _waits(write: bool) -> Callable[[Callable[..., Awaitable[T]]], Callable[...,
     return wrap
 
 
-class _Checkpointer(threading.Thread):
-    """Runs WAL checkpoints (copying pages into the database file, fsync) on its own connection and
-    thread, so a commit on the event loop only appends to the WAL.  The in-line autocheckpoint stays
-    as a safety net (at a larger size) should this thread fall behind."""
-
-    def __init__(self, path: str, interval_s: float = 0.25, optimize_s: float = OPTIMIZE_EVERY_S) -> None:
-        super().__init__(daemon=True, name="wfgateway-sqlite-checkpoint")
-        self.path = path
-        self.interval_s = interval_s
-        self.optimize_s = optimize_s
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error:
-            return
-        try:
-            db.execute("PRAGMA busy_timeout = 1000")
-            next_optimize = time.monotonic() + self.optimize_s
-            while not self.halt.wait(self.interval_s):
-                try:
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    if time.monotonic() >= next_optimize:
-                        next_optimize = time.monotonic() + self.optimize_s
-                        _optimize(db, at_open=False)
-                except sqlite3.Error:
-                    pass
-        finally:
-            db.close()
-
-
 class SQLiteStore:
     single_process = True
     supports_hide_all = True
@@ -139,7 +103,7 @@ class SQLiteStore:
         self.wait_s = max(int(wait_ms), 0) / 1000
         self.health = StoreHealth(self.path)
         self._db: sqlite3.Connection | None = None
-        self._checkpointer: _Checkpointer | None = None
+        self._checkpointer: Checkpointer | None = None
         self._update_sql: dict[tuple[str, tuple[str, ...]], str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -149,9 +113,9 @@ class SQLiteStore:
         try:
             self._db = self._connect()
         except (OSError, sqlite3.Error) as exc:
-            raise StoreOpenError(_open_failure(self.path, exc)) from None
+            raise StoreOpenError(open_failure(self.path, exc)) from None
         if self.path != ":memory:":
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = Checkpointer(self.path)
             self._checkpointer.start()
 
     def _connect(self) -> sqlite3.Connection:
@@ -168,7 +132,7 @@ class SQLiteStore:
             # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
             db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
             self._migrate(db, ENGINE, MIGRATIONS)
-            _optimize(db, at_open=True)
+            optimize(db, at_open=True)
             if self.path != ":memory:":
                 db.execute("PRAGMA wal_autocheckpoint = 10000")
             db.execute("PRAGMA busy_timeout = 0")
@@ -179,7 +143,7 @@ class SQLiteStore:
 
     @staticmethod
     def _migrate(db: sqlite3.Connection, namespace: str, migrations: Sequence[Sequence[str]]) -> int:
-        with _transaction(db):
+        with transaction(db):
             db.execute(LEDGER)
             if "namespace" not in {row[1] for row in db.execute("PRAGMA table_info(schema_version)")}:
                 db.execute(LEDGER_ADD_NAMESPACE)
@@ -210,7 +174,7 @@ class SQLiteStore:
         deadline = time.monotonic() + wait_s
         delay = 0.002
         while True:
-            cause = _cause(exc)
+            cause = cause_of(exc)
             if cause is None:
                 raise exc
             if cause != "locked" or time.monotonic() >= deadline:
@@ -235,7 +199,7 @@ class SQLiteStore:
         db = self._conn
         count = 0
         try:
-            with _transaction(db):
+            with transaction(db):
                 for sql, args in statements:
                     count = db.execute(sql, tuple(args)).rowcount
         except sqlite3.IntegrityError as exc:
@@ -269,7 +233,7 @@ class SQLiteStore:
             have = {row[1] for row in db.execute(f"PRAGMA side.table_info({side.table})")}
             columns = [c for c in side.columns if c in have]
             if columns:
-                with _transaction(db):
+                with transaction(db):
                     db.execute(f"INSERT OR IGNORE INTO main.{side.into} ({', '.join(columns)})"
                                f" SELECT {', '.join(columns)} FROM side.{side.table}")
         finally:
@@ -299,7 +263,7 @@ class SQLiteStore:
         return "ok"
 
     async def _probe(self) -> None:
-        with _transaction(self._conn) as db:
+        with transaction(self._conn) as db:
             db.execute(_PROBE, (int(time.time() * 1000),))
 
     # -- definitions -------------------------------------------------------------------------
@@ -307,7 +271,7 @@ class SQLiteStore:
     async def def_put(
         self, tenant: str, name: str, version: str, vnum: int | None, body: str, now: int, overwrite: bool
     ) -> int:
-        with _transaction(self._conn) as db:
+        with transaction(self._conn) as db:
             row = db.execute(
                 "SELECT created_ms FROM definitions WHERE tenant = ? AND name = ? AND version = ?",
                 (tenant, name, version),
@@ -462,33 +426,26 @@ class SQLiteStore:
 
     @_waits(write=True)
     async def claim(self, claims: list[Claim]) -> list[str]:
-        with _transaction(self._conn) as db:
+        with transaction(self._conn) as db:
             return [c.key for c in claims if _claim_one(db, c)]
 
     @_waits(write=True)
     async def claim_gated(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
         # BEGIN IMMEDIATE makes this the only writer of the file: the count cannot move under us
-        with _transaction(self._conn) as db:
+        with transaction(self._conn) as db:
             row = db.execute(_GATE_READ, (gate.tenant, gate.name)).fetchone()
-            starts = gates.starts_of(row[0] if row else None)
-            in_progress = db.execute(_IN_PROGRESS, (gate.tenant, gate.name)).fetchone()[0]
+            tally = gates.Tally(db.execute(_IN_PROGRESS, (gate.tenant, gate.name)).fetchone()[0],
+                                gates.starts_of(row[0] if row else None), gate.now)
             got: list[str] = []
-            held, pending = False, list(claims)
-            while pending:
-                batch, held = gates.plan(pending, in_progress, starts, gate.now)
-                if not batch:
-                    break
+            for batch in tally.batches(claims):
                 for c in batch:
                     if _claim_one(db, c):
                         got.append(c.key)
-                        in_progress += 1
-                        if gates.counts_start(c.limits):
-                            starts.append(gate.now)
-                pending = pending[len(batch):]
-            text = gates.kept(starts, claims, gate.now)
+                        tally.took(c)
+            text = tally.kept(claims)
             if text is not None:
                 db.execute(_GATE_WRITE, (gate.tenant, gate.name, text))
-        return got, held
+        return got, tally.held
 
     def _update(self, table: str, cols: tuple[str, ...], where: str) -> str:
         k = (table + where, cols)
@@ -500,7 +457,7 @@ class SQLiteStore:
 
     @_waits(write=True)
     async def commit(self, cs: Changeset) -> None:
-        with _transaction(self._conn) as db:
+        with transaction(self._conn) as db:
             for timer_id in cs.timer_claims:
                 if db.execute("DELETE FROM timers WHERE id = ?", (timer_id,)).rowcount != 1:
                     raise ClaimLost(timer_id)
@@ -574,54 +531,3 @@ def _claim_one(db: sqlite3.Connection, c: Claim) -> bool:
     return True
 
 
-def _optimize(db: sqlite3.Connection, at_open: bool) -> None:
-    """Keep the planner's statistics fresh (``PRAGMA optimize`` re-analyzes only tables that changed
-    much, each from a bounded sample): without them SQLite may pick an index that does not cover a
-    search's filter.  At open every table is considered (0x10000), as SQLite's documentation advises."""
-    db.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
-    db.execute("PRAGMA optimize = 0x10002" if at_open else "PRAGMA optimize")
-
-
-@contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` .. ``COMMIT``; on any failure (a lock met at BEGIN, a full disk at COMMIT) the
-    transaction is rolled back if SQLite has not done so itself, so nothing is half-written."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the connection is failing; SQLite rolls back what it could not commit
-        raise
-
-
-def _open_failure(path: str, exc: BaseException) -> str:
-    """One line for an operator: the file, what is wrong, what to do."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        return (f"store {path}: its folder {folder} is not a folder (or a part of its path is a file); "
-                "fix: point store.path in config.yaml at a file inside a folder")
-    if isinstance(exc, PermissionError):
-        return f"store {path}: permission denied ({exc.strerror}); fix: let the gateway's user write {folder}"
-    if isinstance(exc, OSError):
-        return f"store {path}: cannot create its folder {folder} ({exc.strerror}); fix: create it or change store.path"
-    message = str(exc)
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code == 26 or "not a database" in message:
-        return (f"store {path}: the file is not an SQLite database ({message}); fix: point store.path at the "
-                "gateway's database or at a new file (move this one away)")
-    if code == 11:
-        return f"store {path}: the database is corrupt ({message}); fix: restore it from a backup or move it away"
-    if code == 13:
-        return f"store {path}: no space left on the device ({message}); fix: free space in {folder}"
-    if code in (5, 6):
-        return (f"store {path}: the database stayed locked by another process ({message}); fix: end that "
-                "process (an sqlite3 shell, a backup) or raise store.wait_ms")
-    if code in (8, 14) or not os.access(folder, os.W_OK):
-        return (f"store {path}: cannot open or write it ({message}); fix: let the gateway's user read and write "
-                f"the file and its folder {folder}")
-    return f"store {path}: cannot open it ({message}); fix: check the file and store.path in config.yaml"
