@@ -11,6 +11,7 @@ from wfgateway.core.model import TASK_DOMAINS
 
 NO_DOMAIN = "NO_DOMAIN"
 ACTIVE_MS = 10_000  # the OSS server's activeWorkerLastPollTimeout
+MAX_POLLERS = 10_000  # (tenant, name, domain) entries kept: callers choose the domains, memory stays bounded
 
 
 class Pollers:
@@ -20,8 +21,17 @@ class Pollers:
         self._last: dict[tuple[str, str, str], int] = {}
 
     def polled(self, tenant: str, name: str, domain: str | None, now: int) -> None:
-        if domain:
-            self._last[(tenant, name, domain)] = now
+        if not domain:
+            return
+        self._last[(tenant, name, domain)] = now
+        if len(self._last) > MAX_POLLERS:  # forget the inactive; if all are active, the longest quiet half
+            fresh = {k: t for k, t in self._last.items() if now - t < ACTIVE_MS}
+            if len(fresh) > MAX_POLLERS // 2:
+                fresh = dict(sorted(fresh.items(), key=lambda kv: kv[1])[len(fresh) // 2:])
+            self._last = fresh
+
+    def __len__(self) -> int:
+        return len(self._last)
 
     def active(self, tenant: str, name: str, domain: str, now: int) -> bool:
         return now - self._last.get((tenant, name, domain), -ACTIVE_MS) < ACTIVE_MS
