@@ -55,6 +55,7 @@ _SIMPLE_KINDS = {
     "HTTP": HTTP,
     "SUB_WORKFLOW": SUBWORKFLOW,
     "WAIT": WAIT,
+    "HUMAN": WAIT,  # IN_PROGRESS until a task update completes or fails it, as the OSS server's Human task
     "SET_VARIABLE": SET,
     "TERMINATE": TERMINATE,
     "NOOP": NOOP,
@@ -68,7 +69,7 @@ CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH",
 # Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
 # its type, so this gateway runs it the same way.
 UNSUPPORTED_OSS_TYPES = frozenset({
-    "DYNAMIC", "START_WORKFLOW", "EVENT", "HUMAN", "LAMBDA", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
+    "DYNAMIC", "START_WORKFLOW", "EVENT", "LAMBDA", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
     "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
     "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
     "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",

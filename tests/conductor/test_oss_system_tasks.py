@@ -1,0 +1,116 @@
+"""Acceptance with conductor-python 2.0.0: the OSS server's own system tasks a team migrating from it
+uses -- HUMAN, LAMBDA, START_WORKFLOW, EVENT (a ``conductor`` sink) -- register, run and read back as
+the OSS server runs them.  Definitions are built with the SDK's workflow and task classes (HumanTask,
+StartWorkflowTask, ConductorEventTask ...), runs are started and tasks updated with its clients."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.http.models import TaskResult, Workflow
+from conductor.client.orkes_clients import OrkesClients
+from conductor.client.workflow.conductor_workflow import ConductorWorkflow
+from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.human_task import HumanTask
+from conductor.client.workflow.task.set_variable_task import SetVariableTask
+
+from tests.conductor.sdk_support import wait_status
+from tests.support.server import run_gateway
+
+ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Configuration]:
+    with run_gateway(tmp_path_factory.mktemp("conductor-oss-system-tasks"), dialects=ONLY_CONDUCTOR) as gw:
+        yield Configuration(server_api_url=f"{gw.url}/api")
+
+
+@pytest.fixture(scope="module")
+def clients(config: Configuration) -> OrkesClients:
+    return OrkesClients(configuration=config)
+
+
+@pytest.fixture(scope="module")
+def executor(config: Configuration) -> WorkflowExecutor:
+    return WorkflowExecutor(config)
+
+
+def by_ref(wf: Workflow) -> dict[str, Any]:
+    return {t.reference_task_name: t for t in wf.tasks}
+
+
+def wait_task(clients: OrkesClients, workflow_id: str, ref: str, status: str) -> Workflow:
+    """The workflow once its task ``ref`` is listed with ``status``."""
+    wc = clients.get_workflow_client()
+    deadline = time.monotonic() + 20
+    while True:
+        wf = wc.get_workflow(workflow_id, include_tasks=True)
+        task = by_ref(wf).get(ref)
+        if task is not None and task.status == status:
+            return wf
+        assert time.monotonic() < deadline, [(t.reference_task_name, t.status) for t in wf.tasks]
+        time.sleep(0.05)
+
+
+# -- HUMAN -------------------------------------------------------------------------------------------
+def human_flow(executor: WorkflowExecutor) -> ConductorWorkflow:
+    review = HumanTask("review_ref", display_name="Review the order")
+    review.input_parameters["order"] = "${workflow.input.order}"
+    after = SetVariableTask("after_ref")
+    after.input_parameters["verdict"] = "${review_ref.output.verdict}"
+    wf = ConductorWorkflow(executor=executor, name="oss_human", version=1).add(review).add(after)
+    wf.output_parameters({"verdict": "${review_ref.output.verdict}"})
+    return wf
+
+
+def test_a_human_task_waits_in_progress_until_a_task_update_completes_it(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    human_flow(executor).register(overwrite=True)
+    wc, tc = clients.get_workflow_client(), clients.get_task_client()
+    wid = wc.start_workflow_by_name("oss_human", {"order": "A-1"}, version=1)
+    wf = wait_task(clients, wid, "review_ref", "IN_PROGRESS")
+    review = by_ref(wf)["review_ref"]
+    assert wf.status == "RUNNING" and [t.reference_task_name for t in wf.tasks] == ["review_ref"]
+    assert (review.task_type, review.task_def_name, review.workflow_task.type) == ("HUMAN", "review_ref", "HUMAN")
+    assert review.input_data["order"] == "A-1"
+    assert review.input_data["__humanTaskDefinition"]["displayName"] == "Review the order"
+    assert review.start_time > 0 and review.worker_id is None
+    polled = tc.poll_task("HUMAN", worker_id="not-a-human")  # a system task: no worker polls it
+    assert polled is None or polled.task_id is None
+    tc.update_task(TaskResult(workflow_instance_id=wid, task_id=review.task_id, status="COMPLETED",
+                              output_data={"verdict": "approved"}))
+    done = wait_status(clients, wid, "COMPLETED")
+    assert done.output == {"verdict": "approved"} and done.variables == {"verdict": "approved"}
+    assert by_ref(done)["review_ref"].status == "COMPLETED"
+    assert by_ref(done)["review_ref"].output_data == {"verdict": "approved"}
+
+
+def test_a_human_task_failed_by_reference_name_fails_the_run(clients: OrkesClients,
+                                                             executor: WorkflowExecutor) -> None:
+    human_flow(executor).register(overwrite=True)
+    wc, tc = clients.get_workflow_client(), clients.get_task_client()
+    wid = wc.start_workflow_by_name("oss_human", {"order": "A-2"}, version=1)
+    wait_task(clients, wid, "review_ref", "IN_PROGRESS")
+    tc.update_task_by_ref_name(wid, "review_ref", "FAILED", {"verdict": "rejected"})
+    failed = wait_status(clients, wid, "FAILED")
+    review = by_ref(failed)["review_ref"]
+    # the SDK sends its output as {"result": output}, which the OSS server takes as the task's output
+    assert review.status == "FAILED" and review.output_data == {"result": {"verdict": "rejected"}}
+    assert set(failed.failed_reference_task_names) == {"review_ref"}
+    assert "after_ref" not in by_ref(failed)
+
+
+def test_a_human_task_is_canceled_when_its_run_is_terminated(clients: OrkesClients,
+                                                             executor: WorkflowExecutor) -> None:
+    human_flow(executor).register(overwrite=True)
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow_by_name("oss_human", {"order": "A-3"}, version=1)
+    wait_task(clients, wid, "review_ref", "IN_PROGRESS")
+    wc.terminate_workflow(wid, reason="order withdrawn")
+    ended = wait_status(clients, wid, "TERMINATED")
+    assert by_ref(ended)["review_ref"].status == "CANCELED"
