@@ -7,6 +7,9 @@ a task's params name (``params["evaluator"]``) with the task's resolved input.  
   with ``$`` bound to the whole task input, as Conductor's Inline task does.
 - ``conductor.switch``: the value a SWITCH (evaluatorType javascript / graaljs) branches on.
 - ``conductor.loop``: a DO_WHILE ``loopCondition``, true to run another iteration.
+- ``conductor.lambda``: LAMBDA -- ``{"result": <value>}`` of ``scriptExpression`` run as the body of a
+  function (so it ``return``s its value), with ``$`` bound to the whole task input, as the OSS server's
+  Lambda task wraps it.
 - ``conductor.jq``: JSON_JQ_TRANSFORM -- ``{"result": first, "resultList": all}`` of ``queryExpression``
   applied to the whole task input.
 
@@ -32,6 +35,7 @@ INLINE = "conductor.inline"
 SWITCH = "conductor.switch"
 LOOP = "conductor.loop"
 JQ = "conductor.jq"
+LAMBDA = "conductor.lambda"
 JS_EVALUATORS = frozenset({"javascript", "graaljs"})
 INLINE_EVALUATORS = JS_EVALUATORS | {"value-param"}
 DEFAULT_TIMEOUT_MS = 2000
@@ -46,7 +50,7 @@ class Scripts:
         self.timeout_s = max(int(timeout_ms), 1) / 1000
 
     def evaluators(self) -> dict[str, Callable[[dict[str, Any], Any], Any]]:
-        return {INLINE: self.inline, SWITCH: self.switch, LOOP: self.loop, JQ: jq_transform}
+        return {INLINE: self.inline, SWITCH: self.switch, LOOP: self.loop, JQ: jq_transform, LAMBDA: self.lambda_script}
 
     def inline(self, params: dict[str, Any], data: Any) -> dict[str, Any]:
         """Conductor's Inline task: evaluatorType and expression come from the (resolved) input; a
@@ -71,6 +75,19 @@ class Scripts:
         if evaluator == "value-param":
             return {"result": task_input.get(expression)}
         return {"result": self.run(expression, task_input)}
+
+    def lambda_script(self, params: dict[str, Any], data: Any) -> dict[str, Any]:
+        """The OSS server's (deprecated) Lambda task: ``scriptExpression`` is the body of a function the
+        script then calls; a script error also puts its message in the output's ``error``."""
+        task_input = data if isinstance(data, Mapping) else {}
+        script = task_input.get("scriptExpression")
+        if not isinstance(script, str) or not script.strip():
+            raise EvaluationFailed("Empty 'scriptExpression' in Lambda task's input parameters. "
+                                   "A non-empty String value must be provided.")
+        try:
+            return {"result": self.run("function scriptFun(){" + script + "} scriptFun();", task_input)}
+        except EvaluationFailed as exc:
+            raise EvaluationFailed(exc.message, output={"error": exc.message}) from None
 
     def switch(self, params: dict[str, Any], data: Any) -> Any:
         return self.run(str(params.get("expression") or ""), data if isinstance(data, Mapping) else {})

@@ -17,6 +17,8 @@ from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 from conductor.client.workflow.task.human_task import HumanTask
 from conductor.client.workflow.task.set_variable_task import SetVariableTask
+from conductor.client.workflow.task.task import TaskInterface
+from conductor.client.workflow.task.task_type import TaskType
 
 from tests.conductor.sdk_support import wait_status
 from tests.support.server import run_gateway
@@ -114,3 +116,54 @@ def test_a_human_task_is_canceled_when_its_run_is_terminated(clients: OrkesClien
     wc.terminate_workflow(wid, reason="order withdrawn")
     ended = wait_status(clients, wid, "TERMINATED")
     assert by_ref(ended)["review_ref"].status == "CANCELED"
+
+
+# -- LAMBDA ------------------------------------------------------------------------------------------
+def lambda_task(ref: str, script: str, **inputs: Any) -> TaskInterface:
+    """The SDK has no class of its own for the (deprecated) LAMBDA type: its TaskInterface names it."""
+    return TaskInterface(task_reference_name=ref, task_type=TaskType.LAMBDA,
+                         input_parameters={"scriptExpression": script, **inputs})
+
+
+def test_a_lambda_task_returns_its_script_value_as_result(clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    # the OSS Lambda task's own example: the script is a function body reading ``$`` (the task input)
+    check = lambda_task("check_ref", "if ($.input.a==1){return {testvalue: true}} else{return {testvalue: false} }",
+                        input="${workflow.input}")
+    count = lambda_task("count_ref", "var n = 0; for (var k in $.input) { n++; } return n * $.factor;",
+                        input="${workflow.input}", factor=10)
+    wf = ConductorWorkflow(executor=executor, name="oss_lambda", version=1).add(check).add(count)
+    wf.output_parameters({"flag": "${check_ref.output.result.testvalue}", "n": "${count_ref.output.result}"})
+    wf.register(overwrite=True)
+    wc = clients.get_workflow_client()
+    done = wait_status(clients, wc.start_workflow_by_name("oss_lambda", {"a": 1, "b": 2}, version=1), "COMPLETED")
+    assert done.output == {"flag": True, "n": 20}
+    first = by_ref(done)["check_ref"]
+    assert (first.task_type, first.status, first.workflow_task.type) == ("LAMBDA", "COMPLETED", "LAMBDA")
+    assert first.output_data == {"result": {"testvalue": True}}
+    assert first.input_data == {"scriptExpression": check.input_parameters["scriptExpression"],
+                                "input": {"a": 1, "b": 2}}
+    other = wait_status(clients, wc.start_workflow_by_name("oss_lambda", {"a": 2}, version=1), "COMPLETED")
+    assert other.output == {"flag": False, "n": 10}
+
+
+def test_a_lambda_script_error_fails_its_task_with_the_error(clients: OrkesClients,
+                                                             executor: WorkflowExecutor) -> None:
+    broken = lambda_task("broken_ref", "return $.input.missing.length;", input="${workflow.input}")
+    ConductorWorkflow(executor=executor, name="oss_lambda_error", version=1).add(broken).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_lambda_error", {"a": 1}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    task = by_ref(failed)["broken_ref"]
+    assert task.status == "FAILED" and task.task_type == "LAMBDA"
+    assert task.reason_for_incompletion == "TypeError: cannot read property 'length' of undefined"
+    assert task.output_data == {"error": task.reason_for_incompletion}
+
+
+def test_a_lambda_task_without_a_script_registers_and_fails_when_it_runs(clients: OrkesClients,
+                                                                          executor: WorkflowExecutor) -> None:
+    """The OSS server checks scriptExpression only when the task runs."""
+    empty = lambda_task("empty_ref", "${workflow.input.script}")
+    ConductorWorkflow(executor=executor, name="oss_lambda_empty", version=1).add(empty).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_lambda_empty", {"script": " "}, version=1)
+    task = by_ref(wait_status(clients, wid, "FAILED"))["empty_ref"]
+    assert task.status == "FAILED" and task.reason_for_incompletion == (
+        "Empty 'scriptExpression' in Lambda task's input parameters. A non-empty String value must be provided.")
