@@ -103,11 +103,11 @@ _WORKER_ENV = "WFGATEWAY_WORKER_SERVE"
 def _serve_config(path: str | None, host: str | None, port: int | None, workers: int | None):  # -> Config
     config = load_config(path)
     if host:
-        config.server["host"] = host
+        config.override_server("host", host)
     if port is not None:
-        config.server["port"] = port
+        config.override_server("port", port)
     if workers is not None:
-        config.server["workers"] = workers
+        config.override_server("workers", workers)
     return config
 
 

@@ -64,6 +64,13 @@ class Config:
     lines: dict[tuple, int] = field(default_factory=dict)  # key path -> line in the file
     caches: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["caches"]))
     tracing: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["tracing"]))
+    server_overrides: dict[str, Any] = field(default_factory=dict)  # `serve --host/--port/--workers`
+
+    def override_server(self, key: str, value: Any) -> None:
+        """A ``server`` setting given on the command line: it wins over the file's, and a reload of the
+        file keeps it (so ``serve --port 8081`` is no change of ``server`` that waits for a restart)."""
+        self.server[key] = value
+        self.server_overrides[key] = value
 
     def error_at(self, key: str, message: str) -> ConfigError:
         """A ConfigError for dotted ``key`` with the file and the nearest line, like a schema error."""

@@ -170,6 +170,8 @@ class Router:
             self.metrics.reloads.labels("refused").inc()
             log.error("config reload refused, keeping the current routes: %s", exc)
             return False
+        for key, value in self.config.server_overrides.items():  # the command line still wins
+            config.override_server(key, value)
         return await self.reload(config)
 
     def _close_later(self, transport: Any, limit_s: float) -> None:
