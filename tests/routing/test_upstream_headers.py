@@ -62,6 +62,16 @@ def test_hop_by_hop_headers_and_upstream_cookies_do_not_reach_the_client(tmp_pat
     assert r.headers["x-vendor-trace"] == "t-1"  # end-to-end headers pass
 
 
+def test_a_forwarded_answer_carries_one_request_id_the_gateways(tmp_path):
+    """The upstream's own X-Request-Id (another wfgateway, a vendor) is not a second one beside the gateway's:
+    clients that read the header (httpx joins repeats into "a, b") get the id the gateway logged."""
+    with RawUpstream() as up, gateway(tmp_path, up.url) as (url, _):
+        up.script = answering(b"X-Request-Id: upstream-own-id\r\n")
+        r = httpx.get(url + "/relay/executions/e1", headers={**FRONT, "X-Request-Id": "client-chosen-id"})
+    assert r.status_code == 200
+    assert r.headers.get_list("x-request-id") == ["client-chosen-id"]
+
+
 def test_pass_cookies_hands_on_only_the_named_upstream_cookies(tmp_path):
     with RawUpstream() as up, gateway(tmp_path, up.url, pass_cookies=["region"]) as (url, _):
         up.script = answering(HOP_HEADERS)

@@ -45,7 +45,8 @@ _HOP_BY_HOP = frozenset(
 )
 # Also never forwarded: framing we recompute, the client's view of the host, what this hop negotiates.
 _DROP_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding", b"expect"}
-_DROP_RESPONSE = _HOP_BY_HOP | {b"content-length", b"content-encoding", b"date", b"server"}
+# ... and the upstream's request id: the pipeline answers with its own (one X-Request-Id, the one it logged).
+_DROP_RESPONSE = _HOP_BY_HOP | {b"content-length", b"content-encoding", b"date", b"server", b"x-request-id"}
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
