@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from starlette.responses import Response
-from wfgateway.adapters.altostrat import ids, render, replay, runs
+from wfgateway.adapters.altostrat import ids, paging, render, replay, runs
 from wfgateway.adapters.altostrat import workflows as W
 from wfgateway.adapters.altostrat.service import Service, json_response
 from wfgateway.adapters.altostrat.store import Duplicate
@@ -90,7 +90,7 @@ def make(svc: Service) -> dict[str, Any]:
     async def list_runs(call: Call) -> Response:
         tenant = call.principal.tenant
         record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
-        page = max(1, int(call.query.get("page") or 1))  # Laravel reads page 0 or -3 as page 1
+        page = paging.requested_page(call.query.get("page"))
         skip = (page - 1) * PER_PAGE
         items, total = await _page_of_runs(call.backend, tenant, record["id"], skip, PER_PAGE)
         full = await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items))
