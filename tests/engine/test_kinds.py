@@ -12,6 +12,7 @@ from wfgateway.core.model import (
     HTTP,
     NOOP,
     SET,
+    START,
     SUBWORKFLOW,
     SWITCH,
     TERMINATE,
@@ -335,3 +336,60 @@ async def test_a_workflow_that_starts_itself_fails_at_the_nesting_limit_instead_
         assert node.status is ES.FAILED  # every level failed and told its parent
         depth += 1
     assert depth == 32
+
+
+async def test_a_start_task_starts_an_execution_of_its_own_and_completes_at_once(engine):
+    await engine.put_definition(definition("started", spec("sw", WORKER, name="started-work",
+                                                           input={"v": "${workflow.input.v}"})))
+    e = await run(engine, "starter",
+                  spec("go", START, params={"name": "started", "input": {"v": "${workflow.input.v}"},
+                                            "correlation_id": "c-1", "priority": 3, "metadata": {"k": "m"}}),
+                  spec("after", NOOP, "go", input={"id": "${go.output.execution_id}"}), input={"v": 5})
+    assert e.status is ES.COMPLETED  # nothing waits for the started execution
+    go = by_ref(e)["go"]
+    started = await engine.get(go.output["execution_id"])
+    assert go.status is TS.COMPLETED and by_ref(e)["after"].output == {"id": started.id}
+    assert started.parent_execution_id is None and started.parent_task_id is None
+    assert (started.definition_name, started.input, started.correlation_id, started.priority, started.metadata) == (
+        "started", {"v": 5}, "c-1", 3, {"k": "m"})
+    assert started.status is ES.RUNNING and statuses(started) == {"sw": "SCHEDULED"}
+    await work(engine, "started-work", {"done": True})
+    assert (await engine.wait_until(started.id, [ES.COMPLETED], 3)).status is ES.COMPLETED
+    assert (await engine.get(e.id)).status is ES.COMPLETED  # and the starter is not told
+
+
+async def test_a_start_task_names_its_output_key_and_reads_its_request_through_an_evaluator(engine):
+    engine.register_evaluator("req", lambda params, data: {"name": data["which"], "input": {"from": params["tag"]}})
+    await engine.put_definition(definition("target", spec("n", NOOP, input={"from": "${workflow.input.from}"})))
+    e = await run(engine, "starter2",
+                  spec("go", START, input={"which": "${workflow.input.which}"},
+                       params={"evaluator": "req", "tag": "t", "output_key": "startedId"}),
+                  input={"which": "target"})
+    started = await engine.get(by_ref(e)["go"].output["startedId"])
+    assert started.status is ES.COMPLETED and started.output == {"from": "t"}
+
+
+async def test_a_start_task_fails_for_a_missing_definition_or_a_bad_request(engine):
+    e = await run(engine, "starter3", spec("go", START, params={"name": "nowhere", "version": 2}))
+    go = by_ref(e)["go"]
+    assert e.status is ES.FAILED and go.status is TS.FAILED and go.reason == "No such workflow definition: nowhere version 2"
+    worded = await run(engine, "starter3b", spec("go", START, params={"name": "nowhere", "missing_reason": "gone"}))
+    assert by_ref(worded)["go"].reason == "gone"
+    bad = await run(engine, "starter4", spec("go", START, params={"name": "${workflow.input.none}"}))
+    assert by_ref(bad)["go"].reason == "A start task needs the name of the workflow to start"
+    bad_input = await run(engine, "starter5", spec("go", START, params={"name": "starter5", "input": [1]}))
+    assert by_ref(bad_input)["go"].reason == "A start task's input must be an object"
+    engine.register_evaluator("refuse", lambda params, data: (_ for _ in ()).throw(EvaluationFailed("no way")))
+    refused = await run(engine, "starter6", spec("go", START, params={"evaluator": "refuse"}))
+    assert by_ref(refused)["go"].reason == "no way"
+
+
+async def test_a_workflow_that_starts_itself_at_once_stops_at_the_chain_limit(engine):
+    e = await run(engine, "restarter", spec("again", START, params={"name": "restarter"}))
+    chain = [e]
+    while by_ref(chain[-1])["again"].status is TS.COMPLETED:
+        chain.append(await engine.get(by_ref(chain[-1])["again"].output["execution_id"]))
+        assert len(chain) < 100
+    last = by_ref(chain[-1])["again"]
+    assert last.status is TS.FAILED and "chain deeper than 32" in last.reason
+    assert len(chain) == 33 and all(x.parent_execution_id is None for x in chain)

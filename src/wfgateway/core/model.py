@@ -30,11 +30,17 @@ COMPUTE = "compute"
 # name (``params["evaluator"]``, asked after each iteration) says true; params.max_iterations bounds it.
 # Output: {"iteration": n, "1": {ref: output, ...}, "2": ...}; a failed iteration fails the loop.
 LOOP = "loop"
+# params {name, version?, input?, correlation_id?, priority?, metadata?, missing_reason?, output_key?}, or
+# {evaluator, output_key?, ...}: the registered evaluator computes those fields from (params, input).  Starts an
+# execution of that stored definition on its own -- no parent link, nothing waits for it -- and completes at
+# once with output {output_key (default "execution_id"): its id}; a definition that does not exist fails the
+# task (its reason ``missing_reason`` when given).
+START = "start"
 ITERATION = "iteration"  # engine-made: one pass of a loop, the container of that pass's attempts
 DELAY = WAIT  # Altostrat's delay is a timed wait
 
 TASK_KINDS = frozenset({WORKER, HTTP, SUBWORKFLOW, DYNAMIC, SWITCH, CONDITION, WAIT, NOOP, SET, TERMINATE, COMPUTE,
-                        LOOP})
+                        LOOP, START})
 CONTAINER_KINDS = frozenset({DYNAMIC, LOOP, ITERATION})
 # ``TaskAttempt.extra`` key of a SKIPPED attempt a caller asked for (``TaskControl.skip_task``): unlike a
 # task on a dead branch, its downstream runs (once the skipped task's own upstream has finished)

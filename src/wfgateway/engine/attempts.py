@@ -16,6 +16,7 @@ from wfgateway.core.model import (
     LOOP,
     NOOP,
     SET,
+    START,
     SUBWORKFLOW,
     SWITCH,
     TERMINATE,
@@ -204,6 +205,8 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
         rec.params = params
         st.pending_children.append(rec)
         _arm_timeout(st, spec, rec, now)
+    elif kind == START:
+        _start_request(st, env, rec, params)
     elif kind == DYNAMIC:
         _expand(st, env, container, spec, rec, params)
     elif kind == LOOP:
@@ -219,6 +222,37 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
 def _arm_timeout(st: ExecState, spec: TaskSpec, rec: AttRec, now: int) -> None:
     if spec.timeout_ms:
         st.timers.append((now + spec.timeout_ms, "timeout", rec.key, None))
+
+
+def _start_request(st: ExecState, env: Env, rec: AttRec, params: dict[str, Any]) -> None:
+    """A start task: what it starts (its params, or what their evaluator makes of them) is checked here
+    and started when the unit settles (the new execution is written with this one)."""
+    request: Any = params
+    if "evaluator" in params:
+        try:
+            request = evaluate(env, params, rec.a.input)
+        except EvaluationFailed as exc:
+            finish(rec, TaskStatus.FAILED, env.now, reason=exc.message, output=exc.output)
+            return
+    problem = _bad_request(request)
+    if problem:
+        finish(rec, TaskStatus.FAILED, env.now, reason=problem)
+        return
+    rec.a.status = TaskStatus.IN_PROGRESS
+    st.pending_starts.append((rec, {**request, "output_key": params.get("output_key") or "execution_id"}))
+
+
+def _bad_request(request: Any) -> str | None:
+    if not isinstance(request, dict):
+        return "A start task needs an object naming the workflow to start"
+    if not isinstance(request.get("name"), str) or not request["name"]:
+        return "A start task needs the name of the workflow to start"
+    for key in ("input", "metadata"):
+        if request.get(key) is not None and not isinstance(request[key], dict):
+            return f"A start task's {key} must be an object"
+    if request.get("priority") is not None and not isinstance(request["priority"], int):
+        return "A start task's priority must be an integer"
+    return None
 
 
 def _expand(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,

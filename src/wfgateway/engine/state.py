@@ -322,6 +322,8 @@ class ExecState:
         self.propagate = False  # became terminal here: the parent's sub-workflow task must follow
         self.failure_pending = False  # failed by itself: start the definition's on_failure workflow
         self.pending_children: list[AttRec] = []
+        self.pending_starts: list[tuple[AttRec, dict[str, Any]]] = []  # start tasks and what they start
+        self.start_depth = 0  # how many start tasks of this unit led to this execution (bounds a runaway chain)
         self.terminate_children: list[str] = []
         self.timers: list[tuple[int, str, str | None, str | None]] = []  # (due, kind, attempt key, payload)
         self.dispatch: list[str] = []  # http attempt keys to run after commit

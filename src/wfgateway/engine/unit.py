@@ -135,6 +135,9 @@ class Unit:
                 while st.pending_children:
                     await self._start_child(st, st.pending_children.pop(0))
                     progressed = True
+                while st.pending_starts:
+                    await self._start_independent(st, *st.pending_starts.pop(0))
+                    progressed = True
                 while st.terminate_children:
                     await self._terminate_child(st.terminate_children.pop(0), st)
                     progressed = True
@@ -175,6 +178,33 @@ class Unit:
             metadata={TASK_DOMAINS: parent.e.metadata[TASK_DOMAINS]} if TASK_DOMAINS in parent.e.metadata else None,
         )
         child.e.extra[NESTING_KEY] = depth
+
+    async def _start_independent(self, starter: ExecState, rec: AttRec, request: dict[str, Any]) -> None:
+        """A start task's execution: on its own (no parent, nothing waits for it), written with this unit.
+        A chain of executions starting one another inside one unit stops at MAX_NESTING (a workflow that
+        starts itself at once would otherwise never settle); later units start them again from 0."""
+        depth = starter.start_depth + 1
+        name, version = request["name"], request.get("version")
+        if depth > MAX_NESTING:
+            finish(rec, TaskStatus.FAILED, self.now, reason=f"Start tasks chain deeper than {MAX_NESTING} executions "
+                                                            "in one step (does a workflow start itself?)")
+            starter.needs_decide = True
+            return
+        try:
+            digest, definition = self.use_definition(await self.snapshots.stored_body(starter.e.tenant, name, version))
+        except GatewayError as exc:
+            missing = request.get("missing_reason") if isinstance(exc, NotFound) else None
+            finish(rec, TaskStatus.FAILED, self.now, reason=str(missing) if missing else exc.message)
+            starter.needs_decide = True
+            return
+        started = self.new_execution(
+            tenant=starter.e.tenant, definition=definition, def_hash=digest, input=request.get("input") or {},
+            correlation_id=request.get("correlation_id"), metadata=request.get("metadata"),
+            dialect=definition.dialect or starter.e.dialect, priority=int(request.get("priority") or 0),
+        )
+        started.start_depth = depth
+        finish(rec, TaskStatus.COMPLETED, self.now, output={str(request["output_key"]): started.e.id})
+        starter.needs_decide = True
 
     async def _start_failure_workflow(self, st: ExecState) -> None:
         """Start the definition's on_failure workflow for ``st``, which just failed by itself; its id (or
