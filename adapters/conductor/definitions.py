@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import def_defaults, scripting, secret_refs
+from wfgateway.adapters.conductor import def_defaults, scripting, secret_refs, start_workflow
 from wfgateway.adapters.conductor.durations import (
     BadDuration,
     parse_duration_ms,
@@ -31,6 +31,7 @@ from wfgateway.core.model import (
     LOOP,
     NOOP,
     SET,
+    START,
     SUBWORKFLOW,
     SWITCH,
     TERMINATE,
@@ -62,6 +63,7 @@ _SIMPLE_KINDS = {
     "INLINE": COMPUTE,
     "JSON_JQ_TRANSFORM": COMPUTE,
     "LAMBDA": COMPUTE,  # scriptExpression, evaluated when the task runs (the OSS server checks nothing earlier)
+    "START_WORKFLOW": START,  # startWorkflow, read when the task runs (the OSS server checks nothing earlier)
 }
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
                              "DO_WHILE"})
@@ -70,7 +72,7 @@ CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH",
 # Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
 # its type, so this gateway runs it the same way.
 UNSUPPORTED_OSS_TYPES = frozenset({
-    "DYNAMIC", "START_WORKFLOW", "EVENT", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
+    "DYNAMIC", "EVENT", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
     "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
     "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
     "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",
@@ -351,6 +353,8 @@ class _Builder:
             params = jq_params(wt, inp)
         elif kind == "LAMBDA":
             params = {"evaluator": scripting.LAMBDA}
+        elif kind == "START_WORKFLOW":
+            params = start_workflow.start_params()
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:

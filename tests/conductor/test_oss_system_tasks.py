@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from conductor.client.configuration.configuration import Configuration
-from conductor.client.http.models import TaskResult, Workflow
+from conductor.client.http.models import StartWorkflowRequest, TaskResult, Workflow
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 from conductor.client.workflow.task.human_task import HumanTask
 from conductor.client.workflow.task.set_variable_task import SetVariableTask
+from conductor.client.workflow.task.start_workflow_task import StartWorkflowTask
 from conductor.client.workflow.task.task import TaskInterface
 from conductor.client.workflow.task.task_type import TaskType
 
@@ -167,3 +168,69 @@ def test_a_lambda_task_without_a_script_registers_and_fails_when_it_runs(clients
     task = by_ref(wait_status(clients, wid, "FAILED"))["empty_ref"]
     assert task.status == "FAILED" and task.reason_for_incompletion == (
         "Empty 'scriptExpression' in Lambda task's input parameters. A non-empty String value must be provided.")
+
+
+# -- START_WORKFLOW ----------------------------------------------------------------------------------
+def started_flow(executor: WorkflowExecutor) -> ConductorWorkflow:
+    hold = HumanTask("hold_ref")
+    hold.input_parameters["order"] = "${workflow.input.order}"
+    return ConductorWorkflow(executor=executor, name="oss_started", version=1).add(hold)
+
+
+def test_a_start_workflow_task_starts_a_run_of_its_own_and_completes_with_its_id(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    started_flow(executor).register(overwrite=True)
+    start = StartWorkflowTask("start_ref", "oss_started", StartWorkflowRequest(input={"order": "${workflow.input.order}"}),
+                              version=1)
+    after = SetVariableTask("after_ref")
+    after.input_parameters["started"] = "${start_ref.output.workflowId}"
+    wf = ConductorWorkflow(executor=executor, name="oss_starter", version=1).add(start).add(after)
+    wf.output_parameters({"started": "${start_ref.output.workflowId}"})
+    wf.register(overwrite=True)
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow(StartWorkflowRequest(name="oss_starter", version=1, input={"order": "B-1"},
+                                                 correlation_id="corr-7"))
+    done = wait_status(clients, wid, "COMPLETED")  # it does not wait for the run it started
+    task = by_ref(done)["start_ref"]
+    assert (task.task_type, task.status, task.workflow_task.type) == ("START_WORKFLOW", "COMPLETED", "START_WORKFLOW")
+    started_id = task.output_data["workflowId"]
+    assert task.output_data == {"workflowId": started_id} and done.output == {"started": started_id}
+    assert task.input_data["startWorkflow"]["name"] == "oss_started"
+    assert task.input_data["startWorkflow"]["input"] == {"order": "B-1"}
+    started = wait_task(clients, started_id, "hold_ref", "IN_PROGRESS")
+    assert (started.workflow_name, started.workflow_version, started.status) == ("oss_started", 1, "RUNNING")
+    assert started.input == {"order": "B-1"} and started.parent_workflow_id is None
+    assert started.correlation_id == "corr-7"  # the starting run's, as its request named none
+    assert by_ref(started)["hold_ref"].input_data["order"] == "B-1"
+    clients.get_task_client().update_task_by_ref_name(started_id, "hold_ref", "COMPLETED", {})
+    assert wait_status(clients, started_id, "COMPLETED").status == "COMPLETED"
+    assert wc.get_workflow(wid, include_tasks=False).status == "COMPLETED"
+
+
+def test_a_start_workflow_task_naming_an_unknown_workflow_fails(clients: OrkesClients,
+                                                                executor: WorkflowExecutor) -> None:
+    start = StartWorkflowTask("start_ref", "oss_nowhere", StartWorkflowRequest(input={}))
+    ConductorWorkflow(executor=executor, name="oss_start_unknown", version=1).add(start).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_start_unknown", {}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    task = by_ref(failed)["start_ref"]
+    assert task.status == "FAILED" and task.task_type == "START_WORKFLOW"
+    assert task.reason_for_incompletion == "No such workflow defined. name=oss_nowhere, version=null"
+    assert failed.reason_for_incompletion == (f"Task {task.task_id} failed with status: FAILED and reason: "
+                                              "'No such workflow defined. name=oss_nowhere, version=null'")
+
+
+@pytest.mark.parametrize("start_input,reason", [
+    ({}, "Missing 'startWorkflow' in input data."),
+    ({"startWorkflow": {"version": 1}},
+     "startWorkflow validation failed. 'name' -> Workflow name cannot be null or empty. "),
+    ({"startWorkflow": {"name": "oss_started", "priority": 100}},
+     "startWorkflow validation failed. 'priority' -> priority: 100 should be maximum 99. "),
+])
+def test_a_start_workflow_task_with_a_request_it_cannot_read_fails_with_the_servers_reason(
+        clients: OrkesClients, executor: WorkflowExecutor, start_input: dict[str, Any], reason: str) -> None:
+    bad = TaskInterface(task_reference_name="start_ref", task_type=TaskType.START_WORKFLOW, input_parameters=start_input)
+    ConductorWorkflow(executor=executor, name="oss_start_bad", version=1).add(bad).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_start_bad", {}, version=1)
+    task = by_ref(wait_status(clients, wid, "FAILED"))["start_ref"]
+    assert task.status == "FAILED" and task.reason_for_incompletion == reason
