@@ -49,10 +49,11 @@ class LoadReport:
         self.requests += 1
         self.statuses[response.status_code] += 1
         if response.status_code != expected:
+            what = (f"{response.request.method} {response.request.url.path} -> "
+                    f"{response.status_code} (expected {expected}): {response.text[:200]}")
             if len(self.unexpected) < 10:
-                self.unexpected.append(f"{response.request.method} {response.request.url.path} -> "
-                                       f"{response.status_code} (expected {expected}): {response.text[:200]}")
-            raise Unexpected(response.status_code)
+                self.unexpected.append(what)
+            raise Unexpected(what)
         return response
 
     async def call(self, request: Awaitable[httpx.Response], expected: int) -> httpx.Response:
