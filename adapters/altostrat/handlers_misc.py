@@ -142,7 +142,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def create_authorization(call: Call) -> Response:
         auth = await svc.authorizations.create(call.principal, W.now_ms())
-        url = f"{svc.base_url.rstrip('/')}/workflows/authorization?authorization_id={auth['id']}"
+        url = f"{svc.origin(call.request)}/workflows/authorization?authorization_id={auth['id']}"
         return json_response({"url": url, "id": auth["id"]})
 
     async def delete_authorization(call: Call) -> Response:

@@ -21,13 +21,13 @@ IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 
 
 def make(svc: Service) -> dict[str, Any]:
-    async def rendered(tenant: str, execution: Any, *, with_logs: bool = True,
+    async def rendered(call: Call, execution: Any, *, with_logs: bool = True,
                        record: dict[str, Any] | None = None) -> dict[str, Any]:
         """The run; one run alone also embeds its workflow (``record``), as the older reference shows."""
-        redact = await svc.vault.redactor(tenant)
+        redact = await svc.vault.redactor(call.principal.tenant)
         body = redact.run(render.run(execution, with_logs=with_logs))
         if record is not None and not W.is_foreign(record):
-            body["workflow"] = render.workflow(record, svc.base_url, full=False)
+            body["workflow"] = render.workflow(record, svc.origin(call.request), full=False)
         return body
 
     async def claim_key(tenant: str, key: str, workflow_id: str) -> tuple[str, bool]:
@@ -75,17 +75,17 @@ def make(svc: Service) -> dict[str, Any]:
         key = call.headers.get("Idempotency-Key")
         if not key:
             execution = await runs.start(call.backend, tenant, record, "manual", context)
-            return json_response(await rendered(tenant, execution, record=record), 202)
+            return json_response(await rendered(call, execution, record=record), 202)
         run_id, fresh = await claim_key(tenant, key, record["id"])
         if not fresh:
             execution = await runs.get_when_visible(call.backend, tenant, run_id)
-            return json_response(await rendered(tenant, execution, record=record), 202)
+            return json_response(await rendered(call, execution, record=record), 202)
         try:
             execution = await runs.start(call.backend, tenant, record, "manual", context, run_id=run_id)
         except BaseException:
             await release_key(tenant, key, run_id)
             raise
-        return json_response(await rendered(tenant, execution, record=record), 202)
+        return json_response(await rendered(call, execution, record=record), 202)
 
     async def list_runs(call: Call) -> Response:
         tenant = call.principal.tenant
@@ -94,9 +94,9 @@ def make(svc: Service) -> dict[str, Any]:
         skip = (page - 1) * PER_PAGE
         items, total = await _page_of_runs(call.backend, tenant, record["id"], skip, PER_PAGE)
         full = await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items))
-        data = [await rendered(tenant, e, with_logs=False) for e in full]
+        data = [await rendered(call, e, with_logs=False) for e in full]
         last_page = max(1, math.ceil(total / PER_PAGE))
-        path = f"{svc.base_url.rstrip('/')}/workflows/{record['id']}/executions"
+        path = f"{svc.origin(call.request)}/workflows/{record['id']}/executions"
         return json_response({
             "data": data,
             "links": {
@@ -119,7 +119,7 @@ def make(svc: Service) -> dict[str, Any]:
     async def get_run(call: Call) -> Response:
         tenant = call.principal.tenant
         execution, record = await runs.get_run(call.backend, tenant, call.path["runId"])
-        return json_response(await rendered(tenant, execution, record=record))
+        return json_response(await rendered(call, execution, record=record))
 
     async def rerun(call: Call) -> Response:
         """A new run with the original trigger payload, of the workflow as it is now."""
@@ -137,7 +137,7 @@ def make(svc: Service) -> dict[str, Any]:
         return json_response({
             "message": "Workflow re-run initiated successfully.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, new, record=record),
+            "new_run": await rendered(call, new, record=record),
         }, 202)
 
     async def resume(call: Call) -> Response:
@@ -173,7 +173,7 @@ def make(svc: Service) -> dict[str, Any]:
         return json_response({
             "message": f"Workflow resumed successfully from node '{node_id}'.",
             "original_run_id": original.id,
-            "new_run": await rendered(tenant, new, record=record),
+            "new_run": await rendered(call, new, record=record),
         }, 202)
 
     return {

@@ -38,7 +38,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def list_workflows(call: Call) -> Response:
         records = await W.list_all(call.backend, call.principal.tenant, foreign=True)
-        return json_response([render.workflow(r, svc.base_url, full=False) for r in records])
+        return json_response([render.workflow(r, svc.origin(call.request), full=False) for r in records])
 
     async def create_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
@@ -56,12 +56,12 @@ def make(svc: Service) -> dict[str, Any]:
             raise
         await svc.scheduler.save(tenant, record)
         auth = await authorization_of(tenant, record)
-        return json_response(render.workflow(record, svc.base_url, auth), 201)
+        return json_response(render.workflow(record, svc.origin(call.request), auth), 201)
 
     async def get_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
         record, _ = await W.load(call.backend, tenant, call.path["workflowId"], foreign=True)
-        return json_response(render.workflow(record, svc.base_url, await authorization_of(tenant, record)))
+        return json_response(render.workflow(record, svc.origin(call.request), await authorization_of(tenant, record)))
 
     async def update_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
@@ -79,7 +79,7 @@ def make(svc: Service) -> dict[str, Any]:
         if updated.get("webhook_token") != record.get("webhook_token"):
             await webhook_rows(tenant, updated)
         await svc.scheduler.save(tenant, updated)
-        return json_response(render.workflow(updated, svc.base_url, await authorization_of(tenant, updated)))
+        return json_response(render.workflow(updated, svc.origin(call.request), await authorization_of(tenant, updated)))
 
     async def delete_workflow(call: Call) -> Response:
         tenant = call.principal.tenant
@@ -107,7 +107,7 @@ def make(svc: Service) -> dict[str, Any]:
 
     async def list_triggerable(call: Call) -> Response:
         records = await W.list_all(call.backend, call.principal.tenant)
-        return json_response([render.workflow(r, svc.base_url, full=False) for r in records if r.get("is_active", True)])
+        return json_response([render.workflow(r, svc.origin(call.request), full=False) for r in records if r.get("is_active", True)])
 
     async def execute_sync(call: Call) -> Response:
         tenant = call.principal.tenant

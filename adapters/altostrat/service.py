@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 from wfgateway.adapters.altostrat.authorizations import Authorizations
 from wfgateway.adapters.altostrat.schedules import Scheduler
@@ -26,9 +27,13 @@ class Service:
     authorizations: Authorizations
     scheduler: Scheduler
 
-    @property
-    def base_url(self) -> str:
-        return self.gateway.base_url
+    def origin(self, request: Request) -> str:
+        """Where the caller reached the gateway, for the URLs in answers (pagination links, webhook and
+        authorization URLs): ``server.public_url`` when set, else the request's own scheme and Host, as
+        Laravel's ``url()`` builds them -- not the configured host and port, which a client behind a
+        proxy, a container's port mapping or ``0.0.0.0`` cannot reach."""
+        configured = self.gateway.config.server.get("public_url")
+        return str(configured or request.base_url).rstrip("/")
 
 
 def json_response(body: Any, status: int = 200) -> Response:
