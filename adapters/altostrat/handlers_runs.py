@@ -23,7 +23,7 @@ IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000
 def make(svc: Service) -> dict[str, Any]:
     async def rendered(call: Call, execution: Any, *, with_logs: bool = True,
                        record: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The run; one run alone also embeds its workflow (``record``), as the older reference shows."""
+        """The run, embedding its workflow (``record``) as the older reference shows, in lists too."""
         redact = await svc.vault.redactor(call.principal.tenant)
         body = redact.run(render.run(execution, with_logs=with_logs))
         if record is not None and not W.is_foreign(record):
@@ -94,7 +94,7 @@ def make(svc: Service) -> dict[str, Any]:
         skip = (page - 1) * PER_PAGE
         items, total = await _page_of_runs(call.backend, tenant, record["id"], skip, PER_PAGE)
         full = await asyncio.gather(*(call.backend.get(e.id, tenant=tenant) for e in items))
-        data = [await rendered(call, e, with_logs=False) for e in full]
+        data = [await rendered(call, e, with_logs=False, record=record) for e in full]
         last_page = max(1, math.ceil(total / PER_PAGE))
         path = f"{svc.origin(call.request)}/workflows/{record['id']}/executions"
         return json_response({
