@@ -43,6 +43,8 @@ def check_schedule(record: dict[str, Any]) -> list[str]:
 
         if not croniter.is_valid(value):
             return [f"The schedule_value '{value}' is not a valid cron expression."]
+        if cron_next_ms(value, now_ms()) is None:
+            return [f"The schedule_value '{value}' never fires."]
     if kind == "interval" and value:
         m = _INTERVAL.match(value)
         if not m or int(m.group(1)) == 0:  # "0 minutes" would start a run on every scheduler tick
@@ -53,6 +55,8 @@ def check_schedule(record: dict[str, Any]) -> list[str]:
         hhmm = re.match(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*$", value)
         if not hhmm and not (len(value.split()) == 5 and croniter.is_valid(value)):
             return [f"The schedule_value '{value}' is not a valid time of day (HH:MM) for a {kind} schedule."]
+        if not hhmm and cron_next_ms(value, now_ms()) is None:
+            return [f"The schedule_value '{value}' never fires."]
     return []
 
 
@@ -62,18 +66,27 @@ def next_run_ms(record: dict[str, Any], after_ms: int) -> int | None:
     if not record.get("is_active", True) or not value:
         return None
     if kind == "cron":
-        from datetime import UTC, datetime
-
-        from croniter import croniter
-
-        base = datetime.fromtimestamp(after_ms / 1000, tz=UTC)
-        return int(croniter(value, base).get_next(datetime).timestamp() * 1000)
+        return cron_next_ms(value, after_ms)
     if kind == "interval":
         m = _INTERVAL.match(value)
         if m and int(m.group(1)) > 0:
             unit = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}[m.group(2).lower()]
             return after_ms + int(m.group(1)) * unit * 1000
     return None
+
+
+def cron_next_ms(expression: str, after_ms: int) -> int | None:
+    """The first firing of a valid cron expression after ``after_ms``; None when there is none (February
+    31st, a year field gone by): such a schedule has no next run, which is no error of its listing."""
+    from datetime import UTC, datetime
+
+    from croniter import CroniterBadDateError, croniter
+
+    base = datetime.fromtimestamp(after_ms / 1000, tz=UTC)
+    try:
+        return int(croniter(expression, base).get_next(datetime).timestamp() * 1000)
+    except CroniterBadDateError:
+        return None
 
 
 def check(record: dict[str, Any]) -> Graph:

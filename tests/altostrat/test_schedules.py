@@ -34,3 +34,9 @@ def test_schedule_values_are_checked():
     assert check_schedule({"schedule_type": "daily", "schedule_value": "24:00"})
     assert check_schedule({"schedule_type": "interval", "schedule_value": "15 minutes"}) == []
     assert check_schedule({"schedule_type": "manual"}) == []
+
+
+def test_a_cron_schedule_past_its_last_firing_has_no_next_run():
+    """A year-bounded expression stops firing: no next run (a listing rendering it must not fail)."""
+    assert due("cron", "0 0 1 1 * 0 2025") is None  # T is in October 2025
+    assert due("cron", "0 0 1 1 * 0 2026") == "2026-01-01T00:00:00.000000Z"
