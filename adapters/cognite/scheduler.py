@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from wfgateway.adapters.cognite.clock import now_ms
 from wfgateway.adapters.cognite.errors import bad_request
 from wfgateway.adapters.cognite.limits import check_concurrency
@@ -36,10 +36,13 @@ RUNS = "trigger_run"
 
 
 def check_schedule(cron: str, timezone: str | None) -> None:
-    """400 unless ``cron`` is a valid five-field cron expression and ``timezone`` an IANA zone."""
+    """400 unless ``cron`` is a five-field cron expression that fires and ``timezone`` an IANA zone."""
     if len(cron.split()) != 5 or not croniter.is_valid(cron):
         raise bad_request(f"Invalid cron expression '{cron}': expected five fields (minute hour day month weekday)")
-    zone(timezone)
+    try:  # February 30th passes the field checks; with no year field, one that fires now always will
+        next_fire(cron, timezone, now_ms())
+    except CroniterBadDateError:
+        raise bad_request(f"Invalid cron expression '{cron}': it never fires") from None
 
 
 def zone(timezone: str | None) -> ZoneInfo | Any:

@@ -122,3 +122,18 @@ def test_a_trigger_whose_version_disappeared_records_a_failed_run(client, gatewa
     assert fired[0]["status"] == "failed" and fired[0]["reasonForFailure"]
     runs = client.workflows.triggers.list_runs(tr)
     assert runs[0].status == "failed" and runs[0].reason_for_failure
+
+
+@pytest.mark.parametrize("cron", ["0 0 31 2 *", "0 12 30 2 *"])
+def test_a_schedule_that_never_fires_is_a_400_that_stores_nothing_and_binds_no_session(client, cron):
+    """February 30th and 31st pass the five-field check but have no fire time: 400 naming the expression
+    (it was a 500 -- after the session of its nonce had been bound)."""
+    wf, xid = unique("never-fires"), unique("t")
+    upsert(client, wf, [async_task("a")])
+    active = len(client.iam.sessions.list(status="ACTIVE", limit=-1))
+    with pytest.raises(CogniteAPIError) as never:  # the SDK creates a session for the trigger's nonce
+        client.workflows.triggers.upsert(WorkflowTriggerUpsert(xid, WorkflowScheduledTriggerRule(cron), wf, "1"))
+    assert never.value.code == 400
+    assert never.value.message == f"Invalid cron expression '{cron}': it never fires"
+    assert xid not in {t.external_id for t in client.workflows.triggers.list(limit=-1)}
+    assert len(client.iam.sessions.list(status="ACTIVE", limit=-1)) == active  # its nonce was not bound
