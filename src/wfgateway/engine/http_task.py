@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import orjson
@@ -157,8 +157,8 @@ class HttpRunner:
         url = resolved.get("url")
         if not isinstance(url, str) or not url:
             return TaskStatus.FAILED, {}, "The HTTP task has no url"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        parts = _parsed(url)
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             return TaskStatus.FAILED, {}, redact(f"Unsupported URL '{url}' (http or https only)", secrets)
         if not self.policy.allows(parts.hostname):
             return (TaskStatus.FAILED, {},
@@ -181,7 +181,7 @@ class HttpRunner:
                 resp = await self.client.request(method, url, headers=headers, timeout=timeout_ms / 1000, **kwargs)
         except httpx.TimeoutException:
             return TaskStatus.TIMED_OUT, {}, f"HTTP request timed out after {timeout_ms} ms"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:  # UnicodeError: a non-ASCII header
             return TaskStatus.FAILED, {}, redact(f"HTTP request failed: {type(exc).__name__}: {exc}", secrets)
         output = {"status": resp.status_code, "headers": dict(resp.headers), "body": _decode_body(resp)}
         output = redact(output, secrets)
@@ -206,6 +206,17 @@ class HttpRunner:
             st.needs_decide = True
 
         await self.ctx.run(op)
+
+
+def _parsed(url: str) -> SplitResult | None:
+    """The parts of ``url``; None when no request can be made of it (an unclosed IPv6 bracket, a port that
+    is no number or past 65535 -- urllib checks the port only when it is read)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
 
 
 def _decode_body(resp: httpx.Response) -> Any:

@@ -1,0 +1,37 @@
+"""An HTTP task whose request cannot be sent -- a URL Python cannot parse (an unclosed IPv6 bracket, a port
+past 65535 or not a number), a header value outside ASCII -- fails with the reason, as an unreachable host
+does.  Each left its run RUNNING, the task re-sent at every lease expiry with a traceback in the log."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from conductor.client.configuration.configuration import Configuration
+from conductor.client.orkes_clients import OrkesClients
+from conductor.client.workflow.conductor_workflow import ConductorWorkflow
+from conductor.client.workflow.task.http_task import HttpInput, HttpTask
+
+
+@pytest.mark.parametrize(("uri", "headers", "reason"), [
+    ("http://[::1/x", {}, "Unsupported URL 'http://[::1/x'"),
+    ("http://127.0.0.1:99999/x", {}, "Unsupported URL 'http://127.0.0.1:99999/x'"),
+    ("http://127.0.0.1:port/x", {}, "Unsupported URL 'http://127.0.0.1:port/x'"),
+    ("http://127.0.0.1:9/x", {"X-Name": ["Zoë"]}, "HTTP request failed: "),
+])
+def test_an_http_request_that_cannot_be_sent_fails_the_task(gateway: str, uri, headers, reason):
+    config = Configuration(server_api_url=f"{gateway}/api")
+    clients = OrkesClients(configuration=config)
+    flow = ConductorWorkflow(executor=clients.get_workflow_executor(), name=f"odd_http_{uuid.uuid4().hex[:8]}",
+                             version=1)
+    flow >> HttpTask("call", HttpInput(uri=uri, headers=headers))
+    flow.register(overwrite=True)
+    workflow_id = flow.start_workflow_with_input({})
+    workflows = clients.get_workflow_client()
+    deadline = time.monotonic() + 20
+    while (run := workflows.get_workflow(workflow_id, include_tasks=True)).status == "RUNNING":
+        assert time.monotonic() < deadline, f"the run is still RUNNING: {run.tasks[0].status}"
+        time.sleep(0.05)
+    assert run.status == "FAILED"
+    assert run.tasks[0].status == "FAILED" and reason in run.tasks[0].reason_for_incompletion
