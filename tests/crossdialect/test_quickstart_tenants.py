@@ -71,3 +71,14 @@ def test_an_altostrat_run_reads_through_cognite(after_the_quickstarts: str):
         workflow = next(w for w in c.get("/workflows").json() if w["name"] == "Greetings")
         run_id = c.get(f"/workflows/{workflow['id']}/executions").json()["data"][0]["id"]
         assert c.get(f"/api/v1/projects/default/workflows/executions/{run_id}").status_code == 200
+
+
+def test_each_quickstart_keeps_its_own_definition(after_the_quickstarts: str):
+    """A workflow name and version is one definition per tenant, whichever dialect wrote it last: the Cognite
+    snippet (run after the Conductor one, as the README prints them) must not replace the Conductor one."""
+    with httpx.Client(base_url=after_the_quickstarts, timeout=30) as c:
+        conductor = c.get("/api/metadata/workflow/greetings", params={"version": 1}).json()
+        assert [(t["taskReferenceName"], t["type"]) for t in conductor["tasks"]] == [("greet_ref", "SIMPLE"),
+                                                                                      ("ping_ref", "HTTP")]
+        cognite = c.get("/api/v1/projects/default/workflows/greetings-cognite/versions/1").json()
+        assert [t["externalId"] for t in cognite["workflowDefinition"]["tasks"]] == ["greet"]
