@@ -13,21 +13,20 @@ a task's params name (``params["evaluator"]``) with the task's resolved input.  
 - ``conductor.jq``: JSON_JQ_TRANSFORM -- ``{"result": first, "resultList": all}`` of ``queryExpression``
   applied to the whole task input.
 
-Each script runs in a fresh QuickJS context with a CPU-time, memory and stack limit, so a runaway or
-hostile expression fails its task (EvaluationFailed, the JS error as the reason) instead of stalling
-the gateway.
+Each script runs in a fresh QuickJS context with a CPU-time, memory and stack limit, and each jq query in
+a worker process with the same time limit and a memory cap (``jq_sandbox.py``), so a runaway or hostile
+expression fails its task (EvaluationFailed, the error as the reason) instead of stalling the gateway.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 from typing import Any
 
-import jq
 import orjson
 import quickjs
+from wfgateway.adapters.conductor.jq_sandbox import JqSandbox
 
 from wfgateway.core.errors import EvaluationFailed
 
@@ -48,9 +47,10 @@ class Scripts:
 
     def __init__(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
         self.timeout_s = max(int(timeout_ms), 1) / 1000
+        self.jq = JqSandbox(self.timeout_s)
 
     def evaluators(self) -> dict[str, Callable[[dict[str, Any], Any], Any]]:
-        return {INLINE: self.inline, SWITCH: self.switch, LOOP: self.loop, JQ: jq_transform, LAMBDA: self.lambda_script}
+        return {INLINE: self.inline, SWITCH: self.switch, LOOP: self.loop, JQ: self.jq_transform, LAMBDA: self.lambda_script}
 
     def inline(self, params: dict[str, Any], data: Any) -> dict[str, Any]:
         """Conductor's Inline task: evaluatorType and expression come from the (resolved) input; a
@@ -112,6 +112,16 @@ class Scripts:
             return value > 0
         return False
 
+    def jq_transform(self, params: dict[str, Any], data: Any) -> dict[str, Any]:
+        """Conductor's JSON_JQ_TRANSFORM: the query runs over the whole task input (in the jq sandbox, under
+        the same time limit as a script)."""
+        task_input = data if isinstance(data, Mapping) else {}
+        query = task_input.get("queryExpression")
+        if not isinstance(query, str):
+            raise EvaluationFailed("Missing 'queryExpression' in input parameters")
+        results = self.jq.run(query, task_input)
+        return {"result": results[0] if results else None, "resultList": results}
+
     def run(self, expression: str, bindings: Mapping[str, Any]) -> Any:
         """Evaluate ``expression`` with ``$`` = ``bindings``; the value of its last statement, as JSON."""
         ctx = quickjs.Context()
@@ -143,27 +153,3 @@ def _js_message(exc: Exception, timeout_s: float) -> str:
     if first == "InternalError: interrupted":
         return f"Script execution timed out after {int(timeout_s * 1000)} ms"
     return first
-
-
-def jq_transform(params: dict[str, Any], data: Any) -> dict[str, Any]:
-    """Conductor's JSON_JQ_TRANSFORM: the query runs over the whole task input."""
-    task_input = data if isinstance(data, Mapping) else {}
-    query = task_input.get("queryExpression")
-    if not isinstance(query, str):
-        raise EvaluationFailed("Missing 'queryExpression' in input parameters")
-    try:
-        results = _compiled(query).input_value(orjson.loads(orjson.dumps(task_input, default=str))).all()
-    except ValueError as exc:
-        message = _jq_message(exc)
-        raise EvaluationFailed(message, output={"error": message}) from None
-    return {"result": results[0] if results else None, "resultList": results}
-
-
-@lru_cache(maxsize=1000)
-def _compiled(query: str) -> Any:
-    return jq.compile(query)
-
-
-def _jq_message(exc: Exception) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else "jq query failed"
