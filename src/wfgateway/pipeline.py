@@ -34,7 +34,7 @@ from wfgateway.core.errors import (
     Violation,
 )
 from wfgateway.dialect import Call, Handler
-from wfgateway.hygiene import decode_body, log_access, read_body, request_id
+from wfgateway.hygiene import as_utf8, decode_body, log_access, read_body, request_id
 from wfgateway.redaction import Redactor
 from wfgateway.request_metrics import RequestCounts
 from wfgateway.sanitize import header_value, json_line
@@ -270,21 +270,22 @@ class Pipeline:
             else:
                 accepted = ", ".join(op.body_media)
                 raise UnsupportedMediaType(f"Content-Type '{ctype or '(none)'}' is not supported; use {accepted}")
+        text = as_utf8(raw, headers.get("content-type", ""))  # raw itself is what an upstream is sent
         if "json" in media:
             try:
-                document = orjson.loads(raw)
+                document = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 if not op.plain_text_body:
-                    raise MalformedBody(f"malformed JSON body: {exc.args[0] if exc.args else exc}") from exc
+                    raise MalformedBody(_json_error(exc)) from exc
                 try:
-                    document = raw.decode("utf-8")
+                    document = text.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise MalformedBody("request body is not valid UTF-8") from exc
+                    raise MalformedBody(NOT_UTF8) from exc
         else:
             try:
-                document = raw.decode("utf-8")
+                document = text.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise MalformedBody("request body is not valid UTF-8") from exc
+                raise MalformedBody(NOT_UTF8) from exc
         validator.body(media, document)
         return document, raw
 
@@ -337,3 +338,11 @@ class Pipeline:
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
     return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
 
+
+NOT_UTF8 = "request body is not valid UTF-8 (send UTF-8, or name the body's charset in Content-Type)"
+
+
+def _json_error(exc: orjson.JSONDecodeError) -> str:
+    """orjson's reason, except for bytes that are not UTF-8, which it words as a string problem."""
+    reason = str(exc.args[0] if exc.args else exc)
+    return NOT_UTF8 if "not valid UTF-8" in reason else f"malformed JSON body: {reason}"

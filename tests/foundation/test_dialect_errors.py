@@ -224,3 +224,38 @@ def test_unsupported_content_encoding_is_415(gateway, dialect):
     body = check_shape(dialect, r, 415)
     message = body["error"]["message"] if dialect == "cognite" else body["message"]
     assert "br" in message
+
+
+DESCRIBED = {  # (path to create, body with a description, path to read it back)
+    "conductor": ("/api/metadata/workflow", {**CASES["conductor"]["valid_post"][1], "name": "latin_flow",
+                                             "description": "Café crème"}, "/api/metadata/workflow/latin_flow"),
+    "cognite": ("/api/v1/projects/p1/workflows", {"items": [{"externalId": "latin-flow", "description": "Café crème"}]},
+                "/api/v1/projects/p1/workflows/latin-flow"),
+}
+
+
+@pytest.mark.parametrize("dialect", list(DESCRIBED))
+def test_a_body_in_the_charset_its_content_type_names_is_read_in_that_charset(gateway, dialect):
+    """Spring's JSON reader (Conductor) and the others honour ``charset``: é sent as one ISO-8859-1 byte
+    is stored and answered as é, not refused as bad UTF-8 or stored garbled."""
+    client, auth = gateway
+    path, body, read = DESCRIBED[dialect]
+    r = client.post(path, content=orjson.dumps(body).decode().encode("iso-8859-1"), headers={
+        **auth[dialect], "Content-Type": "application/json; charset=ISO-8859-1"})
+    assert 200 <= r.status_code < 300, r.text
+    got = client.get(read, headers=auth[dialect])
+    assert got.status_code == 200, got.text
+    assert "Café crème" in got.content.decode("utf-8")
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_an_unknown_charset_is_415_and_bytes_not_in_utf8_say_so(gateway, dialect):
+    client, auth = gateway
+    path, body = CASES[dialect]["valid_post"]
+    r = client.post(path, content=orjson.dumps(body), headers={
+        **auth[dialect], "Content-Type": "application/json; charset=klingon-8"})
+    answer = check_shape(dialect, r, 415)
+    assert "klingon-8" in (answer["error"]["message"] if dialect == "cognite" else answer["message"])
+    r = client.post(path, content=b'{"name": "caf\xe9"}', headers={**auth[dialect], "Content-Type": "application/json"})
+    answer = check_shape(dialect, r, 400)
+    assert "not valid UTF-8" in (answer["error"]["message"] if dialect == "cognite" else answer["message"])
