@@ -393,3 +393,16 @@ async def test_a_workflow_that_starts_itself_at_once_stops_at_the_chain_limit(en
     last = by_ref(chain[-1])["again"]
     assert last.status is TS.FAILED and "chain deeper than 32" in last.reason
     assert len(chain) == 33 and all(x.parent_execution_id is None for x in chain)
+
+
+async def test_a_held_compute_task_keeps_its_output_in_progress_until_completed(engine):
+    engine.register_evaluator("calc", _calc)
+    e = await run(engine, "held", spec("c", COMPUTE, input={"x": "${workflow.input.x}"},
+                                       params={"evaluator": "calc", "shape": "dict", "hold": True}),
+                  spec("d", NOOP, "c", input={"got": "${c.output.doubled}"}), input={"x": 4})
+    held = by_ref(e)["c"]
+    assert e.status is ES.RUNNING and held.status is TS.IN_PROGRESS and held.output == {"doubled": 8}
+    assert "d" not in by_ref(e)
+    await engine.complete_task(held.id, TS.COMPLETED, output={"doubled": 9})
+    e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
+    assert by_ref(e)["d"].output == {"got": 9}

@@ -24,7 +24,8 @@ NOOP = "noop"  # completes at once with its input as output
 SET = "set"  # params {variables}: merged into the execution's variables
 TERMINATE = "terminate"  # params {status, reason, output}: ends the execution
 # params {evaluator, ...}: the output is what the evaluator the adapter registered under that name
-# computes from (params, input) -- an inline script, a query; its EvaluationFailed fails the task
+# computes from (params, input) -- an inline script, a query; its EvaluationFailed fails the task.  With
+# params.hold true it does not complete: it stays IN_PROGRESS with that output until complete_task ends it
 COMPUTE = "compute"
 # runs its ``body`` (a DAG of its own) as iterations 1, 2, ... for as long as the evaluator its params
 # name (``params["evaluator"]``, asked after each iteration) says true; params.max_iterations bounds it.

@@ -166,7 +166,12 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
         except EvaluationFailed as exc:
             finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
             return
-        finish(rec, TaskStatus.COMPLETED, now, output=out if isinstance(out, dict) else {"result": out})
+        output = out if isinstance(out, dict) else {"result": out}
+        if params.get("hold") is True:  # done by the evaluator, ended by whoever completes the task
+            a.status, a.output = TaskStatus.IN_PROGRESS, output
+            _arm_timeout(st, spec, rec, now)
+            return
+        finish(rec, TaskStatus.COMPLETED, now, output=output)
     elif kind == SWITCH:
         if "evaluator" in params:
             try:
