@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import def_defaults, scripting, secret_refs, start_workflow
+from wfgateway.adapters.conductor import def_defaults, event_task, scripting, secret_refs, start_workflow
 from wfgateway.adapters.conductor.durations import (
     BadDuration,
     parse_duration_ms,
@@ -64,6 +64,7 @@ _SIMPLE_KINDS = {
     "JSON_JQ_TRANSFORM": COMPUTE,
     "LAMBDA": COMPUTE,  # scriptExpression, evaluated when the task runs (the OSS server checks nothing earlier)
     "START_WORKFLOW": START,  # startWorkflow, read when the task runs (the OSS server checks nothing earlier)
+    "EVENT": COMPUTE,  # published when it runs: see event_task.py
 }
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
                              "DO_WHILE"})
@@ -72,7 +73,7 @@ CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH",
 # Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
 # its type, so this gateway runs it the same way.
 UNSUPPORTED_OSS_TYPES = frozenset({
-    "DYNAMIC", "EVENT", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
+    "DYNAMIC", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
     "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
     "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
     "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",
@@ -355,6 +356,8 @@ class _Builder:
             params = {"evaluator": scripting.LAMBDA}
         elif kind == "START_WORKFLOW":
             params = start_workflow.start_params()
+        elif kind == "EVENT":
+            inp, params = event_task.event_input(wt), event_params(wt)
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:
@@ -474,6 +477,18 @@ def inline_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, An
     if not isinstance(expression, str) or not expression.strip():
         raise InvalidArgument(f"INLINE task {ref}: inputParameters.expression is required")
     return {"evaluator": scripting.INLINE}
+
+
+def event_params(wt: Mapping[str, Any]) -> dict[str, Any]:
+    """EVENT needs a sink (the OSS server's WorkflowTaskTypeConstraint); asyncComplete keeps it IN_PROGRESS
+    once published, until a task update ends it."""
+    if wt.get("sink") is None:
+        raise ValidationFailed("EVENT task without a sink", violations=[Violation(
+            "body", "tasks", f"sink field is required for taskType: EVENT taskName: {wt.get('name')}", None)])
+    params = event_task.event_params(str(wt.get("taskReferenceName")))
+    if wt.get("asyncComplete") is True:
+        params["hold"] = True
+    return params
 
 
 def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:

@@ -176,8 +176,8 @@ def test_duplicate_reference_names_fail_with_conductors_message() -> None:
 
 
 def test_unsupported_task_types_are_refused_by_name() -> None:
-    with pytest.raises(InvalidArgument, match="Task type EVENT of task ev_ref is not supported"):
-        to_definition(wdef({"name": "ev", "taskReferenceName": "ev_ref", "type": "EVENT"}), "default")
+    with pytest.raises(InvalidArgument, match="Task type KAFKA_PUBLISH of task k_ref is not supported"):
+        to_definition(wdef({"name": "k", "taskReferenceName": "k_ref", "type": "KAFKA_PUBLISH"}), "default")
 
 
 def test_translated_definitions_pass_the_engines_checks() -> None:

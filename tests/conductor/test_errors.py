@@ -103,9 +103,13 @@ def test_invalid_definitions_list_validation_errors(api: httpx.Client) -> None:
     assert body["validationErrors"][0]["message"] == \
         "taskReferenceName: t_ref should be unique across tasks for a given workflowDefinition: dup"
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
-        {"name": "l", "taskReferenceName": "l", "type": "EVENT"}]})
+        {"name": "l", "taskReferenceName": "l", "type": "KAFKA_PUBLISH"}]})
     body = error(r, 400, "Validation failed, check below errors for detail.")
-    assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "EVENT" for v in body["validationErrors"])
+    assert any(v["path"] == "body.tasks.0.type" and v["invalidValue"] == "KAFKA_PUBLISH" for v in body["validationErrors"])
+    r = api.post("/api/metadata/workflow", json={**DEF, "name": "event", "tasks": [
+        {"name": "notify", "taskReferenceName": "n", "type": "EVENT"}]})
+    body = error(r, 400, "Validation failed, check below errors for detail.")
+    assert [v["message"] for v in body["validationErrors"]] == ["sink field is required for taskType: EVENT taskName: notify"]
     r = api.post("/api/metadata/workflow", json={**DEF, "name": "loop", "tasks": [
         {"name": "l", "taskReferenceName": "l", "type": "DO_WHILE", "loopCondition": "false"}]})
     error(r, 400, "DO_WHILE task l: loopOver needs at least one task")

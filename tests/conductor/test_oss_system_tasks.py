@@ -1,5 +1,5 @@
 """Acceptance with conductor-python 2.0.0: the OSS server's own system tasks a team migrating from it
-uses -- HUMAN, LAMBDA, START_WORKFLOW, EVENT (a ``conductor`` sink) -- register, run and read back as
+uses -- HUMAN, LAMBDA, START_WORKFLOW, EVENT -- register, run and read back as
 the OSS server runs them.  Definitions are built with the SDK's workflow and task classes (HumanTask,
 StartWorkflowTask, ConductorEventTask ...), runs are started and tasks updated with its clients."""
 
@@ -12,9 +12,13 @@ from typing import Any
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest, TaskResult, Workflow
+from conductor.client.http.models.workflow_def import WorkflowDef
+from conductor.client.http.models.workflow_task import WorkflowTask
+from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.event_task import ConductorEventTask, SqsEventTask
 from conductor.client.workflow.task.human_task import HumanTask
 from conductor.client.workflow.task.set_variable_task import SetVariableTask
 from conductor.client.workflow.task.start_workflow_task import StartWorkflowTask
@@ -234,3 +238,69 @@ def test_a_start_workflow_task_with_a_request_it_cannot_read_fails_with_the_serv
     wid = clients.get_workflow_client().start_workflow_by_name("oss_start_bad", {}, version=1)
     task = by_ref(wait_status(clients, wid, "FAILED"))["start_ref"]
     assert task.status == "FAILED" and task.reason_for_incompletion == reason
+
+
+# -- EVENT -------------------------------------------------------------------------------------------
+def test_an_event_task_to_a_conductor_sink_completes_with_the_event_it_produced(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    notify = ConductorEventTask("notify_ref", "orders")
+    notify.input_parameters["order"] = "${workflow.input.order}"
+    wf = ConductorWorkflow(executor=executor, name="oss_event", version=1).add(notify)
+    wf.output_parameters({"queue": "${notify_ref.output.event_produced}"})
+    wf.register(overwrite=True)
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow(StartWorkflowRequest(name="oss_event", version=1, input={"order": "C-1"},
+                                                 correlation_id="corr-9"))
+    done = wait_status(clients, wid, "COMPLETED")
+    task = by_ref(done)["notify_ref"]
+    assert (task.task_type, task.status, task.workflow_task.sink) == ("EVENT", "COMPLETED", "conductor:orders")
+    assert task.input_data == {"order": "C-1", "sink": "conductor:orders", "asyncComplete": False}
+    assert task.output_data == {"order": "C-1", "sink": "conductor:orders", "asyncComplete": False,
+                                "workflowInstanceId": wid, "workflowType": "oss_event", "workflowVersion": 1,
+                                "correlationId": "corr-9", "taskToDomain": {},
+                                "event_produced": "conductor:oss_event:orders"}
+    assert done.output == {"queue": "conductor:oss_event:orders"}
+
+
+def test_the_bare_conductor_sink_is_the_queue_of_the_task_and_async_complete_waits(clients: OrkesClients) -> None:
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="oss_event_bare", version=1, timeout_seconds=0, tasks=[
+            WorkflowTask(name="announce", task_reference_name="announce_ref", type="EVENT", sink="conductor"),
+            WorkflowTask(name="await", task_reference_name="await_ref", type="EVENT", sink="conductor:acks",
+                         async_complete=True)]), overwrite=True)
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow_by_name("oss_event_bare", {}, version=1)
+    wf = wait_task(clients, wid, "await_ref", "IN_PROGRESS")  # published, then held for a task update
+    tasks = by_ref(wf)
+    assert tasks["announce_ref"].status == "COMPLETED"
+    assert tasks["announce_ref"].output_data["event_produced"] == "conductor:oss_event_bare:announce_ref"
+    assert tasks["await_ref"].output_data["event_produced"] == "conductor:oss_event_bare:acks"
+    assert tasks["await_ref"].input_data["asyncComplete"] is True and wf.status == "RUNNING"
+    clients.get_task_client().update_task(TaskResult(workflow_instance_id=wid, task_id=tasks["await_ref"].task_id,
+                                                     status="COMPLETED", output_data={"acked": True}))
+    done = wait_status(clients, wid, "COMPLETED")
+    assert by_ref(done)["await_ref"].output_data == {"acked": True}
+
+
+def test_an_event_task_to_a_sink_without_a_queue_provider_fails_as_on_the_oss_server(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    """An OSS server has a queue provider for sqs, amqp, kafka, nats ... only when it is configured; this
+    gateway has none of them, so the task fails as it does on a server without that provider."""
+    ConductorWorkflow(executor=executor, name="oss_event_sqs", version=1).add(
+        SqsEventTask("sqs_ref", "orders-queue")).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_event_sqs", {}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    task = by_ref(failed)["sqs_ref"]
+    assert task.status == "FAILED" and task.task_type == "EVENT"
+    assert task.reason_for_incompletion == (f"Error loading queue:sqs:orders-queue, for task:{task.task_id}, "
+                                            "error: Unknown queue type sqs")
+    assert task.output_data["event_produced"] == "sqs:orders-queue" and task.output_data["workflowInstanceId"] == wid
+
+
+def test_an_event_task_needs_a_sink(clients: OrkesClients) -> None:
+    with pytest.raises(ApiException) as refused:
+        clients.get_metadata_client().register_workflow_def(WorkflowDef(
+            name="oss_event_nosink", version=1, timeout_seconds=0,
+            tasks=[WorkflowTask(name="notify", task_reference_name="notify_ref", type="EVENT")]), overwrite=True)
+    assert refused.value.status == 400
+    assert "sink field is required for taskType: EVENT taskName: notify" in refused.value.body

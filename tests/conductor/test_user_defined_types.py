@@ -1,7 +1,7 @@
 """Acceptance with conductor-python 2.0.0: a workflow task of a type the OSS server has no task of its
 own for (``YIELD``, ``USER_DEFINED``, a name of one's own) is registered and runs as the OSS server's
 UserDefinedTaskMapper runs it -- a worker task queued under its type, its TaskDef (if any) by its name;
-the OSS server's own types this gateway does not run (EVENT) are still refused with 400."""
+the OSS server's own types this gateway does not run (KAFKA_PUBLISH) are still refused with 400."""
 
 from __future__ import annotations
 
@@ -71,6 +71,6 @@ def test_a_failed_user_defined_task_is_named_by_its_task_name(clients: OrkesClie
 def test_an_oss_type_this_gateway_does_not_run_is_refused(clients: OrkesClients) -> None:
     with pytest.raises(ApiException) as refused:
         clients.get_metadata_client().register_workflow_def(WorkflowDef(
-            name="ud_event", version=1, timeout_seconds=0,
-            tasks=[WorkflowTask(name="notify", task_reference_name="notify_ref", type="EVENT")]), overwrite=True)
-    assert refused.value.status == 400 and "EVENT" in refused.value.body
+            name="ud_kafka", version=1, timeout_seconds=0,
+            tasks=[WorkflowTask(name="notify", task_reference_name="notify_ref", type="KAFKA_PUBLISH")]), overwrite=True)
+    assert refused.value.status == 400 and "KAFKA_PUBLISH" in refused.value.body
