@@ -11,6 +11,8 @@ from wfgateway.adapters.conductor.dialect import ConductorDialect
 from wfgateway.adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
 from wfgateway.adapters.conductor.event_task import EVALUATOR as EVENT
 from wfgateway.adapters.conductor.event_task import publish
+from wfgateway.adapters.conductor.exclusive_join import EVALUATOR as EXCLUSIVE_JOIN
+from wfgateway.adapters.conductor.exclusive_join import exclusive_join
 from wfgateway.adapters.conductor.failure import failure_input
 from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.adapters.conductor.start_workflow import EVALUATOR as START_WORKFLOW
@@ -23,13 +25,14 @@ from wfgateway.gateway import GatewayContext
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> ConductorDialect:
     """Build the dialect and register with the engine Conductor's FORK_JOIN_DYNAMIC expander, its
     script / jq evaluators (``script_timeout_ms`` bounds one script's CPU time), the reader of a
-    START_WORKFLOW's request, the EVENT publisher and the input of failure workflows."""
+    START_WORKFLOW's request, the EVENT publisher, the EXCLUSIVE_JOIN and the input of failure workflows."""
     gateway.hooks.register_expander(EXPANDER_NAME, expand_dynamic_fork)
     scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
     for name, fn in scripts.evaluators().items():
         gateway.hooks.register_evaluator(name, fn)
     gateway.hooks.register_evaluator(START_WORKFLOW, start_request)
     gateway.hooks.register_evaluator(EVENT, publish)
+    gateway.hooks.register_evaluator(EXCLUSIVE_JOIN, exclusive_join)
     gateway.hooks.register_failure_input(DIALECT, failure_input)
     return ConductorDialect(settings, gateway)
 

@@ -15,7 +15,14 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import def_defaults, event_task, scripting, secret_refs, start_workflow
+from wfgateway.adapters.conductor import (
+    def_defaults,
+    event_task,
+    exclusive_join,
+    scripting,
+    secret_refs,
+    start_workflow,
+)
 from wfgateway.adapters.conductor.durations import (
     BadDuration,
     parse_duration_ms,
@@ -65,6 +72,7 @@ _SIMPLE_KINDS = {
     "LAMBDA": COMPUTE,  # scriptExpression, evaluated when the task runs (the OSS server checks nothing earlier)
     "START_WORKFLOW": START,  # startWorkflow, read when the task runs (the OSS server checks nothing earlier)
     "EVENT": COMPUTE,  # published when it runs: see event_task.py
+    "EXCLUSIVE_JOIN": COMPUTE,  # the output of the one joinOn task that ran: see exclusive_join.py
 }
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
                              "DO_WHILE"})
@@ -73,7 +81,7 @@ CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH",
 # Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
 # its type, so this gateway runs it the same way.
 UNSUPPORTED_OSS_TYPES = frozenset({
-    "DYNAMIC", "EXCLUSIVE_JOIN", "KAFKA_PUBLISH",
+    "DYNAMIC", "KAFKA_PUBLISH",
     "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
     "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
     "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",
@@ -358,6 +366,8 @@ class _Builder:
             params = start_workflow.start_params()
         elif kind == "EVENT":
             inp, params = event_task.event_input(wt), event_params(wt)
+        elif kind == "EXCLUSIVE_JOIN":
+            inp, params = exclusive_join.join_input(wt), exclusive_join.join_params(wt)
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:

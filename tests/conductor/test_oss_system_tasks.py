@@ -304,3 +304,47 @@ def test_an_event_task_needs_a_sink(clients: OrkesClients) -> None:
             tasks=[WorkflowTask(name="notify", task_reference_name="notify_ref", type="EVENT")]), overwrite=True)
     assert refused.value.status == 400
     assert "sink field is required for taskType: EVENT taskName: notify" in refused.value.body
+
+
+# -- EXCLUSIVE_JOIN ----------------------------------------------------------------------------------
+def _inline(ref: str, expression: str) -> WorkflowTask:
+    return WorkflowTask(name=ref, task_reference_name=ref, type="INLINE",
+                        input_parameters={"evaluatorType": "javascript", "expression": expression})
+
+
+@pytest.mark.parametrize("route,picked", [("a", "from a"), ("b", "from b"), ("other", "from the default")])
+def test_an_exclusive_join_takes_the_output_of_the_case_that_ran(clients: OrkesClients, route: str,
+                                                                 picked: str) -> None:
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="oss_exclusive", version=1, timeout_seconds=0,
+        output_parameters={"picked": "${join_ref.output.result}"},
+        tasks=[WorkflowTask(name="route", task_reference_name="route_ref", type="SWITCH",
+                            evaluator_type="value-param", expression="route",
+                            input_parameters={"route": "${workflow.input.route}"},
+                            decision_cases={"a": [_inline("a_ref", "'from a'")],
+                                            "b": [_inline("b0_ref", "'first'"), _inline("b_ref", "'from b'")]},
+                            default_case=[_inline("d_ref", "'from the default'")]),
+               WorkflowTask(name="join", task_reference_name="join_ref", type="EXCLUSIVE_JOIN",
+                            join_on=["a_ref", "b_ref"], default_exclusive_join_task=["d_ref"])]), overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_exclusive", {"route": route}, version=1)
+    done = wait_status(clients, wid, "COMPLETED")
+    join = by_ref(done)["join_ref"]
+    assert (join.task_type, join.status, join.workflow_task.type) == ("EXCLUSIVE_JOIN", "COMPLETED", "EXCLUSIVE_JOIN")
+    assert join.input_data == {"joinOn": ["a_ref", "b_ref"], "defaultExclusiveJoinTask": ["d_ref"]}
+    assert join.output_data == {"result": picked} and done.output == {"picked": picked}
+
+
+def test_an_exclusive_join_none_of_whose_tasks_ran_fails_instead_of_waiting_for_good(clients: OrkesClients) -> None:
+    """The OSS server would leave it IN_PROGRESS for ever; here every task before it has ended, so it fails."""
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="oss_exclusive_none", version=1, timeout_seconds=0,
+        tasks=[WorkflowTask(name="route", task_reference_name="route_ref", type="SWITCH",
+                            evaluator_type="value-param", expression="route",
+                            input_parameters={"route": "${workflow.input.route}"},
+                            decision_cases={"a": [_inline("a_ref", "'from a'")]}),
+               WorkflowTask(name="join", task_reference_name="join_ref", type="EXCLUSIVE_JOIN", join_on=["a_ref"])]),
+        overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_exclusive_none", {"route": "z"}, version=1)
+    join = by_ref(wait_status(clients, wid, "FAILED"))["join_ref"]
+    assert join.status == "FAILED"
+    assert join.reason_for_incompletion == "None of the tasks the exclusive join waits on ran (joinOn: a_ref)"
