@@ -137,3 +137,15 @@ def test_a_schedule_that_never_fires_is_a_400_that_stores_nothing_and_binds_no_s
     assert never.value.message == f"Invalid cron expression '{cron}': it never fires"
     assert xid not in {t.external_id for t in client.workflows.triggers.list(limit=-1)}
     assert len(client.iam.sessions.list(status="ACTIVE", limit=-1)) == active  # its nonce was not bound
+
+
+def test_a_trigger_for_an_unknown_version_is_404_and_binds_no_session(client):
+    """The version is looked up before the nonce is bound: a refused upsert leaves its session unused."""
+    wf = unique("trigger-unknown-version")
+    upsert(client, wf, [async_task("a")])
+    active = len(client.iam.sessions.list(status="ACTIVE", limit=-1))
+    with pytest.raises(CogniteNotFoundError) as missing:  # the SDK creates a session for the trigger's nonce
+        client.workflows.triggers.upsert(WorkflowTriggerUpsert(unique("t"), WorkflowScheduledTriggerRule("0 0 * * *"),
+                                                               wf, "9"))
+    assert missing.value.missing == [{"workflowExternalId": wf, "version": "9"}]
+    assert len(client.iam.sessions.list(status="ACTIVE", limit=-1)) == active

@@ -58,13 +58,13 @@ def handlers(svc: CogniteService) -> dict[str, Any]:
         for item in call.body["items"]:
             rule = stored_rule(item["triggerRule"])
             check_input_size(item.get("input") or {})
-            session = await svc.sessions.require(project, item["authentication"]["nonce"])
             xid, wf, version = item["externalId"], item["workflowExternalId"], item["workflowVersion"]
-            try:
+            try:  # before the nonce is bound: a refused upsert leaves its session unused
                 await call.backend.get_definition(project, wf, version)
             except NotFound:
                 raise not_found(f"Workflow version '{wf}' version '{version}' not found",
                                 [{"workflowExternalId": wf, "version": version}]) from None
+            session = await svc.sessions.require(project, item["authentication"]["nonce"])
             existing = await svc.kv.get(TRIGGERS, key(project, xid))
             now = now_ms()
             trigger: dict[str, Any] = {
