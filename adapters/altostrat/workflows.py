@@ -34,6 +34,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+LAST_SHOWABLE_MS = 253402300800000  # 10000-01-01T00:00:00Z: the dates a run or a listing can show end before it
+
+
 def check_schedule(record: dict[str, Any]) -> list[str]:
     kind, value = record.get("schedule_type") or "manual", record.get("schedule_value")
     if kind in SCHEDULED_TYPES and not value:
@@ -47,7 +50,9 @@ def check_schedule(record: dict[str, Any]) -> list[str]:
             return [f"The schedule_value '{value}' never fires."]
     if kind == "interval" and value:
         m = _INTERVAL.match(value)
-        if not m or int(m.group(1)) == 0:  # "0 minutes" would start a run on every scheduler tick
+        if not m or int(m.group(1)) == 0 or next_run_ms({"schedule_type": kind, "schedule_value": value},
+                                                        now_ms()) is None:
+            # "0 minutes" would start a run on every scheduler tick; a next run past 9999 cannot be shown
             return [f"The schedule_value '{value}' is not a valid interval (e.g. '5 minutes')."]
     if kind in ("daily", "weekly", "monthly") and value:
         from croniter import croniter
@@ -71,7 +76,8 @@ def next_run_ms(record: dict[str, Any], after_ms: int) -> int | None:
         m = _INTERVAL.match(value)
         if m and int(m.group(1)) > 0:
             unit = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}[m.group(2).lower()]
-            return after_ms + int(m.group(1)) * unit * 1000
+            due = after_ms + int(m.group(1)) * unit * 1000
+            return due if due < LAST_SHOWABLE_MS else None  # past 9999-12-31 no date shows it: never due
     return None
 
 

@@ -12,21 +12,27 @@ START = [{"id": "start", "type": "manual_trigger", "position": {"x": 0, "y": 0},
           "data": {"componentId": "manual_trigger"}}]
 
 
-@pytest.mark.parametrize(("kind", "value"), [("cron", "0 0 31 2 *"), ("cron", "0 0 1 1 * 0 2020"),
-                                             ("monthly", "0 0 30 2 *")])
-def test_a_schedule_that_never_fires_is_refused_and_nothing_is_stored(org1, kind, value):
+NEVER = "The schedule_value '{}' never fires."
+PAST_YEAR_9999 = "The schedule_value '{}' is not a valid interval (e.g. '5 minutes')."
+
+
+@pytest.mark.parametrize(("kind", "value", "message"), [
+    ("cron", "0 0 31 2 *", NEVER), ("cron", "0 0 1 1 * 0 2020", NEVER), ("monthly", "0 0 30 2 *", NEVER),
+    ("interval", "999999999 weeks", PAST_YEAR_9999),  # its next run would be past any date a run can show
+])
+def test_a_schedule_that_never_fires_is_refused_and_nothing_is_stored(org1, kind, value, message):
     listed = checked(org1.get("/workflows"), "listWorkflows", 200)
     body = {"name": "Never", "authorization_id": new_authorization(org1), "schedule_type": kind,
             "schedule_value": value, "nodes": START, "edges": []}
     refused = checked(org1.post("/workflows", json=body), "createWorkflow", 422)
     assert refused["code"] == "invalid_workflow"
-    assert refused["message"] == f"The schedule_value '{value}' never fires."
+    assert refused["message"] == message.format(value)
     assert checked(org1.get("/workflows"), "listWorkflows", 200) == listed
 
     kept = checked(org1.post("/workflows", json={**body, "schedule_type": "cron", "schedule_value": "0 9 * * *"}),
                    "createWorkflow", 201)
     again = checked(org1.put(f"/workflows/{kept['id']}", json={"schedule_type": kind, "schedule_value": value}),
                     "updateWorkflow", 422)
-    assert again["message"] == f"The schedule_value '{value}' never fires."
+    assert again["message"] == message.format(value)
     unchanged = checked(org1.get(f"/workflows/{kept['id']}"), "getWorkflow", 200)
     assert (unchanged["schedule_type"], unchanged["schedule_value"]) == ("cron", "0 9 * * *")
