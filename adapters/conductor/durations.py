@@ -27,7 +27,7 @@ class BadDuration(ValueError):
 
 
 def parse_duration_ms(text: str) -> int:
-    """Milliseconds of a Conductor duration; BadDuration if it is not one."""
+    """Milliseconds of a Conductor duration (at most MAX_MS); BadDuration if it is not one."""
     stripped = text.strip()
     total, end = 0, 0
     for match in _PART.finditer(stripped):
@@ -39,7 +39,7 @@ def parse_duration_ms(text: str) -> int:
         end = match.end()
     if end == 0 or stripped[end:].strip():
         raise BadDuration(f"invalid duration {text!r}")
-    return total
+    return min(total, MAX_MS)  # a duration past any real one waits for good, as a huge timeout does
 
 
 def parse_until_ms(text: str) -> int:
