@@ -35,3 +35,21 @@ def test_an_http_request_that_cannot_be_sent_fails_the_task(gateway: str, uri, h
         time.sleep(0.05)
     assert run.status == "FAILED"
     assert run.tasks[0].status == "FAILED" and reason in run.tasks[0].reason_for_incompletion
+
+
+@pytest.mark.parametrize("timeouts", [{"read_timeout": 10**19}, {"connection_time_out": 2**63}])
+def test_an_http_task_with_a_timeout_past_any_real_one_runs(gateway: str, timeouts):
+    """A time-out beyond Java's int milliseconds (Conductor's HttpTask.Input) is held to that bound: the call
+    is made.  It overflowed the store's 64-bit lease instant: the task stayed SCHEDULED, a traceback at every try."""
+    clients = OrkesClients(configuration=Configuration(server_api_url=f"{gateway}/api"))
+    flow = ConductorWorkflow(executor=clients.get_workflow_executor(), name=f"slow_http_{uuid.uuid4().hex[:8]}",
+                             version=1)
+    flow >> HttpTask("call", HttpInput(uri=f"{gateway}/healthz", **timeouts))
+    flow.register(overwrite=True)
+    workflow_id = flow.start_workflow_with_input({})
+    workflows = clients.get_workflow_client()
+    deadline = time.monotonic() + 20
+    while (run := workflows.get_workflow(workflow_id, include_tasks=True)).status == "RUNNING":
+        assert time.monotonic() < deadline, f"the run is still RUNNING: {run.tasks[0].status}"
+        time.sleep(0.05)
+    assert (run.status, run.tasks[0].output_data["response"]["statusCode"]) == ("COMPLETED", 200)

@@ -27,6 +27,9 @@ from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms, reason_of
 
 log = logging.getLogger("wfgateway.engine")
+# A request's time-out at most Java's int milliseconds (~24.8 days; Conductor's HttpTask.Input), so a
+# lease instant stays a 64-bit integer however large a time-out a definition names.
+MAX_TIMEOUT_MS = 2**31 - 1
 REQUEST_KEYS = ("method", "url", "headers", "body", "timeout_ms")
 LEASE_GRACE_MS = 5000
 
@@ -105,8 +108,8 @@ class HttpRunner:
     def _timeout(self, req: dict[str, Any], rec: AttRec) -> int:
         t = req.get("timeout_ms") or self.timeout_ms
         try:
-            return max(int(t), 1)
-        except (TypeError, ValueError):
+            return min(max(int(t), 1), MAX_TIMEOUT_MS)
+        except (TypeError, ValueError, OverflowError):
             return self.timeout_ms
 
     async def run(self, key: str, *, reclaim: bool = False) -> None:
