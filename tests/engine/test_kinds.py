@@ -406,3 +406,18 @@ async def test_a_held_compute_task_keeps_its_output_in_progress_until_completed(
     await engine.complete_task(held.id, TS.COMPLETED, output={"doubled": 9})
     e = await engine.wait_until(e.id, [ES.COMPLETED], 3)
     assert by_ref(e)["d"].output == {"got": 9}
+
+
+async def test_a_worker_task_named_by_a_template_is_queued_under_the_resolved_name(engine):
+    e = await run(engine, "named",
+                  spec("w", WORKER, name="placeholder", input={"v": 1},
+                       params={"name": "${workflow.input.queue}", "missing_name_reason": "no queue named"}),
+                  input={"queue": "picked-queue"})
+    assert by_ref(e)["w"].name == "picked-queue"
+    assert not await engine.poll(TENANT, "placeholder", worker_id="x", timeout_ms=0)
+    await work(engine, "picked-queue", {"ok": True})
+    assert (await engine.wait_until(e.id, [ES.COMPLETED], 3)).status is ES.COMPLETED
+    unnamed = await run(engine, "named2", spec("w", WORKER, name="placeholder",
+                                               params={"name": "${workflow.input.queue}",
+                                                       "missing_name_reason": "no queue named"}))
+    assert unnamed.status is ES.FAILED and by_ref(unnamed)["w"].reason == "no queue named"

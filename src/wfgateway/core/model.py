@@ -13,7 +13,9 @@ from typing import Any
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
 # Task kinds the engine runs.  Adapters map vendor task types onto these.
-WORKER = "worker"  # queued; an external worker polls by ``name``, leases, completes or fails it
+# queued; an external worker polls by ``name``, leases, completes or fails it.  With params.name (a template) the
+# queue is named when the task is scheduled; resolving to no name fails it (reason params.missing_name_reason)
+WORKER = "worker"
 HTTP = "http"  # the engine calls params {method, url, headers, body, timeout_ms}
 SUBWORKFLOW = "subworkflow"  # params {name, version, input}: a child execution the task follows
 DYNAMIC = "dynamic"  # params {tasks, expander}: fan-out expanded at run time, then joined

@@ -95,9 +95,6 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
              retry_base: int | None = None) -> AttRec:
     """Create the next attempt of ``spec`` and start it (now, or after ``delay_ms``)."""
     rec = _new_attempt(st, env, container, spec, TaskStatus.SCHEDULED, retry_of=retry_of, reuse=reuse)
-    domain = domain_for(st.e.metadata, st.e.tenant, rec.a.name, env.pollers, env.now) if spec.kind == WORKER else None
-    if domain is not None:  # the queue partition only a poll naming this domain draws from
-        rec.a.extra = {**rec.a.extra, DOMAIN: domain}
     if retry_base is not None:
         rec.retry_base = retry_base
     ctx = StateContext(st, container, rec)
@@ -107,6 +104,16 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
     except Exception as exc:  # a bad template at run time fails the task, never the engine
         finish(rec, TaskStatus.FAILED, env.now, reason=f"Cannot resolve the task's templates: {exc}")
         return rec
+    if spec.kind == WORKER and "name" in spec.params:  # its queue is named now
+        name = params.get("name")
+        if not isinstance(name, str) or not name:
+            finish(rec, TaskStatus.FAILED, env.now,
+                   reason=str(params.get("missing_name_reason") or "The worker task's name resolved to nothing"))
+            return rec
+        rec.a.name = name
+    domain = domain_for(st.e.metadata, st.e.tenant, rec.a.name, env.pollers, env.now) if spec.kind == WORKER else None
+    if domain is not None:  # the queue partition only a poll naming this domain draws from
+        rec.a.extra = {**rec.a.extra, DOMAIN: domain}
     if delay_ms > 0:
         due = env.now + delay_ms
         rec.a.callback_after_ms = due
