@@ -73,6 +73,7 @@ _SIMPLE_KINDS = {
     "START_WORKFLOW": START,  # startWorkflow, read when the task runs (the OSS server checks nothing earlier)
     "EVENT": COMPUTE,  # published when it runs: see event_task.py
     "EXCLUSIVE_JOIN": COMPUTE,  # the output of the one joinOn task that ran: see exclusive_join.py
+    "DYNAMIC": WORKER,  # a worker task whose name (its queue) is its dynamicTaskNameParam input, read when scheduled
 }
 SUPPORTED_TYPES = frozenset({*_SIMPLE_KINDS, "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH", "DECISION",
                              "DO_WHILE"})
@@ -81,7 +82,7 @@ CONTAINER_TYPES = frozenset({"FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "SWITCH",
 # Any other type the OSS server maps as USER_DEFINED (UserDefinedTaskMapper): a worker task queued under
 # its type, so this gateway runs it the same way.
 UNSUPPORTED_OSS_TYPES = frozenset({
-    "DYNAMIC", "KAFKA_PUBLISH",
+    "KAFKA_PUBLISH",
     "LLM_TEXT_COMPLETE", "LLM_CHAT_COMPLETE", "LLM_INDEX_TEXT", "LLM_SEARCH_INDEX", "LLM_GENERATE_EMBEDDINGS",
     "LLM_STORE_EMBEDDINGS", "LLM_GET_EMBEDDINGS", "LIST_MCP_TOOLS", "CALL_MCP_TOOL", "PULL_WORKFLOW_MESSAGES",
     "AGENT", "GET_AGENT_CARD", "CANCEL_AGENT",
@@ -368,6 +369,8 @@ class _Builder:
             inp, params = event_task.event_input(wt), event_params(wt)
         elif kind == "EXCLUSIVE_JOIN":
             inp, params = exclusive_join.join_input(wt), exclusive_join.join_params(wt)
+        elif kind == "DYNAMIC":
+            params = dynamic_params(wt, inp)
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:
@@ -499,6 +502,18 @@ def event_params(wt: Mapping[str, Any]) -> dict[str, Any]:
     if wt.get("asyncComplete") is True:
         params["hold"] = True
     return params
+
+
+def dynamic_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
+    """DYNAMIC: the task's name is the input parameter its dynamicTaskNameParam names (the OSS server's
+    WorkflowTaskTypeConstraint requires that field; its DynamicTaskMapper reads the name when scheduling)."""
+    param = wt.get("dynamicTaskNameParam")
+    if param is None:
+        raise ValidationFailed("DYNAMIC task without dynamicTaskNameParam", violations=[Violation(
+            "body", "tasks", f"dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: {wt.get('name')}",
+            None)])
+    return {"name": inp.get(str(param)),
+            "missing_name_reason": f"Cannot map a dynamic task based on the parameter and input. Parameter= {param}"}
 
 
 def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:

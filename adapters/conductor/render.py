@@ -124,7 +124,8 @@ class SpecIndex:
     def task_type(self, attempt: TaskAttempt, wt: dict[str, Any] | None) -> str:
         spec = self._spec(attempt)
         if spec is not None and TYPE_KEY in spec.extra:
-            return str(spec.extra[TYPE_KEY])
+            kind = str(spec.extra[TYPE_KEY])  # a DYNAMIC task's is the name it was given when scheduled
+            return attempt.name if kind == "DYNAMIC" and attempt.kind == WORKER else kind
         if attempt.extra.get(TYPE_KEY):
             return str(attempt.extra[TYPE_KEY])
         if attempt.extra.get("conductorTaskType"):  # a task an upstream Conductor answered

@@ -1,5 +1,5 @@
 """Acceptance with conductor-python 2.0.0: the OSS server's own system tasks a team migrating from it
-uses -- HUMAN, LAMBDA, START_WORKFLOW, EVENT -- register, run and read back as
+uses -- HUMAN, LAMBDA, START_WORKFLOW, EVENT, EXCLUSIVE_JOIN, DYNAMIC -- register, run and read back as
 the OSS server runs them.  Definitions are built with the SDK's workflow and task classes (HumanTask,
 StartWorkflowTask, ConductorEventTask ...), runs are started and tasks updated with its clients."""
 
@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 from conductor.client.configuration.configuration import Configuration
-from conductor.client.http.models import StartWorkflowRequest, TaskResult, Workflow
+from conductor.client.http.models import StartWorkflowRequest, TaskDef, TaskResult, Workflow
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.workflow.conductor_workflow import ConductorWorkflow
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from conductor.client.workflow.task.dynamic_task import DynamicTask
 from conductor.client.workflow.task.event_task import ConductorEventTask, SqsEventTask
 from conductor.client.workflow.task.human_task import HumanTask
 from conductor.client.workflow.task.set_variable_task import SetVariableTask
@@ -348,3 +349,41 @@ def test_an_exclusive_join_none_of_whose_tasks_ran_fails_instead_of_waiting_for_
     join = by_ref(wait_status(clients, wid, "FAILED"))["join_ref"]
     assert join.status == "FAILED"
     assert join.reason_for_incompletion == "None of the tasks the exclusive join waits on ran (joinOn: a_ref)"
+
+
+# -- DYNAMIC -----------------------------------------------------------------------------------------
+def test_a_dynamic_task_is_a_worker_task_named_by_its_input_when_scheduled(clients: OrkesClients,
+                                                                           executor: WorkflowExecutor) -> None:
+    clients.get_metadata_client().register_task_def(TaskDef(name="oss_dyn_pick", retry_count=0))
+    dyn = DynamicTask("${workflow.input.task}", "dyn_ref")
+    dyn.input_parameters["n"] = "${workflow.input.n}"
+    wf = ConductorWorkflow(executor=executor, name="oss_dynamic", version=1).add(dyn)
+    wf.output_parameters({"doubled": "${dyn_ref.output.doubled}"})
+    wf.register(overwrite=True)
+    wc, tc = clients.get_workflow_client(), clients.get_task_client()
+    wid = wc.start_workflow_by_name("oss_dynamic", {"task": "oss_dyn_pick", "n": 4}, version=1)
+    queued = by_ref(wc.get_workflow(wid, include_tasks=True))["dyn_ref"]
+    assert (queued.task_type, queued.task_def_name, queued.status) == ("oss_dyn_pick", "oss_dyn_pick", "SCHEDULED")
+    assert queued.workflow_task.type == "DYNAMIC" and queued.workflow_task.dynamic_task_name_param == "taskToExecute"
+    polled = tc.poll_task("oss_dyn_pick", worker_id="dyn-worker")
+    assert polled is not None and polled.task_id == queued.task_id
+    assert polled.input_data == {"taskToExecute": "oss_dyn_pick", "n": 4}
+    tc.update_task(TaskResult(workflow_instance_id=wid, task_id=polled.task_id, status="COMPLETED",
+                              output_data={"doubled": 8}))
+    assert wait_status(clients, wid, "COMPLETED").output == {"doubled": 8}
+
+
+def test_a_dynamic_task_without_a_name_fails_and_one_without_its_parameter_is_refused(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    ConductorWorkflow(executor=executor, name="oss_dynamic_unnamed", version=1).add(
+        DynamicTask("${workflow.input.task}", "dyn_ref")).register(overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_unnamed", {}, version=1)
+    task = by_ref(wait_status(clients, wid, "FAILED"))["dyn_ref"]
+    assert task.reason_for_incompletion == (
+        "Cannot map a dynamic task based on the parameter and input. Parameter= taskToExecute")
+    with pytest.raises(ApiException) as refused:
+        clients.get_metadata_client().register_workflow_def(WorkflowDef(
+            name="oss_dynamic_bad", version=1, timeout_seconds=0,
+            tasks=[WorkflowTask(name="pick", task_reference_name="pick_ref", type="DYNAMIC")]), overwrite=True)
+    assert refused.value.status == 400
+    assert "dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: pick" in refused.value.body
