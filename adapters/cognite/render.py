@@ -88,9 +88,13 @@ def info_from_spec(spec: TaskSpec) -> TaskInfo:
 
 
 def _foreign_parameters(spec: TaskSpec) -> dict[str, Any]:
-    """Function parameters for a task of another dialect, so the SDK can parse it: a worker or wait
-    task is an asynchronously completed function named after the task."""
-    if KIND_TO_TYPE.get(spec.kind, "function") != "function":
+    """Parameters for a task of another dialect, so the SDK can parse it: a worker or wait task is an
+    asynchronously completed function named after the task, a sub-workflow names its workflow and version."""
+    kind = KIND_TO_TYPE.get(spec.kind, "function")
+    if kind == "subworkflow":
+        return {"subworkflow": {"workflowExternalId": str(spec.params.get("name") or spec.name or spec.ref),
+                                "version": str(spec.params.get("version") or "")}}
+    if kind != "function":
         return {}
     return {"function": {"externalId": spec.name or spec.ref, "data": spec.input},
             "isAsyncComplete": spec.kind in ("worker", "wait")}
@@ -131,7 +135,48 @@ def _input(a: TaskAttempt, info: TaskInfo) -> dict[str, Any]:
     params = dict(params)
     if info.type == "function":  # executed tasks say asyncComplete where definitions say isAsyncComplete
         params["asyncComplete"] = bool(params.pop("isAsyncComplete", False))
+    return _parseable(params, info, a)
+
+
+def _parseable(params: dict[str, Any], info: TaskInfo, a: TaskAttempt) -> dict[str, Any]:
+    """``params`` with what cognite-sdk reads for the task's type (``WorkflowTaskParameters.load_parameters``):
+    the SDK parses every executed task of a run, and one it cannot parse -- a loop iteration or fork branch of
+    another dialect's run, a dynamic task whose resolved list was not valid tasks -- made the whole run
+    unreadable (KeyError).  The task's own parameters are kept where they already parse."""
+    if info.type == "function":
+        function = params.get("function")
+        if not isinstance(function, Mapping) or not function.get("externalId"):
+            params["function"] = {**(function if isinstance(function, Mapping) else {}),
+                                  "externalId": a.name or a.ref}
+    elif info.type == "subworkflow":
+        sub = params.get("subworkflow")
+        if not isinstance(sub, Mapping) or not (
+                _tasks_parse(sub.get("tasks")) or ("workflowExternalId" in sub and "version" in sub)):
+            named = info.parameters.get("subworkflow") if isinstance(info.parameters, Mapping) else None
+            params["subworkflow"] = named if isinstance(named, Mapping) and "workflowExternalId" in named and \
+                "version" in named else {"workflowExternalId": a.name or a.ref, "version": ""}
+    elif info.type == "dynamic":
+        dynamic = params.get("dynamic")
+        tasks = dynamic.get("tasks") if isinstance(dynamic, Mapping) else None
+        if not isinstance(tasks, str) and not _tasks_parse(tasks):
+            declared = info.parameters.get("dynamic") if isinstance(info.parameters, Mapping) else None
+            reference = declared.get("tasks") if isinstance(declared, Mapping) else None
+            params["dynamic"] = {"tasks": reference if isinstance(reference, str) else []}
     return params
+
+
+def _tasks_parse(tasks: Any) -> bool:
+    """A list of tasks the SDK can load: each names its externalId and type, and its parameters hold the
+    object its type is read from (``{"function": {...}}`` for a function task, and so on)."""
+    if not isinstance(tasks, list):
+        return False
+    for t in tasks:
+        if not isinstance(t, Mapping) or not isinstance(t.get("externalId"), str) or not isinstance(t.get("type"), str):
+            return False
+        params = t.get("parameters")
+        if not isinstance(params, Mapping) or not isinstance(params.get(t["type"]), Mapping):
+            return False
+    return True
 
 
 def dynamic_children_info(container: TaskAttempt, translator: Translator) -> dict[str, TaskInfo]:
