@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from wfgateway.core.utc_text import utc_millis_text
+
 
 def iso(ms: int | None) -> str | None:
     """Epoch milliseconds as Altostrat's timestamp string (None for 0 / None)."""
     if not ms:
         return None
+    text = utc_millis_text(ms)
+    if text is not None:
+        return text + "000Z"
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -44,6 +44,7 @@ from wfgateway.core.model import (
     WorkflowDefinition,
 )
 from wfgateway.core.statuses import TaskStatus
+from wfgateway.core.utc_text import utc_millis_text
 
 _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
 _CHILD_ENDED = (*_FAILED, TaskStatus.TIMED_OUT, TaskStatus.CANCELED)
@@ -220,6 +221,8 @@ def failed_tasks(execution: Execution, index: SpecIndex | None = None) -> tuple[
     """failedReferenceTaskNames and failedTaskNames, as Conductor records them: when a workflow ends
     (failed or completed) the refs and def names of every FAILED(_WITH_TERMINAL_ERROR) task it lists
     are added; a retry does not clear them (the failed attempts it retried stay named while it runs)."""
+    if not execution.tasks:  # a search page's runs are read without their tasks
+        return [], []
     refs: list[str] = []
     names: list[str] = []
     terminal = execution.status.terminal
@@ -270,13 +273,31 @@ def _child_reason(reason: str | None, child: Any) -> str | None:
             f"failure reason: {'null' if why is None else why}")
 
 
-def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str, Any]:
-    index = SpecIndex(execution.definition)
-    # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
-    # never schedules them, so they are not listed (nor the engine's loop iterations).
-    tasks = sorted(listed(execution.tasks), key=lambda t: (t.seq, t.scheduled_ms))
-    refs, names = failed_tasks(execution, index)
+class DefinitionDocs:
+    """The WorkflowDef JSON of each definition a listing's runs share, rendered once per listing: runs of
+    one definition share its snapshot object (Execution.definition, which nothing changes), and filling
+    in Conductor's defaults costs more than the rest of a run without its tasks."""
+
+    def __init__(self) -> None:
+        self._docs: dict[int, tuple[WorkflowDefinition, dict[str, Any]]] = {}  # keeps each definition alive
+
+    def of(self, definition: WorkflowDefinition) -> dict[str, Any]:
+        known = self._docs.get(id(definition))
+        if known is None:
+            known = self._docs[id(definition)] = (definition, workflow_def_json(definition))
+        return known[1]
+
+
+def workflow_json(execution: Execution, include_tasks: bool = True,
+                  definitions: DefinitionDocs | None = None) -> dict[str, Any]:
+    """The Workflow; ``definitions`` shares the workflowDefinition documents of a listing's runs."""
     definition = execution.definition
+    index = SpecIndex(definition) if include_tasks else None  # failed_tasks builds one if it needs it
+    refs, names = failed_tasks(execution, index)
+    if definition is None:
+        definition_doc = None
+    else:
+        definition_doc = definitions.of(definition) if definitions is not None else workflow_def_json(definition)
     doc: dict[str, Any] = {
         "createTime": execution.created_ms,
         "updateTime": execution.updated_ms or None,
@@ -285,7 +306,11 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
         "workflowId": execution.id,
         "parentWorkflowId": execution.parent_execution_id,
         "parentWorkflowTaskId": execution.parent_task_id,
-        "tasks": [task_json(t, execution, index) for t in tasks] if include_tasks else [],
+        # Tasks on dead branches (an unselected SWITCH case) are SKIPPED rows in the engine; Conductor
+        # never schedules them, so they are not listed (nor the engine's loop iterations).
+        "tasks": [task_json(t, execution, index)
+                  for t in sorted(listed(execution.tasks), key=lambda t: (t.seq, t.scheduled_ms))]
+        if index is not None else [],
         "input": execution.input or {},
         "output": execution.output or {},
         "correlationId": execution.correlation_id,
@@ -293,7 +318,7 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
         "taskToDomain": execution.metadata.get("taskToDomain") or {},
         "failedReferenceTaskNames": refs,
         "failedTaskNames": names,
-        "workflowDefinition": workflow_def_json(definition) if definition is not None else None,
+        "workflowDefinition": definition_doc,
         "priority": execution.priority,
         "variables": execution.variables or {},
         "lastRetriedTime": execution.last_retried_ms,
@@ -305,6 +330,12 @@ def workflow_json(execution: Execution, include_tasks: bool = True) -> dict[str,
         "workflowVersion": _int_version(execution.definition_version),
     }
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def workflows_json(executions: Iterable[Execution], include_tasks: bool = False) -> list[dict[str, Any]]:
+    """The Workflows of a listing (search-v2, correlated runs, bulk search), each definition rendered once."""
+    definitions = DefinitionDocs()
+    return [workflow_json(e, include_tasks, definitions) for e in executions]
 
 
 def workflow_status_json(execution: Execution, include_output: bool, include_variables: bool) -> dict[str, Any]:
@@ -358,6 +389,9 @@ def _reason(status: Any) -> str:
 
 def iso(ms: int) -> str:
     """``yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`` in UTC."""
+    text = utc_millis_text(ms)
+    if text is not None:
+        return text + "Z"
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 

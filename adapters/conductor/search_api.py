@@ -13,7 +13,14 @@ from starlette.responses import Response
 from wfgateway.adapters.conductor.bulk_api import BULK_MESSAGE, MAX_REQUEST_ITEMS
 from wfgateway.adapters.conductor.common import load_execution, tenant
 from wfgateway.adapters.conductor.offset_window import OffsetWindow
-from wfgateway.adapters.conductor.render import iso, summary_json, task_json, workflow_json
+from wfgateway.adapters.conductor.render import (
+    DefinitionDocs,
+    iso,
+    summary_json,
+    task_json,
+    workflow_json,
+    workflows_json,
+)
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.search_query import parse_task_query
 from wfgateway.adapters.conductor.workflow_api import find_workflows
@@ -28,7 +35,7 @@ from wfgateway.pipeline import Forwarding
 async def search_workflows_v2(call: Call) -> Response:
     """As /search, with each result the Workflow itself (without its tasks, as the OSS server reads it)."""
     total, found = await find_workflows(call)
-    return json_response({"totalHits": total, "results": [workflow_json(e, include_tasks=False) for e in found]})
+    return json_response({"totalHits": total, "results": workflows_json(found)})
 
 
 async def find_tasks(call: Call) -> tuple[int, list[tuple[TaskAttempt, Execution]]]:
@@ -124,7 +131,7 @@ async def search_workflows_by_tasks(call: Call) -> Response:
 async def search_workflows_by_tasks_v2(call: Call) -> Response:
     total, found = await find_tasks(call)
     return json_response({"totalHits": total,
-                          "results": [workflow_json(e, include_tasks=False) for e in _distinct(found)]})
+                          "results": workflows_json(_distinct(found))})
 
 
 async def bulk_search(call: Call) -> Response:
@@ -143,6 +150,7 @@ async def bulk_search(call: Call) -> Response:
               and call.target is not None else [(call.backend, ids)])
     found: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
+    definitions = DefinitionDocs()
     for binding, group in groups:
         if isinstance(binding, Forwarding):
             narrowed = dataclasses.replace(call, body=group, raw_body=orjson.dumps(group))
@@ -158,7 +166,7 @@ async def bulk_search(call: Call) -> Response:
         here = dataclasses.replace(call, backend=binding)
         for workflow_id in group:
             try:
-                found.append(workflow_json(await load_execution(here, workflow_id), include_tasks=include_tasks))
+                found.append(workflow_json(await load_execution(here, workflow_id), include_tasks, definitions))
             except GatewayError as exc:
                 errors[workflow_id] = exc.message
     return json_response({"bulkErrorResults": errors, "bulkSuccessfulResults": found, "message": BULK_MESSAGE})

@@ -19,7 +19,12 @@ from wfgateway.adapters.conductor.common import (
 from wfgateway.adapters.conductor.definitions import DEF_KEY, DIALECT
 from wfgateway.adapters.conductor.metadata_api import translate
 from wfgateway.adapters.conductor.offset_window import OffsetWindow
-from wfgateway.adapters.conductor.render import summary_json, workflow_json, workflow_status_json
+from wfgateway.adapters.conductor.render import (
+    DefinitionDocs,
+    summary_json,
+    workflow_json,
+    workflow_status_json,
+)
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.search_query import parse_query
 
@@ -439,6 +444,7 @@ async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[s
     include_tasks = bool(call.query.get("includeTasks", False))
     statuses = None if include_closed else [ExecutionStatus.RUNNING, ExecutionStatus.PAUSED]
     out: list[dict[str, Any]] = []
+    definitions = DefinitionDocs()
     cursor = None
     while True:
         page = await call.backend.search(tenant(call), name=name, correlation_id=correlation_id, statuses=statuses,
@@ -446,7 +452,7 @@ async def _correlated(call: Call, name: str, correlation_id: str) -> list[dict[s
         for exe in page.items:
             if include_tasks:
                 exe = await call.backend.get(exe.id, tenant=tenant(call))
-            out.append(workflow_json(exe, include_tasks=include_tasks))
+            out.append(workflow_json(exe, include_tasks, definitions))
         cursor = page.next_cursor
         if not cursor:
             return out

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Collection
 
 from wfgateway.core.errors import InvalidArgument, NotFound
-from wfgateway.core.model import Execution, Page
+from wfgateway.core.model import Execution, Page, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import cursors
 from wfgateway.engine.context import EngineContext
@@ -63,8 +63,13 @@ async def search(
     more = len(rows) > limit
     rows = rows[:limit]
     items = []
+    definitions: dict[str, WorkflowDefinition] = {}  # a page's runs share a few definitions
     for row in rows:
-        items.append(ExecRec.from_row(row, await ctx.snapshots.get(row[_DEF_HASH])).e)
+        digest = row[_DEF_HASH]
+        definition = definitions.get(digest)
+        if definition is None:
+            definition = definitions[digest] = await ctx.snapshots.get(digest)
+        items.append(ExecRec.listed(row, definition))
     nxt = cursors.encode(f"{items[-1].created_ms}|{items[-1].id}") if more and items else None
     return Page(items, nxt, total)
 

@@ -78,6 +78,37 @@ class TrackedExecution(Execution):
         d[name] = value
 
 
+def _decoded_on_read(name: str) -> property:
+    """A JSON column kept as its stored text until first read; assigning replaces it."""
+    slot, raw = "_v_" + name, "_raw_" + name
+
+    def get(self: Any) -> Any:
+        d = self.__dict__
+        text = d.pop(raw, _MISSING)  # most columns are read once: no KeyError raised on the first read
+        if text is _MISSING:
+            return d[slot]
+        value = d[slot] = _loads_obj(text, {})
+        return value
+
+    def set_(self: Any, value: Any) -> None:
+        self.__dict__.pop(raw, None)
+        self.__dict__[slot] = value
+
+    return property(get, set_)
+
+
+class ListedExecution(Execution):
+    """An execution of a search page.  Its JSON columns are decoded when first read: a listing shows
+    few of them (Cognite's executions/list only metadata, a Conductor summary no variables), and
+    decoding them all was most of the cost of loading a page.  Never part of a unit of work."""
+
+    input = _decoded_on_read("input")  # type: ignore[assignment]
+    output = _decoded_on_read("output")  # type: ignore[assignment]
+    variables = _decoded_on_read("variables")  # type: ignore[assignment]
+    metadata = _decoded_on_read("metadata")  # type: ignore[assignment]
+    extra = _decoded_on_read("extra")  # type: ignore[assignment]
+
+
 def _loads_obj(text: str | None, default: Any) -> Any:
     if text is None:
         return default
@@ -249,6 +280,26 @@ class ExecRec:
         r.loaded = True
         r.orig_status = status
         return r
+
+    @staticmethod
+    def listed(row: tuple[Any, ...], definition: WorkflowDefinition) -> Execution:
+        """The execution of a search page's row (a ListedExecution: JSON decoded when read)."""
+        (id_, tenant, name, _def_version, status, input_, output, variables, correlation_id, metadata, reason,
+         parent_execution_id, parent_task_id, cloned_from, idempotency_key, dialect, priority, created_ms,
+         started_ms, ended_ms, updated_ms, last_retried_ms, row_version, _def_hash, extra, _next_seq,
+         _deadline_ms) = row
+        e = ListedExecution.__new__(ListedExecution)
+        e.__dict__.update({
+            "id": id_, "tenant": tenant, "definition_name": name, "definition_version": definition.version,
+            "status": _ESTATUS[status], "_raw_input": input_, "_raw_output": output, "_raw_variables": variables,
+            "correlation_id": correlation_id, "_raw_metadata": metadata, "reason": reason,
+            "parent_execution_id": parent_execution_id, "parent_task_id": parent_task_id, "cloned_from": cloned_from,
+            "idempotency_key": idempotency_key, "dialect": dialect or "", "priority": priority,
+            "created_ms": created_ms, "started_ms": started_ms, "ended_ms": ended_ms, "updated_ms": updated_ms,
+            "last_retried_ms": last_retried_ms, "version": row_version, "definition": definition, "tasks": [],
+            "_raw_extra": extra,
+        })
+        return e
 
     def insert_row(self) -> tuple[Any, ...]:
         e = self.e
