@@ -70,6 +70,8 @@ BENCHES = (
           ("--only", "stored", "--seconds", "2", "--rounds", "3")),
     Bench("listing_render", "CPU of the three dialects' run listings with 100-run pages in process, beside /healthz and a "
           "1-run page (README \"Listings and start-up\")", "bench.listing_render", ("--requests", "100"), ()),
+    Bench("startup", "create_app CPU and `wfgateway serve` time to ready, beside importing the modules and a hello "
+          "app's start (README \"Listings and start-up\")", "bench.startup", ("--rounds", "2"), ("--rounds", "5")),
     Bench("stored_get_profile", "CPU of one stored GET in process, answer cache on and off (README \"The stored GET\")",
           "bench.stored_get_profile", ("--requests", "5000"), ()),
     Bench("memory", "resident memory at start, after warm-up and after a mixed-load soak (README \"Memory\")",

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Router as LifespanRouter
@@ -19,7 +18,7 @@ from wfgateway.adapter import Adapter, AdapterError, Dialect, load_adapter
 from wfgateway.answers import AnswerCache
 from wfgateway.backends.settings import validation_mode
 from wfgateway.config import Config, load_config
-from wfgateway.contract.open_mode import open_security
+from wfgateway.contract.open_mode import ServedSpec
 from wfgateway.contract.spec import Spec, load_spec
 from wfgateway.contract.validators import RequestValidator, ResponseValidator
 from wfgateway.core import loops
@@ -282,13 +281,11 @@ def _add_gateway_routes(app: GatewayApp) -> None:
     pipeline.add_route("GET", "/readyz", readyz)
     open_ones = set(open_dialects(app))
     for name, spec in app.specs.items():
-        text = spec.path.read_bytes()
-        if name in open_ones:  # the spec this gateway enforces: no credentials needed
-            text = yaml.safe_dump(open_security(yaml.safe_load(text)), sort_keys=False,
-                                  allow_unicode=True).encode()
+        # the spec this gateway enforces (an open dialect's: no credentials needed), as read at start
+        served = ServedSpec(spec.path.read_bytes(), open_mode=name in open_ones)
 
-        async def serve_spec(request: Request, text: bytes = text) -> Response:
-            return Response(text, media_type="application/yaml")
+        async def serve_spec(request: Request, served: ServedSpec = served) -> Response:
+            return Response(await served.text(), media_type="application/yaml")
 
         pipeline.add_route("GET", f"/openapi/{name}.yaml", serve_spec)
 

@@ -90,3 +90,23 @@ def test_response_validators_find_drift_built_lazily_or_at_start() -> None:
         assert 'workflowId: 5 is not of type "string"' in drift
         assert not any(p.startswith("workflowId") for p in validator.check(200, "application/json", {"workflowId": "w"}))
         assert validator.check(299, "application/json", {}) == ["status 299 is not documented for getWorkflow"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_start_reads_each_spec_as_the_pure_yaml_loader_does(dialect: str) -> None:
+    """libyaml's loader (when PyYAML has it) is a speed-up only: the same document, value for value."""
+    text = (REPO / f"openapi/{dialect}.yaml").read_text()
+    assert load_spec(dialect, REPO / f"openapi/{dialect}.yaml").document == yaml.load(text, Loader=yaml.SafeLoader)
+
+
+@pytest.mark.parametrize("broken", ["openapi: 3.1.0\npaths: [1, 2\ninfo: {}\n", "openapi: 3.1.0\n\tpaths: {}\n",
+                                    "openapi: 3.1.0\npaths:\n  - a\n - b\n"])
+def test_a_spec_that_is_no_yaml_is_reported_as_the_pure_loader_reports_it(tmp_path: Path, broken: str) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(broken)
+    with pytest.raises(yaml.YAMLError) as pure:
+        yaml.load(broken, Loader=yaml.SafeLoader)
+    with pytest.raises(SpecError) as refused:
+        load_spec("conductor", path)
+    assert str(refused.value) == f"{path}: cannot read spec: {pure.value}"
+    assert "^" in str(refused.value)  # the pure loader's marks quote the line and point at the column

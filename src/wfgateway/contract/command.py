@@ -86,13 +86,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_config(args: argparse.Namespace) -> int:
-    import yaml
-
     from wfgateway.contract.toml_config import schemathesis_toml
+    from wfgateway.contract.yaml_documents import load_document
 
     dialects = [args.dialect] if args.dialect else _configured_dialects(Path(args.config))
     try:
-        documents = [yaml.safe_load(_spec_path(argparse.Namespace(**{**vars(args), "dialect": d})).read_text())
+        documents = [load_document(_spec_path(argparse.Namespace(**{**vars(args), "dialect": d})).read_text())
                      for d in dialects]
     except ValueError as exc:
         print(f"wfgateway contract: {exc}", file=sys.stderr)

@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from wfgateway.contract.findings import ContractReport, collect_failures
 from wfgateway.contract.guard import DataGuard
 from wfgateway.contract.open_mode import open_security
 from wfgateway.contract.progress import with_progress
+from wfgateway.contract.yaml_documents import load_document
 
 # Every check Schemathesis 4.x has that applies to a single-identity OpenAPI run.
 # ``object_level_authorization`` needs two identities and ``max_response_time`` a limit: both are
@@ -122,7 +122,7 @@ def run_contract(run: ContractRun) -> ContractReport:
     from schemathesis.engine import from_schema
     from schemathesis.schemas import BaseSchema
 
-    document = run.document if run.document is not None else yaml.safe_load(run.spec_path.read_text())
+    document = run.document if run.document is not None else load_document(run.spec_path.read_text())
     if run.open_target:
         document = open_security(document)
     rules = operation_rules(document) + list(run.extra_rules)

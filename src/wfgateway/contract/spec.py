@@ -22,6 +22,7 @@ import jsonschema_rs
 import yaml
 
 from wfgateway.contract.schemas import SpecSchemas
+from wfgateway.contract.yaml_documents import load_document
 
 if TYPE_CHECKING:
     from openapi_core import OpenAPI
@@ -93,7 +94,7 @@ class Spec:
 def load_spec(dialect: str, path: Path) -> Spec:
     """Read and check the spec (see the module docstring for what is checked)."""
     try:
-        document = yaml.safe_load(path.read_text())
+        document = load_document(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise SpecError(f"{path}: cannot read spec: {exc}") from exc
     _check_document(path, document)
