@@ -1,6 +1,6 @@
 """Gateways for the Conductor tests: one open (no keys) gateway shared by the HTTP-level modules of this
 package, and for the SDK modules a Conductor-only gateway of their own with conductor-python's
-``Configuration`` and ``OrkesClients`` on it (a module overrides ``clients`` to register what it needs)."""
+``Configuration``, ``OrkesClients`` and ``WorkflowExecutor`` on it (a module overrides ``clients`` to register what it needs)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.orkes_clients import OrkesClients
+from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
 
 from tests.support.server import RunningGateway, run_gateway
 
@@ -37,3 +38,8 @@ def config(gateway: str) -> Configuration:
 @pytest.fixture(scope="module")
 def clients(config: Configuration) -> OrkesClients:
     return OrkesClients(configuration=config)
+
+
+@pytest.fixture(scope="module")
+def executor(config: Configuration) -> WorkflowExecutor:
+    return WorkflowExecutor(config)

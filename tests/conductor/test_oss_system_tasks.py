@@ -6,11 +6,9 @@ StartWorkflowTask, ConductorEventTask ...), runs are started and tasks updated w
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest, TaskDef, TaskResult, Workflow
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
@@ -27,25 +25,6 @@ from conductor.client.workflow.task.task import TaskInterface
 from conductor.client.workflow.task.task_type import TaskType
 
 from tests.conductor.sdk_support import wait_status
-from tests.support.server import run_gateway
-
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Configuration]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-oss-system-tasks"), dialects=ONLY_CONDUCTOR) as gw:
-        yield Configuration(server_api_url=f"{gw.url}/api")
-
-
-@pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
-    return OrkesClients(configuration=config)
-
-
-@pytest.fixture(scope="module")
-def executor(config: Configuration) -> WorkflowExecutor:
-    return WorkflowExecutor(config)
 
 
 def by_ref(wf: Workflow) -> dict[str, Any]:
