@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -26,7 +28,7 @@ from wfgateway.adapters.conductor.render import (
     workflow_status_json,
 )
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
-from wfgateway.adapters.conductor.search_query import parse_query
+from wfgateway.adapters.conductor.search_query import Filters, parse_query
 
 from wfgateway.core.backend import TaskControl
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
@@ -155,16 +157,64 @@ async def find_workflows(call: Call) -> tuple[int, list[Execution]]:
     start, size = int(q.get("start") or 0), int(asked_size if asked_size is not None else 100)
     filters = parse_query(q.get("query"))
     free = (q.get("freeText") or "*").strip()
-    ids = list(filters.workflow_ids) or ([] if free in ("", "*") else [free])
-    if ids:
-        found = []
-        for workflow_id in ids:
-            try:
-                found.append(await call.backend.get(workflow_id, tenant=tenant(call)))
-            except NotFound:
-                continue
-        return len(found), found[start:start + size]
     newest_first = not str(q.get("sort") or "").upper().endswith(":ASC")
+    if filters.workflow_ids:
+        return await _by_ids(call, filters.workflow_ids, start, size)
+    if free in ("", "*"):
+        return await _search(call, filters, start, size, newest_first)
+    return await _free_text(call, filters, free, start, size, newest_first)
+
+
+async def _by_ids(call: Call, ids: list[str], start: int, size: int) -> tuple[int, list[Execution]]:
+    found = []
+    for workflow_id in ids:
+        try:
+            found.append(await call.backend.get(workflow_id, tenant=tenant(call)))
+        except NotFound:
+            continue
+    return len(found), found[start:start + size]
+
+
+FREE_TEXT_WINDOW = 10_000  # matches of each field read at most (a search index's result window)
+
+
+async def _free_text(call: Call, filters: Filters, free: str, start: int, size: int, newest_first: bool
+                     ) -> tuple[int, list[Execution]]:
+    """Free text as the user types it into a search box: a workflow id, a correlation id or a workflow name.
+    The OSS server matches it against the whole indexed run (Elasticsearch's query_string, PostgreSQL's
+    full-text search); the gateway matches it whole against those three fields, each an index of the store,
+    and the query's filters apply to the correlation-id and name matches as they do to any search."""
+    found: dict[str, Execution] = {}
+    total = 0
+    with contextlib.suppress(NotFound):
+        run = await call.backend.get(free, tenant=tenant(call))
+        if _matches(run, filters):
+            found[run.id], total = run, 1
+    want = max(1, min(start + size, FREE_TEXT_WINDOW))  # 1: a size-0 search still counts
+    for narrowed in (replace(filters, correlation_id=free) if filters.correlation_id in (None, free) else None,
+                     replace(filters, name=free) if filters.name in (None, free) else None):
+        if narrowed is None:
+            continue
+        matched, items = await _search(call, narrowed, 0, want, newest_first)
+        total += matched - sum(1 for e in items if e.id in found)  # a run matched twice counts once
+        found.update((e.id, e) for e in items)
+    ordered = sorted(found.values(), key=lambda e: (e.created_ms, e.id), reverse=newest_first)
+    return max(total, len(ordered)), ordered[start:start + size]
+
+
+def _matches(e: Execution, f: Filters) -> bool:
+    """Whether run ``e`` passes the query's filters (those a search would apply in the store)."""
+    return ((f.name is None or e.definition_name == f.name)
+            and (f.version is None or str(e.definition_version) == str(f.version))
+            and (f.statuses is None or e.status in f.statuses)
+            and (f.correlation_id is None or e.correlation_id == f.correlation_id)
+            and (f.created_from_ms is None or e.created_ms >= f.created_from_ms)
+            and (f.created_to_ms is None or e.created_ms <= f.created_to_ms)
+            and (f.parent_execution_id is None or e.parent_execution_id == f.parent_execution_id))
+
+
+async def _search(call: Call, filters: Filters, start: int, size: int, newest_first: bool
+                  ) -> tuple[int, list[Execution]]:
     window: OffsetWindow[Execution] = OffsetWindow(start, size)
     cursor: str | None = None
     seek = start  # the backend passes over ``start`` matches by key (the engine: index entries only)
