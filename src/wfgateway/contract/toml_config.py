@@ -4,7 +4,9 @@
 file.  This writes one ``[[project]]`` per spec (Schemathesis picks the project whose ``title`` is the
 spec's ``info.title``), with each operation's skipped checks, accepted statuses and pinned query and header values,
 and each reason as a comment -- so ``schemathesis run http://127.0.0.1:8080/openapi/<dialect>.yaml
---checks all`` against an open-mode gateway judges what ``wfgateway contract --open`` judges.
+--checks all`` against an open-mode gateway judges what ``wfgateway contract --open`` judges.  (``--checks
+all`` re-enables a check an operation turns off; an operation that skips negative_data_rejection is
+therefore also given no negative data to send.)
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def project_block(document: Mapping[str, Any]) -> str:
             lines.append(f"checks.{rule.check}.expected-statuses = {_value(list(rule.statuses))}")
         else:
             lines.append(f"checks.{rule.check}.enabled = false")
+            if rule.check == "negative_data_rejection":
+                # `--checks all` on the command line enables every check again, this one included: generate
+                # no negative data for the operation, so that run judges it as the note says
+                lines.append('generation.mode = "positive"')
     for op_id, method, path in spec_operations(document):
         op = document["paths"][path][method.lower()]
         pin = ((op.get("x-contract") or {}).get("pin") or {})
