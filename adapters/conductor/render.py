@@ -27,14 +27,18 @@ from wfgateway.adapters.conductor.secret_refs import to_conductor
 
 from wfgateway.core.model import (
     COMPUTE,
+    CONDITION,
     DOMAIN,
+    DYNAMIC,
     HTTP,
     ITERATION,
     LOOP,
     NOOP,
     SET,
     SKIPPED_ON_REQUEST,
+    START,
     SUBWORKFLOW,
+    SWITCH,
     TERMINATE,
     WAIT,
     WORKER,
@@ -50,6 +54,9 @@ _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
 _CHILD_ENDED = (*_FAILED, TaskStatus.TIMED_OUT, TaskStatus.CANCELED)
 _DYNAMIC_CHILD_TYPES = {WORKER: "SIMPLE", HTTP: "HTTP", SUBWORKFLOW: "SUB_WORKFLOW", WAIT: "WAIT", SET: "SET_VARIABLE",
                         TERMINATE: "TERMINATE", NOOP: "NOOP", COMPUTE: "INLINE", LOOP: "DO_WHILE"}
+# the runtime taskType of a task another dialect defined (a worker task's is its name, as a SIMPLE task's is)
+_FOREIGN_TYPES = {**_DYNAMIC_CHILD_TYPES, DYNAMIC: "FORK", SWITCH: "SWITCH", CONDITION: "SWITCH",
+                  START: "START_WORKFLOW"}
 
 
 def local_name(attempt: TaskAttempt) -> str:
@@ -133,7 +140,9 @@ class SpecIndex:
             return str(attempt.extra["conductorTaskType"])
         if wt is not None:
             return runtime_task_type(wt)
-        return attempt.name or attempt.kind.upper()
+        if attempt.kind == WORKER:
+            return attempt.name or "SIMPLE"
+        return _FOREIGN_TYPES.get(attempt.kind, attempt.kind.upper())
 
     def response_timeout(self, attempt: TaskAttempt) -> int:
         spec = self._spec(attempt)

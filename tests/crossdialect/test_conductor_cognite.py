@@ -139,3 +139,34 @@ def test_cognite_sdk_reads_and_completes_a_conductor_workflow(client):
     sdk.workflows.tasks.update(task.id, "completed", {"answer": 42})
     final = _wait(lambda: (w := client.get(f"/api/workflow/{wid}").json())["status"] == "COMPLETED" and w)
     assert final["tasks"][0]["outputData"] == {"answer": 42}
+
+
+def test_conductor_sdk_reads_a_cognite_runs_tasks_with_conductor_task_types(client):
+    """A Cognite asynchronous function (the engine's wait) reads as a WAIT task and a dynamic task as the FORK
+    it behaves like -- not as its Cognite externalId, which is no Conductor task type."""
+    from conductor.client.configuration.configuration import Configuration
+    from conductor.client.orkes_clients import OrkesClients
+
+    version = {"workflowExternalId": "xd-types", "version": "1", "workflowDefinition": {"tasks": [
+        {"externalId": "ask", "type": "function",
+         "parameters": {"function": {"externalId": "fn-ask"}, "isAsyncComplete": True}},
+        {"externalId": "fan", "type": "dynamic", "dependsOn": [{"externalId": "ask"}],
+         "parameters": {"dynamic": {"tasks": "${ask.output.tasks}"}}},
+    ]}}
+    assert client.post(f"{COGNITE}/workflows/versions", json={"items": [version]}).status_code == 200
+    run = client.post(f"{COGNITE}/workflows/xd-types/versions/1/run",
+                      json={"authentication": {"nonce": _nonce(client)}})
+    assert run.status_code == 200, run.text
+    eid = run.json()["id"]
+    ask = _wait(lambda: next((t for t in client.get(f"{COGNITE}/workflows/executions/{eid}").json()["executedTasks"]
+                              if t["externalId"] == "ask" and t["status"] == "IN_PROGRESS"), None))
+    client.post(f"{COGNITE}/workflows/tasks/{ask['id']}/update", json={"status": "COMPLETED", "output": {"tasks": [
+        {"externalId": "inner", "type": "function",
+         "parameters": {"function": {"externalId": "fn-inner"}, "isAsyncComplete": True}}]}})
+    _wait(lambda: len(client.get(f"{COGNITE}/workflows/executions/{eid}").json()["executedTasks"]) >= 3)
+
+    workflows = OrkesClients(configuration=Configuration(
+        server_api_url=f"{str(client.base_url).rstrip('/')}/api")).get_workflow_client()
+    types = {t.reference_task_name: t.task_type for t in workflows.get_workflow(eid, include_tasks=True).tasks}
+    assert types["ask"] == "WAIT" and types["fan"] == "FORK", types
+    assert "ask" not in types.values() and "fan" not in types.values()
