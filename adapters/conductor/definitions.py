@@ -10,24 +10,28 @@ in ``TaskSpec.extra`` (Task JSON carries it as ``workflowTask``).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from wfgateway.adapters.conductor import (
-    def_defaults,
     event_task,
     exclusive_join,
     scripting,
     secret_refs,
     start_workflow,
 )
-from wfgateway.adapters.conductor.durations import (
-    BadDuration,
-    parse_duration_ms,
-    parse_until_ms,
-    seconds_to_ms,
+from wfgateway.adapters.conductor.durations import seconds_to_ms
+from wfgateway.adapters.conductor.task_def_rules import apply_task_def, effective_task_def
+from wfgateway.adapters.conductor.task_params import (
+    dynamic_params,
+    event_params,
+    http_params,
+    inline_params,
+    jq_params,
+    rewrite_http_templates,
+    switch_params,
+    wait_params,
 )
 
 from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
@@ -45,7 +49,6 @@ from wfgateway.core.model import (
     WAIT,
     WORKER,
     Edge,
-    TaskLimits,
     TaskSpec,
     WorkflowDefinition,
 )
@@ -93,9 +96,6 @@ def user_defined(kind: str) -> bool:
     """A type the OSS server runs as a user-defined worker task (``USER_DEFINED`` or any type it has no
     task of its own for, e.g. ``YIELD``): polled by that type, its TaskDef (if any) by the task's name."""
     return kind not in SUPPORTED_TYPES and kind not in UNSUPPORTED_OSS_TYPES
-_BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
-
-
 def to_definition(
     doc: Mapping[str, Any], tenant: str, task_defs: Mapping[str, Mapping[str, Any]] | None = None
 ) -> WorkflowDefinition:
@@ -407,181 +407,6 @@ class _Builder:
         if policy:
             apply_task_def(spec, wt, effective_task_def(wt, self.task_defs))
         return spec
-
-
-def effective_task_def(
-    wt: Mapping[str, Any], task_defs: Mapping[str, Mapping[str, Any]]
-) -> Mapping[str, Any] | None:
-    """The TaskDef a task runs with: its inline ``taskDefinition`` (with TaskDef's defaults) wins over
-    the registered one of its name, whole, as the server's MetadataMapperService only looks a TaskDef
-    up for a task that carries none."""
-    inline = wt.get("taskDefinition")
-    if isinstance(inline, Mapping):
-        return def_defaults.task_def(inline)
-    return task_defs.get(str(wt.get("name")))
-
-
-def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str, Any] | None) -> None:
-    """Retries, delays and timeouts: workflowTask.retryCount wins over the TaskDef's (default 3);
-    with no TaskDef a task is not retried automatically."""
-    if wt.get("retryCount") is not None:
-        spec.retries = int(wt["retryCount"])
-    elif task_def is not None:
-        spec.retries = int(task_def.get("retryCount", 3))
-    if task_def is None:
-        return
-    spec.retry_delay_ms = seconds_to_ms(task_def.get("retryDelaySeconds", 60))
-    spec.backoff = _BACKOFF.get(str(task_def.get("retryLogic") or "FIXED"), "fixed")
-    spec.backoff_scale = float(task_def.get("backoffScaleFactor") or 1)
-    timeout = seconds_to_ms(task_def.get("timeoutSeconds") or 0)
-    if timeout > 0:
-        spec.timeout_ms = timeout
-    spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
-    spec.limits = poll_limits(task_def)
-
-
-def poll_limits(task_def: Mapping[str, Any]) -> TaskLimits | None:
-    """concurrentExecLimit and rateLimitPerFrequency per rateLimitFrequencyInSeconds (absent: 1 s), held
-    at poll time as the OSS server does; 0 or less means no limit."""
-    limits = TaskLimits(
-        max_in_progress=max(_int(task_def.get("concurrentExecLimit")), 0),
-        per_window=max(_int(task_def.get("rateLimitPerFrequency")), 0),
-        window_ms=max(_int(task_def.get("rateLimitFrequencyInSeconds"), 1), 0) * 1000,
-    )
-    return limits if limits.active else None
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def switch_params(wt: Mapping[str, Any]) -> dict[str, Any]:
-    """What the SWITCH branches on: value-param (and DECISION's caseValueParam) name an input parameter
-    (a template, resolved when the switch runs); javascript / graaljs evaluate ``expression`` with ``$``
-    bound to the switch's input."""
-    inp = dict(wt.get("inputParameters") or {})
-    if wt.get("type") == "DECISION" and wt.get("caseValueParam"):
-        return {"value": inp.get(wt["caseValueParam"])}
-    evaluator = str(wt.get("evaluatorType") or "value-param")
-    expression = str(wt.get("expression") or wt.get("caseExpression") or "")
-    if evaluator == "value-param":
-        return {"value": inp.get(expression)}
-    if evaluator in scripting.JS_EVALUATORS:
-        if not expression.strip():
-            raise InvalidArgument(f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} needs "
-                                  "an expression")
-        return {"evaluator": scripting.SWITCH, "expression": expression}
-    raise InvalidArgument(
-        f"SWITCH task {wt.get('taskReferenceName')}: evaluatorType {evaluator} is not supported by this gateway "
-        "(use value-param, javascript or graaljs)"
-    )
-
-
-def inline_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    """INLINE reads evaluatorType and expression from its own (resolved) input, as Conductor does."""
-    ref = wt.get("taskReferenceName")
-    evaluator, expression = inp.get("evaluatorType"), inp.get("expression")
-    if not isinstance(evaluator, str) or not evaluator.strip():
-        raise InvalidArgument(f"INLINE task {ref}: inputParameters.evaluatorType is required "
-                              "(javascript, graaljs or value-param)")
-    if "${" not in evaluator and evaluator not in scripting.INLINE_EVALUATORS:
-        raise InvalidArgument(f"INLINE task {ref}: evaluatorType {evaluator} is not supported "
-                              "(javascript, graaljs or value-param)")
-    if not isinstance(expression, str) or not expression.strip():
-        raise InvalidArgument(f"INLINE task {ref}: inputParameters.expression is required")
-    return {"evaluator": scripting.INLINE}
-
-
-def event_params(wt: Mapping[str, Any]) -> dict[str, Any]:
-    """EVENT needs a sink (the OSS server's WorkflowTaskTypeConstraint); asyncComplete keeps it IN_PROGRESS
-    once published, until a task update ends it."""
-    if wt.get("sink") is None:
-        raise ValidationFailed("EVENT task without a sink", violations=[Violation(
-            "body", "tasks", f"sink field is required for taskType: EVENT taskName: {wt.get('name')}", None)])
-    params = event_task.event_params(str(wt.get("taskReferenceName")))
-    if wt.get("asyncComplete") is True:
-        params["hold"] = True
-    return params
-
-
-def dynamic_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    """DYNAMIC: the task's name is the input parameter its dynamicTaskNameParam names (the OSS server's
-    WorkflowTaskTypeConstraint requires that field; its DynamicTaskMapper reads the name when scheduling)."""
-    param = wt.get("dynamicTaskNameParam")
-    if param is None:
-        raise ValidationFailed("DYNAMIC task without dynamicTaskNameParam", violations=[Violation(
-            "body", "tasks", f"dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: {wt.get('name')}",
-            None)])
-    return {"name": inp.get(str(param)),
-            "missing_name_reason": f"Cannot map a dynamic task based on the parameter and input. Parameter= {param}"}
-
-
-def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    query = inp.get("queryExpression")
-    if not isinstance(query, str) or not query.strip():
-        raise InvalidArgument(f"JSON_JQ_TRANSFORM task {wt.get('taskReferenceName')}: "
-                              "inputParameters.queryExpression is required")
-    return {"evaluator": scripting.JQ}
-
-
-def http_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    nested = inp.get("http_request")
-    request: Mapping[str, Any] = nested if isinstance(nested, dict) else inp
-    url = request.get("uri") or request.get("url")
-    if not url:
-        raise InvalidArgument(f"HTTP task {wt.get('taskReferenceName')} needs inputParameters.http_request.uri")
-    headers = dict(request.get("headers") or {})
-    if request.get("accept"):
-        headers.setdefault("Accept", request["accept"])
-    if request.get("contentType"):
-        headers.setdefault("Content-Type", request["contentType"])
-    params: dict[str, Any] = {"method": str(request.get("method") or "GET").upper(), "url": url, "headers": headers,
-                              "body": request.get("body")}
-    timeout = request.get("readTimeOut") or request.get("connectionTimeOut")
-    if isinstance(timeout, int) and timeout > 0:
-        params["timeout_ms"] = timeout
-    return params
-
-
-def wait_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        duration, until = inp.get("duration"), inp.get("until")
-        if isinstance(duration, str) and "${" not in duration:
-            return {"duration_ms": parse_duration_ms(duration)}
-        if isinstance(until, str) and "${" not in until:
-            return {"until_ms": parse_until_ms(until)}
-    except BadDuration as exc:
-        raise InvalidArgument(f"WAIT task {wt.get('taskReferenceName')}: {exc}") from None
-    return {}
-
-
-_HTTP_FIELDS = {"body": "body", "statusCode": "status", "headers": "headers"}
-
-
-def rewrite_http_templates(value: Any, http_refs: set[str]) -> Any:
-    """Conductor's HTTP task output is ``{response: {body, statusCode, headers, reasonPhrase}}``; the
-    engine's is ``{status, headers, body}``.  Templates that read an HTTP task's output are rewritten
-    to the engine's shape (Task JSON shows Conductor's shape again, see render.py)."""
-    if isinstance(value, str) and "${" in value:
-        def swap(match: re.Match[str]) -> str:
-            ref, rest = match.group(1), match.group(2) or ""
-            if ref not in http_refs:
-                return match.group(0)
-            field, _, tail = rest.partition(".")
-            mapped = _HTTP_FIELDS.get(field) if field else None
-            if field and mapped is None:
-                return match.group(0)
-            path = ".".join(p for p in (mapped, tail) if p)
-            return "${" + ref + ".output" + ("." + path if path else "") + "}"
-        return _HTTP_TEMPLATE.sub(swap, value)
-    if isinstance(value, dict):
-        return {k: rewrite_http_templates(v, http_refs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rewrite_http_templates(v, http_refs) for v in value]
-    return value
-
-
-_HTTP_TEMPLATE = re.compile(r"\$\{\s*([^.{}\s]+)\.output\.response(?:\.([^{}\s]*))?\s*\}")
 
 
 def _join_input(wt: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from wfgateway.adapters.conductor.definitions import DEF_KEY, WT_KEY, switch_params, to_definition
+from wfgateway.adapters.conductor.definitions import DEF_KEY, WT_KEY, to_definition
 from wfgateway.adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms
 from wfgateway.adapters.conductor.dynamic_fork import expand_dynamic_fork
+from wfgateway.adapters.conductor.task_params import switch_params
 
 from wfgateway.core.errors import InvalidArgument, ValidationFailed
 from wfgateway.core.model import DYNAMIC, HTTP, NOOP, SET, SUBWORKFLOW, SWITCH, TERMINATE, WAIT, WORKER, Edge
