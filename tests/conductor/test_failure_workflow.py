@@ -19,25 +19,6 @@ from conductor.client.workflow.task.terminate_task import TerminateTask, Workflo
 
 from tests.conductor.sdk_support import wait_status, worker_processes
 from tests.conductor.workers import flaky
-from tests.support.server import run_gateway
-
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Configuration]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-failure"), dialects=ONLY_CONDUCTOR) as gw:
-        yield Configuration(server_api_url=f"{gw.url}/api")
-
-
-@pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
-    return OrkesClients(configuration=config)
-
-
-@pytest.fixture(scope="module")
-def executor(config: Configuration) -> WorkflowExecutor:
-    return WorkflowExecutor(config)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ decider does for any failed task."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
@@ -22,9 +22,7 @@ from conductor.client.workflow.task.sub_workflow_task import SubWorkflowTask
 from conductor.client.workflow.task.wait_task import WaitTask
 
 from tests.conductor.sdk_support import wait_status
-from tests.support.server import run_gateway
 
-ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
 T = TypeVar("T")
 
 
@@ -36,17 +34,6 @@ def wait_for(probe: Callable[[], T | None], timeout_s: float = 10.0) -> T:
             return found
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
-
-
-@pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Configuration]:
-    with run_gateway(tmp_path_factory.mktemp("conductor-subwf-failure"), dialects=ONLY_CONDUCTOR) as gw:
-        yield Configuration(server_api_url=f"{gw.url}/api")
-
-
-@pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
-    return OrkesClients(configuration=config)
 
 
 @pytest.fixture(scope="module")
