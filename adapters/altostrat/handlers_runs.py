@@ -12,7 +12,9 @@ from wfgateway.adapters.altostrat import workflows as W
 from wfgateway.adapters.altostrat.service import Service, json_response
 from wfgateway.adapters.altostrat.store import Duplicate
 
-from wfgateway.core.errors import Conflict, InvalidArgument, NotFound
+from wfgateway.core.backend import Backend
+from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
+from wfgateway.core.model import Execution
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.dialect import Call
 
@@ -202,8 +204,18 @@ def trigger_type_of(run: Any) -> str:
     return str((run.input or {}).get("trigger_type") or (run.metadata or {}).get("trigger_type") or "manual")
 
 
-async def _page_of_runs(backend: Any, tenant: str, workflow_id: str, skip: int, limit: int) -> tuple[list[Any], int]:
-    """Runs ``skip``..``skip+limit`` of a workflow, newest first, and the total count."""
+async def _page_of_runs(backend: Backend, tenant: str, workflow_id: str, skip: int, limit: int
+                        ) -> tuple[list[Execution], int]:
+    """Runs ``skip``..``skip+limit`` of a workflow, newest first, and their total.  The engine passes
+    over the first ``skip`` on its index, so page 1,000 costs what page 2 does; an upstream that pages
+    by cursor alone (Cognite) is walked to the page."""
+    try:  # a page past 2**62 runs is past any store's last (and an offset must fit a 64-bit integer)
+        page = await backend.search(tenant, name=workflow_id, limit=max(limit, 1), newest_first=True,
+                                    skip=min(skip, 2**62))
+        return list(page.items), page.total or 0
+    except NotImplementedByBackend:
+        if not skip:
+            raise
     cursor, seen, out, total = None, 0, [], 0
     while True:
         want = min(skip + limit - seen, 1000)
@@ -215,7 +227,4 @@ async def _page_of_runs(backend: Any, tenant: str, workflow_id: str, skip: int, 
             seen += 1
         cursor = page.next_cursor
         if seen >= skip + limit or not cursor or not page.items:
-            break
-    if total == 0 and (out or seen):
-        total = seen
-    return out, total
+            return out, total or seen

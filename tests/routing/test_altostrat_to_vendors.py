@@ -183,4 +183,8 @@ def test_altostrat_client_against_a_cognite_upstream(gateways, target):
     assert listed_runs.status_code == 200, listed_runs.text
     runs = listed_runs.json()
     assert sorted(r["id"] for r in runs["data"]) == sorted([ok, bad, again])
+    # Cognite pages by cursor alone: a later page is walked to, not asked for by offset
+    second = alto.get(f"/workflows/{xid}/executions", params={"page": 2})
+    assert second.status_code == 200, second.text
+    assert second.json()["data"] == [] and second.json()["meta"]["total"] == 3
     common_checks(alto, xid, done)
