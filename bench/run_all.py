@@ -58,8 +58,10 @@ BENCHES = (
           "bench.conductor_bulk_retry", ("--count", "200", "--rounds", "1"), ()),
     Bench("console_pages", "console pages at 10^5 stored executions beside Conductor's search call",
           "bench.console_pages", ("--size", "20000", "--requests", "50"), ()),
-    Bench("search_scale", "every dialect's search and listing at 10^3..10^6 stored executions, SQLite and PostgreSQL"
-          " (short run: up to 10^5)", "bench.search_scale", ("--repeats", "20"), ("--full",)),
+    Bench("search_scale", "every dialect's search and listing at 10^3..10^6 stored executions, whole requests, SQLite"
+          " and PostgreSQL (short run: up to 10^5)", "bench.search_scale", ("--repeats", "20"), ("--full",)),
+    Bench("search_store_calls", "the store calls of those searches alone at 10^3..10^6 stored executions (short run: "
+          "up to 10^5)", "bench.search_store_calls", ("--repeats", "20"), ("--full",)),
     Bench("gateway_vs_hello", "validated request with a trivial backend vs hello-JSON Starlette (wrk -t1 -c64)",
           "bench.gateway_vs_hello", ("--seconds", "2", "--rounds", "1"), ("--seconds", "5", "--rounds", "1")),
     Bench("ops", "shipped config: hello-JSON, validation reject, stored GET with 1 and 2 workers, access log and "

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from bench.search_scale import NAMES, NOW_MS, Operation, operations, synthetic_rows
+from bench.search_store_calls import NAMES, NOW_MS, Operation, operations, synthetic_rows
 from wfgateway.engine.store import search, task_search
 from wfgateway.engine.store.base import Changeset, SearchFilter, TaskFilter
 from wfgateway.engine.store.sqlite import SQLiteStore
