@@ -22,6 +22,7 @@ from typing import IO, Any
 import orjson
 
 from wfgateway.core.errors import EvaluationFailed
+from wfgateway.exact_json import dumps_text
 
 MEMORY_LIMIT = 512 * 1024 * 1024  # the worker's address space (the interpreter and jq included)
 STARTUP_S = 30.0  # how long a new worker may take to say it is ready (not counted in a query's time)
@@ -41,7 +42,7 @@ class JqSandbox:
     def run(self, query: str, value: Any) -> list[Any]:
         """Every result of ``query`` over ``value``; EvaluationFailed with jq's message, or when the query
         runs past the time limit or out of memory."""
-        request = orjson.dumps({"query": query, "input": value}, default=str) + b"\n"
+        request = dumps_text({"query": query, "input": value}).encode() + b"\n"
         with self._lock:
             proc = self._worker()
             stdin, stdout = _pipes(proc)

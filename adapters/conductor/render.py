@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-import orjson
 from wfgateway.adapters.conductor import def_defaults
 from wfgateway.adapters.conductor.definitions import (
     DEF_KEY,
@@ -49,6 +48,7 @@ from wfgateway.core.model import (
 )
 from wfgateway.core.statuses import TaskStatus
 from wfgateway.core.utc_text import utc_millis_text
+from wfgateway.exact_json import dumps
 
 _FAILED = (TaskStatus.FAILED, TaskStatus.FAILED_WITH_TERMINAL_ERROR)
 _CHILD_ENDED = (*_FAILED, TaskStatus.TIMED_OUT, TaskStatus.CANCELED)
@@ -361,8 +361,8 @@ def summary_json(execution: Execution) -> dict[str, Any]:
     """WorkflowSummary with Conductor's quirks: ISO time strings, input/output as JSON strings,
     failedReferenceTaskNames comma-joined, parentWorkflowId "" when there is none."""
     refs, names = failed_tasks(execution)
-    input_text = orjson.dumps(execution.input or {}).decode()
-    output_text = orjson.dumps(execution.output or {}).decode()
+    input_text = dumps(execution.input or {}).decode()
+    output_text = dumps(execution.output or {}).decode()
     started = execution.started_ms or execution.created_ms
     doc: dict[str, Any] = {
         "workflowType": execution.definition_name,

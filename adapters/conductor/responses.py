@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
+
+from wfgateway.exact_json import dumps
 
 TEXT_PLAIN = "text/plain;charset=UTF-8"
 
@@ -21,7 +22,7 @@ def drop_nulls(value: Any) -> Any:
 
 
 def json_response(document: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(document), status_code=status, media_type="application/json")
+    return Response(dumps(document), status_code=status, media_type="application/json")
 
 
 def text_response(text: str, status: int = 200) -> Response:

@@ -29,6 +29,7 @@ import quickjs
 from wfgateway.adapters.conductor.jq_sandbox import JqSandbox
 
 from wfgateway.core.errors import EvaluationFailed
+from wfgateway.exact_json import dumps_text
 
 INLINE = "conductor.inline"
 SWITCH = "conductor.switch"
@@ -129,7 +130,7 @@ class Scripts:
         ctx.set_memory_limit(_MEMORY_LIMIT)
         ctx.set_max_stack_size(_STACK_LIMIT)
         try:
-            ctx.set("$", ctx.parse_json(orjson.dumps(bindings, default=str).decode()))
+            ctx.set("$", ctx.parse_json(dumps_text(bindings)))
             value = ctx.eval(expression)
             if isinstance(value, quickjs.Object):
                 text = value.json()

@@ -29,6 +29,7 @@ from wfgateway.core.backend import TaskSearch
 from wfgateway.core.errors import GatewayError, NotFound, NotImplementedByBackend, ValidationFailed, Violation
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.dialect import Call
+from wfgateway.exact_json import dumps, loads_body
 from wfgateway.pipeline import Forwarding
 
 
@@ -97,8 +98,8 @@ def task_summary_json(attempt: TaskAttempt, exe: Execution) -> dict[str, Any]:
         "queueWaitTime": task["queueWaitTime"],
         "taskDefName": task["taskDefName"],
         "taskType": task["taskType"],
-        "input": orjson.dumps(task.get("inputData") or {}).decode(),
-        "output": orjson.dumps(task.get("outputData") or {}).decode(),
+        "input": dumps(task.get("inputData") or {}).decode(),
+        "output": dumps(task.get("outputData") or {}).decode(),
         "taskId": attempt.id,
         "workflowPriority": exe.priority,
     }
@@ -156,7 +157,7 @@ async def bulk_search(call: Call) -> Response:
             narrowed = dataclasses.replace(call, body=group, raw_body=orjson.dumps(group))
             try:
                 response = await binding.forward(call.target, narrowed)
-                document = orjson.loads(getattr(response, "body", b"") or b"null")
+                document = loads_body(getattr(response, "body", b"") or b"null")
             except (GatewayError, orjson.JSONDecodeError) as exc:
                 document = {"bulkErrorResults": {i: getattr(exc, "message", str(exc)) for i in group}}
             if isinstance(document, dict):

@@ -8,7 +8,6 @@ import json
 from dataclasses import replace
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 from wfgateway.adapters.conductor import errors as msg
 from wfgateway.adapters.conductor.common import (
@@ -35,6 +34,7 @@ from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplem
 from wfgateway.core.model import TASK_DOMAINS, Execution, RetryPolicy, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.dialect import Call
+from wfgateway.exact_json import dumps
 
 _STRATEGIES = {"FAIL": "fail", "RETURN_EXISTING": "return_existing"}
 
@@ -133,7 +133,7 @@ async def get_workflow(call: Call) -> Response:
     try:  # an unchanged run is answered from the bytes rendered last time (wfgateway.answers)
         body = await call.gateway.answers.answer(
             call.backend, tenant(call), workflow_id, ("conductor.workflow", include_tasks),
-            lambda exe: orjson.dumps(workflow_json(exe, include_tasks=include_tasks)))
+            lambda exe: dumps(workflow_json(exe, include_tasks=include_tasks)))
     except NotFound:
         raise no_such_workflow(workflow_id) from None
     return Response(body, media_type="application/json")

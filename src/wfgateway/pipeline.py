@@ -34,6 +34,7 @@ from wfgateway.core.errors import (
     Violation,
 )
 from wfgateway.dialect import Call, Handler
+from wfgateway.exact_json import loads_body
 from wfgateway.hygiene import as_utf8, decode_body, log_access, read_body, request_id
 from wfgateway.redaction import Redactor
 from wfgateway.request_metrics import RequestCounts
@@ -273,7 +274,7 @@ class Pipeline:
         text = as_utf8(raw, headers.get("content-type", ""))  # raw itself is what an upstream is sent
         if "json" in media:
             try:
-                document = orjson.loads(text)
+                document = loads_body(text)
             except orjson.JSONDecodeError as exc:
                 if not op.plain_text_body:
                     raise MalformedBody(_json_error(exc)) from exc
@@ -293,7 +294,7 @@ class Pipeline:
         body = getattr(response, "body", b"")
         media = response.headers.get("content-type", "")
         try:
-            document = orjson.loads(body) if body and "json" in media else None
+            document = loads_body(body) if body and "json" in media else None
         except orjson.JSONDecodeError:
             document = None
             problems = ["response body is not valid JSON"]

@@ -25,6 +25,7 @@ from wfgateway.engine.store.base import Claim
 from wfgateway.engine.templates import redact, resolve_secrets, secret_names
 from wfgateway.engine.unit import Unit
 from wfgateway.engine.util import new_id, now_ms, reason_of
+from wfgateway.exact_json import dumps, loads_body
 
 log = logging.getLogger("wfgateway.engine")
 # A request's time-out at most Java's int milliseconds (~24.8 days; Conductor's HttpTask.Input), so a
@@ -174,7 +175,7 @@ class HttpRunner:
             if isinstance(body, (bytes, str)):
                 kwargs["content"] = body
             else:
-                kwargs["content"] = orjson.dumps(body)
+                kwargs["content"] = dumps(body)
                 if not any(k.lower() == "content-type" for k in headers):
                     headers["Content-Type"] = "application/json"
         assert self.client is not None
@@ -227,7 +228,7 @@ def _decode_body(resp: httpx.Response) -> Any:
     text = resp.content
     if "json" in ctype or text[:1] in (b"{", b"["):
         try:
-            return orjson.loads(text)
+            return loads_body(text)
         except orjson.JSONDecodeError:
             pass
     try:

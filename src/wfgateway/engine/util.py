@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
 import time
 from collections import OrderedDict
 from typing import Any, Generic, TypeVar
 
-import orjson
-
 from wfgateway.core.errors import GatewayError
+from wfgateway.exact_json import dumps_text, loads_stored
 
-_OPTS = orjson.OPT_NON_STR_KEYS
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -75,21 +72,15 @@ def new_id() -> str:
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON text (orjson); unknown objects are stringified rather than failing a commit.
-
-    Free-form inputs may hold integers beyond 64 bits (a JSON number has no size, and the vendors
-    accept them in maps); orjson cannot write those, so such a value goes through the standard
-    library's encoder instead of failing the request."""
-    try:
-        return orjson.dumps(value, option=_OPTS, default=str).decode()
-    except TypeError:
-        return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+    """Compact JSON text to store (orjson); unknown objects are stringified rather than failing a commit,
+    and integers beyond 64 bits are kept exact (wfgateway.exact_json)."""
+    return dumps_text(value)
 
 
 def loads(text: str | bytes | None) -> Any:
     if text is None:
         return None
-    return orjson.loads(text)
+    return loads_stored(text)
 
 
 class Signal:
