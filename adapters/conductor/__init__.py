@@ -17,6 +17,7 @@ from wfgateway.adapters.conductor.failure import failure_input
 from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.adapters.conductor.start_workflow import EVALUATOR as START_WORKFLOW
 from wfgateway.adapters.conductor.start_workflow import start_request
+from wfgateway.adapters.conductor.task_def_rules import RULES_EVALUATOR, rules_of_task_def
 
 from wfgateway.adapter import Adapter, ClientHalf
 from wfgateway.gateway import GatewayContext
@@ -25,7 +26,8 @@ from wfgateway.gateway import GatewayContext
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> ConductorDialect:
     """Build the dialect and register with the engine Conductor's FORK_JOIN_DYNAMIC expander, its
     script / jq evaluators (``script_timeout_ms`` bounds one script's CPU time), the reader of a
-    START_WORKFLOW's request, the EVENT publisher, the EXCLUSIVE_JOIN and the input of failure workflows."""
+    START_WORKFLOW's request, the EVENT publisher, the EXCLUSIVE_JOIN, the rules of a DYNAMIC task's TaskDef
+    and the input of failure workflows."""
     gateway.hooks.register_expander(EXPANDER_NAME, expand_dynamic_fork)
     scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
     for name, fn in scripts.evaluators().items():
@@ -33,6 +35,7 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     gateway.hooks.register_evaluator(START_WORKFLOW, start_request)
     gateway.hooks.register_evaluator(EVENT, publish)
     gateway.hooks.register_evaluator(EXCLUSIVE_JOIN, exclusive_join)
+    gateway.hooks.register_evaluator(RULES_EVALUATOR, rules_of_task_def)
     gateway.hooks.register_failure_input(DIALECT, failure_input)
     return ConductorDialect(settings, gateway)
 

@@ -22,7 +22,7 @@ from wfgateway.adapters.conductor import (
     start_workflow,
 )
 from wfgateway.adapters.conductor.durations import seconds_to_ms
-from wfgateway.adapters.conductor.task_def_rules import apply_task_def, effective_task_def
+from wfgateway.adapters.conductor.task_def_rules import apply_task_def, dynamic_rules, effective_task_def
 from wfgateway.adapters.conductor.task_params import (
     dynamic_params,
     event_params,
@@ -371,6 +371,8 @@ class _Builder:
             inp, params = exclusive_join.join_input(wt), exclusive_join.join_params(wt)
         elif kind == "DYNAMIC":
             params = dynamic_params(wt, inp)
+            if effective_task_def(wt, self.task_defs) is None:
+                params.update(dynamic_rules(wt))
         return self._spec(wt, engine_kind, deps, input=inp, params=params, policy=True)
 
     def _inline_child(self, wt: Mapping[str, Any], inline: Mapping[str, Any]) -> dict[str, Any]:

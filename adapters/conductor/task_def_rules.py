@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wfgateway.adapters.conductor import def_defaults
+from wfgateway.adapters.conductor import def_defaults, taskdefs
 from wfgateway.adapters.conductor.durations import seconds_to_ms
 
-from wfgateway.core.model import TaskLimits, TaskSpec
+from wfgateway.core.model import WORKER, TaskLimits, TaskSpec
+from wfgateway.engine.codec import RULES_FROM, policy_of
 
 _BACKOFF = {"FIXED": "fixed", "LINEAR_BACKOFF": "linear", "EXPONENTIAL_BACKOFF": "exponential"}
 
@@ -43,6 +44,29 @@ def apply_task_def(spec: TaskSpec, wt: Mapping[str, Any], task_def: Mapping[str,
         spec.timeout_ms = timeout
     spec.extra["responseTimeoutSeconds"] = int(task_def.get("responseTimeoutSeconds") or 3600)
     spec.limits = poll_limits(task_def)
+
+
+RULES_EVALUATOR = "conductor.taskdef_rules"
+# DynamicTaskMapper's TerminateWorkflowException when the resolved name has no TaskDef ("{name}": that name)
+UNKNOWN_DYNAMIC_NAME = "Invalid task specified.  Cannot find task by name {name} in the task definitions"
+
+
+def dynamic_rules(wt: Mapping[str, Any]) -> dict[str, Any]:
+    """The params that give a DYNAMIC task without a TaskDef of its own (inline, or registered under its
+    own name) the TaskDef of the name it resolves to, looked up as it is scheduled, as the OSS
+    DynamicTaskMapper does: a name with no TaskDef fails it.  Its workflowTask.retryCount still wins."""
+    return {RULES_FROM: {"evaluator": RULES_EVALUATOR, "definitions_of": taskdefs.TENANT_SUFFIX,
+                         "unknown_reason": UNKNOWN_DYNAMIC_NAME, "retryCount": wt.get("retryCount")}}
+
+
+def rules_of_task_def(params: dict[str, Any], extra: Any) -> dict[str, Any]:
+    """The evaluator ``dynamic_rules`` names: the rules of a stored TaskDef (the ``extra`` of its
+    definition), with the workflowTask's retryCount in ``params``."""
+    stored = extra.get(taskdefs.TASK_DEF_KEY) if isinstance(extra, Mapping) else None
+    spec = TaskSpec(ref="", kind=WORKER)
+    wt = {"retryCount": params["retryCount"]} if params.get("retryCount") is not None else {}
+    apply_task_def(spec, wt, def_defaults.task_def(stored if isinstance(stored, Mapping) else {}))
+    return policy_of(spec)
 
 
 def poll_limits(task_def: Mapping[str, Any]) -> TaskLimits | None:

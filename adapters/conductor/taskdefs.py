@@ -18,11 +18,12 @@ from wfgateway.core.backend import Backend
 from wfgateway.core.errors import NotFound, ValidationFailed, Violation
 from wfgateway.core.model import NOOP, TaskSpec, WorkflowDefinition
 
-_KEY = "conductorTaskDef"
+_KEY = TASK_DEF_KEY = "conductorTaskDef"  # the stored definition's extra key that holds the TaskDef JSON
+TENANT_SUFFIX = "/conductor-taskdefs"
 
 
 def _tenant(tenant: str) -> str:
-    return f"{tenant}/conductor-taskdefs"
+    return f"{tenant}{TENANT_SUFFIX}"
 
 
 def not_found(name: str) -> NotFound:

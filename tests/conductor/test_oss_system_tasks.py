@@ -366,3 +366,57 @@ def test_a_dynamic_task_without_a_name_fails_and_one_without_its_parameter_is_re
             tasks=[WorkflowTask(name="pick", task_reference_name="pick_ref", type="DYNAMIC")]), overwrite=True)
     assert refused.value.status == 400
     assert "dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: pick" in refused.value.body
+
+
+def _dynamic_flow(executor: WorkflowExecutor, name: str) -> None:
+    dyn = DynamicTask("${workflow.input.task}", "dyn_ref")
+    ConductorWorkflow(executor=executor, name=name, version=1).add(dyn).register(overwrite=True)
+
+
+def _fail_polled(clients: OrkesClients, task_type: str, wid: str) -> Any:
+    tc = clients.get_task_client()
+    polled = tc.poll_task(task_type, worker_id="dyn-worker")
+    assert polled is not None and polled.task_id is not None and polled.workflow_instance_id == wid
+    tc.update_task(TaskResult(workflow_instance_id=wid, task_id=polled.task_id, status="FAILED",
+                              reason_for_incompletion="worker gave up"))
+    return polled
+
+
+def test_a_dynamic_task_runs_with_the_taskdef_of_the_name_it_resolves_to(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    """The workflow is registered before either TaskDef: the OSS DynamicTaskMapper looks the TaskDef of the
+    resolved name up when it schedules the task, so each run retries as its name's TaskDef says."""
+    _dynamic_flow(executor, "oss_dynamic_rules")
+    md = clients.get_metadata_client()
+    md.register_task_def(TaskDef(name="oss_dyn_retried", retry_count=1, retry_delay_seconds=0))
+    md.register_task_def(TaskDef(name="oss_dyn_once", retry_count=0, retry_delay_seconds=0))
+    wc = clients.get_workflow_client()
+
+    retried = wc.start_workflow_by_name("oss_dynamic_rules", {"task": "oss_dyn_retried"}, version=1)
+    first = _fail_polled(clients, "oss_dyn_retried", retried)
+    wf = wait_task(clients, retried, "dyn_ref", "SCHEDULED")  # the TaskDef's one retry
+    again = [t for t in wf.tasks if t.reference_task_name == "dyn_ref"]
+    assert [(t.status, t.retry_count, t.task_def_name) for t in again] == [
+        ("FAILED", 0, "oss_dyn_retried"), ("SCHEDULED", 1, "oss_dyn_retried")]
+    assert again[0].task_id == first.task_id and again[1].retried_task_id == first.task_id
+    _fail_polled(clients, "oss_dyn_retried", retried)
+    assert len(wait_status(clients, retried, "FAILED").tasks) == 2
+
+    once = wc.start_workflow_by_name("oss_dynamic_rules", {"task": "oss_dyn_once"}, version=1)
+    _fail_polled(clients, "oss_dyn_once", once)
+    failed = wait_status(clients, once, "FAILED")
+    assert [(t.status, t.task_type) for t in failed.tasks] == [("FAILED", "oss_dyn_once")]
+
+
+def test_a_dynamic_task_whose_name_has_no_taskdef_fails_the_run(clients: OrkesClients,
+                                                               executor: WorkflowExecutor) -> None:
+    _dynamic_flow(executor, "oss_dynamic_unknown")
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_unknown", {"task": "oss_dyn_nowhere"},
+                                                               version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    task = by_ref(failed)["dyn_ref"]
+    assert task.status == "FAILED" and task.task_def_name == "oss_dyn_nowhere"
+    assert task.reason_for_incompletion == (
+        "Invalid task specified.  Cannot find task by name oss_dyn_nowhere in the task definitions")
+    polled = clients.get_task_client().poll_task("oss_dyn_nowhere", worker_id="dyn-worker")
+    assert polled is None or polled.task_id is None  # never queued

@@ -14,7 +14,9 @@ from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
 # Task kinds the engine runs.  Adapters map vendor task types onto these.
 # queued; an external worker polls by ``name``, leases, completes or fails it.  With params.name (a template) the
-# queue is named when the task is scheduled; resolving to no name fails it (reason params.missing_name_reason)
+# queue is named when the task is scheduled; resolving to no name fails it (reason params.missing_name_reason).
+# With params.rules_from (engine/codec.py RULES_FROM) the attempt then takes the rules (retries, delays, timeout,
+# limits) of the name it resolved to, read from the stored definition of that name; a name with none fails it
 WORKER = "worker"
 HTTP = "http"  # the engine calls params {method, url, headers, body, timeout_ms}
 SUBWORKFLOW = "subworkflow"  # params {name, version, input}: a child execution the task follows

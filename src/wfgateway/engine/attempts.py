@@ -26,14 +26,14 @@ from wfgateway.core.model import (
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
-from wfgateway.engine.codec import LIMITS
+from wfgateway.engine.codec import LIMITS, RULES_FROM
 from wfgateway.engine.domains import domain_for
 from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure, workflow_output
 from wfgateway.engine.env import Env, evaluate
 from wfgateway.engine.looping import start_iteration
 from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.scopes import definition_graph
-from wfgateway.engine.state import AttRec, ExecState, new_attempt
+from wfgateway.engine.state import AttRec, ExecState, PendingRules, new_attempt
 from wfgateway.engine.templates import resolve
 from wfgateway.engine.util import new_id, reason_of
 from wfgateway.engine.validation import validate_specs
@@ -111,6 +111,16 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
                    reason=str(params.get("missing_name_reason") or "The worker task's name resolved to nothing"))
             return rec
         rec.a.name = name
+        if isinstance(spec.params.get(RULES_FROM), dict):  # its rules are those of the name: looked up by the unit
+            st.pending_rules.append(PendingRules(rec, container, spec, params, delay_ms))
+            return rec
+    start_scheduled(st, env, container, spec, rec, params, delay_ms)
+    return rec
+
+
+def start_scheduled(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,
+                    params: dict[str, Any], delay_ms: int) -> None:
+    """Start a SCHEDULED attempt whose templates are resolved: now, or after ``delay_ms``."""
     domain = domain_for(st.e.metadata, st.e.tenant, rec.a.name, env.pollers, env.now) if spec.kind == WORKER else None
     if domain is not None:  # the queue partition only a poll naming this domain draws from
         rec.a.extra = {**rec.a.extra, DOMAIN: domain}
@@ -119,9 +129,8 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
         rec.a.callback_after_ms = due
         rec.params = (worker_params(spec, params) if spec.kind == WORKER else params) or None
         st.timers.append((due, "wake" if spec.kind == WORKER else "start", rec.key, None))
-        return rec
+        return
     begin(st, env, container, spec, rec, params)
-    return rec
 
 
 def resolve_params(spec: TaskSpec, ctx: StateContext) -> dict[str, Any]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from wfgateway.core.model import Edge, TaskLimits, TaskSpec, WorkflowDefinition
 
 LIMITS = "limits"  # the key of a worker attempt's params that holds its spec's limits (limits_from)
+# the key of a name-resolved worker spec's params: {evaluator, definitions_of, unknown_reason, ...} -- when the
+# attempt is scheduled it takes the rules (spec_with_policy) that the evaluator makes of the extra of the stored
+# definition named like the task, in the run's tenant + definitions_of; no such definition fails the attempt
+RULES_FROM = "rules_from"
+_POLICY_FIELDS = ("retries", "retry_delay_ms", "backoff", "backoff_scale", "timeout_ms")
 
 
 def spec_to_dict(spec: TaskSpec) -> dict[str, Any]:
@@ -59,6 +65,26 @@ def spec_from_dict(d: dict[str, Any]) -> TaskSpec:
         body=[spec_from_dict(b) for b in d.get("body") or ()],
         limits=limits_from(d.get(LIMITS)),
     )
+
+
+def spec_with_policy(spec: TaskSpec, policy: dict[str, Any]) -> TaskSpec:
+    """``spec`` with the rules (retries, delays, timeout, limits, extra) ``policy`` gives."""
+    extra = policy.get("extra")
+    return replace(
+        spec, **{f: policy[f] for f in _POLICY_FIELDS if f in policy},
+        limits=limits_from(policy.get(LIMITS)),
+        extra={**spec.extra, **extra} if isinstance(extra, dict) else spec.extra,
+    )
+
+
+def policy_of(spec: TaskSpec) -> dict[str, Any]:
+    """The policy that gives a spec the rules ``spec`` has (see spec_with_policy)."""
+    policy: dict[str, Any] = {f: getattr(spec, f) for f in _POLICY_FIELDS}
+    if spec.limits is not None and spec.limits.active:
+        policy[LIMITS] = [spec.limits.max_in_progress, spec.limits.per_window, spec.limits.window_ms]
+    if spec.extra:
+        policy["extra"] = spec.extra
+    return policy
 
 
 def limits_from(value: Any) -> TaskLimits | None:

@@ -85,10 +85,11 @@ def _decide_scope(st: ExecState, env: Env, container: AttRec | None, graph: Grap
                 continue
             if s.successful or cur.a.branch == "error":
                 continue
-            if (s in AUTO_RETRY and cur.a.attempt - cur.retry_base < spec.retries
-                    and not (s is TaskStatus.TIMED_OUT and spec.timeout_policy == "fail")):
+            rules = cur.spec or spec  # an attempt that resolved its own rules (a name-resolved worker) keeps them
+            if (s in AUTO_RETRY and cur.a.attempt - cur.retry_base < rules.retries
+                    and not (s is TaskStatus.TIMED_OUT and rules.timeout_policy == "fail")):
                 n = cur.a.attempt - cur.retry_base
-                new = schedule(st, env, container, spec, retry_of=cur, delay_ms=retry_delay(spec, n))
+                new = schedule(st, env, container, spec, retry_of=cur, delay_ms=retry_delay(rules, n))
                 changed = changed or new.a.status.terminal
                 done = False
                 continue

@@ -351,6 +351,17 @@ def public_fields(obj: Any) -> dict[str, Any]:
 
 
 
+@dataclasses.dataclass
+class PendingRules:
+    """A name-resolved worker attempt whose rules the unit looks up before it starts (codec.RULES_FROM)."""
+
+    rec: AttRec
+    container: AttRec | None
+    spec: TaskSpec
+    params: dict[str, Any]
+    delay_ms: int
+
+
 class ExecState:
     """An execution being worked on inside one unit of work."""
 
@@ -374,6 +385,7 @@ class ExecState:
         self.failure_pending = False  # failed by itself: start the definition's on_failure workflow
         self.pending_children: list[AttRec] = []
         self.pending_starts: list[tuple[AttRec, dict[str, Any]]] = []  # start tasks and what they start
+        self.pending_rules: list[PendingRules] = []  # worker attempts waiting for their name's rules
         self.start_depth = 0  # how many start tasks of this unit led to this execution (bounds a runaway chain)
         self.terminate_children: list[str] = []
         self.timers: list[tuple[int, str, str | None, str | None]] = []  # (due, kind, attempt key, payload)

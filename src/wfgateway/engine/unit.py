@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from wfgateway.core.errors import GatewayError, NotFound
+from wfgateway.core.errors import EvaluationFailed, GatewayError, NotFound
 from wfgateway.core.model import TASK_DOMAINS, Execution, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
+from wfgateway.engine.attempts import start_scheduled
+from wfgateway.engine.codec import RULES_FROM, definition_from_dict, spec_with_policy
 from wfgateway.engine.decider import decide
 from wfgateway.engine.domains import Pollers
 from wfgateway.engine.ending import cancel_open, end_execution, finish
+from wfgateway.engine.env import evaluate
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.resolve import StateContext
 from wfgateway.engine.snapshots import Snapshots
-from wfgateway.engine.state import AttRec, ExecRec, ExecState
+from wfgateway.engine.state import AttRec, ExecRec, ExecState, PendingRules
 from wfgateway.engine.store.base import EXEC_COLS, Changeset, Store
 from wfgateway.engine.templates import resolve
-from wfgateway.engine.util import new_id, now_ms, reason_of
+from wfgateway.engine.util import loads, new_id, now_ms, reason_of
 
 MIRROR = {
     ExecutionStatus.COMPLETED: TaskStatus.COMPLETED,
@@ -138,6 +141,9 @@ class Unit:
                 while st.pending_starts:
                     await self._start_independent(st, *st.pending_starts.pop(0))
                     progressed = True
+                while st.pending_rules:
+                    await self._take_rules(st, st.pending_rules.pop(0))
+                    progressed = True
                 while st.terminate_children:
                     await self._terminate_child(st.terminate_children.pop(0), st)
                     progressed = True
@@ -178,6 +184,29 @@ class Unit:
             metadata={TASK_DOMAINS: parent.e.metadata[TASK_DOMAINS]} if TASK_DOMAINS in parent.e.metadata else None,
         )
         child.e.extra[NESTING_KEY] = depth
+
+    async def _take_rules(self, st: ExecState, pending: PendingRules) -> None:
+        """Start a name-resolved worker attempt with the rules of its name (codec.RULES_FROM), read now
+        from the stored definition of that name; fail it when there is none or its rules cannot be read."""
+        rec, spec = pending.rec, pending.spec
+        if rec.a.status is not TaskStatus.SCHEDULED:  # canceled meanwhile (its run ended in the same step)
+            return
+        source = spec.params[RULES_FROM]
+        name = rec.a.name
+        try:
+            body = await self.snapshots.stored_body(f"{st.e.tenant}{source.get('definitions_of') or ''}", name, None)
+            policy = evaluate(self, source, definition_from_dict(loads(body)).extra)
+            if not isinstance(policy, dict):
+                raise EvaluationFailed(f"No rules for the task {name}")
+        except NotFound:
+            finish(rec, TaskStatus.FAILED, self.now,
+                   reason=str(source.get("unknown_reason") or "No rules for the task {name}").replace("{name}", name))
+        except EvaluationFailed as exc:
+            finish(rec, TaskStatus.FAILED, self.now, reason=exc.message)
+        else:
+            rec.spec = ruled = spec_with_policy(spec, policy)
+            start_scheduled(st, self, pending.container, ruled, rec, pending.params, pending.delay_ms)
+        st.needs_decide = True
 
     async def _start_independent(self, starter: ExecState, rec: AttRec, request: dict[str, Any]) -> None:
         """A start task's execution: on its own (no parent, nothing waits for it), written with this unit.
