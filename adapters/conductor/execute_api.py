@@ -135,6 +135,8 @@ async def blocking_tasks(call: Call, execution: Execution, refs: list[str], dept
                 child = await call.backend.get(task.subworkflow_id, tenant=tenant(call))
             except NotFound:
                 continue
+            if call.gateway.watch is not None:  # a change down there must wake a wait on this workflow
+                call.gateway.watch.note_parent(child.id, execution.id)
             inner = await blocking_tasks(call, child, refs, depth + 1)
             found.tasks.extend(inner.tasks)
             found.workflow = found.workflow or inner.workflow

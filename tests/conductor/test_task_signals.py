@@ -5,10 +5,14 @@ come with them (running ids, names and versions, terminate-remove)."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest
+from conductor.client.http.models.sub_workflow_params import SubWorkflowParams
+from conductor.client.http.models.task import Task
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
@@ -23,7 +27,7 @@ ONLY_CONDUCTOR = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}
 
 
 @pytest.fixture(scope="module")
-def clients(config: Configuration) -> OrkesClients:
+def clients(gateway: str, config: Configuration) -> OrkesClients:
     clients = OrkesClients(configuration=config)
     for version in (1, 2):
         clients.get_metadata_client().register_workflow_def(WorkflowDef(
@@ -31,7 +35,23 @@ def clients(config: Configuration) -> OrkesClients:
             tasks=[WorkflowTask(name="first", task_reference_name="first_ref", type="WAIT"),
                    WorkflowTask(name="second", task_reference_name="second_ref", type="WAIT")],
             output_parameters={"first": "${first_ref.output}", "second": "${second_ref.output}"}), overwrite=True)
+    # two levels of sub-workflows, a WAIT in each: signalling the outer run goes down to them; the
+    # grandchild's HTTP task (the gateway's /healthz) ends in a commit of its own, before its WAIT
+    health = WorkflowTask(name="health", task_reference_name="health", type="HTTP",
+                          input_parameters={"http_request": {"uri": f"{gateway}/healthz", "method": "GET"}})
+    nested = {"sig_inner": [health, WorkflowTask(name="inner", task_reference_name="inner_wait", type="WAIT")],
+              "sig_mid": [WorkflowTask(name="mid", task_reference_name="mid_wait", type="WAIT"),
+                          sub_workflow("to_inner", "sig_inner")],
+              "sig_outer": [sub_workflow("to_mid", "sig_mid")]}
+    for name, tasks in nested.items():
+        clients.get_metadata_client().register_workflow_def(
+            WorkflowDef(name=name, version=1, schema_version=2, timeout_seconds=0, tasks=tasks), overwrite=True)
     return clients
+
+
+def sub_workflow(ref: str, name: str) -> WorkflowTask:
+    return WorkflowTask(name=ref, task_reference_name=ref, type="SUB_WORKFLOW",
+                        sub_workflow_param=SubWorkflowParams(name=name, version=1))
 
 
 def start(clients: OrkesClients, version: int = 1) -> str:
@@ -88,6 +108,33 @@ def test_signal_sync_answers_when_the_workflow_blocks_again_and_async_finishes_i
     executor.signal_async(other, "FAILED", {"v": 4})
     failed = wait_status(clients, other, "FAILED")
     assert [t.status for t in failed.tasks] == ["COMPLETED", "FAILED"]
+
+
+def test_signal_sync_answers_the_task_a_grandchild_blocks_on(config: Configuration, clients: OrkesClients) -> None:
+    """conductor-python's own signal scenarios: the signal completes the WAIT in the child, the run
+    goes on into a grandchild and blocks on its WAIT -- the answer (BLOCKING_TASK) is that task, not
+    the bare target the wait answers when nothing woke it before timeoutMillis ran out."""
+    outer = clients.get_workflow_client().start_workflow(StartWorkflowRequest(name="sig_outer", version=1))
+    mid = wait_task(clients, outer, "to_mid", "IN_PROGRESS").sub_workflow_id
+    wait_task(clients, mid, "mid_wait", "IN_PROGRESS")
+
+    run = WorkflowExecutor(config).signal(outer, "COMPLETED", {"ok": 1}, return_strategy="BLOCKING_TASK")
+    inner = wait_task(clients, mid, "to_inner", "IN_PROGRESS").sub_workflow_id
+    assert run.response_type == "BLOCKING_TASK" and run.target_workflow_id == outer
+    assert (run.reference_task_name, run.task_type, run.status.value) == ("inner_wait", "WAIT", "IN_PROGRESS")
+    assert run.workflow_id == inner and run.task_id is not None
+
+
+def wait_task(clients: OrkesClients, workflow_id: str, ref: str, status: str) -> Task:
+    """The task ``ref`` of the workflow once it has ``status`` (sub-workflows start asynchronously)."""
+    wc = clients.get_workflow_client()
+    deadline = time.monotonic() + 20
+    while True:
+        tasks = [t for t in wc.get_workflow(workflow_id, include_tasks=True).tasks if t.reference_task_name == ref]
+        if tasks and tasks[-1].status == status and (tasks[-1].task_type != "SUB_WORKFLOW" or tasks[-1].sub_workflow_id):
+            return tasks[-1]
+        assert time.monotonic() < deadline, f"{ref} of {workflow_id} never got {status}: {tasks}"
+        time.sleep(0.05)
 
 
 def test_running_ids_names_versions_and_terminate_remove(gateway: str, clients: OrkesClients) -> None:

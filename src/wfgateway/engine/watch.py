@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,6 +28,8 @@ log = logging.getLogger("wfgateway.engine.watch")
 
 WATCHED = "wfgateway.watched"  # metadata key: changes of this execution are published to every replica
 _RECONNECT_S = 1.0
+_PARENTS_KEPT = 10_000  # sub-workflow -> parent links remembered to wake a waiter on any ancestor
+_MAX_DEPTH = 32  # as deep as the signal and execute waits look into sub-workflows
 
 
 @runtime_checkable
@@ -51,6 +54,7 @@ class ExecutionWatch:
 
     def __init__(self, engine: ListeningEngine) -> None:
         self._signals: dict[str, Signal] = {}
+        self._parents: OrderedDict[str, str] = OrderedDict()  # sub-workflow id -> its parent's id
         self._pending: set[str] = set()
         self._flushing = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -125,8 +129,7 @@ class ExecutionWatch:
     def _on_event(self, event: EngineEvent) -> None:
         execution = event.execution
         self.wake(execution.id)
-        if execution.parent_execution_id:  # a waiter on the parent looks into its sub-workflows
-            self.wake(execution.parent_execution_id)
+        self._wake_ancestors(execution.id, execution.parent_execution_id)
         if self._shared is not None and execution.metadata.get(WATCHED):
             self._pending.add(execution.id)
             if not self._flushing:
@@ -134,6 +137,25 @@ class ExecutionWatch:
                 task = asyncio.ensure_future(self._publish())
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+
+    def note_parent(self, execution_id: str, parent_id: str) -> None:
+        """Remember that ``execution_id`` is a sub-workflow of ``parent_id`` (bounded), so a change
+        of it, however deep, also wakes a waiter on any of its ancestors.  Events name the parent of
+        the execution they change; a waiter that looks into sub-workflows notes the links it walks,
+        which also covers ancestors that have not changed since this process started listening."""
+        self._parents[execution_id] = parent_id
+        self._parents.move_to_end(execution_id)
+        if len(self._parents) > _PARENTS_KEPT:
+            self._parents.popitem(last=False)
+
+    def _wake_ancestors(self, execution_id: str, parent_id: str | None) -> None:
+        if parent_id is None:
+            return
+        self.note_parent(execution_id, parent_id)
+        hops = 0
+        while parent_id is not None and hops < _MAX_DEPTH:
+            self.wake(parent_id)
+            parent_id, hops = self._parents.get(parent_id), hops + 1
 
     async def _publish(self) -> None:
         """Every watched execution changed since the last flush, in one statement."""
