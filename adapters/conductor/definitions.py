@@ -140,6 +140,17 @@ def to_definition(
     )
 
 
+def inline_body(doc: Mapping[str, Any], task_defs: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The engine's body of a WorkflowDef given inline (a SUB_WORKFLOW's workflowDefinition, a
+    START_WORKFLOW's workflowDef): run in the tenant of the run that gives it, never registered, the same
+    snapshot for the same definition."""
+    body = definition_to_dict(to_definition(doc, "", task_defs))
+    body.pop("tenant", None)
+    body.pop("created_ms", None)
+    body.pop("updated_ms", None)
+    return body
+
+
 def own_task_id(value: Any) -> Any:
     """Conductor's ``${CPEWF_TASK_ID}`` (a task input naming the task's own id, as conductor-python's
     examples use it) -> the engine's ``${self.id}``."""
@@ -384,15 +395,10 @@ class _Builder:
         if not doc.get("version") and sub.get("version"):
             doc["version"] = sub["version"]
         try:
-            child = to_definition(doc, "", self.task_defs)
+            return inline_body(doc, self.task_defs)
         except (InvalidArgument, ValidationFailed) as exc:
             raise InvalidArgument(f"SUB_WORKFLOW task {wt.get('taskReferenceName')}: workflowDefinition: "
                                   f"{exc.message}") from None
-        body = definition_to_dict(child)
-        body.pop("tenant", None)  # the child runs in the parent's tenant
-        body.pop("created_ms", None)  # the same inline child keeps the same snapshot digest
-        body.pop("updated_ms", None)
-        return body
 
     def _spec(self, wt: dict[str, Any], kind: str, deps: list[Edge], *, input: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None, policy: bool = False) -> TaskSpec:

@@ -210,6 +210,15 @@ def test_a_start_workflow_task_naming_an_unknown_workflow_fails(clients: OrkesCl
      "startWorkflow validation failed. 'name' -> Workflow name cannot be null or empty. "),
     ({"startWorkflow": {"name": "oss_started", "priority": 100}},
      "startWorkflow validation failed. 'priority' -> priority: 100 should be maximum 99. "),
+    ({"startWorkflow": {"name": "oss_started", "input": None}}, "NULL input passed when starting workflow"),
+    ({"startWorkflow": {"name": "oss_started", "idempotencyKey": "k", "idempotencyStrategy": "SOMETIMES"}},
+     "Error reading StartWorkflowRequest. 'idempotencyStrategy': \"SOMETIMES\" is not one of the values accepted "
+     "for Enum class: [FAIL, RETURN_EXISTING, FAIL_ON_RUNNING]"),
+    ({"startWorkflow": {"name": "oss_inline", "workflowDef": {"name": "oss_inline", "tasks": []}}},
+     "startWorkflow validation failed. 'workflowDef.tasks' -> WorkflowTask list cannot be empty. "),
+    ({"startWorkflow": {"name": "oss_inline", "workflowDef": {"tasks": [{"name": "h", "type": "HUMAN"}]}}},
+     "startWorkflow validation failed. 'workflowDef.name' -> WorkflowDef name cannot be null or empty. "
+     "'workflowDef.tasks[0].taskReferenceName' -> WorkflowTask taskReferenceName name cannot be empty or null. "),
 ])
 def test_a_start_workflow_task_with_a_request_it_cannot_read_fails_with_the_servers_reason(
         clients: OrkesClients, executor: WorkflowExecutor, start_input: dict[str, Any], reason: str) -> None:
@@ -218,6 +227,60 @@ def test_a_start_workflow_task_with_a_request_it_cannot_read_fails_with_the_serv
     wid = clients.get_workflow_client().start_workflow_by_name("oss_start_bad", {}, version=1)
     task = by_ref(wait_status(clients, wid, "FAILED"))["start_ref"]
     assert task.status == "FAILED" and task.reason_for_incompletion == reason
+
+
+def _starter(executor: WorkflowExecutor, name: str, start: dict[str, Any]) -> None:
+    """A workflow whose one task is a START_WORKFLOW with ``start`` as its startWorkflow input."""
+    task = TaskInterface(task_reference_name="start_ref", task_type=TaskType.START_WORKFLOW,
+                         input_parameters={"startWorkflow": start})
+    ConductorWorkflow(executor=executor, name=name, version=1).add(task).register(overwrite=True)
+
+
+def _started(clients: OrkesClients, starter: str, run_input: dict[str, Any]) -> tuple[Any, Workflow]:
+    """Run ``starter`` to its end; its START_WORKFLOW task and the run that task started."""
+    wid = clients.get_workflow_client().start_workflow_by_name(starter, run_input, version=1)
+    task = by_ref(wait_status(clients, wid, "COMPLETED"))["start_ref"]
+    assert task.status == "COMPLETED" and set(task.output_data) == {"workflowId"}
+    return task, wait_task(clients, task.output_data["workflowId"], "hold_ref", "IN_PROGRESS")
+
+
+def test_a_start_workflow_task_runs_a_workflow_def_given_inline_without_registering_it(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    inline = WorkflowDef(name="oss_inline_started", version=3, timeout_seconds=0,
+                         output_parameters={"note": "from the inline definition"},
+                         tasks=[WorkflowTask(name="hold", task_reference_name="hold_ref", type="HUMAN")])
+    _starter(executor, "oss_inline_starter", {
+        "name": "oss_inline_started", "input": {"order": "${workflow.input.order}"}, "correlationId": 42,
+        "workflowDef": clients.get_metadata_client().api_client.sanitize_for_serialization(inline)})
+    task, started = _started(clients, "oss_inline_starter", {"order": "D-1"})
+    assert (started.workflow_name, started.workflow_version, started.status) == ("oss_inline_started", 3, "RUNNING")
+    assert started.input == {"order": "D-1"} and started.correlation_id == "42"  # Jackson reads 42 as "42"
+    assert started.workflow_definition.tasks[0].type == "HUMAN"
+    with pytest.raises(ApiException) as unregistered:
+        clients.get_metadata_client().get_workflow_def("oss_inline_started", version=3)
+    assert unregistered.value.status == 404
+    clients.get_task_client().update_task_by_ref_name(started.workflow_id, "hold_ref", "COMPLETED", {})
+    done = wait_status(clients, started.workflow_id, "COMPLETED")
+    assert done.output == {"note": "from the inline definition"}
+
+
+def test_a_start_workflow_task_naming_no_version_starts_the_latest_and_ignores_idempotency_keys(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    """The OSS StartWorkflow task starts through WorkflowExecutor.startWorkflow, which reads neither
+    idempotencyKey nor idempotencyStrategy: each run of the task starts a workflow of its own."""
+    md = clients.get_metadata_client()
+    for version in (1, 2):
+        md.register_workflow_def(WorkflowDef(
+            name="oss_versioned", version=version, timeout_seconds=0, tasks=[
+                WorkflowTask(name="hold", task_reference_name="hold_ref", type="HUMAN",
+                             input_parameters={"version": version})]), overwrite=True)
+    _starter(executor, "oss_latest_starter", {"name": "oss_versioned", "input": {},
+                                              "idempotencyKey": "once-only", "idempotencyStrategy": "FAIL"})
+    first_task, first = _started(clients, "oss_latest_starter", {})
+    assert first.workflow_version == 2 and by_ref(first)["hold_ref"].input_data == {"version": 2}
+    assert first_task.input_data["startWorkflow"]["idempotencyKey"] == "once-only"
+    _, second = _started(clients, "oss_latest_starter", {})
+    assert second.workflow_id != first.workflow_id and second.status == "RUNNING"
 
 
 # -- EVENT -------------------------------------------------------------------------------------------

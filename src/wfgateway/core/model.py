@@ -37,7 +37,7 @@ COMPUTE = "compute"
 LOOP = "loop"
 # params {name, version?, input?, correlation_id?, priority?, metadata?, missing_reason?, output_key?}, or
 # {evaluator, output_key?, ...}: the registered evaluator computes those fields from (params, input).  Starts an
-# execution of that stored definition on its own -- no parent link, nothing waits for it -- and completes at
+# execution of that stored definition (or of ``definition``, one given inline, as a sub-workflow's) on its own -- no parent link, nothing waits for it -- and completes at
 # once with output {output_key (default "execution_id"): its id}; a definition that does not exist fails the
 # task (its reason ``missing_reason`` when given).
 START = "start"

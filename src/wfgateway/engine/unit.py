@@ -213,14 +213,13 @@ class Unit:
         A chain of executions starting one another inside one unit stops at MAX_NESTING (a workflow that
         starts itself at once would otherwise never settle); later units start them again from 0."""
         depth = starter.start_depth + 1
-        name, version = request["name"], request.get("version")
         if depth > MAX_NESTING:
             finish(rec, TaskStatus.FAILED, self.now, reason=f"Start tasks chain deeper than {MAX_NESTING} executions "
                                                             "in one step (does a workflow start itself?)")
             starter.needs_decide = True
             return
         try:
-            digest, definition = self.use_definition(await self.snapshots.stored_body(starter.e.tenant, name, version))
+            digest, definition = self.use_definition(await self.snapshots.child_body(starter.e.tenant, request))
         except GatewayError as exc:
             missing = request.get("missing_reason") if isinstance(exc, NotFound) else None
             finish(rec, TaskStatus.FAILED, self.now, reason=str(missing) if missing else exc.message)
