@@ -131,4 +131,18 @@ MIGRATIONS: list[list[str]] = [
         """CREATE INDEX attempts_in_progress ON attempts (tenant, name)
             WHERE status = 'IN_PROGRESS' AND kind = 'worker' AND visible = 1""",
     ],
+    # 12: task searches walk only visible attempts, and their totals read the index alone: a count of up to
+    # 10,000 matches read each attempt's row to test ``visible`` (10 ms at 10^5 attempts).  Partial indexes
+    # of the visible attempts, ``visible`` (implied) and a name search's status carried so nothing else is read
+    [
+        """CREATE INDEX attempts_visible_name_scheduled ON attempts (tenant, name, scheduled_ms, key, status, visible)
+            WHERE visible = 1""",
+        """CREATE INDEX attempts_visible_status_scheduled ON attempts (tenant, status, scheduled_ms, key, visible)
+            WHERE visible = 1""",
+        """CREATE INDEX attempts_visible_scheduled ON attempts (tenant, scheduled_ms, key, visible)
+            WHERE visible = 1""",
+        "DROP INDEX attempts_name_scheduled",
+        "DROP INDEX attempts_status_scheduled",
+        "DROP INDEX attempts_tenant_scheduled",
+    ],
 ]

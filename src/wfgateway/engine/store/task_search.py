@@ -1,10 +1,11 @@
 """The SQL of a task search (visible attempts of one tenant), shared by both stores.
 
 Like an execution search (search.py) a page is read in index order and stops after ``limit`` rows:
-a task name leads ``attempts_name_scheduled``, a status ``attempts_status_scheduled`` (a status set is
-one branch per status, merged and cut to the page), no filter ``attempts_tenant_scheduled``; an
-execution id or a public id use their own indexes.  ``scheduled_ms, key`` order the page and make the
-keyset cursor.  The total counts at most ``COUNT_CAP`` matches.  ``?`` placeholders; PostgreSQL's store
+a task name leads ``attempts_visible_name_scheduled``, a status ``attempts_visible_status_scheduled`` (a
+status set is one branch per status, merged and cut to the page), no filter ``attempts_visible_scheduled``;
+an execution id or a public id use their own indexes.  ``scheduled_ms, key`` order the page and make the
+keyset cursor.  The three indexes hold the visible attempts only, so the total (at most ``COUNT_CAP``
+matches) is counted from the index without reading an attempt.  ``?`` placeholders; PostgreSQL's store
 swaps them for ``%s``.
 """
 
@@ -17,11 +18,11 @@ from wfgateway.engine.store.search import COUNT_CAP, SearchSQL, add_range
 
 COLUMNS = ", ".join(ATT_COLS)
 
-# (name, columns): migrations 7 and 8 create them
+# (name, columns): migration 12 creates them, each ``WHERE visible = 1``
 INDEXES: tuple[tuple[str, str], ...] = (
-    ("attempts_name_scheduled", "tenant, name, scheduled_ms, key"),
-    ("attempts_status_scheduled", "tenant, status, scheduled_ms, key"),
-    ("attempts_tenant_scheduled", "tenant, scheduled_ms, key"),
+    ("attempts_visible_name_scheduled", "tenant, name, scheduled_ms, key, status, visible"),
+    ("attempts_visible_status_scheduled", "tenant, status, scheduled_ms, key, visible"),
+    ("attempts_visible_scheduled", "tenant, scheduled_ms, key, visible"),
 )
 
 
