@@ -1,10 +1,13 @@
 """EXCLUSIVE_JOIN on the engine's ``compute`` kind, as the OSS server's ExclusiveJoin system task runs it.
 
-It follows a SWITCH / DECISION whose cases end in different tasks: its output is the output of the
-first task of ``joinOn`` that ran (not skipped, not on an unselected case), else of the first of
-``defaultExclusiveJoinTask`` that ran; if that task did not succeed the join FAILS with the
-reasons of the joinOn tasks that did not.  In this gateway the join runs once every task before it
-has ended, so when none of them ran it fails (the OSS server would leave it IN_PROGRESS for good).
+It follows a SWITCH / DECISION whose cases end in different tasks.  Of ``joinOn``, the first task in
+the list that was scheduled and not SKIPPED decides: when it ended well (COMPLETED, COMPLETED_WITH_ERRORS)
+the join COMPLETES with that task's output; when it failed the join FAILS with the reasons of the joinOn
+tasks that did not end well, space-separated.  When no joinOn task ran, the first of
+``defaultExclusiveJoinTask`` that ran decides the same way (a failure's reason followed by a space).
+When none of either ran -- a case that ends in no task the join names -- the join stays IN_PROGRESS, as
+on the OSS server, which looks again at every decide and never finds one: the run waits for its
+timeout, a terminate, or a task update that ends the join.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from wfgateway.core.errors import EvaluationFailed
+from wfgateway.core.model import Held
 
 EVALUATOR = "conductor.exclusive_join"
-_SUCCESSFUL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED"})
+_SUCCESSFUL = frozenset({"COMPLETED", "COMPLETED_WITH_ERRORS", "SKIPPED"})  # TaskModel.Status.isSuccessful
 _NOT_RUN = (None, "SKIPPED")
 
 
@@ -36,25 +40,34 @@ def join_params(wt: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def exclusive_join(params: dict[str, Any], data: Any) -> dict[str, Any]:
-    """The output of the task the join settles on; EvaluationFailed when it failed or none ran."""
+    """The output of the task the join settles on; EvaluationFailed when that task failed; Held (the join
+    stays IN_PROGRESS) when none of its tasks ran."""
     task_input = data if isinstance(data, Mapping) else {}
     given = params.get("tasks")
     tasks: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     join_on = [str(r) for r in task_input.get("joinOn") or []]
     defaults = [str(r) for r in task_input.get("defaultExclusiveJoinTask") or []]
     for refs, reasons_of in ((join_on, join_on), (defaults, None)):
-        ran = next((tasks[r] for r in refs if isinstance(tasks.get(r), Mapping) and tasks[r].get("status") not in _NOT_RUN),
-                   None)
+        ran = next((tasks[r] for r in refs if _status(tasks, r) not in _NOT_RUN), None)
         if ran is None:
             continue
         if ran.get("status") in _SUCCESSFUL:
             output = ran.get("output")
             return dict(output) if isinstance(output, Mapping) else {}
         if reasons_of is None:
-            raise EvaluationFailed(f"{ran.get('reason')} ")
-        raise EvaluationFailed(" ".join(
-            str(tasks[r].get("reason")) for r in reasons_of
-            if isinstance(tasks.get(r), Mapping) and tasks[r].get("status") not in _SUCCESSFUL
-            and tasks[r].get("status") is not None))
-    raise EvaluationFailed(f"None of the tasks the exclusive join waits on ran (joinOn: {', '.join(join_on)}"
-                           + (f"; defaultExclusiveJoinTask: {', '.join(defaults)})" if defaults else ")"))
+            raise EvaluationFailed(f"{_java(ran.get('reason'))} ")
+        # the OSS task joins the reasons of every joinOn task that did not end well (one that never ran
+        # has no reason to give: the OSS server would stumble over it)
+        raise EvaluationFailed(" ".join(_java(tasks[r].get("reason")) for r in reasons_of
+                                        if _status(tasks, r) not in _SUCCESSFUL and _status(tasks, r) is not None))
+    return Held()
+
+
+def _status(tasks: Mapping[str, Any], ref: str) -> Any:
+    task = tasks.get(ref)
+    return task.get("status") if isinstance(task, Mapping) else None
+
+
+def _java(reason: Any) -> str:
+    """A reason as Java's string joining writes it: a missing one is "null"."""
+    return "null" if reason is None else str(reason)

@@ -377,8 +377,10 @@ def test_an_exclusive_join_takes_the_output_of_the_case_that_ran(clients: OrkesC
     assert join.output_data == {"result": picked} and done.output == {"picked": picked}
 
 
-def test_an_exclusive_join_none_of_whose_tasks_ran_fails_instead_of_waiting_for_good(clients: OrkesClients) -> None:
-    """The OSS server would leave it IN_PROGRESS for ever; here every task before it has ended, so it fails."""
+def test_an_exclusive_join_none_of_whose_tasks_ran_waits_in_progress_as_on_the_oss_server(
+        clients: OrkesClients) -> None:
+    """The OSS ExclusiveJoin finds no joinOn (or default) task that ran, so it leaves the join IN_PROGRESS
+    and looks again at every decide: the run waits until it is terminated (or times out)."""
     clients.get_metadata_client().register_workflow_def(WorkflowDef(
         name="oss_exclusive_none", version=1, timeout_seconds=0,
         tasks=[WorkflowTask(name="route", task_reference_name="route_ref", type="SWITCH",
@@ -387,10 +389,35 @@ def test_an_exclusive_join_none_of_whose_tasks_ran_fails_instead_of_waiting_for_
                             decision_cases={"a": [_inline("a_ref", "'from a'")]}),
                WorkflowTask(name="join", task_reference_name="join_ref", type="EXCLUSIVE_JOIN", join_on=["a_ref"])]),
         overwrite=True)
-    wid = clients.get_workflow_client().start_workflow_by_name("oss_exclusive_none", {"route": "z"}, version=1)
-    join = by_ref(wait_status(clients, wid, "FAILED"))["join_ref"]
-    assert join.status == "FAILED"
-    assert join.reason_for_incompletion == "None of the tasks the exclusive join waits on ran (joinOn: a_ref)"
+    wc = clients.get_workflow_client()
+    wid = wc.start_workflow_by_name("oss_exclusive_none", {"route": "z"}, version=1)
+    waiting = wait_task(clients, wid, "join_ref", "IN_PROGRESS")
+    join = by_ref(waiting)["join_ref"]
+    assert waiting.status == "RUNNING" and join.output_data == {} and join.reason_for_incompletion is None
+    assert by_ref(wc.get_workflow(wid, include_tasks=True))["join_ref"].status == "IN_PROGRESS"  # still
+    wc.terminate_workflow(wid, reason="no case joined")
+    ended = wait_status(clients, wid, "TERMINATED")
+    assert by_ref(ended)["join_ref"].status == "CANCELED"
+
+
+def test_an_exclusive_join_takes_the_output_of_an_optional_task_that_failed(clients: OrkesClients) -> None:
+    """An optional task that fails ends COMPLETED_WITH_ERRORS, which the OSS ExclusiveJoin counts as ended
+    well: the join completes with that task's output."""
+    broken = WorkflowTask(name="broken", task_reference_name="broken_ref", type="INLINE", optional=True,
+                          input_parameters={"evaluatorType": "javascript", "expression": "undefinedThing.x"})
+    clients.get_metadata_client().register_workflow_def(WorkflowDef(
+        name="oss_exclusive_optional", version=1, timeout_seconds=0,
+        tasks=[WorkflowTask(name="route", task_reference_name="route_ref", type="SWITCH",
+                            evaluator_type="value-param", expression="route",
+                            input_parameters={"route": "${workflow.input.route}"},
+                            decision_cases={"a": [broken], "b": [_inline("b_ref", "'from b'")]}),
+               WorkflowTask(name="join", task_reference_name="join_ref", type="EXCLUSIVE_JOIN",
+                            join_on=["broken_ref", "b_ref"])]), overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_exclusive_optional", {"route": "a"}, version=1)
+    done = wait_status(clients, wid, "COMPLETED")
+    broken_task, join = by_ref(done)["broken_ref"], by_ref(done)["join_ref"]
+    assert broken_task.status == "COMPLETED_WITH_ERRORS" and join.status == "COMPLETED"
+    assert join.output_data == broken_task.output_data
 
 
 # -- DYNAMIC -----------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ SET = "set"  # params {variables}: merged into the execution's variables
 TERMINATE = "terminate"  # params {status, reason, output}: ends the execution
 # params {evaluator, ...}: the output is what the evaluator the adapter registered under that name
 # computes from (params, input) -- an inline script, a query; its EvaluationFailed fails the task.  With
-# params.hold true it does not complete: it stays IN_PROGRESS with that output until complete_task ends it
+# params.hold true (or an output of type Held) it does not complete: it stays IN_PROGRESS with that output until complete_task ends it
 COMPUTE = "compute"
 # runs its ``body`` (a DAG of its own) as iterations 1, 2, ... for as long as the evaluator its params
 # name (``params["evaluator"]``, asked after each iteration) says true; params.max_iterations bounds it.
@@ -56,6 +56,11 @@ SKIPPED_ON_REQUEST = "skipped_on_request"
 # inherit the map.
 TASK_DOMAINS = "task_domains"
 DOMAIN = "domain"
+
+
+class Held(dict[str, Any]):
+    """An evaluator's output that leaves its compute task IN_PROGRESS (as params.hold does) until a
+    complete_task ends it -- for a task that found nothing to settle on yet."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from wfgateway.core.model import (
     TERMINATE,
     WAIT,
     WORKER,
+    Held,
     TaskSpec,
 )
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
@@ -183,8 +184,8 @@ def begin(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec
             finish(rec, TaskStatus.FAILED, now, reason=exc.message, output=exc.output)
             return
         output = out if isinstance(out, dict) else {"result": out}
-        if params.get("hold") is True:  # done by the evaluator, ended by whoever completes the task
-            a.status, a.output = TaskStatus.IN_PROGRESS, output
+        if params.get("hold") is True or isinstance(out, Held):  # ended by whoever completes the task
+            a.status, a.output = TaskStatus.IN_PROGRESS, dict(output)
             _arm_timeout(st, spec, rec, now)
             return
         finish(rec, TaskStatus.COMPLETED, now, output=output)
