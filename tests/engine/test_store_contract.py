@@ -91,10 +91,11 @@ async def test_migrations_are_recorded_and_reopening_applies_nothing_twice(store
         await again.close()
     if hasattr(store, "pool"):
         async with store.pool.connection() as conn:  # type: ignore[attr-defined]
-            versions = [r[0] for r in await (await conn.execute("SELECT version FROM schema_version")).fetchall()]
+            versions = await (await conn.execute("SELECT namespace, version FROM schema_version")).fetchall()
     else:
-        versions = [r[0] for r in store._conn.execute("SELECT version FROM schema_version")]  # type: ignore[attr-defined]
-    assert versions == list(range(1, len(MIGRATIONS) + 1))
+        versions = store._conn.execute("SELECT namespace, version FROM schema_version").fetchall()  # type: ignore[attr-defined]
+    assert sorted(v for ns, v in versions if ns == "") == list(range(1, len(MIGRATIONS) + 1))
+    assert [v for ns, v in versions if ns == "exec_counts"] == [1]  # the run counts' own ledger
 
 
 async def test_a_stale_version_rolls_back_the_whole_changeset(store):

@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from wfgateway.engine.store import counts
 from wfgateway.engine.store.schema import CURRENT, ENGINE, LEDGER, MIGRATIONS, pending
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -45,12 +46,15 @@ def conninfo_for(dsn: str, schema: str | None) -> str:
 
 
 async def migrate(dsn: str, schema: str | None, connect_timeout_s: float) -> int:
-    """Create the schema if needed and apply the engine's pending migrations; the resulting version."""
+    """Create the schema if needed and apply the engine's pending migrations (and the run counts', which
+are PostgreSQL's own SQL); the engine's resulting version."""
     conn = await psycopg.AsyncConnection.connect(
         conninfo_for(dsn, schema), autocommit=True, connect_timeout=max(int(connect_timeout_s), 1)
     )
     try:
-        return await apply_migrations(conn, schema, ENGINE, MIGRATIONS)
+        version = await apply_migrations(conn, schema, ENGINE, MIGRATIONS)
+        await apply_migrations(conn, schema, counts.NAMESPACE, counts.PG_MIGRATIONS)
+        return version
     finally:
         await conn.close()
 

@@ -33,7 +33,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from wfgateway.engine.store import gates, search, task_search
+from wfgateway.engine.store import counts, gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -105,6 +105,7 @@ class PostgresStore:
         self.health = StoreHealth(where(dsn) + (f" (schema {schema})" if schema else ""))
         self._sql: dict[str, str] = {}
         self._checking: asyncio.Task[None] | None = None
+        self._folding: asyncio.Task[None] | None = None
         self.schema = check_schema(schema)
         self.pool_size = max(int(pool_size), 1)
         self.min_pool_size = min(max(int(min_pool_size), 0), self.pool_size)
@@ -128,13 +129,39 @@ class PostgresStore:
         )
         await pool.open(wait=True, timeout=self.connect_timeout_s)
         self._pool = pool
+        self._folding = asyncio.get_running_loop().create_task(self._fold_counts_forever())
 
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
+            if self._folding is not None:
+                self._folding.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._folding
+                self._folding = None
             if self._checking is not None:
                 self._checking.cancel()
             await pool.close()
+
+    async def fold_counts(self) -> None:
+        """Add the run-count changes the triggers appended to ``exec_counts`` (counts.py), unless another
+        replica is doing it right now."""
+        async with self._conn() as conn, conn.transaction():
+            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
+                                     (f"wfgateway.fold-counts:{self.schema or ''}",))
+            row = await cur.fetchone()
+            if row is not None and row[0]:
+                await conn.execute(counts.FOLD)
+
+    async def _fold_counts_forever(self) -> None:
+        """Fold every second, on a connection nobody is waiting for (a busy pool serves calls first; the
+        changes wait, and totals stay exact meanwhile); a database that is down is the calls' to report."""
+        while True:
+            await asyncio.sleep(counts.FOLD_EVERY_S)
+            if self._pool is None or self._pool.get_stats().get("pool_available", 0) == 0:
+                continue
+            with contextlib.suppress(StoreError, psycopg.Error):
+                await self.fold_counts()
 
     @property
     def pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
@@ -363,7 +390,7 @@ class PostgresStore:
         if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id,
                        flt.dialect, *(part for w in flt.workflows or () for part in w))):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
-        sql = search.build(flt, cursor, limit, newest_first, lateral=True)
+        sql = search.build(flt, cursor, limit, newest_first, lateral=True, pending_counts=True)
         async with self._conn() as conn:
             rows: list[tuple[Any, ...]] = []
             key = None
@@ -380,7 +407,7 @@ class PostgresStore:
             total = search.total_of_page(cursor, skip, limit, len(rows)) if key is not None or skip == 0 else None
             if total is None:  # a full page (or one past a cursor): count the matches, up to COUNT_CAP
                 cur = await conn.execute(self._pg(sql.count), sql.count_args)  # type: ignore[arg-type]
-                total = int((await cur.fetchone() or (0,))[0])
+                total = min(int((await cur.fetchone() or (0,))[0]), search.COUNT_CAP)
         return rows, total
 
     async def task_search(

@@ -10,9 +10,10 @@ reading at most ``limit`` index keys (``_many_page``): a union plans in time tha
 its branches (PostgreSQL: 38 ms for 80, 100 ms for 200) and SQLite allows 500 per compound SELECT,
 while this plans in the same ~0.3 ms whatever their number.  Keyset cursors (``(created_ms, id) <
 (?, ?)``, a range of the index, not a filter) make a deep page cost what the first does.  A total
-counts at most ``COUNT_CAP`` matches: a dialect whose answer carries a total reports it as "at least"
-past that bound, as a search index does (Elasticsearch stops tracking total hits at 10,000), instead
-of reading every match of a busy workflow.
+is at most ``COUNT_CAP``: a dialect whose answer carries a total reports it as "at least" past that
+bound, as a search index does (Elasticsearch stops tracking total hits at 10,000).  Filters on workflow
+names, statuses and dialect alone read it from the run counts (counts.py); others count matches on
+the index, stopping at the bound, instead of reading every match of a busy workflow.
 
 Statements use ``?`` placeholders; PostgreSQL's store swaps them for ``%s``.
 """
@@ -23,6 +24,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from wfgateway.engine.store import counts
 from wfgateway.engine.store.base import EXEC_COLS, SearchFilter
 
 COUNT_CAP = 10_000
@@ -209,12 +211,16 @@ def total_of_page(cursor: tuple[int, str] | None, skip: int, limit: int, answere
     return min(skip + answered, COUNT_CAP)
 
 
-def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, lateral: bool = False
-          ) -> SearchSQL:
-    """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL)."""
+def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, lateral: bool = False,
+          pending_counts: bool = False) -> SearchSQL:
+    """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL).  A total
+    of a filter the run counts keep is their sum (``pending_counts``: with the changes not yet folded,
+    PostgreSQL's), any other a walk of at most ``COUNT_CAP`` index entries (the store caps both)."""
     where, args = _filters(flt)
     statuses = list(dict.fromkeys(flt.statuses or ()))
     page, page_args = _page(flt, cursor, limit, newest_first, COLUMNS, lateral)
+    if counts.countable(flt):
+        return SearchSQL(page, page_args, *counts.total_sql(flt, with_changes=pending_counts))
     extra, extra_args = [], []
     if flt.workflows:
         parts = [_workflow_part(w) for w in dict.fromkeys(flt.workflows)]

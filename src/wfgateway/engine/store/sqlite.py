@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wfgateway.engine.store import gates, search, task_search
+from wfgateway.engine.store import counts, gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -132,6 +132,7 @@ class SQLiteStore:
             # hot pages stay in memory up to this bound (config.yaml caches.sqlite_page_cache_mib)
             db.execute(f"PRAGMA cache_size = -{int(self.page_cache_mib) * 1024}")
             self._migrate(db, ENGINE, MIGRATIONS)
+            self._migrate(db, counts.NAMESPACE, counts.SQLITE_MIGRATIONS)  # SQLite's own trigger SQL
             optimize(db, at_open=True)
             if self.path != ":memory:":
                 db.execute("PRAGMA wal_autocheckpoint = 10000")
@@ -385,7 +386,7 @@ class SQLiteStore:
             return rows, None
         total = search.total_of_page(cursor, skip, limit, len(rows)) if key is not None or skip == 0 else None
         if total is None:  # a full page (or one past a cursor): count the matches, up to COUNT_CAP
-            total = db.execute(sql.count, sql.count_args).fetchone()[0]
+            total = min(int(db.execute(sql.count, sql.count_args).fetchone()[0]), search.COUNT_CAP)
         return rows, total
 
     @_waits(write=False)

@@ -1,0 +1,131 @@
+"""The totals a search answer carries come from the run counts the database keeps (store/counts.py) when
+the filter is workflow names, statuses and dialect: they must equal the matches at every moment -- after
+inserts, status changes, deletes and a commit that is rolled back, before and after PostgreSQL folds its
+pending changes -- and a database written before the counts existed is counted when it is opened."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from wfgateway.engine.store.base import Changeset, SearchFilter, Store, VersionConflict
+from wfgateway.engine.store.postgres import PostgresStore
+
+from .test_store_contract import exec_row
+
+TENANTS, NAMES, DIALECTS = ("t1", "t2"), ("orders", "refunds", "sync"), ("conductor", "cognite", None)
+STATUSES = ("RUNNING", "COMPLETED", "FAILED", "TERMINATED", "PAUSED")
+
+
+def _filters() -> list[SearchFilter]:
+    """Every shape the counts answer: tenant alone, names (one, or Cognite's workflowFilters without a
+    version), statuses (one or several), dialect, and their mixtures."""
+    out = []
+    for tenant in TENANTS:
+        for names, statuses, dialect in itertools.product(
+                (None, ["orders"], ["orders", "sync"], ["nowhere"]), (None, ["FAILED"], ["COMPLETED", "FAILED"]),
+                (None, "conductor", "cognite")):
+            if names and len(names) > 1:
+                out.append(SearchFilter(tenant, workflows=[(n, None) for n in names], statuses=statuses,
+                                        dialect=dialect))
+            else:
+                out.append(SearchFilter(tenant, name=names[0] if names else None, statuses=statuses,
+                                        dialect=dialect))
+    return out
+
+
+def _matches(rows: dict[str, dict[str, Any]], flt: SearchFilter) -> int:
+    names = {flt.name} if flt.name else {n for n, _ in flt.workflows or ()}
+    return sum(1 for r in rows.values() if r["tenant"] == flt.tenant and (not names or r["name"] in names)
+               and (not flt.statuses or r["status"] in flt.statuses)
+               and (flt.dialect is None or r["dialect"] == flt.dialect))
+
+
+async def _check(store: Store, rows: dict[str, dict[str, Any]]) -> None:
+    for flt in _filters():
+        _page, total = await store.exec_search(flt, None, 1, True, True)  # a full page: the total is counted
+        assert total == _matches(rows, flt), flt
+
+
+async def _fold(store: Store) -> None:
+    if isinstance(store, PostgresStore):
+        await store.fold_counts()
+
+
+async def test_totals_follow_every_change(store_factory: Callable[[], Store]) -> None:
+    store = store_factory()
+    await store.open()
+    try:
+        rows: dict[str, dict[str, Any]] = {}
+        inserts = []
+        for i in range(90):
+            row = {"tenant": TENANTS[i % 2], "name": NAMES[i % 3], "dialect": DIALECTS[(i // 3) % 3],
+                   "status": STATUSES[i % 5]}
+            rows[f"e{i}"] = row
+            inserts.append(exec_row(f"e{i}", **row))
+        await store.commit(Changeset(exec_inserts=inserts))
+        await _check(store, rows)
+        await _fold(store)
+        await _check(store, rows)
+
+        # runs end, are rerun, are paused; one changes twice in one commit (its version is bumped each time)
+        moves = [(f"e{i}", "COMPLETED" if i % 2 else "FAILED") for i in range(0, 90, 4)]
+        await store.commit(Changeset(exec_updates=[(("status",), (status,), eid, 0) for eid, status in moves]))
+        for eid, status in moves:
+            rows[eid]["status"] = status
+        await _check(store, rows)
+        await store.commit(Changeset(exec_updates=[(("status",), ("RUNNING",), "e0", 1),
+                                                   (("status",), ("TERMINATED",), "e0", 2)]))
+        rows["e0"]["status"] = "TERMINATED"
+        await _check(store, rows)
+        # a commit that loses its race changes no count
+        with pytest.raises(VersionConflict):
+            await store.commit(Changeset(exec_updates=[(("status",), ("PAUSED",), "e1", 0),
+                                                       (("status",), ("PAUSED",), "e4", 0)]))
+        await _check(store, rows)
+        await _fold(store)
+        await _check(store, rows)
+        # an update that does not move the run leaves its counts alone
+        await store.commit(Changeset(exec_updates=[(("output",), ('{"ok": true}',), "e2", 0)]))
+        await store.commit(Changeset(exec_deletes=[("e3", 0), ("e5", 0), ("e8", 1)]))
+        for eid in ("e3", "e5", "e8"):
+            del rows[eid]
+        await _check(store, rows)
+        await _fold(store)
+        await _check(store, rows)
+    finally:
+        await store.close()
+
+
+async def test_runs_stored_before_the_counts_existed_are_counted(store_factory: Callable[[], Store]) -> None:
+    """A database of an earlier release: the migration counts what it holds, once."""
+    store = store_factory()
+    await store.open()
+    try:
+        await store.commit(Changeset(exec_inserts=[
+            exec_row(f"old{i}", tenant="t1", name=NAMES[i % 3], status=STATUSES[i % 5], dialect=DIALECTS[i % 3])
+            for i in range(40)]))
+        undo = ["DROP TABLE exec_counts", "DELETE FROM schema_version WHERE namespace = 'exec_counts'"]
+        if isinstance(store, PostgresStore):
+            undo = ["DROP TABLE exec_count_changes", "DROP FUNCTION executions_count_change() CASCADE", *undo]
+        else:
+            undo = [f"DROP TRIGGER executions_count_{op}" for op in ("insert", "delete", "update")] + undo
+        await store.run_sql([(sql, ()) for sql in undo])
+    finally:
+        await store.close()
+    reopened = store_factory()
+    await reopened.open()
+    try:
+        rows = {r[0]: {"tenant": r[1], "name": r[2], "status": r[3], "dialect": r[4]}
+                for r in await reopened.fetch_sql("SELECT id, tenant, name, status, dialect FROM executions")}
+        assert len(rows) == 40
+        await _check(reopened, rows)
+        await reopened.commit(Changeset(exec_inserts=[exec_row("new", tenant="t1", name="orders", status="FAILED",
+                                                               dialect="conductor")]))
+        rows["new"] = {"tenant": "t1", "name": "orders", "status": "FAILED", "dialect": "conductor"}
+        await _check(reopened, rows)
+    finally:
+        await reopened.close()
