@@ -11,10 +11,10 @@ import json
 import re
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from wfgateway.core import errors as E
+from wfgateway.exact_json import dumps
 
 DOC_BASE = "https://docs.altostrat.io/errors/"
 
@@ -114,4 +114,4 @@ def error_body(error: E.GatewayError) -> tuple[int, dict[str, Any]]:
 
 def render_error(error: E.GatewayError) -> Response:
     status, body = error_body(error)
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from wfgateway.adapters.altostrat.authorizations import Authorizations
@@ -14,6 +13,7 @@ from wfgateway.adapters.altostrat.security import BearerAuth
 from wfgateway.adapters.altostrat.store import Tables
 from wfgateway.adapters.altostrat.vault import Vault
 
+from wfgateway.exact_json import dumps
 from wfgateway.gateway import GatewayContext
 
 
@@ -37,7 +37,7 @@ class Service:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def no_content() -> Response:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from wfgateway.exact_json import dumps
+
 TEMPLATE = re.compile(r"\{\{\s*([^\s{}]+?)\s*\}\}")
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -103,9 +105,8 @@ def resolve_local(value: Any, context: dict[str, Any], secrets: Callable[[str], 
             if v is None:
                 return ""
             if isinstance(v, (dict, list)):
-                import orjson
 
-                return orjson.dumps(v).decode()
+                return dumps(v).decode()
             return str(v).lower() if isinstance(v, bool) else str(v)
 
         return TEMPLATE.sub(piece, s)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from wfgateway.core.errors import (
@@ -22,6 +21,7 @@ from wfgateway.core.errors import (
     ValidationFailed,
     Violation,
 )
+from wfgateway.exact_json import dumps
 
 
 def render_error(error: GatewayError, context: ErrorContext) -> Response:
@@ -35,7 +35,7 @@ def render_error(error: GatewayError, context: ErrorContext) -> Response:
         items = error.details.get(key)
         if items:
             body[key] = list(items)
-    return Response(orjson.dumps({"error": body}), status_code=status, media_type="application/json")
+    return Response(dumps({"error": body}), status_code=status, media_type="application/json")
 
 
 def validation_message(violations: list[Violation]) -> str:

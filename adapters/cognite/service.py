@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 from wfgateway.adapters.cognite.security import TokenAuth
 from wfgateway.adapters.cognite.sessions import Sessions
@@ -14,6 +13,7 @@ from wfgateway.adapters.cognite.state import KeyValue
 from wfgateway.adapters.cognite.translate import Translator
 
 from wfgateway.core.model import RetryPolicy
+from wfgateway.exact_json import dumps
 
 # Cognite's retry rules (seed 003): optional tasks stay as they are, a task past its retry limit gets
 # one more attempt per retry request, failures inside subworkflows are retried in place.
@@ -30,7 +30,7 @@ class CogniteService:
 
 
 def json(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def limit_of(value: Any, default: int = 100) -> int:

@@ -27,12 +27,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from wfgateway.adapters.cognite import outputs
 from wfgateway.adapters.cognite.limits import MAX_EXECUTION_MS
 
 from wfgateway.core.errors import InvalidArgument
 from wfgateway.core.model import DYNAMIC, HTTP, SUBWORKFLOW, WAIT, Edge, TaskSpec, WorkflowDefinition
+from wfgateway.exact_json import dumps
 
 DIALECT = "cognite"
 DEFAULT_RETRIES = 3
@@ -62,7 +62,7 @@ def normalize_task(task: Mapping[str, Any]) -> dict[str, Any]:
 
 def definition_hash(tasks: list[dict[str, Any]], description: str | None) -> str:
     """Uppercase hex SHA-1 of the (normalised) tasks and the description, as Cognite reports it."""
-    canonical = orjson.dumps({"description": description, "tasks": tasks}, option=orjson.OPT_SORT_KEYS)
+    canonical = dumps({"description": description, "tasks": tasks}, sort_keys=True)
     return hashlib.sha1(canonical).hexdigest().upper()
 
 

@@ -6,7 +6,6 @@ import re
 import socket
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 
 from wfgateway.core.errors import (
@@ -17,6 +16,7 @@ from wfgateway.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from wfgateway.exact_json import dumps
 
 INSTANCE = socket.gethostname() or "wfgateway"
 VALIDATION_MESSAGE = "Validation failed, check below errors for detail."
@@ -42,7 +42,7 @@ def render_error(error: GatewayError, context: ErrorContext) -> Response:
         body["error"] = code
     if status >= 500 and status != 500:
         body["retryable"] = True
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(dumps(body), status_code=status, media_type="application/json")
 
 
 def _validation_error(violation: Any, request_path: str = "") -> dict[str, Any]:

@@ -49,22 +49,22 @@ def loads_stored(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
-def _stdlib_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False)
+def _stdlib_dumps(value: Any, sort_keys: bool) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str, ensure_ascii=False, sort_keys=sort_keys)
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     """Compact JSON bytes of an answer."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
     except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits (or an object it cannot write)
-        return _stdlib_dumps(value).encode()
+        return _stdlib_dumps(value, sort_keys).encode()
 
 
-def dumps_text(value: Any) -> str:
+def dumps_text(value: Any, *, sort_keys: bool = False) -> str:
     """Compact JSON text to store (non-string keys as strings, unknown objects stringified); one with an
     integer past 64 bits starts with the mark ``loads_stored`` looks for."""
     try:
-        return orjson.dumps(value, option=_OPTS, default=str).decode()
+        return orjson.dumps(value, option=_OPTS | orjson.OPT_SORT_KEYS if sort_keys else _OPTS, default=str).decode()
     except TypeError:
-        return _MARK + _stdlib_dumps(value)
+        return _MARK + _stdlib_dumps(value, sort_keys)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import orjson
 from starlette.responses import Response
 from wfgateway.adapters.cognite import render
 from wfgateway.adapters.cognite.errors import bad_request, conflict, not_found
@@ -18,6 +17,7 @@ from wfgateway.core.errors import Conflict, NotFound
 from wfgateway.core.model import WAIT, WORKER, Execution
 from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.dialect import Call
+from wfgateway.exact_json import dumps
 
 MAX_INPUT_BYTES = 100 * 1024
 RETRYABLE = frozenset({ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT, ExecutionStatus.TERMINATED})
@@ -78,7 +78,7 @@ async def start_execution(call: Call, svc: CogniteService, project: str, xid: st
 
 def check_input_size(value: Any, what: str = "The workflow input") -> None:
     """Cognite takes at most 100 KB of JSON as an execution's input and as a task update's output."""
-    size = len(orjson.dumps(value))
+    size = len(dumps(value))
     if size > MAX_INPUT_BYTES:
         raise bad_request(f"{what} is {size} bytes of JSON; at most {MAX_INPUT_BYTES} (100 KB) are allowed")
 

@@ -26,6 +26,7 @@ from wfgateway.core.errors import (
     Unauthorized,
     UpstreamError,
 )
+from wfgateway.exact_json import dumps, loads_body
 
 # An upstream 4xx is the caller's request failing upstream: it keeps its meaning (any other is a 502).
 STATUS_ERRORS: Mapping[int, type[GatewayError]] = {
@@ -63,7 +64,7 @@ def _query(query: Mapping[str, Any] | None) -> str:
 
 def _json_or_none(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
+        return loads_body(body)
     except orjson.JSONDecodeError:
         return None
 
@@ -92,7 +93,7 @@ class JsonUpstream:
         h = {"Accept": self.accept, **(headers or {})}
         data = None
         if body is not None:
-            data = orjson.dumps(body)
+            data = dumps(body)
             h["Content-Type"] = "application/json"
         resp = await self.transport.request(method, path + _query(query), headers=h, body=data,
                                             idempotent=method == "GET" if idempotent is None else idempotent)
@@ -104,7 +105,7 @@ class JsonUpstream:
             return None
         if "json" in resp.content_type:
             try:
-                return orjson.loads(resp.body)
+                return loads_body(resp.body)
             except orjson.JSONDecodeError:
                 raise UpstreamError(f"upstream {self.transport.name} answered invalid JSON") from None
         return resp.body.decode("utf-8", "replace") if self.plain_text else None

@@ -31,6 +31,7 @@ from wfgateway.backends.resilience import CircuitBreaker, backoff_s
 from wfgateway.backends.settings import DEFAULT_ROUTE_TIMEOUT_MS, BackendSettings
 from wfgateway.backends.upstream_credentials import UpstreamAuth
 from wfgateway.core.errors import Unavailable, UpstreamError, UpstreamTimeout
+from wfgateway.exact_json import loads_body
 from wfgateway.sanitize import json_line
 
 log = logging.getLogger("wfgateway.upstream")
@@ -55,7 +56,7 @@ class UpstreamResponse:
         return ""
 
     def json(self) -> Any:
-        return orjson.loads(self.body) if self.body else None
+        return loads_body(self.body) if self.body else None
 
 
 class UpstreamTransport:

@@ -44,6 +44,7 @@ from wfgateway.core.statuses import ExecutionStatus
 from wfgateway.cursors import BadCursor, CursorSigner
 from wfgateway.dialect import Principal
 from wfgateway.engine import Engine
+from wfgateway.exact_json import dumps
 from wfgateway.pipeline import Pipeline
 
 log = logging.getLogger("wfgateway.console")
@@ -111,7 +112,7 @@ class ConsoleApi:
             session = self.sessions.issue(response, Identity("anonymous (open mode)", "", None),
                                           secure=request.url.scheme == "https")
             doc["identity"] = _identity_json(session)
-            response.body = orjson.dumps(doc)
+            response.body = dumps(doc)
             response.headers["content-length"] = str(len(response.body))
             return response
         doc["identity"] = _identity_json(session) if session is not None else None

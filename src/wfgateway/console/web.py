@@ -12,6 +12,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wfgateway.exact_json import dumps
+
 log = logging.getLogger("wfgateway.console")
 
 
@@ -22,13 +24,13 @@ class ConsoleError(Exception):
 
 
 def json(document: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(document), status_code=status, media_type="application/json",
+    return Response(dumps(document), status_code=status, media_type="application/json",
                     headers={"cache-control": "no-store", **(headers or {})})
 
 
 def with_etag(request: Request, document: Any) -> Response:
     """The document with a strong ETag; 304 when the client already has it (the page polls with it)."""
-    body = orjson.dumps(document)
+    body = dumps(document)
     tag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"etag": tag, "cache-control": "no-cache"}
     if request.headers.get("if-none-match") == tag:

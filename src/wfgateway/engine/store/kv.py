@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from wfgateway.engine.store.tables import SideFile, StoreHome, Tables
+from wfgateway.exact_json import dumps_text, loads_stored
 
 _TOP = "\U0010ffff"  # sorts after every character a key may hold
 
 
 def _dump(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return dumps_text(value, sort_keys=True)
 
 
 class KeyValue:
@@ -48,7 +47,7 @@ class KeyValue:
 
     async def get(self, ns: str, k: str) -> Any | None:
         rows = await self.tables.query(self._get, (ns, k))
-        return orjson.loads(rows[0][0]) if rows else None
+        return loads_stored(rows[0][0]) if rows else None
 
     async def put(self, ns: str, k: str, value: Any) -> None:
         await self.tables.execute(self._put, (ns, k, _dump(value)))
@@ -69,7 +68,7 @@ class KeyValue:
         """Rows whose key starts with ``prefix``, ordered by key, starting after ``after``."""
         low, high, past = prefix_range(prefix, after, reverse)
         rows = await self.tables.query(self._backward if reverse else self._forward, (ns, low, high, past, limit))
-        return [(k, orjson.loads(v)) for k, v in rows if k.startswith(prefix)]
+        return [(k, loads_stored(v)) for k, v in rows if k.startswith(prefix)]
 
 
 def prefix_range(prefix: str, after: str | None, reverse: bool) -> tuple[str, str, str]:
