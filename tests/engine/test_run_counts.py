@@ -5,6 +5,7 @@ pending changes -- and a database written before the counts existed is counted w
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -129,3 +130,41 @@ async def test_runs_stored_before_the_counts_existed_are_counted(store_factory: 
         await _check(reopened, rows)
     finally:
         await reopened.close()
+
+
+@pytest.mark.postgres
+async def test_replicas_writing_and_folding_at_once_keep_totals_exact(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two gateway replicas on one PostgreSQL database commit runs and status changes concurrently while
+    both fold the pending changes: no change is lost or folded twice, and no writer waits on a count."""
+    from .conftest import make_store
+    from .pg import release_schema
+
+    one, two = make_store("postgres", tmp_path), make_store("postgres", tmp_path)
+    await one.open()
+    await two.open()
+    try:
+        rows: dict[str, dict[str, Any]] = {}
+
+        async def writer(store: Store, prefix: str) -> None:
+            for i in range(60):
+                eid, row = f"{prefix}{i}", {"tenant": "t1", "name": NAMES[i % 3], "dialect": "conductor",
+                                            "status": "RUNNING"}
+                await store.commit(Changeset(exec_inserts=[exec_row(eid, **row)]))
+                rows[eid] = row
+                await store.commit(Changeset(exec_updates=[(("status",), (STATUSES[1 + i % 4],), eid, 0)]))
+                rows[eid] = {**row, "status": STATUSES[1 + i % 4]}
+
+        async def folder(store: Store) -> None:
+            for _ in range(40):
+                await _fold(store)
+                await asyncio.sleep(0.005)
+
+        await asyncio.gather(writer(one, "a"), writer(two, "b"), folder(one), folder(two))
+        await _check(one, rows)
+        await _fold(two)
+        await _check(one, rows)
+        await _check(two, rows)
+    finally:
+        await one.close()
+        await two.close()
+        release_schema(tmp_path)
