@@ -21,6 +21,7 @@ from wfgateway.adapters.conductor import (
 )
 from wfgateway.adapters.conductor.errors import render_error
 from wfgateway.adapters.conductor.poll_data import PollDataStore
+from wfgateway.adapters.conductor.resource_tags import ResourceTagsApi
 from wfgateway.adapters.conductor.responses import json_response
 from wfgateway.adapters.conductor.scheduler_api import SchedulerApi
 from wfgateway.adapters.conductor.schedules import Scheduler, ScheduleStore
@@ -58,6 +59,8 @@ class ConductorDialect:
 
     def handlers(self) -> Mapping[str, Handler]:
         tags = TagsApi(self.tags)
+        secrets, scheduler = SecretsApi(self.secrets).handlers(), SchedulerApi(self.schedules).handlers()
+        resource_tags = ResourceTagsApi(self.tags, self.secrets, self.schedules)
         return {
             **metadata_api.HANDLERS,
             "unregisterWorkflowDef": tags.forgetting("workflow", metadata_api.unregister_workflow_def),
@@ -68,9 +71,10 @@ class ConductorDialect:
             **bulk_api.HANDLERS,
             **search_api.HANDLERS,
             **task_signals.HANDLERS,
-            **SecretsApi(self.secrets).handlers(),
+            **secrets,
             **tags.handlers(),
-            **SchedulerApi(self.schedules).handlers(),
+            **scheduler,
+            **resource_tags.handlers(secrets["deleteSecret"], scheduler["deleteSchedule"]),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
             "testWorkflow": mock_runs.test_workflow,

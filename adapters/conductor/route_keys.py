@@ -9,13 +9,15 @@ polled tasks, search results), remembered as the answering backend's.
 
 SCHEDULER_OPERATIONS = ("saveSchedule", "getSchedule", "getAllSchedules", "deleteSchedule", "pauseSchedule",
                         "pauseScheduleByGet", "resumeSchedule", "resumeScheduleByGet", "pauseAllSchedules",
-                        "resumeAllSchedules", "requeueAllExecutionRecords", "getNextFewSchedules", "searchV21")
+                        "resumeAllSchedules", "requeueAllExecutionRecords", "getNextFewSchedules", "searchV21",
+                        "getTagsForSchedule", "putTagForSchedule", "deleteTagForSchedule")
+SECRET_TAG_OPERATIONS = ("getSecretTags", "putTagForSecret", "deleteTagForSecret")
 
 ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
     "generateToken": {"local": True},  # tokens authenticate clients of this gateway
     # secrets are kept by this gateway per tenant (HTTP tasks and workers of every backend's runs read them here)
     **{op: {"local": True} for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret",
-                                      "putSecret", "deleteSecret", "secretExists")},
+                                      "putSecret", "deleteSecret", "secretExists", *SECRET_TAG_OPERATIONS)},
     # schedules are kept by this gateway per tenant and fire on the embedded engine
     **{op: {"local": True} for op in SCHEDULER_OPERATIONS},
     "registerWorkflowDef": {"workflow": "body.name"},
@@ -79,7 +81,7 @@ BACKEND_OPERATIONS = {
     "generateToken": (),
     # secrets: kept per tenant by the gateway; ${workflow.secrets.X} resolves for runs on the engine
     **{op: () for op in ("listAllSecretNames", "listSecretsThatUserCanGrantAccessTo", "getSecret", "putSecret",
-                         "deleteSecret", "secretExists")},
+                         "deleteSecret", "secretExists", *SECRET_TAG_OPERATIONS)},
     # schedules: kept per tenant by the gateway; their runs start on the embedded engine
     **{op: () for op in SCHEDULER_OPERATIONS},
     "registerWorkflowDef": ("task_definitions", "put_definition"),

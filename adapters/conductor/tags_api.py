@@ -26,7 +26,8 @@ from wfgateway.engine.store.kv import KeyValue
 from wfgateway.engine.store.tables import StoreHome
 
 NAMESPACE = "conductor_tags"
-_SEP = "\x1f"  # between the kind (workflow, task) and the definition's name in a key
+_SEP = "\x1f"  # between the kind (workflow, task, secret, schedule) and the owner's name in a key
+DEFINITION_KINDS = ("workflow", "task")
 
 
 class TagStore:
@@ -47,19 +48,21 @@ class TagStore:
             await self.kv.delete(tenant_id, f"{kind}{_SEP}{name}")
 
     async def everything(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tags of workflow and task definitions (not those of secrets or schedules, kept here too)."""
         out: list[dict[str, Any]] = []
         after: str | None = None
         while True:
             rows = await self.kv.scan(tenant_id, "", after=after, limit=1000)
-            for _, tags in rows:
-                if isinstance(tags, list):  # (a WorkflowTag's rate limit is kept beside, as an object)
+            for key, tags in rows:
+                # (a WorkflowTag's rate limit is kept beside, as an object)
+                if isinstance(tags, list) and key.split(_SEP, 1)[0] in DEFINITION_KINDS:
                     out.extend(t for t in tags if t not in out)
             if len(rows) < 1000:
                 return out
             after = rows[-1][0]
 
 
-def _tag(doc: dict[str, Any]) -> dict[str, Any]:
+def tag_of(doc: dict[str, Any]) -> dict[str, Any]:
     return {"key": doc["key"], "type": doc.get("type") or "METADATA", "value": doc.get("value")}
 
 
@@ -67,7 +70,7 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return bool(a["type"] == b["type"] and a["key"] == b["key"])
 
 
-def _with(tags: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any]]:
+def with_tag(tags: list[dict[str, Any]], new: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in tags if not _same(t, new)] + [new]
 
 
@@ -95,7 +98,7 @@ class TagsApi:
     async def add_tag(self, call: Call, kind: str) -> Response:
         name = await self._owner(call, kind)
         tags = await self.store.get(tenant(call), kind, name)
-        await self.store.put(tenant(call), kind, name, _with(tags, _tag(call.body)))
+        await self.store.put(tenant(call), kind, name, with_tag(tags, tag_of(call.body)))
         return empty_response()
 
     async def set_tags(self, call: Call, kind: str) -> Response:
@@ -103,7 +106,7 @@ class TagsApi:
         name = await self._owner(call, kind)
         tags: list[dict[str, Any]] = []
         for doc in call.body:
-            tags = _with(tags, _tag(doc))
+            tags = with_tag(tags, tag_of(doc))
         await self.store.put(tenant(call), kind, name, tags)
         return empty_response()
 

@@ -16,6 +16,7 @@ from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest, WorkflowDef, WorkflowTask
 from conductor.client.http.models.save_schedule_request import SaveScheduleRequest
 from conductor.client.http.rest import ApiException
+from conductor.client.orkes.models.metadata_tag import MetadataTag
 from conductor.client.orkes_clients import OrkesClients
 
 from tests.conductor.conftest import ONLY_CONDUCTOR
@@ -137,6 +138,28 @@ def test_bad_input_is_conductors_400_and_unknown_schedules_404(clients: OrkesCli
         scheduler.resume_schedule("not_paused")  # the OSS server's answer to resuming a running schedule
     assert not_paused.value.status == 404
     scheduler.delete_schedule("not_paused")
+
+
+def test_schedule_tags_are_added_listed_removed_and_go_with_the_schedule(clients: OrkesClients) -> None:
+    """Orkes' SchedulerClient.set/get/delete_scheduler_tags, as conductor-python's own lifecycle test uses them."""
+    scheduler = clients.get_scheduler_client()
+    scheduler.save_schedule(request("tagged_nightly", "0 0 2 * * ?"))
+    scheduler.set_scheduler_tags([MetadataTag("env", "prod"), MetadataTag("team", "ops")], "tagged_nightly")
+    scheduler.save_schedule(request("tagged_nightly", "0 0 3 * * ?"))  # replacing the schedule keeps its tags
+    assert sorted((t.key, t.value) for t in scheduler.get_scheduler_tags("tagged_nightly")) == [
+        ("env", "prod"), ("team", "ops")]
+
+    scheduler.delete_scheduler_tags([MetadataTag("env", "prod"), MetadataTag("team", "ops")], "tagged_nightly")
+    assert scheduler.get_scheduler_tags("tagged_nightly") == []
+
+    scheduler.set_scheduler_tags([MetadataTag("env", "prod")], "tagged_nightly")
+    scheduler.delete_schedule("tagged_nightly")
+    scheduler.save_schedule(request("tagged_nightly", "0 0 2 * * ?"))
+    assert scheduler.get_scheduler_tags("tagged_nightly") == []  # a schedule created again starts untagged
+    scheduler.delete_schedule("tagged_nightly")
+    with pytest.raises(ApiException) as missing:
+        scheduler.get_scheduler_tags("tagged_nightly")
+    assert missing.value.status == 404 and "Schedule 'tagged_nightly' not found" in missing.value.body
 
 
 def test_next_few_execution_times_follow_the_cron_and_its_window(clients: OrkesClients) -> None:

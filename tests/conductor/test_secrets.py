@@ -11,6 +11,7 @@ import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.rest import ApiException
+from conductor.client.orkes.models.metadata_tag import MetadataTag
 from conductor.client.orkes_clients import OrkesClients
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -60,6 +61,27 @@ def test_secret_client_round_trip(clients: OrkesClients) -> None:
     with pytest.raises(ApiException) as missing:
         secrets.get_secret("db_password")
     assert missing.value.status == 404
+
+
+def test_secret_tags_are_added_listed_removed_and_go_with_the_secret(clients: OrkesClients) -> None:
+    """Orkes' SecretClient.set/get/delete_secret_tags, as conductor-python's own lifecycle test uses them."""
+    secrets = clients.get_secret_client()
+    secrets.put_secret("api_token", "t0k")
+    secrets.set_secret_tags([MetadataTag("env", "prod"), MetadataTag("team", "payments")], "api_token")
+    secrets.set_secret_tags([MetadataTag("env", "staging")], "api_token")  # same type and key: new value
+    assert sorted((t.key, t.value) for t in secrets.get_secret_tags("api_token")) == [
+        ("env", "staging"), ("team", "payments")]
+    assert "api_token" in secrets.list_all_secret_names()  # tags are no secrets of their own
+
+    secrets.delete_secret_tags([MetadataTag("team", "payments"), MetadataTag("owner", "nobody")], "api_token")
+    assert [(t.key, t.value) for t in secrets.get_secret_tags("api_token")] == [("env", "staging")]
+
+    secrets.delete_secret("api_token")
+    secrets.put_secret("api_token", "again")
+    assert secrets.get_secret_tags("api_token") == []  # a secret created again starts untagged
+    with pytest.raises(ApiException) as missing:
+        secrets.set_secret_tags([MetadataTag("env", "prod")], "never_stored")
+    assert missing.value.status == 404 and "Secret never_stored not found" in missing.value.body
 
 
 def test_bad_keys_and_values_are_refused(open_gateway: RunningGateway) -> None:
