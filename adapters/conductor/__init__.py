@@ -6,7 +6,7 @@ from typing import Any
 
 from wfgateway.adapters.conductor import client, route_keys, start_workflow, upstream_auth
 from wfgateway.adapters.conductor.console import console_vocabulary
-from wfgateway.adapters.conductor.definitions import DIALECT, inline_body
+from wfgateway.adapters.conductor.definitions import DIALECT
 from wfgateway.adapters.conductor.dialect import ConductorDialect
 from wfgateway.adapters.conductor.dynamic_fork import EXPANDER_NAME, expand_dynamic_fork
 from wfgateway.adapters.conductor.event_task import EVALUATOR as EVENT
@@ -14,6 +14,8 @@ from wfgateway.adapters.conductor.event_task import publish
 from wfgateway.adapters.conductor.exclusive_join import EVALUATOR as EXCLUSIVE_JOIN
 from wfgateway.adapters.conductor.exclusive_join import exclusive_join
 from wfgateway.adapters.conductor.failure import failure_input
+from wfgateway.adapters.conductor.inline_start import EVALUATOR as INLINE_DEF
+from wfgateway.adapters.conductor.inline_start import inline_request, with_task_defs
 from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.adapters.conductor.start_workflow import EVALUATOR as START_WORKFLOW
 from wfgateway.adapters.conductor.task_def_rules import RULES_EVALUATOR, rules_of_task_def
@@ -31,7 +33,8 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
     for name, fn in scripts.evaluators().items():
         gateway.hooks.register_evaluator(name, fn)
-    gateway.hooks.register_evaluator(START_WORKFLOW, start_workflow.evaluator(inline_body))
+    gateway.hooks.register_evaluator(START_WORKFLOW, start_workflow.evaluator(inline_request))
+    gateway.hooks.register_evaluator(INLINE_DEF, with_task_defs)
     gateway.hooks.register_evaluator(EVENT, publish)
     gateway.hooks.register_evaluator(EXCLUSIVE_JOIN, exclusive_join)
     gateway.hooks.register_evaluator(RULES_EVALUATOR, rules_of_task_def)

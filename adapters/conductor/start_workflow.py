@@ -23,7 +23,7 @@ EVALUATOR = "conductor.start_workflow"
 OUTPUT_KEY = "workflowId"
 _PARAMETER = "startWorkflow"
 _STRATEGIES = ("FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING")  # the OSS IdempotencyStrategy enum
-Translate = Callable[[Mapping[str, Any]], dict[str, Any]]  # an inline WorkflowDef -> the engine's body
+Translate = Callable[[Mapping[str, Any]], dict[str, Any]]  # an inline WorkflowDef -> the start request's fields
 
 
 def start_params() -> dict[str, Any]:
@@ -34,7 +34,8 @@ def start_params() -> dict[str, Any]:
 
 
 def evaluator(translate: Translate) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The START_WORKFLOW evaluator, ``translate`` making the engine's body of an inline workflowDef."""
+    """The START_WORKFLOW evaluator, ``translate`` making what the engine starts for an inline workflowDef
+    (its ``definition``, and the ``definition_from`` that gives it the TaskDefs of the start)."""
     def evaluate(params: dict[str, Any], data: Any) -> dict[str, Any]:
         return start_request(params, data, translate)
     return evaluate
@@ -81,7 +82,7 @@ def start_request(params: dict[str, Any], data: Any, translate: Translate | None
         if translate is None:
             raise EvaluationFailed(f"{_PARAMETER}.workflowDef cannot be run here")
         try:
-            out["definition"] = translate(inline)
+            out.update(translate(inline))
         except (InvalidArgument, ValidationFailed) as exc:
             raise EvaluationFailed(exc.message) from None
         out["name"] = str(inline["name"])

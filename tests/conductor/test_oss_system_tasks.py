@@ -264,6 +264,39 @@ def test_a_start_workflow_task_runs_a_workflow_def_given_inline_without_register
     assert done.output == {"note": "from the inline definition"}
 
 
+def test_an_inline_workflow_def_started_by_a_start_workflow_task_takes_the_registered_taskdefs(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    """The OSS WorkflowExecutor fills an inline definition's tasks with the TaskDefs registered under their
+    names when the run starts (MetadataMapperService.populateTaskDefinitions): the TaskDef registered after
+    the starter retries the inline SIMPLE task and gives its response timeout; a task carrying a
+    taskDefinition of its own keeps that one."""
+    inline = WorkflowDef(name="oss_inline_ruled", version=1, timeout_seconds=0, tasks=[
+        WorkflowTask(name="oss_inline_simple", task_reference_name="own_ref", type="SIMPLE",
+                     task_definition=TaskDef(name="oss_inline_simple", retry_count=0, response_timeout_seconds=9)),
+        WorkflowTask(name="oss_inline_simple", task_reference_name="work_ref", type="SIMPLE")])
+    _starter(executor, "oss_inline_ruled_starter", {
+        "name": "oss_inline_ruled",
+        "workflowDef": clients.get_metadata_client().api_client.sanitize_for_serialization(inline)})
+    clients.get_metadata_client().register_task_def(TaskDef(
+        name="oss_inline_simple", retry_count=1, retry_delay_seconds=0, response_timeout_seconds=77))
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_inline_ruled_starter", {}, version=1)
+    started_id = by_ref(wait_status(clients, wid, "COMPLETED"))["start_ref"].output_data["workflowId"]
+    tc = clients.get_task_client()
+    own = tc.poll_task("oss_inline_simple", worker_id="inline-worker")
+    assert own is not None and own.reference_task_name == "own_ref" and own.response_timeout_seconds == 9
+    tc.update_task(TaskResult(workflow_instance_id=started_id, task_id=own.task_id, status="COMPLETED"))
+    first = by_ref(wait_task(clients, started_id, "work_ref", "SCHEDULED"))["work_ref"]
+    assert first.response_timeout_seconds == 77
+    _fail_polled(clients, "oss_inline_simple", started_id)
+    wf = wait_task(clients, started_id, "work_ref", "SCHEDULED")  # the registered TaskDef's one retry
+    assert [(t.status, t.retry_count) for t in wf.tasks if t.reference_task_name == "work_ref"] == [
+        ("FAILED", 0), ("SCHEDULED", 1)]
+    _fail_polled(clients, "oss_inline_simple", started_id)
+    failed = wait_status(clients, started_id, "FAILED")
+    assert [(t.reference_task_name, t.status) for t in failed.tasks] == [
+        ("own_ref", "COMPLETED"), ("work_ref", "FAILED"), ("work_ref", "FAILED")]
+
+
 def test_a_start_workflow_task_naming_no_version_starts_the_latest_and_ignores_idempotency_keys(
         clients: OrkesClients, executor: WorkflowExecutor) -> None:
     """The OSS StartWorkflow task starts through WorkflowExecutor.startWorkflow, which reads neither

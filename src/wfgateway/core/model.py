@@ -39,7 +39,9 @@ LOOP = "loop"
 # {evaluator, output_key?, ...}: the registered evaluator computes those fields from (params, input).  Starts an
 # execution of that stored definition (or of ``definition``, one given inline, as a sub-workflow's) on its own -- no parent link, nothing waits for it -- and completes at
 # once with output {output_key (default "execution_id"): its id}; a definition that does not exist fails the
-# task (its reason ``missing_reason`` when given).
+# task (its reason ``missing_reason`` when given).  With ``definition_from`` {evaluator, definitions_of, names}
+# the inline definition is the one that evaluator makes, when the execution starts, of the extra of the stored
+# definitions ``names`` lists that exist (in the run's tenant + definitions_of), by name
 START = "start"
 ITERATION = "iteration"  # engine-made: one pass of a loop, the container of that pass's attempts
 DELAY = WAIT  # Altostrat's delay is a timed wait

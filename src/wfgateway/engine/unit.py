@@ -219,6 +219,9 @@ class Unit:
             starter.needs_decide = True
             return
         try:
+            source = request.get("definition_from")
+            if isinstance(source, dict):
+                request = {**request, "definition": await self._definition_from(starter.e.tenant, source, request)}
             digest, definition = self.use_definition(await self.snapshots.child_body(starter.e.tenant, request))
         except GatewayError as exc:
             missing = request.get("missing_reason") if isinstance(exc, NotFound) else None
@@ -233,6 +236,24 @@ class Unit:
         started.start_depth = depth
         finish(rec, TaskStatus.COMPLETED, self.now, output={str(request["output_key"]): started.e.id})
         starter.needs_decide = True
+
+    async def _definition_from(self, tenant: str, source: dict[str, Any], request: dict[str, Any]) -> Any:
+        """The inline definition a start request's ``definition_from`` makes: the extra of each stored
+        definition ``names`` lists (in the tenant + ``definitions_of``) that exists, given to its evaluator;
+        none existing leaves ``request["definition"]`` as it is."""
+        found: dict[str, Any] = {}
+        for name in source.get("names") or []:
+            try:
+                body = await self.snapshots.stored_body(f"{tenant}{source.get('definitions_of') or ''}", str(name), None)
+            except NotFound:
+                continue
+            found[str(name)] = definition_from_dict(loads(body)).extra
+        if not found:
+            return request.get("definition")
+        made = evaluate(self, source, found)
+        if not isinstance(made, dict):
+            raise EvaluationFailed("The start request's definition_from made no definition")
+        return made
 
     async def _start_failure_workflow(self, st: ExecState) -> None:
         """Start the definition's on_failure workflow for ``st``, which just failed by itself; its id (or
