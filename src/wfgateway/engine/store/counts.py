@@ -84,6 +84,11 @@ PG_MIGRATIONS: list[list[str]] = [
             EXECUTE FUNCTION executions_count_change()""",
         _BACKFILL,
     ],
+    # 2: a total reads the changes of its own workflows and statuses on an index: the table's rows live a
+    # second, but its heap keeps the size of its busiest second (a bulk load: 900 empty pages read per total)
+    [
+        "CREATE INDEX exec_count_changes_key ON exec_count_changes (tenant, name, dialect, status)",
+    ],
 ]
 
 # The changes one transaction can see, removed and added to their counts in one statement: a change
