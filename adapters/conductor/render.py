@@ -145,14 +145,20 @@ class SpecIndex:
         return _FOREIGN_TYPES.get(attempt.kind, attempt.kind.upper())
 
     def response_timeout(self, attempt: TaskAttempt) -> int:
+        """The TaskDef's responseTimeoutSeconds: that of the name a DYNAMIC task resolved to, kept on its
+        attempt when it took that TaskDef's rules (the OSS DynamicTaskMapper copies it), else its run's."""
         spec = self._spec(attempt)
-        return int((spec.extra if spec else attempt.extra).get("responseTimeoutSeconds") or 3600)
+        given = attempt.extra.get("responseTimeoutSeconds")
+        if given is None and spec is not None:
+            given = spec.extra.get("responseTimeoutSeconds")
+        return int(given or 3600)
 
     def rate_limit(self, attempt: TaskAttempt) -> tuple[int, int]:
         """(rateLimitPerFrequency, rateLimitFrequencyInSeconds) of a SIMPLE task: its run's TaskDef's, 1 s
-        when unset (the OSS SimpleTaskMapper copies them from the TaskDef's getters); 0, 0 for others."""
+        when unset (the OSS SimpleTaskMapper copies them from the TaskDef's getters); 0, 0 for others --
+        a DYNAMIC task's too: the OSS DynamicTaskMapper copies no rate limit (its TaskDef's still hold at poll)."""
         spec = self._spec(attempt)
-        if spec is None or spec.kind != WORKER:
+        if spec is None or spec.kind != WORKER or spec.extra.get(TYPE_KEY) == "DYNAMIC":
             return 0, 0
         limits = spec.limits
         return (0, 1) if limits is None else (limits.per_window, limits.window_ms // 1000)

@@ -531,6 +531,24 @@ def test_a_dynamic_task_runs_with_the_taskdef_of_the_name_it_resolves_to(
     assert [(t.status, t.task_type) for t in failed.tasks] == [("FAILED", "oss_dyn_once")]
 
 
+def test_a_dynamic_task_shows_the_response_timeout_of_the_taskdef_it_resolved_to(
+        clients: OrkesClients, executor: WorkflowExecutor) -> None:
+    """The OSS DynamicTaskMapper copies the resolved TaskDef's responseTimeoutSeconds onto the task and no
+    rate limit (a SIMPLE task's mapper copies both): the run's task, the task by id and the polled task say so."""
+    _dynamic_flow(executor, "oss_dynamic_shown")
+    clients.get_metadata_client().register_task_def(TaskDef(
+        name="oss_dyn_shown", response_timeout_seconds=45, rate_limit_per_frequency=5,
+        rate_limit_frequency_in_seconds=10))
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_shown", {"task": "oss_dyn_shown"},
+                                                               version=1)
+    queued = by_ref(wait_task(clients, wid, "dyn_ref", "SCHEDULED"))["dyn_ref"]
+    tc = clients.get_task_client()
+    for task in (queued, tc.get_task(queued.task_id), tc.poll_task("oss_dyn_shown", worker_id="dyn-worker")):
+        assert task is not None and task.task_id == queued.task_id and task.task_def_name == "oss_dyn_shown"
+        assert (task.response_timeout_seconds, task.rate_limit_per_frequency,
+                task.rate_limit_frequency_in_seconds) == (45, 0, 0)
+
+
 def test_a_dynamic_task_whose_name_has_no_taskdef_fails_the_run(clients: OrkesClients,
                                                                executor: WorkflowExecutor) -> None:
     _dynamic_flow(executor, "oss_dynamic_unknown")

@@ -10,7 +10,8 @@ from wfgateway.core.model import Edge, TaskLimits, TaskSpec, WorkflowDefinition
 LIMITS = "limits"  # the key of a worker attempt's params that holds its spec's limits (limits_from)
 # the key of a name-resolved worker spec's params: {evaluator, definitions_of, unknown_reason, ...} -- when the
 # attempt is scheduled it takes the rules (spec_with_policy) that the evaluator makes of the extra of the stored
-# definition named like the task, in the run's tenant + definitions_of; no such definition fails the attempt
+# definition named like the task, in the run's tenant + definitions_of (the rules' extra is kept on the attempt's
+# extra too, for what shows the attempt); no such definition fails the attempt
 RULES_FROM = "rules_from"
 _POLICY_FIELDS = ("retries", "retry_delay_ms", "backoff", "backoff_scale", "timeout_ms")
 

@@ -205,6 +205,8 @@ class Unit:
             finish(rec, TaskStatus.FAILED, self.now, reason=exc.message)
         else:
             rec.spec = ruled = spec_with_policy(spec, policy)
+            if isinstance(policy.get("extra"), dict):  # shown with the attempt: the rules it took
+                rec.a.extra = {**rec.a.extra, **policy["extra"]}
             start_scheduled(st, self, pending.container, ruled, rec, pending.params, pending.delay_ms)
         st.needs_decide = True
 
