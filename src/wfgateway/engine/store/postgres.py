@@ -132,22 +132,26 @@ class PostgresStore:
         self._folding = asyncio.get_running_loop().create_task(self._fold_counts_forever())
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            if self._folding is not None:
-                self._folding.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._folding
-                self._folding = None
-            if self._checking is not None:
-                self._checking.cancel()
-            await pool.close()
+        if self._pool is None:
+            return
+        if self._folding is not None:
+            self._folding.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._folding
+            self._folding = None
+            if self.health.cause is None:  # leave the next opener no changes to read (not waiting on a dead database)
+                with contextlib.suppress(StoreError, psycopg.Error):
+                    await self.fold_counts()
+        pool, self._pool = self._pool, None
+        if self._checking is not None:
+            self._checking.cancel()
+        await pool.close()
 
     async def fold_counts(self) -> None:
         """Add the run-count changes the triggers appended to ``exec_counts`` (counts.py), unless another
-        replica is doing it right now; then vacuum the changes table, whose rows live a second: a total
-        reads it whole, and autovacuum (once a minute at best) would leave it a minute of dead rows long
-        (after a bulk load of 10^6 runs, a total took 90 ms reading them)."""
+        replica is doing it right now; then vacuum the changes table, whose rows live a second: left to
+        autovacuum (once a minute at best) a total would step over a minute of dead rows (after a bulk
+        load of 10^6 runs, 90 ms of them)."""
         async with self._conn() as conn:
             async with conn.transaction():
                 cur = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
@@ -160,12 +164,11 @@ class PostgresStore:
                 await conn.execute("VACUUM exec_count_changes")
 
     async def _fold_counts_forever(self) -> None:
-        """Fold every second, on a connection nobody is waiting for (a busy pool serves calls first; the
-        changes wait, and totals stay exact meanwhile); a database that is down is the calls' to report."""
+        """Fold every second, waiting for a connection like any call (skipping folds while the pool is busy
+        let a bulk load leave 10^5 changes for every total to read); a database that is down is the
+        calls' to report."""
         while True:
             await asyncio.sleep(counts.FOLD_EVERY_S)
-            if self._pool is None or self._pool.get_stats().get("pool_available", 0) == 0:
-                continue
             with contextlib.suppress(StoreError, psycopg.Error):
                 await self.fold_counts()
 
