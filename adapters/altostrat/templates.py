@@ -89,7 +89,7 @@ def resolve_local(value: Any, context: dict[str, Any], secrets: Callable[[str], 
         for part in path:
             if isinstance(current, dict):
                 current = current.get(part)
-            elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            elif isinstance(current, list) and part.isascii() and part.isdigit() and int(part) < len(current):
                 current = current[int(part)]
             else:
                 return None

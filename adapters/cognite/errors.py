@@ -44,7 +44,7 @@ def validation_message(violations: list[Violation]) -> str:
     for v in violations[:5]:
         where = v.location
         for piece in filter(None, v.pointer.split("/")):
-            where += f"[{piece}]" if piece.isdigit() else f".{piece}"
+            where += f"[{piece}]" if piece.isascii() and piece.isdigit() else f".{piece}"
         parts.append(f"{where}: {_shorten(v.message)}")
     more = f" (and {len(violations) - 5} more)" if len(violations) > 5 else ""
     return "Invalid request: " + "; ".join(parts) + more

@@ -109,7 +109,7 @@ class ConductorClient:
                     definition: WorkflowDefinition | None = None) -> Execution:
         body: dict[str, Any] = {"name": name, "input": input, "priority": priority}
         if version is not None:
-            body["version"] = int(version) if str(version).isdigit() else version
+            body["version"] = int(version) if str(version).isascii() and str(version).isdigit() else version
         if correlation_id is not None:
             body["correlationId"] = correlation_id
         if idempotency_key:

@@ -78,7 +78,7 @@ def parse_task_query(query: str | None) -> TaskFilters:
             filters.workflow_ids = values
         elif fld == "taskId" and op in ("=", "IN"):
             filters.task_ids = values
-        elif fld == "scheduledTime" and op in (">", ">=", "<", "<=") and values[0].isdigit():
+        elif fld == "scheduledTime" and op in (">", ">=", "<", "<=") and values[0].isascii() and values[0].isdigit():
             if op.startswith(">"):
                 filters.scheduled_from_ms = int(values[0]) + (1 if op == ">" else 0)
             else:
@@ -96,7 +96,7 @@ def _apply(filters: Filters, fld: str, op: str, values: list[str], clause: str) 
             raise InvalidArgument(f"Invalid workflow status in search query: {clause!r}") from None
     elif fld in ("workflowType", "workflowName") and (op == "=" or (op == "IN" and len(values) == 1)):
         filters.name = values[0]
-    elif fld == "version" and op == "=" and values[0].lstrip("-").isdigit():
+    elif fld == "version" and op == "=" and values[0].isascii() and values[0].lstrip("-").isdigit():
         filters.version = int(values[0])
     elif fld == "correlationId" and op == "=":
         filters.correlation_id = values[0]
@@ -104,7 +104,7 @@ def _apply(filters: Filters, fld: str, op: str, values: list[str], clause: str) 
         filters.parent_execution_id = values[0]
     elif fld == "workflowId" and op in ("=", "IN"):
         filters.workflow_ids = values
-    elif fld in ("startTime", "createTime") and op in (">", ">=", "<", "<=") and values[0].isdigit():
+    elif fld in ("startTime", "createTime") and op in (">", ">=", "<", "<=") and values[0].isascii() and values[0].isdigit():
         if op.startswith(">"):
             filters.created_from_ms = int(values[0]) + (1 if op == ">" else 0)
         else:

@@ -74,7 +74,7 @@ class Config:
 
     def error_at(self, key: str, message: str) -> ConfigError:
         """A ConfigError for dotted ``key`` with the file and the nearest line, like a schema error."""
-        parts: list[Any] = [int(p) if p.isdigit() else p for p in key.split(".")]
+        parts: list[Any] = [int(p) if p.isascii() and p.isdigit() else p for p in key.split(".")]
         label = str(self.path) if self.path else "<config>"
         return ConfigError(message, key=key, line=_nearest_line(self.lines, parts), path=label)
 

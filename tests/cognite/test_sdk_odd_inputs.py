@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from cognite.client.data_classes.workflows import WorkflowUpsert
+from cognite.client.data_classes.workflows import (
+    FunctionTaskParameters,
+    WorkflowDefinitionUpsert,
+    WorkflowTask,
+    WorkflowUpsert,
+    WorkflowVersionUpsert,
+)
 from cognite.client.exceptions import CogniteAPIError, CogniteNotFoundError
 
 from tests.cognite.conftest import sdk_client
@@ -78,3 +84,15 @@ def test_sessions_list_takes_the_status_in_either_case(client, gateway):
 
     bad = http.get("/sessions", params={"status": "Ready"})
     assert bad.status_code == 400 and "query.status" in bad.json()["error"]["message"]
+
+
+def test_a_version_of_digits_that_are_not_ascii_is_a_name_like_any_other(client):
+    """'¹' and '٣' pass str.isdigit() yet are no number: such a version is stored and read back as text
+    (it answered 500 when the engine took it for a version number)."""
+    xid = unique("odd-version")
+    for version in ("\u00b9", "\u0663"):
+        client.workflows.versions.upsert(WorkflowVersionUpsert(xid, version, WorkflowDefinitionUpsert(
+            tasks=[WorkflowTask("a", FunctionTaskParameters("fn"))])))
+    listed = client.workflows.versions.list(workflow_version_ids=[xid])
+    assert sorted(v.version for v in listed) == sorted(["\u00b9", "\u0663"])
+    assert client.workflows.versions.retrieve((xid, "\u00b9")).version == "\u00b9"

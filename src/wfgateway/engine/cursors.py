@@ -22,7 +22,7 @@ def decode_offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     text = _decode(cursor)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidArgument("Malformed cursor")
     return int(text)
 
@@ -32,6 +32,6 @@ def decode_position(cursor: str | None) -> tuple[int, str] | None:
         return None
     text = _decode(cursor)
     created, sep, eid = text.partition("|")
-    if not sep or not created.isdigit():
+    if not sep or not (created.isascii() and created.isdigit()):
         raise InvalidArgument("Malformed cursor")
     return int(created), eid

@@ -18,7 +18,7 @@ def version_number(version: int | str) -> int | None:
         return None
     if isinstance(version, int):
         return version
-    return int(version) if isinstance(version, str) and version.isdigit() and len(version) < 18 else None
+    return int(version) if isinstance(version, str) and version.isascii() and version.isdigit() and len(version) < 18 else None
 
 
 def check(definition: WorkflowDefinition) -> None:

@@ -60,7 +60,7 @@ class OperationKeys:
 def _getter(where: str) -> Callable[[Any], Any]:
     """A function call -> value for a location string such as ``path.workflowId``."""
     part, _, rest = where.partition(".")
-    steps: list[str | int] = [int(s) if s.isdigit() else s for s in rest.split(".")] if rest else []
+    steps: list[str | int] = [int(s) if s.isascii() and s.isdigit() else s for s in rest.split(".")] if rest else []
     if part in ("path", "query", "header"):
         name = rest
 
@@ -107,7 +107,7 @@ def _created(where: str) -> Callable[[bytes, Any], str | None]:
     part, _, rest = where.partition(".")
     if part != "body":
         raise ValueError(f"'created' must be 'text' or 'body.<path>': {where!r}")
-    steps: list[str | int] = [int(s) if s.isdigit() else s for s in rest.split(".")] if rest else []
+    steps: list[str | int] = [int(s) if s.isascii() and s.isdigit() else s for s in rest.split(".")] if rest else []
 
     def from_json(raw: bytes, document: Any) -> str | None:
         value = dig(document, steps)
@@ -134,7 +134,7 @@ def _related(where: str) -> Callable[[Any], list[str]]:
                 elif isinstance(node, dict):
                     if step in node:
                         found.append(node[step])
-                elif isinstance(node, list) and step.isdigit() and int(step) < len(node):
+                elif isinstance(node, list) and step.isascii() and step.isdigit() and int(step) < len(node):
                     found.append(node[int(step)])
             nodes = found
         return [str(n) for n in nodes if isinstance(n, (str, int)) and n != ""]
