@@ -19,6 +19,7 @@ from wfgateway.adapters.conductor.inline_start import inline_request, with_task_
 from wfgateway.adapters.conductor.scripting import DEFAULT_TIMEOUT_MS, Scripts
 from wfgateway.adapters.conductor.start_workflow import EVALUATOR as START_WORKFLOW
 from wfgateway.adapters.conductor.task_def_rules import RULES_EVALUATOR, rules_of_task_def
+from wfgateway.adapters.conductor.task_params import UNMAPPED_EVALUATOR, unmapped_reason
 
 from wfgateway.adapter import Adapter, ClientHalf
 from wfgateway.gateway import GatewayContext
@@ -38,6 +39,7 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     gateway.hooks.register_evaluator(EVENT, publish)
     gateway.hooks.register_evaluator(EXCLUSIVE_JOIN, exclusive_join)
     gateway.hooks.register_evaluator(RULES_EVALUATOR, rules_of_task_def)
+    gateway.hooks.register_evaluator(UNMAPPED_EVALUATOR, unmapped_reason)
     gateway.hooks.register_failure_input(DIALECT, failure_input)
     return ConductorDialect(settings, gateway)
 

@@ -54,7 +54,8 @@ UNKNOWN_DYNAMIC_NAME = "Invalid task specified.  Cannot find task by name {name}
 def dynamic_rules(wt: Mapping[str, Any]) -> dict[str, Any]:
     """The params that give a DYNAMIC task without a TaskDef of its own (inline, or registered under its
     own name) the TaskDef of the name it resolves to, looked up as it is scheduled, as the OSS
-    DynamicTaskMapper does: a name with no TaskDef fails it.  Its workflowTask.retryCount still wins."""
+    DynamicTaskMapper does: a name with no TaskDef fails the run (its TerminateWorkflowException), the
+    task never made.  Its workflowTask.retryCount still wins."""
     return {RULES_FROM: {"evaluator": RULES_EVALUATOR, "definitions_of": taskdefs.TENANT_SUFFIX,
                          "unknown_reason": UNKNOWN_DYNAMIC_NAME, "retryCount": wt.get("retryCount")}}
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from wfgateway.adapters.conductor import event_task, scripting
 from wfgateway.adapters.conductor.durations import BadDuration, parse_duration_ms, parse_until_ms
+from wfgateway.adapters.conductor.java_text import java_text
 
 from wfgateway.core.errors import InvalidArgument, ValidationFailed, Violation
 
@@ -72,8 +73,18 @@ def dynamic_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, A
         raise ValidationFailed("DYNAMIC task without dynamicTaskNameParam", violations=[Violation(
             "body", "tasks", f"dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: {wt.get('name')}",
             None)])
-    return {"name": inp.get(str(param)),
-            "missing_name_reason": f"Cannot map a dynamic task based on the parameter and input. Parameter= {param}"}
+    return {"name": inp.get(str(param)), "missing_name_from": {"evaluator": UNMAPPED_EVALUATOR, "param": str(param)},
+            "unresolved_ends_run": True}
+
+
+UNMAPPED_EVALUATOR = "conductor.dynamic_unmapped"
+
+
+def unmapped_reason(params: dict[str, Any], task_input: Any) -> str:
+    """The TerminateWorkflowException reason of DynamicTaskMapper.getDynamicTaskName: the parameter and the
+    task's input (as Java writes the map)."""
+    return (f"Cannot map a dynamic task based on the parameter and input. Parameter= {params.get('param')}, "
+            f"input= {java_text(task_input if isinstance(task_input, dict) else {})}")
 
 
 def jq_params(wt: Mapping[str, Any], inp: Mapping[str, Any]) -> dict[str, Any]:

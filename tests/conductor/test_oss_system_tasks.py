@@ -475,14 +475,22 @@ def test_a_dynamic_task_is_a_worker_task_named_by_its_input_when_scheduled(clien
     assert wait_status(clients, wid, "COMPLETED").output == {"doubled": 8}
 
 
-def test_a_dynamic_task_without_a_name_fails_and_one_without_its_parameter_is_refused(
+def test_a_dynamic_task_without_a_name_fails_its_run_and_one_without_its_parameter_is_refused(
         clients: OrkesClients, executor: WorkflowExecutor) -> None:
-    ConductorWorkflow(executor=executor, name="oss_dynamic_unnamed", version=1).add(
-        DynamicTask("${workflow.input.task}", "dyn_ref")).register(overwrite=True)
-    wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_unnamed", {}, version=1)
-    task = by_ref(wait_status(clients, wid, "FAILED"))["dyn_ref"]
-    assert task.reason_for_incompletion == (
-        "Cannot map a dynamic task based on the parameter and input. Parameter= taskToExecute")
+    """DynamicTaskMapper.getDynamicTaskName throws a TerminateWorkflowException: the run fails with its
+    reason (the parameter and the task's input as Java writes the map) and the task is never made."""
+    before = SetVariableTask("before_ref")
+    before.input_parameters["seen"] = True
+    dyn = DynamicTask("${workflow.input.task}", "dyn_ref")
+    dyn.input_parameters.update({"n": "${workflow.input.n}", "tags": ["a", None], "when": {"at": 1.5}})
+    ConductorWorkflow(executor=executor, name="oss_dynamic_unnamed", version=1).add(before).add(dyn).register(
+        overwrite=True)
+    wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_unnamed", {"n": 4}, version=1)
+    failed = wait_status(clients, wid, "FAILED")
+    assert failed.reason_for_incompletion == (
+        "Cannot map a dynamic task based on the parameter and input. Parameter= taskToExecute, "
+        "input= {taskToExecute=null, when={at=1.5}, n=4, tags=[a, null]}")
+    assert [(t.reference_task_name, t.status) for t in failed.tasks] == [("before_ref", "COMPLETED")]
     with pytest.raises(ApiException) as refused:
         clients.get_metadata_client().register_workflow_def(WorkflowDef(
             name="oss_dynamic_bad", version=1, timeout_seconds=0,
@@ -551,13 +559,14 @@ def test_a_dynamic_task_shows_the_response_timeout_of_the_taskdef_it_resolved_to
 
 def test_a_dynamic_task_whose_name_has_no_taskdef_fails_the_run(clients: OrkesClients,
                                                                executor: WorkflowExecutor) -> None:
+    """DynamicTaskMapper.getDynamicTaskDefinition throws a TerminateWorkflowException: the run fails with
+    its reason and the task is never made (nor queued)."""
     _dynamic_flow(executor, "oss_dynamic_unknown")
     wid = clients.get_workflow_client().start_workflow_by_name("oss_dynamic_unknown", {"task": "oss_dyn_nowhere"},
                                                                version=1)
     failed = wait_status(clients, wid, "FAILED")
-    task = by_ref(failed)["dyn_ref"]
-    assert task.status == "FAILED" and task.task_def_name == "oss_dyn_nowhere"
-    assert task.reason_for_incompletion == (
+    assert failed.reason_for_incompletion == (
         "Invalid task specified.  Cannot find task by name oss_dyn_nowhere in the task definitions")
+    assert failed.tasks == []
     polled = clients.get_task_client().poll_task("oss_dyn_nowhere", worker_id="dyn-worker")
     assert polled is None or polled.task_id is None  # never queued

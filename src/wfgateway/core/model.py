@@ -14,7 +14,9 @@ from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 
 # Task kinds the engine runs.  Adapters map vendor task types onto these.
 # queued; an external worker polls by ``name``, leases, completes or fails it.  With params.name (a template) the
-# queue is named when the task is scheduled; resolving to no name fails it (reason params.missing_name_reason).
+# queue is named when the task is scheduled; resolving to no name fails it (reason params.missing_name_reason, or
+# what the evaluator params.missing_name_from makes of the task's input).  With params.unresolved_ends_run it is
+# not kept instead: the run ends FAILED with that reason (as for a name with no stored rules, below).
 # With params.rules_from (engine/codec.py RULES_FROM) the attempt then takes the rules (retries, delays, timeout,
 # limits) of the name it resolved to, read from the stored definition of that name; a name with none fails it
 WORKER = "worker"

@@ -29,7 +29,14 @@ from wfgateway.core.statuses import ExecutionStatus, TaskStatus
 from wfgateway.engine import conditions
 from wfgateway.engine.codec import LIMITS, RULES_FROM
 from wfgateway.engine.domains import domain_for
-from wfgateway.engine.ending import cancel_open, end_execution, finish, mark_failure, workflow_output
+from wfgateway.engine.ending import (
+    cancel_open,
+    end_execution,
+    end_unscheduled,
+    finish,
+    mark_failure,
+    workflow_output,
+)
 from wfgateway.engine.env import Env, evaluate
 from wfgateway.engine.looping import start_iteration
 from wfgateway.engine.resolve import StateContext
@@ -108,8 +115,7 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
     if spec.kind == WORKER and "name" in spec.params:  # its queue is named now
         name = params.get("name")
         if not isinstance(name, str) or not name:
-            finish(rec, TaskStatus.FAILED, env.now,
-                   reason=str(params.get("missing_name_reason") or "The worker task's name resolved to nothing"))
+            _unnamed(st, env, rec, params)
             return rec
         rec.a.name = name
         if isinstance(spec.params.get(RULES_FROM), dict):  # its rules are those of the name: looked up by the unit
@@ -117,6 +123,23 @@ def schedule(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, 
             return rec
     start_scheduled(st, env, container, spec, rec, params, delay_ms)
     return rec
+
+
+def _unnamed(st: ExecState, env: Env, rec: AttRec, params: dict[str, Any]) -> None:
+    """A worker whose name resolved to nothing fails with params.missing_name_reason (or what the
+    evaluator params.missing_name_from makes of its input); with params.unresolved_ends_run its run
+    ends FAILED with that reason instead, and the attempt is not kept."""
+    reason = str(params.get("missing_name_reason") or "The worker task's name resolved to nothing")
+    source = params.get("missing_name_from")
+    if isinstance(source, dict):
+        try:
+            reason = str(evaluate(env, source, rec.a.input))
+        except EvaluationFailed as exc:
+            reason = exc.message
+    if params.get("unresolved_ends_run"):
+        end_unscheduled(st, env, rec, reason)
+    else:
+        finish(rec, TaskStatus.FAILED, env.now, reason=reason)
 
 
 def start_scheduled(st: ExecState, env: Env, container: AttRec | None, spec: TaskSpec, rec: AttRec,

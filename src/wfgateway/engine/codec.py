@@ -11,7 +11,7 @@ LIMITS = "limits"  # the key of a worker attempt's params that holds its spec's 
 # the key of a name-resolved worker spec's params: {evaluator, definitions_of, unknown_reason, ...} -- when the
 # attempt is scheduled it takes the rules (spec_with_policy) that the evaluator makes of the extra of the stored
 # definition named like the task, in the run's tenant + definitions_of (the rules' extra is kept on the attempt's
-# extra too, for what shows the attempt); no such definition fails the attempt
+# extra too, for what shows the attempt); no such definition fails the attempt (params.unresolved_ends_run: the run)
 RULES_FROM = "rules_from"
 _POLICY_FIELDS = ("retries", "retry_delay_ms", "backoff", "backoff_scale", "timeout_ms")
 

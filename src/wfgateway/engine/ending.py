@@ -86,6 +86,16 @@ def fail_execution(st: ExecState, env: Env, failed: AttRec, *, timed_out: bool |
     e.extra = {**e.extra, "failed_task": failed_task}
 
 
+def end_unscheduled(st: ExecState, env: Env, rec: AttRec, reason: str) -> None:
+    """End the execution FAILED with ``reason`` because ``rec`` could not be scheduled: the attempt is not
+    kept (never written), what else is open is canceled and the on_failure workflow starts."""
+    finish(rec, TaskStatus.FAILED, env.now, reason=reason)
+    st.discard(rec)
+    cancel_open(st, env)
+    end_execution(st, env, ExecutionStatus.FAILED, reason)
+    mark_failure(st)
+
+
 def end_execution(st: ExecState, env: Env, status: ExecutionStatus, reason: str | None, *,
                   output: dict[str, Any] | None = None) -> None:
     e = st.e

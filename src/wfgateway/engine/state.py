@@ -405,6 +405,22 @@ class ExecState:
         self.all.append(r)
         self._index(r)
 
+    def discard(self, r: AttRec) -> None:
+        """Forget an attempt made in this unit that is not to be kept (nothing of it is written): the
+        attempt before it is current again, and no longer marked retried."""
+        self.all.remove(r)
+        if self.by_id.get(r.a.id) is r:
+            del self.by_id[r.a.id]
+        k = (r.a.parent_attempt_id, r.local)
+        if self.cur.get(k) is r:
+            del self.cur[k]
+            for o in self.all:
+                if o.a.visible and (o.a.parent_attempt_id, o.local) == k:
+                    self._index(o)
+        before = self.by_id.get(r.a.retried_from) if r.a.retried_from else None
+        if before is not None:
+            before.a.retried = False
+
     def next_seq(self) -> int:
         self.rec.next_seq += 1
         return self.rec.next_seq

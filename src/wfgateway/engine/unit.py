@@ -18,7 +18,7 @@ from wfgateway.engine.attempts import start_scheduled
 from wfgateway.engine.codec import RULES_FROM, definition_from_dict, spec_with_policy
 from wfgateway.engine.decider import decide
 from wfgateway.engine.domains import Pollers
-from wfgateway.engine.ending import cancel_open, end_execution, finish
+from wfgateway.engine.ending import cancel_open, end_execution, end_unscheduled, finish
 from wfgateway.engine.env import evaluate
 from wfgateway.engine.hooks import Hooks
 from wfgateway.engine.resolve import StateContext
@@ -199,8 +199,11 @@ class Unit:
             if not isinstance(policy, dict):
                 raise EvaluationFailed(f"No rules for the task {name}")
         except NotFound:
-            finish(rec, TaskStatus.FAILED, self.now,
-                   reason=str(source.get("unknown_reason") or "No rules for the task {name}").replace("{name}", name))
+            reason = str(source.get("unknown_reason") or "No rules for the task {name}").replace("{name}", name)
+            if pending.params.get("unresolved_ends_run"):
+                end_unscheduled(st, self, rec, reason)
+            else:
+                finish(rec, TaskStatus.FAILED, self.now, reason=reason)
         except EvaluationFailed as exc:
             finish(rec, TaskStatus.FAILED, self.now, reason=exc.message)
         else:
