@@ -5,6 +5,7 @@ and the workflows of a list of ids (POST /api/workflow/bulk/search).  The gramma
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -65,14 +66,18 @@ async def find_tasks(call: Call) -> tuple[int, list[tuple[TaskAttempt, Execution
         if not window.take(page):
             break
     total, attempts = window.total_hits, window.items
-    executions: dict[str, Execution | None] = {}
+
+    async def read(execution_id: str) -> Execution | None:
+        try:
+            return await backend.get(execution_id, tenant=tenant(call))
+        except NotFound:
+            return None
+
+    # the page's workflows are read at once: one after the other they cost a store round trip each
+    wanted = list(dict.fromkeys(a.execution_id for a in attempts))
+    executions = dict(zip(wanted, await asyncio.gather(*(read(eid) for eid in wanted)), strict=True))
     out: list[tuple[TaskAttempt, Execution]] = []
     for attempt in attempts:
-        if attempt.execution_id not in executions:
-            try:
-                executions[attempt.execution_id] = await backend.get(attempt.execution_id, tenant=tenant(call))
-            except NotFound:
-                executions[attempt.execution_id] = None
         exe = executions[attempt.execution_id]
         if exe is None:
             total -= 1
