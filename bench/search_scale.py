@@ -28,7 +28,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -343,6 +343,12 @@ async def bench_store(kind: str, sizes: list[int], repeats: int, folder: str, on
     return results
 
 
+def cells(results: dict[int, Figures], label: str) -> str:
+    """``p50 / p99 (rows)`` of one operation at each size, as table cells."""
+    return " | ".join(f"{results[s][label][0]:.2f} / {results[s][label][1]:.2f} ({results[s][label][2]})"
+                      for s in sorted(results))
+
+
 def report(kind: str, results: dict[int, Figures]) -> bool:
     """One row per operation: p50/p99 (runs answered) per size and the ratio of the largest size's
     p50 to the smallest's; the bar is met when every ratio is <= 2 and every p50 < 20 ms, with the
@@ -353,22 +359,25 @@ def report(kind: str, results: dict[int, Figures]) -> bool:
     print(f"\n{kind}: | operation | {head} | ratio {last:,}/{first:,} |")
     ok = True
     for label in results[first]:
-        cells = " | ".join(f"{results[s][label][0]:.2f} / {results[s][label][1]:.2f} ({results[s][label][2]})"
-                          for s in sizes)
         ratio = results[last][label][0] / max(results[first][label][0], 1e-6)
         same = len({results[s][label][2] for s in sizes}) == 1
         if label in GROWS:  # every running id: its answer, not the store's walk, grows
-            print(f"| {label} | {cells} | {ratio:.2f}x (answers every match: no bar) |")
+            print(f"| {label} | {cells(results, label)} | {ratio:.2f}x (answers every match: no bar) |")
             continue
         bar = ratio <= 2.0 and results[last][label][0] < 20
         ok = ok and bar
         verdict = "ok" if bar else "OVER (bar: <=2x, <20 ms)"
-        print(f"| {label} | {cells} | {ratio:.2f}x {verdict}{'' if same else ' (answers differ in size)'} |")
+        print(f"| {label} | {cells(results, label)} | {ratio:.2f}x {verdict}{'' if same else ' (answers differ in size)'} |")
     return ok
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+Measure = Callable[[str, list[int], int, str, "str | None"], Awaitable[dict[int, Figures]]]
+
+
+def run(doc: str, measure: Measure, reporter: Callable[[str, dict[int, Figures]], bool]) -> None:
+    """The command line both search benchmarks share: sizes, stores, repeats, --only; the load average
+    before and after; each store's table; whether the bar is met."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--full", action="store_true", help="sizes 10^3 .. 10^6")
     ap.add_argument("--stores", default="sqlite,postgres")
@@ -380,9 +389,13 @@ def main() -> None:
     ok = True
     with tempfile.TemporaryDirectory(prefix="wfg-search-") as folder:
         for kind in args.stores.split(","):
-            ok = report(kind, asyncio.run(bench_store(kind, sizes, args.repeats, folder, args.only))) and ok
+            ok = reporter(kind, asyncio.run(measure(kind, sizes, args.repeats, folder, args.only))) and ok
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("bar: every operation within 2x of 10^3 and under 20 ms p50:", "met" if ok else "NOT met")
+
+
+def main() -> None:
+    run(__doc__ or "", bench_store, report)
 
 
 if __name__ == "__main__":

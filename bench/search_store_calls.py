@@ -16,28 +16,20 @@ are noisy, the ratios less so.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import os
 import statistics
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.search_scale import BATCH, DAY_MS, NOW_MS, PG_DSN, STATUSES, Figures, analyze, cells, run
 from wfgateway.engine.store.base import EXEC_COLS, Changeset, SearchFilter, Store
 from wfgateway.engine.store.postgres import PostgresStore
 from wfgateway.engine.store.sqlite import SQLiteStore
 
-DAY_MS = 86_400_000
-NOW_MS = 1_800_000_000_000
-STATUSES = ("COMPLETED", "FAILED", "RUNNING", "TERMINATED", "PAUSED", "TIMED_OUT")
 DIALECTS = (("conductor", "orders", 55), ("cognite", "proj", 30), ("altostrat", "sdx", 15))
 NAMES = 6
-BATCH = 5000
-PG_DSN = os.environ.get("WFG_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def synthetic_rows(start: int, count: int) -> Iterator[tuple[Any, ...]]:
@@ -145,19 +137,21 @@ async def run_once(store: Store, op: Operation) -> tuple[float, int]:
     return (time.perf_counter() - t0) * 1000, len(rows)
 
 
-Figures = dict[str, tuple[float, float, int]]  # operation: (p50 ms, p99 ms, rows answered)
 
 
-async def measure(store: Store, size: int, repeats: int) -> Figures:
+async def measure(store: Store, size: int, repeats: int, only: str | None = None) -> Figures:
     out = {}
     for op in operations(size):
+        if only and only not in op.label:
+            continue
         _warm, rows = await run_once(store, op)
         times = sorted([(await run_once(store, op))[0] for _ in range(repeats)])
         out[op.label] = (statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))], rows)
     return out
 
 
-async def bench_store(kind: str, sizes: list[int], repeats: int, folder: str) -> dict[int, Figures]:
+async def bench_store(kind: str, sizes: list[int], repeats: int, folder: str, only: str | None = None
+                      ) -> dict[int, Figures]:
     schema = None
     if kind == "sqlite":
         store: Any = SQLiteStore(Path(folder) / "search.db")
@@ -174,9 +168,9 @@ async def bench_store(kind: str, sizes: list[int], repeats: int, folder: str) ->
             t0 = time.perf_counter()
             await fill(store, have, size)
             have = size
-            await analyze(store, None if kind == "sqlite" else schema)
+            await analyze(kind, store, schema)
             print(f"  {kind}: {size:>9,} stored ({time.perf_counter() - t0:.1f} s to fill and analyze)", flush=True)
-            results[size] = await measure(store, size, repeats)
+            results[size] = await measure(store, size, repeats, only)
     finally:
         await store.close()
         if schema is not None:
@@ -184,19 +178,6 @@ async def bench_store(kind: str, sizes: list[int], repeats: int, folder: str) ->
 
             drop_schema(schema)
     return results
-
-
-async def analyze(store: Any, schema: str | None) -> None:
-    """What the running store gets on its own (PRAGMA optimize at open and hourly; PostgreSQL's
-    autovacuum: statistics, and the visibility map that lets a count read the index alone), done at
-    once here so a freshly filled table is in that steady state."""
-    if schema is None:
-        await store.run_sql([("ANALYZE", ())])
-        return
-    import psycopg
-
-    async with await psycopg.AsyncConnection.connect(PG_DSN, autocommit=True) as conn:
-        await conn.execute(f'VACUUM (ANALYZE) "{schema}".executions')
 
 
 def report(kind: str, results: dict[int, Figures]) -> bool:
@@ -210,31 +191,16 @@ def report(kind: str, results: dict[int, Figures]) -> bool:
     print(f"\n{kind}: | operation | {head} | ratio {last:,}/{first:,} | ratio {last:,}/{full:,} |")
     ok = True
     for label in results[first]:
-        cells = " | ".join(f"{results[s][label][0]:.2f} / {results[s][label][1]:.2f} ({results[s][label][2]})"
-                          for s in sizes)
         ratio = results[last][label][0] / max(results[first][label][0], 1e-6)
         ratio_full = results[last][label][0] / max(results[full][label][0], 1e-6)
         bar = ratio <= 2.0 and results[last][label][0] < 20
         ok = ok and bar
-        print(f"| {label} | {cells} | {ratio:.2f}x {'ok' if bar else 'OVER (bar: <=2x, <20 ms)'} | {ratio_full:.2f}x |")
+        print(f"| {label} | {cells(results, label)} | {ratio:.2f}x {'ok' if bar else 'OVER (bar: <=2x, <20 ms)'} | {ratio_full:.2f}x |")
     return ok
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--full", action="store_true", help="sizes 10^3 .. 10^6")
-    ap.add_argument("--stores", default="sqlite,postgres")
-    ap.add_argument("--repeats", type=int, default=30)
-    args = ap.parse_args()
-    sizes = [1000, 10_000, 100_000, 1_000_000] if args.full else [int(s) for s in args.sizes.split(",")]
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    ok = True
-    with tempfile.TemporaryDirectory(prefix="wfg-search-") as folder:
-        for kind in args.stores.split(","):
-            ok = report(kind, asyncio.run(bench_store(kind, sizes, args.repeats, folder))) and ok
-    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("bar: every operation within 2x of 10^3 and under 20 ms p50:", "met" if ok else "NOT met")
+    run(__doc__ or "", bench_store, report)
 
 
 if __name__ == "__main__":
