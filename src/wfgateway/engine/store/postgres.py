@@ -33,7 +33,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from wfgateway.engine.store import counts, gates, search, task_search
+from wfgateway.engine.store import gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
     EXEC_COLS,
@@ -51,6 +51,7 @@ from wfgateway.engine.store.base import (
     VersionConflict,
 )
 from wfgateway.engine.store.health import StoreHealth
+from wfgateway.engine.store.pg_counts import CountFolder
 from wfgateway.engine.store.pg_setup import (
     apply_migrations,
     check_schema,
@@ -105,8 +106,8 @@ class PostgresStore:
         self.health = StoreHealth(where(dsn) + (f" (schema {schema})" if schema else ""))
         self._sql: dict[str, str] = {}
         self._checking: asyncio.Task[None] | None = None
-        self._folding: asyncio.Task[None] | None = None
         self.schema = check_schema(schema)
+        self._counts = CountFolder(self._conn, self.schema)
         self.pool_size = max(int(pool_size), 1)
         self.min_pool_size = min(max(int(min_pool_size), 0), self.pool_size)
         self.connect_timeout_s = connect_timeout_s
@@ -129,48 +130,20 @@ class PostgresStore:
         )
         await pool.open(wait=True, timeout=self.connect_timeout_s)
         self._pool = pool
-        self._folding = asyncio.get_running_loop().create_task(self._fold_counts_forever())
+        self._counts.start()
 
     async def close(self) -> None:
         if self._pool is None:
             return
-        if self._folding is not None:
-            self._folding.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._folding
-            self._folding = None
-            if self.health.cause is None:  # leave the next opener no changes to read (not waiting on a dead database)
-                with contextlib.suppress(StoreError, psycopg.Error):
-                    await self.fold_counts()
+        await self._counts.stop(fold_once_more=self.health.cause is None)
         pool, self._pool = self._pool, None
         if self._checking is not None:
             self._checking.cancel()
         await pool.close()
 
     async def fold_counts(self) -> None:
-        """Add the run-count changes the triggers appended to ``exec_counts`` (counts.py), unless another
-        replica is doing it right now; then vacuum the changes table, whose rows live a second: left to
-        autovacuum (once a minute at best) a total would step over a minute of dead rows (after a bulk
-        load of 10^6 runs, 90 ms of them)."""
-        async with self._conn() as conn:
-            async with conn.transaction():
-                cur = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
-                                         (f"wfgateway.fold-counts:{self.schema or ''}",))
-                row = await cur.fetchone()
-                if row is None or not row[0]:
-                    return
-                folded = (await conn.execute(counts.FOLD)).rowcount
-            if folded:
-                await conn.execute("VACUUM exec_count_changes")
-
-    async def _fold_counts_forever(self) -> None:
-        """Fold every second, waiting for a connection like any call (skipping folds while the pool is busy
-        let a bulk load leave 10^5 changes for every total to read); a database that is down is the
-        calls' to report."""
-        while True:
-            await asyncio.sleep(counts.FOLD_EVERY_S)
-            with contextlib.suppress(StoreError, psycopg.Error):
-                await self.fold_counts()
+        """Add the pending run-count changes to the counts now (the store does it every second)."""
+        await self._counts.fold()
 
     @property
     def pool(self) -> AsyncConnectionPool[AsyncConnection[Any]]:
