@@ -373,13 +373,19 @@ def test_an_event_task_to_a_sink_without_a_queue_provider_fails_as_on_the_oss_se
     assert task.output_data["event_produced"] == "sqs:orders-queue" and task.output_data["workflowInstanceId"] == wid
 
 
-def test_an_event_task_needs_a_sink(clients: OrkesClients) -> None:
+def _refused_one_task_flow(clients: OrkesClients, name: str, task: str, task_type: str) -> str:
+    """The 400 body of registering a workflow of one bare ``task_type`` task (its required fields left out)."""
     with pytest.raises(ApiException) as refused:
         clients.get_metadata_client().register_workflow_def(WorkflowDef(
-            name="oss_event_nosink", version=1, timeout_seconds=0,
-            tasks=[WorkflowTask(name="notify", task_reference_name="notify_ref", type="EVENT")]), overwrite=True)
+            name=name, version=1, timeout_seconds=0,
+            tasks=[WorkflowTask(name=task, task_reference_name=f"{task}_ref", type=task_type)]), overwrite=True)
     assert refused.value.status == 400
-    assert "sink field is required for taskType: EVENT taskName: notify" in refused.value.body
+    return str(refused.value.body)
+
+
+def test_an_event_task_needs_a_sink(clients: OrkesClients) -> None:
+    refused = _refused_one_task_flow(clients, "oss_event_nosink", "notify", "EVENT")
+    assert "sink field is required for taskType: EVENT taskName: notify" in refused
 
 
 # -- EXCLUSIVE_JOIN ----------------------------------------------------------------------------------
@@ -491,12 +497,8 @@ def test_a_dynamic_task_without_a_name_fails_its_run_and_one_without_its_paramet
         "Cannot map a dynamic task based on the parameter and input. Parameter= taskToExecute, "
         "input= {taskToExecute=null, when={at=1.5}, n=4, tags=[a, null]}")
     assert [(t.reference_task_name, t.status) for t in failed.tasks] == [("before_ref", "COMPLETED")]
-    with pytest.raises(ApiException) as refused:
-        clients.get_metadata_client().register_workflow_def(WorkflowDef(
-            name="oss_dynamic_bad", version=1, timeout_seconds=0,
-            tasks=[WorkflowTask(name="pick", task_reference_name="pick_ref", type="DYNAMIC")]), overwrite=True)
-    assert refused.value.status == 400
-    assert "dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: pick" in refused.value.body
+    refused = _refused_one_task_flow(clients, "oss_dynamic_bad", "pick", "DYNAMIC")
+    assert "dynamicTaskNameParam field is required for taskType: DYNAMIC taskName: pick" in refused
 
 
 def _dynamic_flow(executor: WorkflowExecutor, name: str) -> None:
