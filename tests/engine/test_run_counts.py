@@ -1,13 +1,15 @@
 """The totals a search answer carries come from the run counts the database keeps (store/counts.py) when
-the filter is workflow names, statuses and dialect: they must equal the matches at every moment -- after
-inserts, status changes, deletes and a commit that is rolled back, before and after PostgreSQL folds its
-pending changes -- and a database written before the counts existed is counted when it is opened."""
+the filter is workflow names, statuses, dialect and a time range: they must equal the matches at every
+moment -- after inserts, status changes, deletes and a commit that is rolled back, before and after
+PostgreSQL folds its pending changes -- and a database written before the counts existed is counted when
+it is opened.  Time ranges start and end mid-day, on a day's edges, inside one day, before 1970."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +21,20 @@ from .test_store_contract import exec_row
 
 TENANTS, NAMES, DIALECTS = ("t1", "t2"), ("orders", "refunds", "sync"), ("conductor", "cognite", None)
 STATUSES = ("RUNNING", "COMPLETED", "FAILED", "TERMINATED", "PAUSED")
+DAY = 86_400_000
+T0 = 20_000 * DAY  # a day's first millisecond
+# (created from, created to), inclusive
+RANGES = ((T0 + DAY // 2, None), (None, T0 + 3 * DAY + 5), (T0, T0 + 3 * DAY - 1), (T0 + DAY + 7, T0 + DAY + 9_000_000),
+          (T0 + 1, T0 + 4 * DAY), (-DAY, T0 + 2 * DAY), (None, -1), (T0 + 2 * DAY, None), (0, T0 + DAY))
+
+
+def _created(i: int) -> int:
+    """Runs over six days, a few on a day's edges, a few before 1970."""
+    if i % 17 == 0:
+        return -DAY - i if i % 34 else -1 - i // 17
+    if i % 11 == 0:
+        return T0 + (i % 5) * DAY - (i % 2)  # a day's first millisecond, or the last of the day before
+    return T0 + i * DAY // 15
 
 
 def _filters() -> list[SearchFilter]:
@@ -35,14 +51,18 @@ def _filters() -> list[SearchFilter]:
             else:
                 out.append(SearchFilter(tenant, name=names[0] if names else None, statuses=statuses,
                                         dialect=dialect))
-    return out
+    return (out + [replace(flt, created_from_ms=low, created_to_ms=high)
+                   for i, flt in enumerate(out) for low, high in [RANGES[i % len(RANGES)]]]
+            + [SearchFilter(tenant, created_from_ms=low, created_to_ms=high) for tenant in TENANTS for low, high in RANGES])
 
 
 def _matches(rows: dict[str, dict[str, Any]], flt: SearchFilter) -> int:
     names = {flt.name} if flt.name else {n for n, _ in flt.workflows or ()}
     return sum(1 for r in rows.values() if r["tenant"] == flt.tenant and (not names or r["name"] in names)
                and (not flt.statuses or r["status"] in flt.statuses)
-               and (flt.dialect is None or r["dialect"] == flt.dialect))
+               and (flt.dialect is None or r["dialect"] == flt.dialect)
+               and (flt.created_from_ms is None or r["created_ms"] >= flt.created_from_ms)
+               and (flt.created_to_ms is None or r["created_ms"] <= flt.created_to_ms))
 
 
 async def _check(store: Store, rows: dict[str, dict[str, Any]]) -> None:
@@ -64,7 +84,7 @@ async def test_totals_follow_every_change(store_factory: Callable[[], Store]) ->
         inserts = []
         for i in range(90):
             row = {"tenant": TENANTS[i % 2], "name": NAMES[i % 3], "dialect": DIALECTS[(i // 3) % 3],
-                   "status": STATUSES[i % 5]}
+                   "status": STATUSES[i % 5], "created_ms": _created(i)}
             rows[f"e{i}"] = row
             inserts.append(exec_row(f"e{i}", **row))
         await store.commit(Changeset(exec_inserts=inserts))
@@ -89,8 +109,13 @@ async def test_totals_follow_every_change(store_factory: Callable[[], Store]) ->
         await _check(store, rows)
         await _fold(store)
         await _check(store, rows)
-        # an update that does not move the run leaves its counts alone
+        # an update that does not move the run leaves its counts alone; one that changes its creation
+        # time moves it to another day
         await store.commit(Changeset(exec_updates=[(("output",), ('{"ok": true}',), "e2", 0)]))
+        await store.commit(Changeset(exec_updates=[(("created_ms",), (T0 + 5 * DAY + 1,), "e7", 0),
+                                                   (("created_ms", "status"), (-5, "FAILED"), "e9", 0)]))
+        rows["e7"]["created_ms"], rows["e9"]["created_ms"], rows["e9"]["status"] = T0 + 5 * DAY + 1, -5, "FAILED"
+        await _check(store, rows)
         await store.commit(Changeset(exec_deletes=[("e3", 0), ("e5", 0), ("e8", 1)]))
         for eid in ("e3", "e5", "e8"):
             del rows[eid]
@@ -107,11 +132,14 @@ async def test_runs_stored_before_the_counts_existed_are_counted(store_factory: 
     await store.open()
     try:
         await store.commit(Changeset(exec_inserts=[
-            exec_row(f"old{i}", tenant="t1", name=NAMES[i % 3], status=STATUSES[i % 5], dialect=DIALECTS[i % 3])
+            exec_row(f"old{i}", tenant="t1", name=NAMES[i % 3], status=STATUSES[i % 5], dialect=DIALECTS[i % 3],
+                     created_ms=_created(i))
             for i in range(40)]))
-        undo = ["DROP TABLE exec_counts", "DELETE FROM schema_version WHERE namespace = 'exec_counts'"]
+        undo = ["DROP TABLE exec_counts", "DROP TABLE exec_counts_daily",
+                "DELETE FROM schema_version WHERE namespace = 'exec_counts'"]
         if isinstance(store, PostgresStore):
-            undo = ["DROP TABLE exec_count_changes", "DROP FUNCTION executions_count_change() CASCADE", *undo]
+            undo = ["DROP TABLE exec_count_changes", "DROP TABLE exec_count_day_changes",
+                    "DROP FUNCTION executions_count_change() CASCADE", *undo]
         else:
             undo = [f"DROP TRIGGER executions_count_{op}" for op in ("insert", "delete", "update")] + undo
         await store.run_sql([(sql, ()) for sql in undo])
@@ -120,13 +148,15 @@ async def test_runs_stored_before_the_counts_existed_are_counted(store_factory: 
     reopened = store_factory()
     await reopened.open()
     try:
-        rows = {r[0]: {"tenant": r[1], "name": r[2], "status": r[3], "dialect": r[4]}
-                for r in await reopened.fetch_sql("SELECT id, tenant, name, status, dialect FROM executions")}
+        rows = {r[0]: {"tenant": r[1], "name": r[2], "status": r[3], "dialect": r[4], "created_ms": r[5]}
+                for r in await reopened.fetch_sql(
+                    "SELECT id, tenant, name, status, dialect, created_ms FROM executions")}
         assert len(rows) == 40
         await _check(reopened, rows)
         await reopened.commit(Changeset(exec_inserts=[exec_row("new", tenant="t1", name="orders", status="FAILED",
-                                                               dialect="conductor")]))
-        rows["new"] = {"tenant": "t1", "name": "orders", "status": "FAILED", "dialect": "conductor"}
+                                                               dialect="conductor", created_ms=T0 + DAY)]))
+        rows["new"] = {"tenant": "t1", "name": "orders", "status": "FAILED", "dialect": "conductor",
+                       "created_ms": T0 + DAY}
         await _check(reopened, rows)
     finally:
         await reopened.close()
@@ -148,7 +178,7 @@ async def test_replicas_writing_and_folding_at_once_keep_totals_exact(tmp_path) 
         async def writer(store: Store, prefix: str) -> None:
             for i in range(60):
                 eid, row = f"{prefix}{i}", {"tenant": "t1", "name": NAMES[i % 3], "dialect": "conductor",
-                                            "status": "RUNNING"}
+                                            "status": "RUNNING", "created_ms": _created(i)}
                 await store.commit(Changeset(exec_inserts=[exec_row(eid, **row)]))
                 rows[eid] = row
                 await store.commit(Changeset(exec_updates=[(("status",), (STATUSES[1 + i % 4],), eid, 0)]))

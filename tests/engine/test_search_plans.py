@@ -38,6 +38,13 @@ def _many(op: Operation, lateral: bool = False) -> bool:
     return search.branch_count(op.flt) > most
 
 
+def _by_day(op: Operation) -> bool:
+    """A total of names, statuses and a time range with a whole day inside it: counted by day."""
+    flt = op.flt
+    return (counts.countable_by_day(flt) and not counts.countable(flt)
+            and counts.day_span(flt.created_from_ms, flt.created_to_ms) is not None)
+
+
 def _statements(op):  # type: ignore[no-untyped-def]
     cursor = (NOW_MS - 1, "e00000001") if op.deep else None
     sql = search.build(op.flt, cursor, op.limit, op.newest_first, lateral=False)
@@ -90,6 +97,10 @@ async def test_sqlite_plans_walk_an_index(op, tmp_path: Path) -> None:  # type: 
             assert any("USING" in p and "INDEX" in p for p in plan), (kind, plan)
             if kind == "count" and counts.countable(op.flt):  # a sum of the run counts, not a walk of runs
                 assert not [p for p in plan if "executions" in p] and "exec_counts" in " ".join(plan), plan
+            if kind == "count" and _by_day(op):  # whole days summed; each partial day a walk of that day alone
+                assert "exec_counts_daily" in " ".join(plan), plan
+                assert all("created_ms>?" in p and "created_ms<?" in p for p in plan
+                           if p.startswith("SEARCH executions")), plan
             if kind == "page" and _sorts_every_match(op):
                 assert not [p for p in plan if "TEMP B-TREE" in p], (kind, plan)
                 walk = next(p for p in plan if p.startswith("SEARCH executions"))
@@ -125,6 +136,10 @@ async def test_postgres_plans_walk_an_index(op) -> None:  # type: ignore[no-unty
                 assert "Seq Scan on executions" not in plan, (kind, plan)
                 if kind == "count" and counts.countable(op.flt):  # the run counts and their pending changes
                     assert " on executions" not in plan and "exec_counts_pkey" in plan, plan
+                if kind == "count" and _by_day(op):  # whole days summed; each partial day a walk of that day
+                    assert "exec_counts_daily_pkey" in plan, plan
+                    walks = [line for line in plan.splitlines() if "Index Cond" in line and "created_ms" in line]
+                    assert walks and all("created_ms >=" in w and "created_ms <=" in w for w in walks), plan
                 if kind == "page" and _sorts_every_match(op):
                     assert "Sort" not in plan, (kind, plan)
                     cond = next(line for line in plan.splitlines() if "Index Cond" in line)

@@ -21,7 +21,7 @@ Statements use ``?`` placeholders; PostgreSQL's store swaps them for ``%s``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wfgateway.engine.store import counts
@@ -215,19 +215,35 @@ def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_
           pending_counts: bool = False) -> SearchSQL:
     """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL).  A total
     of a filter the run counts keep is their sum (``pending_counts``: with the changes not yet folded,
-    PostgreSQL's), any other a walk of at most ``COUNT_CAP`` index entries (the store caps both)."""
-    where, args = _filters(flt)
-    statuses = list(dict.fromkeys(flt.statuses or ()))
+    PostgreSQL's); of one with a time range besides, the sum of its whole days' counts and a walk of
+    its partial days; any other a walk of at most ``COUNT_CAP`` index entries (the store caps all)."""
     page, page_args = _page(flt, cursor, limit, newest_first, COLUMNS, lateral)
     if counts.countable(flt):
         return SearchSQL(page, page_args, *counts.total_sql(flt, with_changes=pending_counts))
+    span = counts.day_span(flt.created_from_ms, flt.created_to_ms) if counts.countable_by_day(flt) else None
+    if span is None:
+        return SearchSQL(page, page_args, *_walk_count(flt))
+    total, args = counts.total_sql(flt, with_changes=pending_counts, span=span)
+    parts = [f"({total})"]
+    for edge in (span.head, span.tail):
+        if edge is not None:
+            walk, walk_args = _walk_count(replace(flt, created_from_ms=edge[0], created_to_ms=edge[1]))
+            parts.append(f"({walk})")
+            args.extend(walk_args)
+    return SearchSQL(page, page_args, "SELECT " + " + ".join(parts), args)
+
+
+def _walk_count(flt: SearchFilter) -> tuple[str, list[Any]]:
+    """The matches of ``flt`` counted on the index, at most ``COUNT_CAP`` of them."""
+    where, args = _filters(flt)
     extra, extra_args = [], []
     if flt.workflows:
         parts = [_workflow_part(w) for w in dict.fromkeys(flt.workflows)]
         extra.append("(" + " OR ".join("(" + " AND ".join(c) + ")" for c, _ in parts) + ")")
         extra_args = [a for _, part_args in parts for a in part_args]
+    statuses = list(dict.fromkeys(flt.statuses or ()))
     if statuses:
         extra.append(f"status IN ({', '.join('?' * len(statuses))})")
         extra_args.extend(statuses)
     count = f"SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {' AND '.join(where + extra)} LIMIT ?) AS c"
-    return SearchSQL(page, page_args, count, [*args, *extra_args, COUNT_CAP])
+    return count, [*args, *extra_args, COUNT_CAP]
