@@ -28,7 +28,8 @@ from wfgateway.gateway import GatewayContext
 def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> ConductorDialect:
     """Build the dialect and register with the engine Conductor's FORK_JOIN_DYNAMIC expander, its
     script / jq evaluators (``script_timeout_ms`` bounds one script's CPU time), the reader of a
-    START_WORKFLOW's request, the EVENT publisher, the EXCLUSIVE_JOIN, the rules of a DYNAMIC task's TaskDef
+    START_WORKFLOW's request, the EVENT publisher (the dialect's event handlers consume what it publishes),
+    the EXCLUSIVE_JOIN, the rules of a DYNAMIC task's TaskDef
     and the input of failure workflows."""
     gateway.hooks.register_expander(EXPANDER_NAME, expand_dynamic_fork)
     scripts = Scripts(int(settings.get("script_timeout_ms") or DEFAULT_TIMEOUT_MS))
@@ -41,7 +42,7 @@ def create_dialect(settings: dict[str, Any], gateway: GatewayContext) -> Conduct
     gateway.hooks.register_evaluator(RULES_EVALUATOR, rules_of_task_def)
     gateway.hooks.register_evaluator(UNMAPPED_EVALUATOR, unmapped_reason)
     gateway.hooks.register_failure_input(DIALECT, failure_input)
-    return ConductorDialect(settings, gateway)
+    return ConductorDialect(settings, gateway, scripts.run)
 
 
 ADAPTER = Adapter(

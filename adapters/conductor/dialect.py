@@ -20,6 +20,10 @@ from wfgateway.adapters.conductor import (
     workflow_api,
 )
 from wfgateway.adapters.conductor.errors import render_error
+from wfgateway.adapters.conductor.event_actions import Actions, Script
+from wfgateway.adapters.conductor.event_handlers import NAMESPACE as EVENTS
+from wfgateway.adapters.conductor.event_handlers import EventHandlersApi, HandlerStore
+from wfgateway.adapters.conductor.event_queue import DEFAULT_LEASE_MS, EventQueue
 from wfgateway.adapters.conductor.poll_data import PollDataStore
 from wfgateway.adapters.conductor.resource_tags import ResourceTagsApi
 from wfgateway.adapters.conductor.responses import json_response
@@ -31,6 +35,7 @@ from wfgateway.adapters.conductor.tags_api import TagsApi, TagStore
 
 from wfgateway.core.errors import ErrorContext, GatewayError
 from wfgateway.dialect import Call, Handler, Principal
+from wfgateway.engine.store.kv import KeyValue
 from wfgateway.gateway import GatewayContext
 
 
@@ -38,7 +43,7 @@ class ConductorDialect:
     name = "conductor"
     path_prefixes = ("/api/",)  # the Conductor server owns /api/ (Cognite's /api/v1/... prefixes are longer)
 
-    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext) -> None:
+    def __init__(self, settings: Mapping[str, Any], gateway: GatewayContext, script: Script) -> None:
         self.settings = dict(settings)
         self.gateway = gateway
         self.auth = KeyAuth(dict(self.settings.get("auth") or {}), lambda: gateway.secrets.get("conductor_token_secret"))
@@ -51,6 +56,13 @@ class ConductorDialect:
         # schedules fire on the embedded engine; ``schedule_tick_ms`` is how often due slots are looked for
         self.scheduler = Scheduler(self.schedules, gateway.engine,
                                    interval_s=float(self.settings.get("schedule_tick_ms") or 1000) / 1000)
+        # what EVENT tasks publish to the ``conductor`` queue, handled by the tenant's event handlers
+        self.events_kv = KeyValue(gateway.store, EVENTS)
+        self.event_handlers = HandlerStore(self.events_kv)
+        self.events = EventQueue(self.events_kv, self.event_handlers, Actions(gateway.engine), script,
+                                 poll_s=float(self.settings.get("event_poll_ms") or 1000) / 1000,
+                                 lease_ms=int(self.settings.get("event_lease_ms") or DEFAULT_LEASE_MS))
+        gateway.hooks.register_listener(self.events.on_event)
 
     @property
     def open_mode(self) -> bool:
@@ -74,6 +86,7 @@ class ConductorDialect:
             **secrets,
             **tags.handlers(),
             **scheduler,
+            **EventHandlersApi(self.event_handlers).handlers(),
             **resource_tags.handlers(secrets["deleteSecret"], scheduler["deleteSchedule"]),
             "executeWorkflow": execute_api.execute_workflow,
             "executeWorkflowAsApi": execute_api.execute_workflow_as_api,
@@ -97,8 +110,12 @@ class ConductorDialect:
         await self.poll_data.open()
         await self.tags.open()
         await self.schedules.open()
+        await self.events_kv.open()
         self.scheduler.start()
+        if self.settings.get("event_processing", True) is not False:  # the OSS default-event-processor switch
+            self.events.start()
 
     async def shutdown(self) -> None:
         await self.scheduler.stop()
+        await self.events.stop()
         await self.poll_data.close()

@@ -4,7 +4,7 @@ The task's output is its input plus the run's workflowInstanceId, workflowType, 
 correlationId and taskToDomain, and ``event_produced``: the queue the event goes to.  A ``conductor``
 sink is the server's own event queue (``conductor:<workflow name>:<task reference>``, or
 ``conductor:<workflow name>:<queue>`` for ``conductor:<queue>``), which is always there: the task
-COMPLETES.  This gateway has no event handlers (``/api/event``), so nothing consumes what is published.
+COMPLETES; the tenant's event handlers (``/api/event``) consume what is published (event_queue.py).
 Any other sink (sqs, amqp, kafka, nats, ...) names a queue provider this gateway does not have: the task
 FAILS as on an OSS server where that provider is not configured (``Error loading queue:<sink>, for
 task:<id>, error: Unknown queue type <type>``), with the payload and ``event_produced`` in its output.

@@ -11,6 +11,8 @@ SCHEDULER_OPERATIONS = ("saveSchedule", "getSchedule", "getAllSchedules", "delet
                         "pauseScheduleByGet", "resumeSchedule", "resumeScheduleByGet", "pauseAllSchedules",
                         "resumeAllSchedules", "requeueAllExecutionRecords", "getNextFewSchedules", "searchV21",
                         "getTagsForSchedule", "putTagForSchedule", "deleteTagForSchedule")
+EVENT_HANDLER_OPERATIONS = ("addEventHandler", "updateEventHandler", "getEventHandlers", "getEventHandlersForEvent",
+                            "removeEventHandlerStatus")
 SECRET_TAG_OPERATIONS = ("getSecretTags", "putTagForSecret", "deleteTagForSecret")
 
 ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
@@ -20,6 +22,8 @@ ROUTE_KEYS: dict[str, dict[str, str | bool]] = {
                                       "putSecret", "deleteSecret", "secretExists", *SECRET_TAG_OPERATIONS)},
     # schedules are kept by this gateway per tenant and fire on the embedded engine
     **{op: {"local": True} for op in SCHEDULER_OPERATIONS},
+    # event handlers are kept by this gateway per tenant and act on the embedded engine
+    **{op: {"local": True} for op in EVENT_HANDLER_OPERATIONS},
     "registerWorkflowDef": {"workflow": "body.name"},
     "validateWorkflowDef": {"workflow": "body.name"},
     **{op: {"workflow": "path.name"} for op in ("getWorkflowTags", "addWorkflowTag", "setWorkflowTags",
@@ -84,6 +88,8 @@ BACKEND_OPERATIONS = {
                          "deleteSecret", "secretExists", *SECRET_TAG_OPERATIONS)},
     # schedules: kept per tenant by the gateway; their runs start on the embedded engine
     **{op: () for op in SCHEDULER_OPERATIONS},
+    # event handlers: kept per tenant by the gateway; their actions run on the embedded engine
+    **{op: () for op in EVENT_HANDLER_OPERATIONS},
     "registerWorkflowDef": ("task_definitions", "put_definition"),
     "validateWorkflowDef": ("task_definitions",),
     # Orkes tags: kept per tenant by the gateway, on definitions the route's backend has

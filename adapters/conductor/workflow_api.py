@@ -51,7 +51,8 @@ def _label(exe: Execution, with_status: bool = True) -> str:
 async def _start(call: Caller, name: str, version: Any, input: dict[str, Any], *, unknown: NotFound,
                  correlation_id: str | None = None, priority: int = 0, idempotency_key: str | None = None,
                  strategy: str | None = None, inline: dict[str, Any] | None = None,
-                 task_to_domain: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> str:
+                 task_to_domain: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+                 execution_id: str | None = None) -> str:
     snapshot: WorkflowDefinition | None
     if inline is not None:
         definition = snapshot = await translate(call.backend, tenant(call), inline)
@@ -70,7 +71,7 @@ async def _start(call: Caller, name: str, version: Any, input: dict[str, Any], *
     try:
         execution = await call.backend.start(
             tenant(call), definition.name, definition.version, {**template, **input},
-            correlation_id=correlation_id, metadata=metadata, execution_id=new_workflow_id(),
+            correlation_id=correlation_id, metadata=metadata, execution_id=execution_id or new_workflow_id(),
             idempotency_key=idempotency_key or None, idempotency_strategy=_STRATEGIES.get(strategy or "FAIL", "fail"),
             priority=priority, dialect="conductor", definition=snapshot,
         )
@@ -114,8 +115,9 @@ async def start_workflow(call: Call) -> Response:
     return text_response(await start_from_request(call, call.body))
 
 
-async def start_from_request(call: Caller, body: dict[str, Any], metadata: dict[str, Any] | None = None) -> str:
-    """Start from a StartWorkflowRequest; the new workflow's id."""
+async def start_from_request(call: Caller, body: dict[str, Any], metadata: dict[str, Any] | None = None,
+                             execution_id: str | None = None) -> str:
+    """Start from a StartWorkflowRequest; the new workflow's id (``execution_id`` when the caller chose it)."""
     name, version = body["name"], body.get("version")
     return await _start(
         call, name, version, dict(body.get("input") or {}),
@@ -123,7 +125,7 @@ async def start_from_request(call: Caller, body: dict[str, Any], metadata: dict[
         correlation_id=body.get("correlationId"), priority=int(body.get("priority") or 0),
         idempotency_key=body.get("idempotencyKey"), strategy=body.get("idempotencyStrategy"),
         inline={**body["workflowDef"], "name": body["workflowDef"].get("name") or name} if body.get("workflowDef") else None,
-        task_to_domain=body.get("taskToDomain"), metadata=metadata,
+        task_to_domain=body.get("taskToDomain"), metadata=metadata, execution_id=execution_id,
     )
 
 
