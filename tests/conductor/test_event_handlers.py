@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from conductor.client.orkes_clients import OrkesClients
 
 from tests.conductor.conftest import ONLY_CONDUCTOR
 from tests.conductor.sdk_support import wait_status
+from tests.engine.pg import PG_DSN, create_schema, drop_schema
 from tests.support.server import run_gateway
 
 
@@ -207,14 +209,27 @@ def test_terminate_workflow_ends_the_run_the_payload_names(clients: OrkesClients
     assert ended.reason_for_incompletion == "cancelled O-4"
 
 
-def test_a_published_event_waits_in_the_store_for_a_gateway_that_handles_events(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    if request.param == "sqlite":
+        yield {"kind": "sqlite", "path": str(tmp_path / "shared.db")}
+        return
+    schema = create_schema()
+    try:
+        yield {"kind": "postgres", "dsn": PG_DSN, "schema": schema}
+    finally:
+        drop_schema(schema)
+
+
+def test_a_published_event_waits_in_the_store_for_a_gateway_that_handles_events(
+        tmp_path: Path, store: dict[str, Any]) -> None:
     """A gateway with event processing off (the OSS default-event-processor switch) only queues what is
     published; a later gateway on the same store handles the queued message."""
 
     def dialects(processing: bool) -> dict[str, Any]:
         return {**ONLY_CONDUCTOR, "conductor": {"event_processing": processing}}
 
-    with run_gateway(tmp_path, dialects=dialects(False)) as first:
+    with run_gateway(tmp_path, dialects=dialects(False), store=store) as first:
         config = Configuration(server_api_url=f"{first.url}/api")
         clients = OrkesClients(configuration=config)
         publisher(clients, "ev_later", "conductor:later")
@@ -228,7 +243,7 @@ def test_a_published_event_waits_in_the_store_for_a_gateway_that_handles_events(
             time.sleep(0.05)
             wf = clients.get_workflow_client().get_workflow(wid, include_tasks=True)
 
-    with run_gateway(tmp_path, dialects=dialects(True)) as second:
+    with run_gateway(tmp_path, dialects=dialects(True), store=store) as second:
         again = OrkesClients(configuration=Configuration(server_api_url=f"{second.url}/api"))
         done = wait_status(again, wid, "COMPLETED")
         assert task_of(done, "ack_ref").output_data["late"] is True
