@@ -29,7 +29,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from wfgateway.adapters.conductor.event_actions import (
-    ActionFailed,
     Actions,
     Delivery,
     Script,
@@ -172,8 +171,8 @@ class EventQueue:
             record.update(status="COMPLETED", output=await self.actions.run(action, delivery, slot))
         except Unavailable:
             return False
-        except (ActionFailed, GatewayError) as exc:
-            message = exc.message if isinstance(exc, GatewayError) else str(exc)
+        except Exception as exc:  # ActionFailed, a refused start or update, a bug: that action fails, not the loop
+            message = exc.message if isinstance(exc, GatewayError) else str(exc) or type(exc).__name__
             log.warning("event handler %s: action %s failed for message %s: %s",
                         handler.get("name"), action.get("action"), delivery.message_id, message)
             record.update(status="FAILED", output={"exception": message})

@@ -199,7 +199,9 @@ def test_a_bare_conductor_sink_is_the_task_s_own_event_and_fail_task_fails_the_w
 
 
 def test_terminate_workflow_ends_the_run_the_payload_names(clients: OrkesClients, events: EventResourceApi) -> None:
+    """An action that cannot run (a workflow nobody registered) fails alone: the next handler still acts."""
     publisher(clients, "ev_cancel", "conductor:cancel")
+    events.add_event_handler(handler("a_unknown_flow", "conductor:ev_cancel:cancel", start("ev_no_such_flow", {})))
     events.add_event_handler(EventHandler(
         name="z_cancel", event="conductor:ev_cancel:cancel", active=True, actions=[Action(
             action="terminate_workflow",
