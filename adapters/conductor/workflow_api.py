@@ -29,7 +29,7 @@ from wfgateway.adapters.conductor.render import (
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 from wfgateway.adapters.conductor.search_query import Filters, parse_query
 
-from wfgateway.core.backend import TaskControl
+from wfgateway.core.backend import IdSearch, TaskControl
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import TASK_DOMAINS, Execution, RetryPolicy, WorkflowDefinition
 from wfgateway.core.statuses import ExecutionStatus
@@ -382,24 +382,26 @@ async def terminate_remove_workflow(call: Call) -> Response:
 
 async def get_running_workflows(call: Call) -> Response:
     """Ids of the RUNNING workflows of a name and version (1 unless given); with both startTime and
-    endTime, the workflows of any status created in that range, as Conductor answers."""
+    endTime, the workflows of any status created in that range, as Conductor answers.  Oldest first
+    (Conductor keeps no order); an upstream's pages are read newest first, the order every upstream
+    can list in (Cognite lists in no other), and turned around."""
     q = call.query
     name, version = call.path["name"], q.get("version") if q.get("version") is not None else 1
     start_ms, end_ms = q.get("startTime") or 0, q.get("endTime") or 0
     ranged = bool(start_ms) and bool(end_ms)
+    filters: dict[str, Any] = {
+        "name": name, "version": version, "statuses": None if ranged else [ExecutionStatus.RUNNING],
+        "created_from_ms": int(start_ms) if ranged else None, "created_to_ms": int(end_ms) if ranged else None}
+    if isinstance(call.backend, IdSearch):  # the engine: ids from its index, no run read
+        return json_response(await call.backend.search_ids(tenant(call), **filters))
     ids: list[str] = []
     cursor = None
     while True:
-        page = await call.backend.search(
-            tenant(call), name=name, version=version,
-            statuses=None if ranged else [ExecutionStatus.RUNNING],
-            created_from_ms=int(start_ms) if ranged else None, created_to_ms=int(end_ms) if ranged else None,
-            cursor=cursor, limit=1000, newest_first=False, count=False,
-        )
+        page = await call.backend.search(tenant(call), **filters, cursor=cursor, limit=1000, count=False)
         ids.extend(e.id for e in page.items)
         cursor = page.next_cursor
         if not cursor or not page.items:
-            return json_response(ids)
+            return json_response(ids[::-1])
 
 
 async def get_workflow_tasks(call: Call) -> Response:

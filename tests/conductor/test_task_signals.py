@@ -158,6 +158,30 @@ def test_running_ids_names_versions_and_terminate_remove(gateway: str, clients: 
     assert v1 not in http.get("/api/workflow/running/sig_two_waits").json()
 
 
+def test_running_ids_are_every_running_run_oldest_first_or_any_created_in_a_range(clients: OrkesClients) -> None:
+    """WorkflowResourceApi.get_running_workflow: the running runs of one version, each once, oldest first;
+    with startTime and endTime, the runs of any status created in that range."""
+    wc = clients.get_workflow_client()
+    api = wc.workflowResourceApi
+    before = set(api.get_running_workflow("sig_two_waits"))
+    t0 = int(time.time() * 1000)
+    mine = []
+    for _ in range(4):
+        mine.append(start(clients))
+        time.sleep(0.005)  # a later start time for each: the order is by start time
+    other_version = start(clients, 2)
+    wc.terminate_workflow(mine[1], reason="not this one")
+    t1 = int(time.time() * 1000)
+    running = [i for i in api.get_running_workflow("sig_two_waits") if i not in before]
+    assert running == [mine[0], mine[2], mine[3]]
+    assert other_version in api.get_running_workflow("sig_two_waits", version=2)
+    assert other_version not in api.get_running_workflow("sig_two_waits")
+    created = api.get_running_workflow("sig_two_waits", start_time=t0, end_time=t1)
+    assert created == mine  # the terminated one too: a range asks for runs of any status
+    assert api.get_running_workflow("sig_two_waits", start_time=t1 + 60_000, end_time=t1 + 120_000) == []
+    assert api.get_running_workflow("no_such_workflow") == []
+
+
 def test_task_log_lines_as_the_sdk_sends_them(clients: OrkesClients) -> None:
     """conductor-python sends the line raw, labelled application/json; the OSS server takes it as text."""
     workflow_id = start(clients)

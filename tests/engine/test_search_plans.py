@@ -45,10 +45,15 @@ def _by_day(op: Operation) -> bool:
             and counts.day_span(flt.created_from_ms, flt.created_to_ms) is not None)
 
 
+def _ids_op(op: Operation) -> bool:
+    """A filter Conductor's running workflows list every id of: names, versions, statuses, a time range."""
+    return op.flt.correlation_id is None and op.flt.parent_execution_id is None and op.flt.dialect is None
+
+
 def _statements(op):  # type: ignore[no-untyped-def]
     cursor = (NOW_MS - 1, "e00000001") if op.deep else None
     sql = search.build(op.flt, cursor, op.limit, op.newest_first, lateral=False)
-    out = [("page", sql.page, sql.page_args)]
+    out = [("page", sql.page, sql.page_args), ("ids", *search.ids(op.flt))]
     if op.count:
         out.append(("count", sql.count, sql.count_args))
     if op.skip:
@@ -59,7 +64,7 @@ def _statements(op):  # type: ignore[no-untyped-def]
 def _pg_statements(op):  # type: ignore[no-untyped-def]
     cursor = (NOW_MS - 1, "e00000001") if op.deep else None
     sql = search.build(op.flt, cursor, op.limit, op.newest_first, lateral=True, pending_counts=True)
-    out = [("page", sql.page, sql.page_args)]
+    out = [("page", sql.page, sql.page_args), ("ids", *search.ids(op.flt, lateral=True))]
     if op.count:
         out.append(("count", sql.count, sql.count_args))
     if op.skip:
@@ -106,6 +111,9 @@ async def test_sqlite_plans_walk_an_index(op, tmp_path: Path) -> None:  # type: 
                 walk = next(p for p in plan if p.startswith("SEARCH executions"))
                 assert all(f"{c}=?" in walk for c in _equalities(op)), (walk, _equalities(op))
             assert not [p for p in plan if "AUTOMATIC" in p], (kind, plan)  # an index built per call
+            if kind == "ids" and _ids_op(op):  # every match's id (Conductor's running workflows): the index alone
+                assert all("COVERING INDEX" in p or "(id=?)" in p for p in plan
+                           if p.startswith("SEARCH executions")), (kind, plan)
             if kind == "seek" or (_many(op) and kind == "page"):
                 # keys from the index alone (an offset; many branches' walks), rows then read by id
                 assert all("COVERING INDEX" in p or "(id=?)" in p for p in plan
@@ -144,6 +152,8 @@ async def test_postgres_plans_walk_an_index(op) -> None:  # type: ignore[no-unty
                     assert "Sort" not in plan, (kind, plan)
                     cond = next(line for line in plan.splitlines() if "Index Cond" in line)
                     assert all(f"({c} = " in cond for c in _equalities(op)), (cond, _equalities(op))
+                if kind == "ids" and _ids_op(op) and not _many(op, lateral=True):  # the index alone
+                    assert "Index Only Scan" in plan and "Index Scan" not in plan.replace("Index Only Scan", ""), plan
                 if _many(op, lateral=True) and kind in ("page", "seek"):
                     tree = conn.execute("EXPLAIN (FORMAT JSON) " + sql.replace("?", "%s"), args).fetchone()[0]
                     _check_walks_are_bounded(tree[0]["Plan"], kind)

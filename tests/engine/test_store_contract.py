@@ -295,6 +295,12 @@ async def test_search_skips_by_key_and_matches_any_of_several_workflows(store):
     assert [r[0] for r in page] == want and total == len(want)
     page, _ = await store.exec_search(both, None, 2, True, False, 1)
     assert [r[0] for r in page] == want[1:3]
+    # every match's id, oldest first (Conductor's running workflows); a name holding NUL matches nothing
+    assert await store.exec_ids(both) == want[::-1]
+    assert await store.exec_ids(SearchFilter(tenant="t1", name="wf1", def_version="2", statuses=["FAILED"])) == [
+        r[0] for r in rows if r[EXEC_IDX["name"]] == "wf1" and r[EXEC_IDX["def_version"]] == "2"
+        and r[EXEC_IDX["status"]] == "FAILED"]
+    assert await store.exec_ids(SearchFilter(tenant="t1", name="wf\x00")) == []
 
 
 async def test_search_of_many_workflows_and_statuses_pages_each_match_once(store):

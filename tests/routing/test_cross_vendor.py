@@ -120,6 +120,8 @@ def test_conductor_sdk_against_a_cognite_upstream(back, tmp_path):
 
         first = step_task()
         assert wc.get_workflow(wid, include_tasks=False).correlation_id == "order-7"
+        # the running ids are read through the upstream's search (the engine answers them from its index)
+        assert wc.workflowResourceApi.get_running_workflow(xid) == [wid]
         tc.update_task(TaskResult(workflow_instance_id=wid, task_id=first.task_id, status="FAILED"))
         assert wait(lambda: wc.get_workflow(wid, include_tasks=True), lambda w: w.status == "FAILED")
         wc.retry_workflow(wid)

@@ -14,6 +14,7 @@ PATHS = [
     ("altostrat", "/workflows/%00/executions"),
     ("conductor", "/api/workflow/%00"), ("conductor", "/api/metadata/workflow/%00"),
     ("conductor", "/api/metadata/taskdefs/%00"), ("conductor", "/api/tasks/%00"), ("conductor", "/api/tasks/poll/%00"),
+    ("conductor", "/api/workflow/running/%00"),
 ]
 
 

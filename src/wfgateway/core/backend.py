@@ -234,6 +234,20 @@ class TaskSearch(Protocol):
 
 
 @runtime_checkable
+class IdSearch(Protocol):
+    """A backend that can list the ids of every matching execution without reading the executions (the
+    engine): an answer that is every id (Conductor's running workflows) costs an index walk, not a
+    decoded run per id."""
+
+    async def search_ids(
+        self, tenant: str, *, name: str | None = None, version: int | str | None = None,
+        statuses: list[ExecutionStatus] | None = None, created_from_ms: int | None = None,
+        created_to_ms: int | None = None,
+    ) -> list[str]:
+        """The ids of every execution ``search`` would find with these filters, oldest first."""
+
+
+@runtime_checkable
 class Sandboxes(Protocol):
     """A backend that can run a definition where nothing is kept (the engine)."""
 

@@ -151,6 +151,15 @@ class Engine:
             skip=skip,
         )
 
+    async def search_ids(
+        self, tenant: str, *, name: str | None = None, version: int | str | None = None,
+        statuses: list[ExecutionStatus] | None = None, created_from_ms: int | None = None,
+        created_to_ms: int | None = None,
+    ) -> list[str]:
+        """IdSearch.search_ids: read from an index alone, no run decoded."""
+        return await ops_read.search_ids(self._rt, tenant, name=name, version=version, statuses=statuses,
+                                         created_from_ms=created_from_ms, created_to_ms=created_to_ms)
+
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         return await ops_executions.terminate(self._rt, execution_id, reason, tenant)
 

@@ -74,6 +74,17 @@ async def search(
     return Page(items, nxt, total)
 
 
+async def search_ids(
+    ctx: EngineContext, tenant: str, *, name: str | None, version: int | str | None,
+    statuses: list[ExecutionStatus] | None, created_from_ms: int | None, created_to_ms: int | None,
+) -> list[str]:
+    """IdSearch.search_ids: every match's id, oldest first, from the index alone."""
+    return await ctx.store.exec_ids(SearchFilter(
+        tenant=tenant, name=name, def_version=None if version is None else str(version),
+        statuses=[str(s) for s in statuses] if statuses else None, created_from_ms=created_from_ms,
+        created_to_ms=created_to_ms))
+
+
 async def search_tasks(
     ctx: EngineContext, tenant: str, *, name: str | None, statuses: list[TaskStatus] | None,
     execution_ids: list[str] | None, task_ids: list[str] | None, scheduled_from_ms: int | None,

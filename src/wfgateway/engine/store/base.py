@@ -138,6 +138,11 @@ class SearchFilter:
     # runs of any of these workflows: (name, version), version None for any (Cognite's workflowFilters)
     workflows: list[tuple[str, str | None]] | None = None
 
+    def texts(self) -> tuple[str | None, ...]:
+        """The texts the filter compares stored columns with."""
+        return (self.tenant, self.name, self.def_version, self.correlation_id, self.parent_execution_id,
+                self.dialect, *(part for w in self.workflows or () for part in w))
+
 
 @dataclass
 class TaskFilter:
@@ -204,6 +209,9 @@ class Store(StoreHome, Protocol):
         """A page of matching rows and the number of all matches (None without ``count``: counting
         reads every match, which a keyset page does not); ``skip`` passes over that many matches first,
         by their index keys alone (search.seek), an offset that reads no row."""
+
+    async def exec_ids(self, flt: SearchFilter) -> list[str]:
+        """The ids of every match, oldest first, from an index alone (no row is read)."""
 
     async def task_search(
         self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True

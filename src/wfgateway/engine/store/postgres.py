@@ -365,12 +365,19 @@ class PostgresStore:
     async def attempt_by_key(self, key: str) -> tuple[Any, ...] | None:
         return await self._one(_ATT_SELECT + " WHERE key = %s", (key,))
 
+    async def exec_ids(self, flt: SearchFilter) -> list[str]:
+        if _holds_nul(flt.texts()):
+            return []  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
+        sql, args = search.ids(flt, lateral=True)
+        async with self._conn() as conn:
+            cur = await conn.execute(self._pg(sql), args)  # type: ignore[arg-type]
+            return [row[1] for row in await cur.fetchall()]
+
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
         skip: int = 0,
     ) -> tuple[list[tuple[Any, ...]], int | None]:
-        if _holds_nul((flt.tenant, flt.name, flt.def_version, flt.correlation_id, flt.parent_execution_id,
-                       flt.dialect, *(part for w in flt.workflows or () for part in w))):
+        if _holds_nul(flt.texts()):
             return [], 0  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql = search.build(flt, cursor, limit, newest_first, lateral=True, pending_counts=True)
         async with self._conn() as conn:

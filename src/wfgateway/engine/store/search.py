@@ -203,6 +203,15 @@ def seek(flt: SearchFilter, cursor: tuple[int, str] | None, skip: int, newest_fi
             [*args, skip - 1])
 
 
+ALL = 2**62  # "every match" as a LIMIT both databases take
+
+
+def ids(flt: SearchFilter, lateral: bool = False) -> tuple[str, list[Any]]:
+    """``created_ms, id`` of every match, oldest first, read from the index alone (the page's walk
+    without a bound; a merge of several walks orders by both)."""
+    return _page(flt, None, ALL, False, KEYS, lateral)
+
+
 def total_of_page(cursor: tuple[int, str] | None, skip: int, limit: int, answered: int) -> int | None:
     """The bounded total a count would give, when the page already shows it: a first page (no cursor;
     ``skip`` matches passed over before it) that is not full holds the last match.  None: count."""

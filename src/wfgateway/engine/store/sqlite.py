@@ -371,6 +371,11 @@ class SQLiteStore:
         return self._conn.execute(_ATT_SELECT + " WHERE key = ?", (key,)).fetchone()
 
     @_waits(write=False)
+    async def exec_ids(self, flt: SearchFilter) -> list[str]:
+        sql, args = search.ids(flt)
+        return [row[1] for row in self._conn.execute(sql, args)]
+
+    @_waits(write=False)
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
         skip: int = 0,
