@@ -96,13 +96,18 @@ def dialect_of(i: int) -> str:
     return "conductor" if pick < 55 else "cognite" if pick < 85 else "altostrat"
 
 
+def created_of(i: int) -> int:
+    """Run ``i``'s start time: spread over the 90 days before NOW_MS."""
+    return NOW_MS - 90 * DAY_MS + (i * 7_777_777) % (90 * DAY_MS)
+
+
 def rows(start: int, count: int, templates: Templates) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     """Clones of the real runs, each with one task; run ``i`` is the same whatever the batch it falls in."""
     for i in range(start, start + count):
         template, task_template = templates[dialect_of(i), (i // 7) % NAMES]
         row = list(template)
         status = STATUSES[i % len(STATUSES)]
-        created = NOW_MS - 90 * DAY_MS + (i * 7_777_777) % (90 * DAY_MS)
+        created = created_of(i)
         ended = created + 1000 if status in ("COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT") else 0
         row[EXEC_IDX["id"]] = f"run{i:08d}"
         row[EXEC_IDX["status"]] = status
@@ -199,6 +204,11 @@ def operations(names: dict[str, list[str]], size: int) -> list[Operation]:
                                                "limit": 15}, follow=4))
     out.append(Operation("conductor running ids of a workflow (all of them)", "GET",
                          f"/api/workflow/running/{conductor[0]}", grows=True))
+    # the same call with a creation range that holds 27 of the workflow's runs at every size
+    times = sorted(created_of(i) for i in range(size) if dialect_of(i) == "conductor" and (i // 7) % NAMES == 0)
+    low = len(times) // 2
+    out.append(Operation("conductor running ids in a creation range (27 runs of any status)", "GET",
+                         f"/api/workflow/running/{conductor[0]}?startTime={times[low]}&endTime={times[low + 26]}"))
     return out
 
 
