@@ -12,7 +12,7 @@ from wfgateway.adapters.altostrat import workflows as W
 from wfgateway.adapters.altostrat.service import Service, json_response
 from wfgateway.adapters.altostrat.store import Duplicate
 
-from wfgateway.core.backend import Backend
+from wfgateway.core.backend import Backend, ExactCounts
 from wfgateway.core.errors import Conflict, InvalidArgument, NotFound, NotImplementedByBackend
 from wfgateway.core.model import Execution
 from wfgateway.core.statuses import TaskStatus
@@ -209,9 +209,12 @@ async def _page_of_runs(backend: Backend, tenant: str, workflow_id: str, skip: i
     """Runs ``skip``..``skip+limit`` of a workflow, newest first, and their total.  The engine passes
     over the first ``skip`` on its index, so page 1,000 costs what page 2 does; an upstream that pages
     by cursor alone (Cognite) is walked to the page."""
+    counter = backend if isinstance(backend, ExactCounts) else None  # Laravel's paginator counts every run
     try:  # a page past 2**62 runs is past any store's last (and an offset must fit a 64-bit integer)
         page = await backend.search(tenant, name=workflow_id, limit=max(limit, 1), newest_first=True,
-                                    skip=min(skip, 2**62))
+                                    skip=min(skip, 2**62), count=counter is None)
+        if counter is not None:  # exact, where a search's total stops at 10,000
+            return list(page.items), await counter.count(tenant, name=workflow_id)
         return list(page.items), page.total or 0
     except NotImplementedByBackend:
         if not skip:

@@ -69,6 +69,7 @@ async def _check(store: Store, rows: dict[str, dict[str, Any]]) -> None:
     for flt in _filters():
         _page, total = await store.exec_search(flt, None, 1, True, True)  # a full page: the total is counted
         assert total == _matches(rows, flt), flt
+        assert await store.exec_count(flt) == total, flt  # the exact count (not bounded) agrees
 
 
 async def _fold(store: Store) -> None:

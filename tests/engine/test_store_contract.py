@@ -352,6 +352,8 @@ async def test_search_totals_are_bounded_whether_counted_or_read_off_a_short_pag
         assert (len(page), total) == (answered, COUNT_CAP), (limit, skip)
     page, total = await store.exec_search(flt, (12, "b00002"), 50, True)
     assert ([r[0] for r in page], total) == (["b00001", "b00000"], COUNT_CAP)
+    assert await store.exec_count(flt) == n  # exact, past the bound (Altostrat's paginator)
+    assert await store.exec_count(SearchFilter("t1", name="busy", correlation_id="x")) == 0
     few = SearchFilter("t1", name="busy", created_to_ms=14)
     for limit, skip, answered in ((2, 0, 2), (10, 0, 5), (10, 3, 2), (10, 9, 0)):
         page, total = await store.exec_search(few, None, limit, False, True, skip)

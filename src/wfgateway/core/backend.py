@@ -248,6 +248,19 @@ class IdSearch(Protocol):
 
 
 @runtime_checkable
+class ExactCounts(Protocol):
+    """A backend that keeps run counts (the engine): the exact number of matches, where ``search``'s
+    ``total`` stops at a bound (10,000, as a search index does) -- for a dialect whose answer counts
+    every run (a paginator's total, a success rate)."""
+
+    async def count(
+        self, tenant: str, *, name: str | None = None, statuses: list[ExecutionStatus] | None = None,
+        created_from_ms: int | None = None, created_to_ms: int | None = None,
+    ) -> int:
+        """How many executions ``search`` would find with these filters, exactly."""
+
+
+@runtime_checkable
 class Sandboxes(Protocol):
     """A backend that can run a definition where nothing is kept (the engine)."""
 

@@ -160,6 +160,14 @@ class Engine:
         return await ops_read.search_ids(self._rt, tenant, name=name, version=version, statuses=statuses,
                                          created_from_ms=created_from_ms, created_to_ms=created_to_ms)
 
+    async def count(
+        self, tenant: str, *, name: str | None = None, statuses: list[ExecutionStatus] | None = None,
+        created_from_ms: int | None = None, created_to_ms: int | None = None,
+    ) -> int:
+        """ExactCounts.count: a sum of the run counts the store keeps, whatever the number of runs."""
+        return await ops_read.count(self._rt, tenant, name=name, statuses=statuses, created_from_ms=created_from_ms,
+                                    created_to_ms=created_to_ms)
+
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         return await ops_executions.terminate(self._rt, execution_id, reason, tenant)
 

@@ -85,6 +85,16 @@ async def search_ids(
         created_to_ms=created_to_ms))
 
 
+async def count(
+    ctx: EngineContext, tenant: str, *, name: str | None, statuses: list[ExecutionStatus] | None,
+    created_from_ms: int | None, created_to_ms: int | None,
+) -> int:
+    """ExactCounts.count: from the run counts the store keeps."""
+    return await ctx.store.exec_count(SearchFilter(
+        tenant=tenant, name=name, statuses=[str(s) for s in statuses] if statuses else None,
+        created_from_ms=created_from_ms, created_to_ms=created_to_ms))
+
+
 async def search_tasks(
     ctx: EngineContext, tenant: str, *, name: str | None, statuses: list[TaskStatus] | None,
     execution_ids: list[str] | None, task_ids: list[str] | None, scheduled_from_ms: int | None,

@@ -213,6 +213,10 @@ class Store(StoreHome, Protocol):
     async def exec_ids(self, flt: SearchFilter) -> list[str]:
         """The ids of every match, oldest first, from an index alone (no row is read)."""
 
+    async def exec_count(self, flt: SearchFilter) -> int:
+        """The number of matches, exact (``exec_search`` stops counting at COUNT_CAP): cheap for the
+        filters the run counts keep (names, statuses, dialect, a time range), a full walk otherwise."""
+
     async def task_search(
         self, flt: TaskFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True
     ) -> tuple[list[tuple[Any, ...]], int | None]:

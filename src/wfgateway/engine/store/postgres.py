@@ -366,12 +366,13 @@ class PostgresStore:
         return await self._one(_ATT_SELECT + " WHERE key = %s", (key,))
 
     async def exec_ids(self, flt: SearchFilter) -> list[str]:
-        if _holds_nul(flt.texts()):
-            return []  # no stored text holds NUL (PostgreSQL refuses it): nothing matches, as in SQLite
         sql, args = search.ids(flt, lateral=True)
-        async with self._conn() as conn:
-            cur = await conn.execute(self._pg(sql), args)  # type: ignore[arg-type]
-            return [row[1] for row in await cur.fetchall()]
+        return [row[1] for row in await self._all(self._pg(sql), args)]
+
+    async def exec_count(self, flt: SearchFilter) -> int:
+        sql, args = search.total(flt, True, cap=search.ALL)
+        row = await self._one(self._pg(sql), args)
+        return int(row[0]) if row else 0
 
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,

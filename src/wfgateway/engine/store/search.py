@@ -222,28 +222,34 @@ def total_of_page(cursor: tuple[int, str] | None, skip: int, limit: int, answere
 
 def build(flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, lateral: bool = False,
           pending_counts: bool = False) -> SearchSQL:
-    """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL).  A total
-    of a filter the run counts keep is their sum (``pending_counts``: with the changes not yet folded,
-    PostgreSQL's); of one with a time range besides, the sum of its whole days' counts and a walk of
-    its partial days; any other a walk of at most ``COUNT_CAP`` index entries (the store caps all)."""
+    """``lateral``: the store joins many branches LATERALly (PostgreSQL; SQLite has no LATERAL);
+    ``pending_counts``: see ``total``."""
     page, page_args = _page(flt, cursor, limit, newest_first, COLUMNS, lateral)
+    return SearchSQL(page, page_args, *total(flt, pending_counts))
+
+
+def total(flt: SearchFilter, pending_counts: bool, cap: int = COUNT_CAP) -> tuple[str, list[Any]]:
+    """The matches of ``flt``: of a filter the run counts keep, their sum (``pending_counts``: with the
+    changes not yet folded, PostgreSQL's); of one with a time range besides, the sum of its whole days'
+    counts and a walk of its partial days; of any other, a walk of the index.  A walk stops at ``cap``
+    entries (the store caps the sum too; ``ALL``: exact)."""
     if counts.countable(flt):
-        return SearchSQL(page, page_args, *counts.total_sql(flt, with_changes=pending_counts))
+        return counts.total_sql(flt, with_changes=pending_counts)
     span = counts.day_span(flt.created_from_ms, flt.created_to_ms) if counts.countable_by_day(flt) else None
     if span is None:
-        return SearchSQL(page, page_args, *_walk_count(flt))
-    total, args = counts.total_sql(flt, with_changes=pending_counts, span=span)
-    parts = [f"({total})"]
+        return _walk_count(flt, cap)
+    whole_days, args = counts.total_sql(flt, with_changes=pending_counts, span=span)
+    parts = [f"({whole_days})"]
     for edge in (span.head, span.tail):
         if edge is not None:
-            walk, walk_args = _walk_count(replace(flt, created_from_ms=edge[0], created_to_ms=edge[1]))
+            walk, walk_args = _walk_count(replace(flt, created_from_ms=edge[0], created_to_ms=edge[1]), cap)
             parts.append(f"({walk})")
             args.extend(walk_args)
-    return SearchSQL(page, page_args, "SELECT " + " + ".join(parts), args)
+    return "SELECT " + " + ".join(parts), args
 
 
-def _walk_count(flt: SearchFilter) -> tuple[str, list[Any]]:
-    """The matches of ``flt`` counted on the index, at most ``COUNT_CAP`` of them."""
+def _walk_count(flt: SearchFilter, cap: int) -> tuple[str, list[Any]]:
+    """The matches of ``flt`` counted on the index, at most ``cap`` of them."""
     where, args = _filters(flt)
     extra, extra_args = [], []
     if flt.workflows:
@@ -255,4 +261,4 @@ def _walk_count(flt: SearchFilter) -> tuple[str, list[Any]]:
         extra.append(f"status IN ({', '.join('?' * len(statuses))})")
         extra_args.extend(statuses)
     count = f"SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {' AND '.join(where + extra)} LIMIT ?) AS c"
-    return count, [*args, *extra_args, COUNT_CAP]
+    return count, [*args, *extra_args, cap]

@@ -376,6 +376,10 @@ class SQLiteStore:
         return [row[1] for row in self._conn.execute(sql, args)]
 
     @_waits(write=False)
+    async def exec_count(self, flt: SearchFilter) -> int:
+        return int(self._conn.execute(*search.total(flt, False, cap=search.ALL)).fetchone()[0])
+
+    @_waits(write=False)
     async def exec_search(
         self, flt: SearchFilter, cursor: tuple[int, str] | None, limit: int, newest_first: bool, count: bool = True,
         skip: int = 0,
