@@ -204,6 +204,11 @@ def operations(names: dict[str, list[str]], size: int) -> list[Operation]:
                                                "limit": 15}, follow=4))
     out.append(Operation("conductor running ids of a workflow (all of them)", "GET",
                          f"/api/workflow/running/{conductor[0]}", grows=True))
+    done = size // 2 // 6 * 6  # a completed Altostrat run in the middle of the store
+    while dialect_of(done) != "altostrat":
+        done += 6
+    out.append(Operation("altostrat rerun of a completed run (a new run)", "POST",
+                         f"/workflows/runs/run{done:08d}/rerun", {}))
     # the same call with a creation range that holds 27 of the workflow's runs at every size
     times = sorted(created_of(i) for i in range(size) if dialect_of(i) == "conductor" and (i // 7) % NAMES == 0)
     low = len(times) // 2
