@@ -20,6 +20,7 @@ from wfgateway.engine import (
     ops_read,
     ops_replay,
     ops_retry,
+    ops_watch,
     tasks,
 )
 from wfgateway.engine.hooks import Evaluator, Expander, FailureInput, Listener, SecretResolver
@@ -170,6 +171,11 @@ class Engine:
 
     async def terminate(self, execution_id: str, reason: str | None = None, *, tenant: str | None = None) -> Execution:
         return await ops_executions.terminate(self._rt, execution_id, reason, tenant)
+
+    async def watch_execution(self, execution_id: str) -> None:
+        """Publish the changes of a running execution and of its sub-workflows to every replica from
+        now on (engine/watched.py): what a caller does before it waits on one not started watched."""
+        await ops_watch.watch_execution(self._rt, execution_id)
 
     async def delete_execution(self, execution_id: str, *, tenant: str | None = None) -> None:
         """Backend.delete_execution (see ops_executions.delete)."""

@@ -24,6 +24,7 @@ from wfgateway.engine.state import AttRec, ExecState, public_fields
 from wfgateway.engine.store.base import ATT_IDX
 from wfgateway.engine.unit import Unit, arm_deadline
 from wfgateway.engine.util import new_id
+from wfgateway.engine.watched import unwatched
 
 _EXEC = ATT_IDX["execution_id"]
 
@@ -231,7 +232,7 @@ async def clone(ctx: EngineContext, execution_id: str, tenant: str | None, resum
         st = unit.new_execution(
             tenant=e.tenant, definition=src.definition, def_hash=src.rec.def_hash,
             input=dict(e.input) if input is None else input, execution_id=execution_id_new,
-            correlation_id=e.correlation_id, metadata=dict(e.metadata), dialect=e.dialect, priority=e.priority,
+            correlation_id=e.correlation_id, metadata=unwatched(e.metadata), dialect=e.dialect, priority=e.priority,
             cloned_from=e.id,
         )
         if resume_from_ref is not None:

@@ -27,6 +27,7 @@ from wfgateway.engine.state import AttRec, ExecRec, ExecState, PendingRules
 from wfgateway.engine.store.base import EXEC_COLS, Changeset, Store
 from wfgateway.engine.templates import resolve
 from wfgateway.engine.util import loads, new_id, now_ms, reason_of
+from wfgateway.engine.watched import inherited
 
 MIRROR = {
     ExecutionStatus.COMPLETED: TaskStatus.COMPLETED,
@@ -181,7 +182,7 @@ class Unit:
             tenant=parent.e.tenant, definition=definition, def_hash=digest, input=child_input,
             execution_id=rec.a.subworkflow_id, correlation_id=parent.e.correlation_id,
             parent=(parent.e.id, rec.a.id), dialect=parent.e.dialect, priority=parent.e.priority,
-            metadata={TASK_DOMAINS: parent.e.metadata[TASK_DOMAINS]} if TASK_DOMAINS in parent.e.metadata else None,
+            metadata=_inherited_metadata(parent.e),
         )
         child.e.extra[NESTING_KEY] = depth
 
@@ -359,3 +360,12 @@ class Unit:
                 cs.exec_updates.append((cols, vals, st.e.id, st.e.version))
                 st.e.__dict__["version"] = st.e.version + 1
         return cs
+
+
+def _inherited_metadata(parent: Execution) -> dict[str, Any] | None:
+    """What a sub-workflow takes over from its parent's metadata: the task domains, and the watch mark
+    (so a change of the child also wakes a wait on the parent, on every replica)."""
+    meta = parent.metadata
+    out = {TASK_DOMAINS: meta[TASK_DOMAINS]} if TASK_DOMAINS in meta else {}
+    out.update(inherited(parent.id, meta))
+    return out or None

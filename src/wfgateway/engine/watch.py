@@ -1,11 +1,14 @@
 """Waiting for an execution to change, without polling, also when another replica changes it.
 
-Synchronous APIs (start a workflow and answer once it ends) wait here.  Changes committed in this
-process wake a waiter through the engine's listeners.  On a shared store (PostgreSQL, several
-gateway replicas) the replica that commits a change of a *watched* execution publishes its id with
-``NOTIFY``, and every replica ``LISTEN``s, so a waiter also wakes when a worker polling another
-replica completes the last task.  An execution is watched when it was started with
-``metadata[WATCHED] = True``; only those cost a notification.
+Synchronous APIs (start a workflow and answer once it ends or blocks, also inside its sub-workflows)
+wait here.  Changes committed in this process wake a waiter through the engine's listeners.  On a
+shared store (PostgreSQL, several gateway replicas) the replica that commits a change of a *watched*
+execution (engine/watched.py) publishes its id and those of its watched ancestors with ``NOTIFY``,
+and every replica ``LISTEN``s, so a waiter also wakes when a worker polling another replica
+completes a task of a sub-workflow at any depth, or another replica's timers move it on.  An
+execution started with ``metadata[WATCHED] = True`` is watched, and so are the sub-workflows it
+starts; a wait on one that is not yet watched marks it and its running sub-workflows first (one
+commit).  Only watched executions cost a notification.
 
 If the listening connection drops, every waiter is woken to re-read (nothing is lost), and the
 connection is opened again.
@@ -23,10 +26,11 @@ from typing import Any, Protocol, runtime_checkable
 from wfgateway.core.model import Execution
 from wfgateway.engine.events import EngineEvent
 from wfgateway.engine.util import Signal
+from wfgateway.engine.watched import WATCHED, ancestors
+
+__all__ = ["WATCHED", "ExecutionWatch"]
 
 log = logging.getLogger("wfgateway.engine.watch")
-
-WATCHED = "wfgateway.watched"  # metadata key: changes of this execution are published to every replica
 _RECONNECT_S = 1.0
 _PARENTS_KEPT = 10_000  # sub-workflow -> parent links remembered to wake a waiter on any ancestor
 _MAX_DEPTH = 32  # as deep as the signal and execute waits look into sub-workflows
@@ -46,6 +50,8 @@ class ListeningEngine(Protocol):
     def store(self) -> Any: ...
 
     def register_listener(self, fn: Callable[[EngineEvent], Any]) -> None: ...
+
+    async def watch_execution(self, execution_id: str) -> None: ...
 
 
 class ExecutionWatch:
@@ -98,6 +104,7 @@ class ExecutionWatch:
         self._listen_to_engine()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
+        marked = self._shared is None  # only other replicas need the mark to tell this one
         while True:
             sig = self._signals.get(execution_id)
             if sig is None:
@@ -107,6 +114,10 @@ class ExecutionWatch:
                 execution = await load()
                 if await done(execution):
                     return execution, True
+                if not marked:
+                    marked = True
+                    if not execution.metadata.get(WATCHED) and await self._mark(execution.id):
+                        continue  # re-read: a change committed before the mark published nothing
                 remaining = deadline - loop.time()
                 if remaining <= 0 or not await sig.wait(fut, remaining):
                     return await load(), False  # as it is now, even if it just got done
@@ -114,6 +125,14 @@ class ExecutionWatch:
                 sig.discard(fut)
                 if sig.idle and self._signals.get(execution_id) is sig:
                     del self._signals[execution_id]
+
+    async def _mark(self, execution_id: str) -> bool:
+        try:
+            await self._engine.watch_execution(execution_id)
+            return True
+        except Exception as exc:  # the wait's own timeout still answers
+            log.warning("could not watch execution %s: %s", execution_id, exc)
+            return False
 
     def wake(self, execution_id: str) -> None:
         sig = self._signals.pop(execution_id, None)
@@ -130,8 +149,14 @@ class ExecutionWatch:
         execution = event.execution
         self.wake(execution.id)
         self._wake_ancestors(execution.id, execution.parent_execution_id)
-        if self._shared is not None and execution.metadata.get(WATCHED):
+        if self._shared is None:
+            return
+        if execution.metadata.get(WATCHED):
+            above = ancestors(execution.metadata)
+            for ancestor in above:  # a sub-workflow started by another replica: no link in _parents
+                self.wake(ancestor)
             self._pending.add(execution.id)
+            self._pending.update(above)
             if not self._flushing:
                 self._flushing = True
                 task = asyncio.ensure_future(self._publish())
