@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.models import StartWorkflowRequest, TaskResult
@@ -23,6 +24,7 @@ from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.orkes_clients import OrkesClients
 from conductor.client.workflow.executor.workflow_executor import WorkflowExecutor
+from psycopg import sql
 
 from tests.engine.pg import PG_DSN, create_schema, drop_schema
 from tests.support.server import run_gateway_process
@@ -37,6 +39,7 @@ WAIT_S = 60  # far longer than the test needs: an answer only this timeout gave 
 class Replicas:
     a: str
     b: str
+    schema: str
 
     def clients(self, url: str) -> OrkesClients:
         return OrkesClients(configuration=Configuration(server_api_url=f"{url}/api"))
@@ -49,7 +52,7 @@ def replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     try:
         with run_gateway_process(tmp_path_factory.mktemp("replica-a"), dialects=ONLY_CONDUCTOR, store=store) as a, \
                 run_gateway_process(tmp_path_factory.mktemp("replica-b"), dialects=ONLY_CONDUCTOR, store=store) as b:
-            yield Replicas(a, b)
+            yield Replicas(a, b, schema)
     finally:
         drop_schema(schema)
 
@@ -154,3 +157,34 @@ def test_signal_sync_on_a_answers_the_next_wait_after_b_completes_the_worker_tas
     assert run["signalTimeout"] is False, run  # woken by B's commit, not by timeoutMillis running out
     assert (run["referenceTaskName"], run["taskType"], run["status"]) == ("second_ref", "WAIT", "IN_PROGRESS")
     assert run["workflowId"] == inner and run["targetWorkflowId"] == outer
+
+
+def test_only_waited_runs_and_their_sub_workflows_cost_a_notification(replicas: Replicas) -> None:
+    """What the replicas tell each other on the database: each change of a sub-workflow of a run that is
+    waited on names it and its ancestors; a run nobody waits on costs no notification at all."""
+    ca, cb = replicas.clients(replicas.a), replicas.clients(replicas.b)
+    with psycopg.connect(PG_DSN, autocommit=True) as listener:
+        listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(f"wfgateway_changes_{replicas.schema}")))
+        quiet = cb.get_workflow_client().start_workflow(StartWorkflowRequest(
+            name=register_nested(ca, "rw_quiet", [worker_task("rw_quiet_work")]), version=1))
+        quiet_inner = complete_through(cb, "rw_quiet_work")
+        assert cb.get_workflow_client().get_workflow(quiet, include_tasks=False).status == "COMPLETED"
+
+        request = StartWorkflowRequest(name=register_nested(ca, "rw_loud", [worker_task("rw_loud_work")]), version=1)
+        executor = WorkflowExecutor(ca.configuration)
+        thread, out = in_background(lambda: executor.execute_workflow(request, wait_for_seconds=WAIT_S))
+        loud_inner = complete_through(cb, "rw_loud_work")
+        thread.join(timeout=WAIT_S + 30)
+        assert "error" not in out, out.get("error")
+        assert out["answer"].status == "COMPLETED"
+        loud_middle = cb.get_workflow_client().get_workflow(loud_inner, include_tasks=False).parent_workflow_id
+        loud = {out["answer"].workflow_id, loud_middle, loud_inner}
+
+        named: set[str] = set()  # notifications arrive in commit order: the quiet run's would come first
+        for note in listener.notifies(timeout=30):
+            named.add(note.payload)
+            if loud <= named:
+                break
+    assert loud <= named
+    quiet_middle = cb.get_workflow_client().get_workflow(quiet_inner, include_tasks=False).parent_workflow_id
+    assert not named & {quiet, quiet_middle, quiet_inner}
