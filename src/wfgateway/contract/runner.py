@@ -394,7 +394,8 @@ def operation_rules(document: Mapping[str, Any]) -> list[OperationRule]:
     """Per-operation check rules: written in the spec, plus one the gateway's routing implies.
 
     In the spec, an operation may carry (each entry with its reason; a skipped ``use_after_free`` on
-    a DELETE is skipped on the GET of the same path too, where Schemathesis evaluates it)::
+    a DELETE is skipped on the GETs of the same path and of the paths below it too, where
+    Schemathesis evaluates it: ``/status`` of a terminated workflow is as readable as the workflow)::
 
         x-contract:
           skip: {use_after_free: "DELETE terminates; the execution stays readable, as at the vendor"}
@@ -415,7 +416,8 @@ def operation_rules(document: Mapping[str, Any]) -> list[OperationRule]:
             if check == "use_after_free":
                 # Schemathesis judges it on the read that follows the DELETE: skip it there too.
                 rules += [OperationRule(other, check, f"{reason} (the read after {op_id})")
-                          for other, m, p in spec_operations(document) if p == path and m == "GET"]
+                          for other, m, p in spec_operations(document)
+                          if m == "GET" and (p == path or p.startswith(path + "/"))]
         for check, accept in (spec_rules.get("accept") or {}).items():
             rules.append(OperationRule(op_id, check, str(accept.get("reason", "")),
                                        tuple(str(s) for s in accept.get("statuses", []))))
