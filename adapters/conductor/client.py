@@ -288,7 +288,8 @@ def parse_workflow(doc: dict[str, Any], tenant: str) -> Execution:
 
 _KINDS = {"SIMPLE": "worker", "HTTP": "http", "SUB_WORKFLOW": "subworkflow", "FORK_JOIN_DYNAMIC": "dynamic",
           "SWITCH": "switch", "DECISION": "switch", "WAIT": "wait", "SET_VARIABLE": "set", "INLINE": "compute",
-          "JSON_JQ_TRANSFORM": "compute", "DO_WHILE": "loop", "JOIN": "noop", "TERMINATE": "noop", "HUMAN": "wait"}
+          "JSON_JQ_TRANSFORM": "compute", "DO_WHILE": "loop", "JOIN": "noop", "TERMINATE": "noop", "HUMAN": "wait",
+          "YIELD": "wait"}
 
 
 def _ms(value: Any) -> int:

@@ -67,6 +67,7 @@ _SIMPLE_KINDS = {
     "SUB_WORKFLOW": SUBWORKFLOW,
     "WAIT": WAIT,
     "HUMAN": WAIT,  # IN_PROGRESS until a task update completes or fails it, as the OSS server's Human task
+    "YIELD": WAIT,  # Orkes: IN_PROGRESS until a signal (or a task update) ends it; it has no timer
     "SET_VARIABLE": SET,
     "TERMINATE": TERMINATE,
     "NOOP": NOOP,
@@ -94,7 +95,7 @@ UNSUPPORTED_OSS_TYPES = frozenset({
 
 def user_defined(kind: str) -> bool:
     """A type the OSS server runs as a user-defined worker task (``USER_DEFINED`` or any type it has no
-    task of its own for, e.g. ``YIELD``): polled by that type, its TaskDef (if any) by the task's name."""
+    task of its own for, e.g. ``USER_DEFINED``): polled by that type, its TaskDef (if any) by the task's name."""
     return kind not in SUPPORTED_TYPES and kind not in UNSUPPORTED_OSS_TYPES
 def to_definition(
     doc: Mapping[str, Any], tenant: str, task_defs: Mapping[str, Mapping[str, Any]] | None = None

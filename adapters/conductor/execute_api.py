@@ -1,7 +1,7 @@
 """Synchronous execute: ``POST /api/workflow/execute/{name}/{version}``.
 
 Start the workflow, then wait -- woken by its changes, never by a polling loop -- until it ends, a
-task named in ``waitUntilTaskRef`` is done, or a WAIT task without a timer blocks it (in the
+task named in ``waitUntilTaskRef`` is done, or a WAIT task without a timer or a YIELD task blocks it (in the
 workflow or one of its running sub-workflows), or ``waitForSeconds`` run out; answer a
 ``SignalResponse`` shaped by ``returnStrategy`` (the Conductor server's ``WorkflowSignalResponder``).
 ``consistency`` is accepted: the gateway commits every start before it answers, which is what
@@ -30,6 +30,9 @@ from wfgateway.engine.watch import WATCHED
 DEFAULT_WAIT_S = 10
 MAX_WAIT_S = 3600  # the spec's bound on the query form of waitForSeconds
 _POLL_S = 0.1  # only for backends the watch cannot see (an upstream vendor): the Conductor server's own tick
+# the tasks a signal completes and a synchronous wait stops at: WAIT (without a timer), as the OSS server,
+# and Orkes' YIELD, which only a signal (or a task update) ends
+SIGNALLED_TYPES = ("WAIT", "YIELD")
 _RUN_FIELDS = ("workflowId", "correlationId", "input", "output", "createTime", "updateTime", "status",
                "priority", "variables", "tasks", "createdBy")
 
@@ -45,12 +48,17 @@ async def execute_workflow(call: Call) -> Response:
     version = call.path["version"] or None  # version 0 means the latest
     wait_s = q.get("waitForSeconds") or DEFAULT_WAIT_S
     request_id = (q.get("requestId") or "").strip() or str(uuid.uuid4())
-    refs = [r.strip() for r in str(q.get("waitUntilTaskRef") or "").split(",") if r.strip()]
+    refs = wait_refs(q.get("waitUntilTaskRef"))
     strategy = q.get("returnStrategy") or "TARGET_WORKFLOW"
     body = {**(call.body or {}), "name": call.path["name"], "version": version}
     local = _on_gateway_engine(call)
     workflow_id = await start_from_request(call, body, metadata={WATCHED: True} if local else None)
     return await await_signal_response(call, workflow_id, refs, strategy, request_id, float(wait_s))
+
+
+def wait_refs(value: Any) -> list[str]:
+    """The task reference names of a comma-separated ``waitUntilTaskRef``."""
+    return [r.strip() for r in str(value or "").split(",") if r.strip()]
 
 
 async def await_signal_response(call: Call, workflow_id: str, refs: list[str], strategy: str, request_id: str,
@@ -89,7 +97,7 @@ async def execute_workflow_as_api(call: Call) -> Response:
         wait_s = int(h.get("waitForSeconds") or 0) or DEFAULT_WAIT_S
     except ValueError:
         raise InvalidArgument(f"waitForSeconds must be a number of seconds, not '{h.get('waitForSeconds')}'") from None
-    refs = [r.strip() for r in str(h.get("waitUntilTaskRef") or "").split(",") if r.strip()]
+    refs = wait_refs(h.get("waitUntilTaskRef"))
     key = h.get("X-Idempotency-key")
     on_conflict = h.get("X-on-conflict") or "FAIL"
     body = {"name": call.path["name"], "version": call.query.get("version"), "input": dict(call.body or {}),
@@ -119,14 +127,14 @@ async def _poll(load: Any, done: Any, wait_s: float) -> tuple[Execution, bool]:
 
 
 async def blocking_tasks(call: Call, execution: Execution, refs: list[str], depth: int = 0) -> Blocking:
-    """WAIT tasks without a timer that are not done, and tasks named in ``refs`` that are done --
+    """WAIT tasks without a timer and YIELD tasks that are not done, and tasks named in ``refs`` that are done --
     in the workflow, then inside its running sub-workflows."""
     found = Blocking()
     index = SpecIndex(execution.definition)
     for task in sorted(listed(execution.tasks), key=lambda t: t.seq):
         task_type = index.task_type(task, index.workflow_task(task))
-        untimed = not ({"duration", "until"} & set(task.input or {}))
-        if (task_type == "WAIT" and not task.status.terminal and untimed) or (
+        untimed = task_type == "YIELD" or not ({"duration", "until"} & set(task.input or {}))
+        if (task_type in SIGNALLED_TYPES and not task.status.terminal and untimed) or (
                 task.status.terminal and reference_name(task) in refs):
             found.tasks.append((task, execution))
             found.workflow = found.workflow or execution
@@ -163,7 +171,12 @@ def _signal_response(target: Execution, blocking: Blocking, strategy: str, reque
                "createdBy": t.get("workerId"), "createTime": t.get("startTime"), "updateTime": t.get("updateTime")}
         return {**{k: v for k, v in run.items() if v is not None}, **common}
     shown = blocking.workflow if strategy == "BLOCKING_WORKFLOW" and blocking.workflow is not None else target
-    doc = workflow_json(shown, include_tasks=True)
+    return {**workflow_run(shown), **common}
+
+
+def workflow_run(execution: Execution) -> dict[str, Any]:
+    """Conductor's WorkflowRun of the execution: its id, status, input, output, variables and tasks."""
+    doc = workflow_json(execution, include_tasks=True)
     run = {k: doc[k] for k in _RUN_FIELDS if k in doc}
     run.setdefault("updateTime", 0)
-    return {**run, **common}
+    return run

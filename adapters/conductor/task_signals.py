@@ -1,12 +1,12 @@
 """Completing a task without knowing its id: by reference name, or by signalling the workflow's
-blocked WAIT task (the Conductor server's TaskResource / TaskServiceImpl).
+blocked WAIT task (the Conductor server's TaskResource / TaskServiceImpl) or Orkes' YIELD task.
 
 * ``POST /api/tasks/{workflowId}/{taskRefName}/{status}``: the first unfinished task with that
   reference name (inside a DO_WHILE also its ``<ref>__<n>`` iterations) gets the status and the body
   merged into its output; answers the task id as text, or an empty 200 when nothing is pending.
 * ``.../sync``: the same, 404 ``Found no running task <ref> of workflow <id> to update`` when nothing
   is pending; answers the workflow with its tasks.
-* ``POST /api/tasks/{workflowId}/{status}/signal``: the first unfinished WAIT task of the workflow,
+* ``POST /api/tasks/{workflowId}/{status}/signal``: the first unfinished WAIT or YIELD task of the workflow,
   else of its running sub-workflows; empty 200 either way.
 * ``.../signal/sync``: 404 ``Found no blocked task in workflow <id> to signal`` when none; then waits
   (``timeoutMillis``, 5000) as the synchronous execute does and answers a SignalResponse.
@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.responses import Response
 from wfgateway.adapters.conductor.common import load_execution, tenant
-from wfgateway.adapters.conductor.execute_api import await_signal_response
+from wfgateway.adapters.conductor.execute_api import SIGNALLED_TYPES, await_signal_response
 from wfgateway.adapters.conductor.render import SpecIndex, listed, local_name, reference_name, workflow_json
 from wfgateway.adapters.conductor.responses import empty_response, json_response, text_response
 
@@ -31,7 +31,7 @@ from wfgateway.dialect import Call
 DEFAULT_SIGNAL_TIMEOUT_MS = 5000
 
 
-def _pending_by_ref(execution: Execution, ref: str) -> TaskAttempt | None:
+def pending_by_ref(execution: Execution, ref: str) -> TaskAttempt | None:
     open_tasks = [t for t in sorted(listed(execution.tasks), key=lambda t: t.seq) if not t.status.terminal]
     for task in open_tasks:
         if reference_name(task) == ref:
@@ -46,7 +46,7 @@ async def _blocked_wait(call: Call, execution: Execution, depth: int = 0) -> Tas
     index = SpecIndex(execution.definition)
     tasks = sorted(listed(execution.tasks), key=lambda t: t.seq)
     for task in tasks:
-        if not task.status.terminal and index.task_type(task, index.workflow_task(task)) == "WAIT":
+        if not task.status.terminal and index.task_type(task, index.workflow_task(task)) in SIGNALLED_TYPES:
             return task
     for task in tasks:
         if (task.subworkflow_id and not task.status.terminal and depth < 32
@@ -73,7 +73,7 @@ async def update_task_by_ref_name(call: Call) -> Response:
         execution = await call.backend.get(call.path["workflowId"], tenant=tenant(call))
     except NotFound:
         return text_response("")  # Conductor finds no pending task in a workflow it does not know
-    task = _pending_by_ref(execution, call.path["taskRefName"])
+    task = pending_by_ref(execution, call.path["taskRefName"])
     if task is None:
         return text_response("")
     updated = await _complete(call, task, dict(call.body or {}), call.query.get("workerid"))
@@ -86,7 +86,7 @@ async def update_task_by_ref_name_sync(call: Call) -> Response:
         execution = await call.backend.get(workflow_id, tenant=tenant(call))
     except NotFound:
         execution = None
-    task = _pending_by_ref(execution, ref) if execution is not None else None
+    task = pending_by_ref(execution, ref) if execution is not None else None
     if task is None:
         raise NotFound(f"Found no running task {ref} of workflow {workflow_id} to update")
     await _complete(call, task, dict(call.body or {}), call.query.get("workerid"))

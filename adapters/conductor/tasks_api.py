@@ -77,7 +77,12 @@ async def batch_poll_tasks(call: Call, secrets: SecretStore | None = None,
 
 
 async def _complete(call: Call) -> TaskAttempt:
-    body = call.body
+    return await complete_with_result(call, call.body)
+
+
+async def complete_with_result(call: Call, body: dict[str, Any]) -> TaskAttempt:
+    """Record a TaskResult (``taskId``, ``workflowInstanceId``, ``status``, ``outputData``, ...) as
+    ``POST /api/tasks`` does: the output replaces the task's; Conductor's 404s for unknown ids."""
     task_id, workflow_id = body["taskId"], body["workflowInstanceId"]
     logs = [str(entry.get("log")) for entry in body.get("logs") or [] if isinstance(entry, dict) and entry.get("log")]
     try:

@@ -1,5 +1,6 @@
 """Acceptance with conductor-python 2.0.0: a workflow task of a type the OSS server has no task of its
-own for (``YIELD``, ``USER_DEFINED``, a name of one's own) is registered and runs as the OSS server's
+own for (``USER_DEFINED``, a name of one's own; Orkes' ``YIELD`` is a signalled wait instead:
+test_state_update.py) is registered and runs as the OSS server's
 UserDefinedTaskMapper runs it -- a worker task queued under its type, its TaskDef (if any) by its name;
 the OSS server's own types this gateway does not run (KAFKA_PUBLISH) are still refused with 400."""
 
@@ -31,16 +32,16 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrkesClients]:
 def test_a_task_of_an_unknown_type_is_a_worker_task_polled_by_its_type(clients: OrkesClients) -> None:
     clients.get_metadata_client().register_workflow_def(WorkflowDef(
         name="ud_flow", version=1, timeout_seconds=0, output_parameters={"got": "${hand_ref.output.handed}"},
-        tasks=[WorkflowTask(name="hand_over", task_reference_name="hand_ref", type="YIELD",
+        tasks=[WorkflowTask(name="hand_over", task_reference_name="hand_ref", type="HAND_OFF",
                             input_parameters={"who": "${workflow.input.who}"})]), overwrite=True)
     wc, tasks = clients.get_workflow_client(), clients.get_task_client()
     wid = wc.start_workflow(StartWorkflowRequest(name="ud_flow", version=1, input={"who": "ann"}))
     queued = wc.get_workflow(wid, include_tasks=True).tasks[0]
-    assert (queued.task_type, queued.task_def_name, queued.status) == ("YIELD", "hand_over", "SCHEDULED")
-    assert tasks.get_queue_size_for_task("YIELD") == 1 and tasks.get_queue_size_for_task("hand_over") == 0
+    assert (queued.task_type, queued.task_def_name, queued.status) == ("HAND_OFF", "hand_over", "SCHEDULED")
+    assert tasks.get_queue_size_for_task("HAND_OFF") == 1 and tasks.get_queue_size_for_task("hand_over") == 0
     missed = tasks.poll_task("hand_over", worker_id="w1")  # its queue is its type, not its name
     assert missed is None or missed.task_id is None  # the SDK turns the empty poll's 204 into an empty Task
-    polled = tasks.poll_task("YIELD", worker_id="w1")
+    polled = tasks.poll_task("HAND_OFF", worker_id="w1")
     assert polled is not None and polled.task_id == queued.task_id and polled.input_data == {"who": "ann"}
     tasks.update_task(TaskResult(workflow_instance_id=wid, task_id=polled.task_id, status="COMPLETED",
                                  output_data={"handed": "to ann"}))

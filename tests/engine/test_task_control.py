@@ -1,5 +1,6 @@
 """TaskControl: a task skipped on request lets the run go on past it (after its own upstream), stays
-dead on a branch that is not taken; a reset of callbacks makes a delayed worker task pollable now."""
+dead on a branch that is not taken; a reset of callbacks makes a delayed worker task pollable now;
+variables set from outside reach the tasks that run after them."""
 
 from __future__ import annotations
 
@@ -60,3 +61,21 @@ async def test_reset_callbacks_makes_a_delayed_worker_task_pollable(engine):
     await engine.wait_until(e.id, ES.COMPLETED)
     with pytest.raises(Conflict):
         await engine.reset_callbacks(e.id, tenant=TENANT)
+
+
+async def test_set_variables_reaches_the_tasks_that_run_after_it(engine):
+    e = await run(
+        engine, "vars", spec("gate", WAIT),
+        spec("sw", SWITCH, "gate", params={"value": "${workflow.variables.route}", "cases": ["fast"]}),
+        spec("fast", NOOP, ("sw", "fast")), spec("slow", NOOP, ("sw", "default")))
+    changed = await engine.set_variables(e.id, {"route": "fast", "n": 1}, tenant=TENANT)
+    assert changed.variables == {"route": "fast", "n": 1}
+    await engine.set_variables(e.id, {"n": 2}, tenant=TENANT)
+    await engine.complete_task(by_ref(e)["gate"].id, TS.COMPLETED)
+    e = await engine.wait_until(e.id, ES.COMPLETED)
+    assert e.variables == {"route": "fast", "n": 2}
+    assert (statuses(e)["fast"], statuses(e)["slow"]) == ("COMPLETED", "SKIPPED")
+    with pytest.raises(Conflict) as err:
+        await engine.set_variables(e.id, {"late": True}, tenant=TENANT)
+    assert err.value.details["reason"] == "terminal"
+    assert (await engine.get(e.id)).variables == {"route": "fast", "n": 2}

@@ -211,6 +211,16 @@ class TaskControl(Protocol):
 
 
 @runtime_checkable
+class VariableControl(Protocol):
+    """A backend that can change the variables of an execution that is still running (the engine)."""
+
+    async def set_variables(self, execution_id: str, variables: dict[str, Any], *,
+                            tenant: str | None = None) -> Execution:
+        """Merge ``variables`` into the execution's variables (the execution as it is then);
+        Conflict (``details.reason`` ``terminal``) once it has ended."""
+
+
+@runtime_checkable
 class DefinitionChecks(Protocol):
     """A backend that can check a definition without storing it (the engine)."""
 

@@ -213,6 +213,11 @@ class Engine:
         """TaskControl.reset_callbacks: delayed queued worker tasks become pollable now."""
         return await ops_control.reset_callbacks(self._rt, execution_id, tenant)
 
+    async def set_variables(self, execution_id: str, variables: dict[str, Any], *,
+                            tenant: str | None = None) -> Execution:
+        """VariableControl.set_variables: merged into a running execution's variables."""
+        return await ops_control.set_variables(self._rt, execution_id, variables, tenant)
+
     @asynccontextmanager
     async def sandbox(self, definition: WorkflowDefinition) -> AsyncIterator[Engine]:
         """Sandboxes.sandbox: a private engine in memory for runs of ``definition`` that the gateway

@@ -1,5 +1,5 @@
-"""Operations on single tasks of a running execution: skip a task not scheduled yet, reset the
-callback delays of queued worker tasks."""
+"""Operations on a running execution from outside it: skip a task not scheduled yet, reset the
+callback delays of queued worker tasks, merge variables into it."""
 
 from __future__ import annotations
 
@@ -70,5 +70,23 @@ async def reset_callbacks(ctx: EngineContext, execution_id: str, tenant: str | N
                 st.notify.add((r.tenant, a.name))
                 reset.append(a.id)
         return lambda: reset
+
+    return await ctx.run(op)
+
+
+async def set_variables(ctx: EngineContext, execution_id: str, variables: dict[str, Any],
+                        tenant: str | None) -> Execution:
+    """Merge ``variables`` into a non-terminal execution's (as a set task would) and decide again, so
+    that what reads them next (a loop's condition, a task scheduled later) sees the new values."""
+    async def op(unit: Unit) -> Callable[[], Execution]:
+        st = await unit.require(execution_id, tenant)
+        status = st.e.status
+        if status.terminal:
+            raise Conflict(f"Execution {execution_id} is {status.value}; its variables can no longer change",
+                           details={"reason": "terminal", "status": status.value})
+        if variables:
+            st.e.variables = {**st.e.variables, **variables}
+            st.needs_decide = True
+        return st.execution
 
     return await ctx.run(op)
