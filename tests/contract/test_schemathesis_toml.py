@@ -62,3 +62,19 @@ def test_plain_schemathesis_run_passes(gateway: str, dialect: str):
                            "--no-color"],
                           cwd=REPO, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
+
+
+def test_a_skipped_use_after_free_also_covers_the_reads_under_the_deleted_url():
+    """Schemathesis judges use_after_free on any read whose URL starts with the deleted one
+    (GET /api/workflow/{id}/status after DELETE /api/workflow/{id}), not on other paths."""
+    from wfgateway.contract.runner import operation_rules
+
+    document = {"paths": {
+        "/w/{id}": {"delete": {"operationId": "end", "x-contract": {"skip": {"use_after_free": "stays readable"}}},
+                    "get": {"operationId": "read"}},
+        "/w/{id}/status": {"get": {"operationId": "status"}},
+        "/w/{id}/note": {"post": {"operationId": "note"}},
+        "/wx/{id}": {"get": {"operationId": "other"}},
+    }}
+    skipped = {r.operation_id for r in operation_rules(document) if r.check == "use_after_free"}
+    assert skipped == {"end", "read", "status"}
