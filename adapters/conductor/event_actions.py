@@ -13,8 +13,9 @@ SimpleActionProcessor do it.
   ``conductor.event.name``; the run's ``event`` is the event.  ``complete_task`` / ``fail_task`` end the
   task ``taskId`` names, else the one ``workflowId`` + ``taskRefName`` name (the latest iteration inside a
   DO_WHILE), with the substituted parameters as its output.  ``terminate_workflow`` terminates
-  ``workflowId`` with ``terminationReason`` (Orkes' action: the OSS server's processor answers "Action
-  not supported" for it).  ``update_workflow_variables`` is answered as the OSS server answers it.
+  ``workflowId`` with ``terminationReason``; ``update_workflow_variables`` merges ``variables`` into
+  ``workflowId``'s (``appendArray``: a list variable is appended to).  These two are Orkes' actions: the
+  OSS server's processor answers "Action not supported" for them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from wfgateway.adapters.conductor.render import listed, local_name, reference_na
 from wfgateway.adapters.conductor.schedules import ScheduledCaller
 from wfgateway.adapters.conductor.workflow_api import start_from_request
 
-from wfgateway.core.backend import Backend
+from wfgateway.core.backend import Backend, VariableControl
 from wfgateway.core.errors import NotFound
 from wfgateway.core.model import Execution, TaskAttempt
 from wfgateway.core.statuses import TaskStatus
@@ -158,6 +159,8 @@ class Actions:
                                                    TaskStatus.COMPLETED),
             "fail_task": lambda: self.end_task(action.get("fail_task") or {}, payload, delivery, TaskStatus.FAILED),
             "terminate_workflow": lambda: self.terminate(action.get("terminate_workflow") or {}, payload, delivery),
+            "update_workflow_variables": lambda: self.update_variables(
+                action.get("update_workflow_variables") or {}, payload, delivery),
         }
         if kind not in runs:
             raise ActionFailed(f"Action not supported {kind} for event {delivery.event}")
@@ -234,6 +237,27 @@ class Actions:
         try:
             await self.backend.terminate(workflow_id, None if reason is None else java_text(reason),
                                          tenant=delivery.tenant)
+        except NotFound:
+            raise ActionFailed(f"No such workflow found by id: {workflow_id}") from None
+        return _no_nulls(replaced)
+
+
+    async def update_variables(self, params: Mapping[str, Any], payload: Any, delivery: Delivery) -> dict[str, Any]:
+        """Merge ``variables`` into the run's; with ``appendArray`` a value for a variable holding a list
+        is appended to that list (read just before the merge)."""
+        replaced = substitute(dict(params), payload)
+        workflow_id, given = replaced.get("workflowId"), replaced.get("variables")
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise ActionFailed("workflowId is required to update a workflow's variables")
+        if not isinstance(self.backend, VariableControl):
+            raise ActionFailed(f"Action not supported update_workflow_variables for event {delivery.event}")
+        variables = dict(given) if isinstance(given, Mapping) else {}
+        try:
+            if replaced.get("appendArray") is True:
+                current = (await self.backend.get(workflow_id, tenant=delivery.tenant)).variables
+                variables = {k: current[k] + (v if isinstance(v, list) else [v]) if isinstance(current.get(k), list)
+                             else v for k, v in variables.items()}
+            await self.backend.set_variables(workflow_id, variables, tenant=delivery.tenant)
         except NotFound:
             raise ActionFailed(f"No such workflow found by id: {workflow_id}") from None
         return _no_nulls(replaced)

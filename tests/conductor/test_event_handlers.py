@@ -25,6 +25,7 @@ from conductor.client.http.models.action import Action
 from conductor.client.http.models.event_handler import EventHandler
 from conductor.client.http.models.start_workflow import StartWorkflow
 from conductor.client.http.models.task_details import TaskDetails
+from conductor.client.http.models.update_workflow_variables import UpdateWorkflowVariables
 from conductor.client.http.models.workflow_def import WorkflowDef
 from conductor.client.http.models.workflow_task import WorkflowTask
 from conductor.client.http.rest import ApiException
@@ -209,6 +210,25 @@ def test_terminate_workflow_ends_the_run_the_payload_names(clients: OrkesClients
     wid = run(clients, "ev_cancel", {"orderId": "O-4", "amount": 1})
     ended = wait_status(clients, wid, "TERMINATED")
     assert ended.reason_for_incompletion == "cancelled O-4"
+
+
+def test_update_workflow_variables_sets_and_appends_to_the_run_s_variables(
+        clients: OrkesClients, events: EventResourceApi) -> None:
+    register(clients, "ev_vars",
+             WorkflowTask(name="init", task_reference_name="init_ref", type="SET_VARIABLE",
+                          input_parameters={"tags": ["first"], "kept": 1}),
+             WorkflowTask(name="publish", task_reference_name="publish_ref", type="EVENT", sink="conductor:vars",
+                          input_parameters={"orderId": "${workflow.input.orderId}"}),
+             WorkflowTask(name="await_ack", task_reference_name="ack_ref", type="WAIT"))
+    ev = "conductor:ev_vars:vars"
+    events.add_event_handler(handler("a_vars", ev, Action(
+        action="update_workflow_variables", update_workflow_variables=UpdateWorkflowVariables(
+            workflow_id="${workflowInstanceId}", append_array=True,
+            variables={"tags": ["${orderId}"], "status": "seen ${orderId}"}))))
+    events.add_event_handler(handler("z_vars_ack", ev, complete("${workflowInstanceId}", "ack_ref", {})))
+    wid = run(clients, "ev_vars", {"orderId": "O-6"})
+    done = wait_status(clients, wid, "COMPLETED")
+    assert done.variables == {"tags": ["first", "O-6"], "kept": 1, "status": "seen O-6"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
