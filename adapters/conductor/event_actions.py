@@ -177,9 +177,10 @@ class Actions:
         given = params.get("input")
         workflow_input = substitute(dict(given) if isinstance(given, Mapping) else {}, payload)
         workflow_input[MESSAGE_ID], workflow_input[EVENT_NAME] = delivery.message_id, delivery.event
-        correlation = params.get("correlationId")
-        if correlation is not None:
-            correlation = substitute(correlation, payload)
+        given_correlation = params.get("correlationId")
+        correlation = None if given_correlation is None else substitute(given_correlation, payload)
+        if correlation is None:  # a path the payload lacks: the server keeps the parameter as written
+            correlation = given_correlation
         domains = params.get("taskToDomain") or substitute("${taskToDomain}", payload)
         body = {"name": params.get("name"), "version": params.get("version"), "input": workflow_input,
                 "correlationId": None if correlation is None else java_text(correlation),

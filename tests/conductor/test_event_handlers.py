@@ -189,6 +189,10 @@ def test_handlers_start_a_workflow_when_their_condition_holds_and_complete_the_w
 def test_a_bare_conductor_sink_is_the_task_s_own_event_and_fail_task_fails_the_wait(
         clients: OrkesClients, events: EventResourceApi) -> None:
     publisher(clients, "ev_bare", "conductor")
+    not_approved = handler("a_approved_only", "conductor:ev_bare:publish_ref",  # the payload has no approved field
+                           complete("${workflowInstanceId}", "ack_ref", {}), condition="approved")
+    not_approved.evaluator_type = "value-param"
+    events.add_event_handler(not_approved)
     events.add_event_handler(handler(
         "z_reject", "conductor:ev_bare:publish_ref",
         Action(action="fail_task", fail_task=TaskDetails(workflow_id="${workflowInstanceId}", task_ref_name="ack_ref",
