@@ -152,7 +152,9 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     watch: ExecutionWatch | None = None
     if engine is None:
         embedded = build_engine(config, store)
-        engine, hooks, lifecycle, watch = embedded, embedded, embedded, ExecutionWatch(embedded)
+        # worker processes on one SQLite file hear nothing of each other's commits: a wait re-reads
+        watch = ExecutionWatch(embedded, recheck_s=SHARED_FILE_RECHECK_S if _shared_file(config, store) else None)
+        engine, hooks, lifecycle = embedded, embedded, embedded
     dialects = config.enabled_dialects()
     adapters = {name: _adapter(name, settings) for name, settings in dialects.items()}
     router = Router(config, engine, {name: adapter.route_keys for name, adapter in adapters.items()}, store)
@@ -193,13 +195,22 @@ def create_app(config: Config | str | Path, *, engine: Backend | None = None) ->
     return app
 
 
+SHARED_FILE_RECHECK_S = 0.2
+
+
+def _shared_file(config: Config, store: Store) -> bool:
+    """Several worker processes on one store that is a single process's (SQLite): nothing tells one of
+    another's commits."""
+    return int(config.server.get("workers", 1)) > 1 and store.single_process
+
+
 def build_engine(config: Config, store: Store) -> Engine:
     from wfgateway.engine import Engine
 
     http = config.tasks.get("http", {})
     # With several workers on one SQLite file an HTTP task in flight at start-up may be another
     # worker's: leave it to its lease timer instead of sending it twice.
-    shared_file = int(config.server.get("workers", 1)) > 1
+    shared_file = _shared_file(config, store)
     return Engine(
         store,
         http_allow=list(http.get("allow", [])),

@@ -130,3 +130,52 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path: Path):
         assert answers and answers[0].status_code == 200, answers and answers[0].text
         assert answers[0].json()["status"] == "RUNNING" and answers[0].json()["signalTimeout"] is True
         assert gw.proc.wait(timeout=30) == 0
+
+
+def test_a_synchronous_execute_answers_when_another_worker_completes_its_task(tmp_path: Path):
+    """conductor-python's execute_workflow (until the worker task is done) waits in one worker while the
+    task is polled and completed on fresh connections, which the kernel hands to either worker.  Each
+    execute answers once its task is done, while the 20-second WAIT after it still runs -- also when the
+    other process committed the completion (nothing tells a worker of another's commits on SQLite, so a
+    wait re-reads the run).  A wait that missed the completion would answer at its 60-second timeout,
+    with the WAIT over and the run COMPLETED."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conductor.client.configuration.configuration import Configuration
+    from conductor.client.http.models import StartWorkflowRequest, TaskDef, TaskResult
+    from conductor.client.http.models.workflow_def import WorkflowDef
+    from conductor.client.http.models.workflow_task import WorkflowTask
+    from conductor.client.orkes_clients import OrkesClients
+
+    only_conductor = {"cognite": {"enabled": False}, "altostrat": {"enabled": False}}
+    with serve_workers(tmp_path, 2, dialects=only_conductor) as gw:
+        cfg = Configuration(server_api_url=f"{gw.url}/api")
+        metadata = OrkesClients(cfg).get_metadata_client()
+        metadata.register_task_def(TaskDef(name="ops_step", retry_count=0, timeout_seconds=0))
+        metadata.register_workflow_def(WorkflowDef(
+            name="ops_sync", version=1, schema_version=2, timeout_seconds=0,
+            tasks=[WorkflowTask(name="ops_step", task_reference_name="step", type="SIMPLE"),
+                   WorkflowTask(name="pause", task_reference_name="pause", type="WAIT",
+                                input_parameters={"duration": "20 seconds"})]), overwrite=True)
+
+        def execute(i: int):  # type: ignore[no-untyped-def]
+            client = OrkesClients(cfg).get_workflow_client()  # a connection of its own
+            return client.execute_workflow(StartWorkflowRequest(name="ops_sync", version=1, input={"i": i}),
+                                           wait_until_task_ref="step", wait_for_seconds=60)
+
+        with ThreadPoolExecutor(8) as pool:
+            runs = [pool.submit(execute, i) for i in range(8)]
+            completed = 0
+            while completed < 8:
+                tasks = OrkesClients(cfg).get_task_client()  # a new connection: either worker takes it
+                task = tasks.poll_task("ops_step", worker_id="ops-worker")
+                if task is None:
+                    time.sleep(0.05)
+                    continue
+                tasks.update_task(TaskResult(workflow_instance_id=task.workflow_instance_id, task_id=task.task_id,
+                                             status="COMPLETED", output_data={"by": "a worker"}))
+                completed += 1
+            answers = [run.result(timeout=90) for run in runs]
+    assert [a.status for a in answers] == ["RUNNING"] * 8
+    assert [[(t.reference_task_name, t.status) for t in a.tasks] for a in answers] == [
+        [("step", "COMPLETED"), ("pause", "IN_PROGRESS")]] * 8

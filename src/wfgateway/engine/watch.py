@@ -58,7 +58,10 @@ class ExecutionWatch:
     """``wait(execution_id, load, done, timeout_s)``: re-read with ``load`` after every change until
     ``done`` holds or the time runs out."""
 
-    def __init__(self, engine: ListeningEngine) -> None:
+    def __init__(self, engine: ListeningEngine, recheck_s: float | None = None) -> None:
+        """``recheck_s``: re-read a waited-on execution at least this often -- for processes that share a
+        store without telling each other of their commits (``serve --workers N`` on one SQLite file)."""
+        self._recheck_s = recheck_s
         self._signals: dict[str, Signal] = {}
         self._parents: OrderedDict[str, str] = OrderedDict()  # sub-workflow id -> its parent's id
         self._pending: set[str] = set()
@@ -119,8 +122,9 @@ class ExecutionWatch:
                     if not execution.metadata.get(WATCHED) and await self._mark(execution.id):
                         continue  # re-read: a change committed before the mark published nothing
                 remaining = deadline - loop.time()
-                if remaining <= 0 or not await sig.wait(fut, remaining):
+                if remaining <= 0:
                     return await load(), False  # as it is now, even if it just got done
+                await sig.wait(fut, remaining if self._recheck_s is None else min(remaining, self._recheck_s))
             finally:
                 sig.discard(fut)
                 if sig.idle and self._signals.get(execution_id) is sig:
