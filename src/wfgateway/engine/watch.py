@@ -1,4 +1,4 @@
-"""Waiting for an execution to change, without polling, also when another replica changes it.
+"""Waiting for an execution to change, also when another replica changes it, without polling where it can.
 
 Synchronous APIs (start a workflow and answer once it ends or blocks, also inside its sub-workflows)
 wait here.  Changes committed in this process wake a waiter through the engine's listeners.  On a
@@ -11,7 +11,8 @@ starts; a wait on one that is not yet watched marks it and its running sub-workf
 commit).  Only watched executions cost a notification.
 
 If the listening connection drops, every waiter is woken to re-read (nothing is lost), and the
-connection is opened again.
+connection is opened again.  Worker processes sharing one SQLite file have no such channel: there a
+waiter also re-reads every ``recheck_s``.
 """
 
 from __future__ import annotations
