@@ -273,3 +273,22 @@ def test_a_published_event_waits_in_the_store_for_a_gateway_that_handles_events(
         again = OrkesClients(configuration=Configuration(server_api_url=f"{second.url}/api"))
         done = wait_status(again, wid, "COMPLETED")
         assert task_of(done, "ack_ref").output_data["late"] is True
+
+
+def test_a_handler_name_with_nul_is_refused_on_every_store_never_a_500(
+        tmp_path: Path, store: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold NUL: adding such a handler answered 500 there (psycopg's DataError);
+    now the add is a 400 in Conductor's format, and reading or removing that name is the usual 404."""
+    with run_gateway(tmp_path, dialects=ONLY_CONDUCTOR, store=store) as gw:
+        api = EventResourceApi(ApiClient(Configuration(server_api_url=f"{gw.url}/api")))
+        name = "nul\x00name"
+        try:
+            api.add_event_handler(handler(name, "conductor:wf:nul", start("wf", {})))
+        except ApiException as exc:
+            assert exc.status == 400, exc.body
+            assert "NUL" in json.loads(exc.body)["message"]
+        with pytest.raises(ApiException) as missing:
+            api.remove_event_handler_status("nul\x00other")
+        assert missing.value.status == 404
+        assert _error(missing)["message"] == "EventHandler with name nul\x00other not found!"
+        assert api.get_event_handlers_for_event("conductor:wf:\x00", active_only=False) == []

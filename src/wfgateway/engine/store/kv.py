@@ -46,6 +46,8 @@ class KeyValue:
         """The home closes with the engine; nothing of the namespace's own to release."""
 
     async def get(self, ns: str, k: str) -> Any | None:
+        if "\x00" in k:  # no stored key holds NUL (PostgreSQL text cannot): found nowhere, on any store
+            return None
         rows = await self.tables.query(self._get, (ns, k))
         return loads_stored(rows[0][0]) if rows else None
 
@@ -58,9 +60,13 @@ class KeyValue:
 
     async def replace(self, ns: str, k: str, expected: Any, value: Any) -> bool:
         """Compare-and-set: store ``value`` only if the stored value equals ``expected``."""
+        if "\x00" in k:
+            return False
         return await self.tables.execute(self._replace, (_dump(value), ns, k, _dump(expected))) == 1
 
     async def delete(self, ns: str, k: str) -> bool:
+        if "\x00" in k:
+            return False
         return await self.tables.execute(self._delete, (ns, k)) == 1
 
     async def scan(self, ns: str, prefix: str, *, after: str | None = None, limit: int = 1000,

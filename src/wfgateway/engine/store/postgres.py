@@ -33,6 +33,7 @@ import psycopg
 from psycopg import AsyncConnection, AsyncPipeline, errors
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from wfgateway.core.errors import InvalidArgument
 from wfgateway.engine.store import gates, search, task_search
 from wfgateway.engine.store.base import (
     ATT_COLS,
@@ -171,6 +172,12 @@ class PostgresStore:
             raise self._unavailable("database unreachable", f"no connection within {self.wait_s:.1f} s") from None
         except _RETRYABLE:
             raise  # a deadlock or serialization failure: the caller retries (VersionConflict)
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):
+                raise
+            # PostgreSQL text cannot hold NUL: the name or value the client sent is refused (a 400 in its
+            # vendor's format), never a 500 -- lookups by such a key match nothing before they get here
+            raise InvalidArgument("a name or text with a NUL (0x00) character cannot be stored") from None
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             self._check_idle()
             raise self._unavailable("database unreachable", str(exc).strip() or type(exc).__name__) from None
