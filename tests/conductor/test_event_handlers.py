@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conductor.client.configuration.configuration import Configuration
 from conductor.client.http.api.event_resource_api import EventResourceApi
@@ -292,3 +293,24 @@ def test_a_handler_name_with_nul_is_refused_on_every_store_never_a_500(
         assert missing.value.status == 404
         assert _error(missing)["message"] == "EventHandler with name nul\x00other not found!"
         assert api.get_event_handlers_for_event("conductor:wf:\x00", active_only=False) == []
+
+
+def test_null_fields_of_a_handler_are_read_as_absent_as_the_server_reads_them(config: Configuration) -> None:
+    """The server's Jackson takes ``null`` for any EventHandler field (a client that writes nulls sends
+    them): a null condition is no condition, null name/event/actions get the bean-validation answer --
+    the spec refused them with a schema error instead."""
+    with httpx.Client(base_url=config.host, timeout=30) as http:
+        ok = http.post("/event", json={"name": "nulls_ok", "event": "conductor:nulls:q", "condition": None,
+                                       "evaluatorType": None, "active": None,
+                                       "actions": [{"action": "start_workflow", "start_workflow": {"name": "x"}}]})
+        assert ok.status_code == 200, ok.text
+        stored = http.get("/event/conductor:nulls:q", params={"activeOnly": "false"}).json()
+        assert [(h["name"], "condition" in h, h["active"]) for h in stored] == [("nulls_ok", False, False)]
+        bad = http.post("/event", json={"name": None, "event": None, "actions": None})
+        assert bad.status_code == 400
+        assert sorted((e["path"], e["message"]) for e in bad.json()["validationErrors"]) == [
+            ("addEventHandler.eventHandler.actions", "No actions specified. Please specify at-least one action"),
+            ("addEventHandler.eventHandler.actions", "must not be null"),
+            ("addEventHandler.eventHandler.event", "Missing event location"),
+            ("addEventHandler.eventHandler.name", "Missing event handler name"),
+        ]
