@@ -52,6 +52,7 @@ from wfgateway.engine.store.base import (
     VersionConflict,
 )
 from wfgateway.engine.store.health import StoreHealth
+from wfgateway.engine.store.pg_claims import BUMP, TIMER_INSERT, apply_claims, claimed
 from wfgateway.engine.store.pg_counts import CountFolder
 from wfgateway.engine.store.pg_setup import (
     apply_migrations,
@@ -72,10 +73,8 @@ _EXEC_SELECT = f"SELECT {', '.join(EXEC_COLS)} FROM executions"
 _ATT_SELECT = f"SELECT {', '.join(ATT_COLS)} FROM attempts"
 _EXEC_INSERT = f"INSERT INTO executions ({', '.join(EXEC_COLS)}) VALUES ({_ph(len(EXEC_COLS))})"
 _ATT_INSERT = f"INSERT INTO attempts ({', '.join(ATT_COLS)}) VALUES ({_ph(len(ATT_COLS))})"
-_TIMER_INSERT = f"INSERT INTO timers ({', '.join(TIMER_COLS)}) VALUES ({_ph(len(TIMER_COLS))})"
 _SNAPSHOT_INSERT = "INSERT INTO snapshots (hash, body) VALUES (%s, %s) ON CONFLICT (hash) DO NOTHING"
 _TIMER_DELETE = "DELETE FROM timers WHERE id = %s"
-_BUMP = "UPDATE executions SET row_version = row_version + 1 WHERE id = %s"
 _LOCK_EXECS = "SELECT id FROM executions WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
 _HIDE_ALL = "UPDATE attempts SET visible = 0, retry_pending = 0 WHERE execution_id = ANY(%s) AND visible = 1"
 _DELETE_EXEC = "DELETE FROM executions WHERE id = %s AND row_version = %s"
@@ -458,8 +457,8 @@ class PostgresStore:
         execution_ids = sorted({c.execution_id for c in claims})
         async with self._transaction() as (conn, pipe):
             await conn.execute(_LOCK_EXECS, (execution_ids,))
-            won = await _apply_claims(conn, pipe, claims)
-            await _claimed(conn, won)
+            won = await apply_claims(conn, pipe, claims)
+            await claimed(conn, won)
         return [c.key for c in won]
 
     async def claim_gated(self, gate: Gate, claims: list[Claim]) -> tuple[list[str], bool]:
@@ -487,10 +486,10 @@ class PostgresStore:
                                 gates.starts_of(((await gate_cur.fetchone()) or ("[]",))[0]), gate.now)
             won: list[Claim] = []
             for batch in tally.batches(claims):
-                for c in await _apply_claims(conn, pipe, batch):
+                for c in await apply_claims(conn, pipe, batch):
                     won.append(c)
                     tally.took(c)
-            await _claimed(conn, won)
+            await claimed(conn, won)
             text = tally.kept(claims)
             if text is not None:
                 await conn.execute(_GATE_WRITE, (text, gate.tenant, gate.name))
@@ -530,7 +529,7 @@ class PostgresStore:
             for execution_id, upd in work:
                 cur = conn.cursor()
                 if upd is None:
-                    await cur.execute(_BUMP, (execution_id,))
+                    await cur.execute(BUMP, (execution_id,))
                     continue
                 if isinstance(upd, int):
                     await cur.execute(_DELETE_EXEC, (execution_id, upd))
@@ -555,7 +554,7 @@ class PostgresStore:
                 for cols, rows in groups.items():
                     await conn.cursor().executemany(self._update("attempts", cols, "key = %s"), rows)  # type: ignore[arg-type]
             if cs.timer_inserts:
-                await conn.cursor().executemany(_TIMER_INSERT, cs.timer_inserts)
+                await conn.cursor().executemany(TIMER_INSERT, cs.timer_inserts)
             if removed:
                 await conn.execute(_DELETE_ATTEMPTS, (removed,))
 
@@ -573,32 +572,6 @@ class PostgresStore:
         return await self._all(
             _ATT_SELECT + " WHERE kind = %s AND visible = 1 AND status = ANY(%s)", (kind, list(statuses))
         )
-
-
-async def _apply_claims(conn: AsyncConnection[Any], pipe: AsyncPipeline, claims: list[Claim]) -> list[Claim]:
-    """Send each claim's conditional update; the ones that matched their row."""
-    cursors = []
-    for c in claims:
-        cols = tuple(c.sets)
-        query = f"UPDATE attempts SET {', '.join(f'{k} = %s' for k in cols)} WHERE key = %s AND status = %s"
-        args: tuple[Any, ...] = (*c.sets.values(), c.key, c.expect_status)
-        if c.expect_worker is not None:
-            query += " AND worker_id = %s"
-            args = (*args, c.expect_worker)
-        cur = conn.cursor()
-        await cur.execute(query, args)  # type: ignore[arg-type]
-        cursors.append(cur)
-    await pipe.sync()
-    return [c for c, cur in zip(claims, cursors, strict=True) if cur.rowcount == 1]
-
-
-async def _claimed(conn: AsyncConnection[Any], won: list[Claim]) -> None:
-    """Bump the claimed attempts' executions and insert their timers."""
-    for eid in sorted({c.execution_id for c in won}):
-        await conn.execute(_BUMP, (eid,))
-    timers = [t for c in won for t in c.timers]
-    if timers:
-        await conn.cursor().executemany(_TIMER_INSERT, timers)
 
 
 def _holds_nul(args: Any) -> bool:
