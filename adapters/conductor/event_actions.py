@@ -242,7 +242,6 @@ class Actions:
             raise ActionFailed(f"No such workflow found by id: {workflow_id}") from None
         return _no_nulls(replaced)
 
-
     async def update_variables(self, params: Mapping[str, Any], payload: Any, delivery: Delivery) -> dict[str, Any]:
         """Merge ``variables`` into the run's; with ``appendArray`` a value for a variable holding a list
         is appended to that list (read just before the merge)."""

@@ -1,6 +1,6 @@
 """Synchronous execute: ``POST /api/workflow/execute/{name}/{version}``.
 
-Start the workflow, then wait -- woken by its changes, never by a polling loop -- until it ends, a
+Start the workflow, then wait -- woken by its changes (engine/watch.py) -- until it ends, a
 task named in ``waitUntilTaskRef`` is done, or a WAIT task without a timer or a YIELD task blocks it (in the
 workflow or one of its running sub-workflows), or ``waitForSeconds`` run out; answer a
 ``SignalResponse`` shaped by ``returnStrategy`` (the Conductor server's ``WorkflowSignalResponder``).
